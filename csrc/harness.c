@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rmapfuzz harness: worlds, operations and hygiene checks (see harness.h).
+ * Operands are validated here, before any allocation, so an invalid
+ * operation leaves the world untouched and reports RF_STATUS_EINVAL.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/rmap.h>
+
+#include "harness_internal.h"
+#include "mm/internal.h"
+#include "mm/interval_tree.h"
+
+_Thread_local struct world *current_world;
+
+static const struct {
+	const char *name;
+	const struct anon_vma_core *core;
+} variants[] = {
+	{ "mainline", &mainline_anon_vma_core },
+	{ "pre-series", &pre_series_anon_vma_core },
+};
+
+uint32_t rf_variant_count(void)
+{
+	return ARRAY_SIZE(variants);
+}
+
+const char *rf_variant_name(uint32_t index)
+{
+	return index < ARRAY_SIZE(variants) ? variants[index].name : NULL;
+}
+
+const struct anon_vma_core *current_anon_vma_core(void)
+{
+	return current_world->core;
+}
+
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+static void create_caches(void)
+{
+	anon_vma_init();
+	vm_area_cache_init();
+	mm_cache_init();
+	folio_cache_init();
+}
+
+static struct mm_struct *find_mm(struct world *w, uint32_t id)
+{
+	struct mm_struct *mm;
+
+	list_for_each_entry(mm, &w->mms, mm_list) {
+		if (mm->mm_id == id)
+			return mm;
+	}
+	return NULL;
+}
+
+struct rf_world *rf_world_new(const char *variant)
+{
+	const struct anon_vma_core *core = NULL;
+	struct rf_world *rw;
+	struct mm_struct *mm;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(variants); i++) {
+		if (strcmp(variants[i].name, variant) == 0)
+			core = variants[i].core;
+	}
+	if (!core)
+		return NULL;
+
+	pthread_once(&caches_once, create_caches);
+	rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		abort();
+	rw->w.core = core;
+	INIT_LIST_HEAD(&rw->w.mms);
+	slab_world_init(&rw->w);
+
+	/* The first process, mm 0; no injection can be armed yet. */
+	world_enter(rw);
+	mm = mm_alloc();
+	mm->mm_id = 0;
+	list_add_tail(&mm->mm_list, &rw->w.mms);
+	rw->w.next_mm_id = 1;
+	world_leave();
+	return rw;
+}
+
+/* ---- Operations ---------------------------------------------------------- */
+
+/* A range [start, start + len) that mmap, munmap or madvise accepts. */
+static bool valid_range(uint64_t start, uint64_t len)
+{
+	return len && PAGE_ALIGNED(start) && PAGE_ALIGNED(len) &&
+	       len <= TASK_SIZE && start <= TASK_SIZE - len;
+}
+
+static uint32_t status_of(int err)
+{
+	return err ? RF_STATUS_ENOMEM : RF_STATUS_OK;
+}
+
+static void record_hit(struct folio *folio, struct vm_area_struct *vma,
+		       unsigned long address, void *arg)
+{
+	struct hit_vec *hits = arg;
+	struct rf_hit hit = { .mm = UINT32_MAX, .addr = address };
+
+	/* A tree entry whose VMA is gone is reported, not followed. */
+	if (slab_obj_state(vma, ALLOC_SITE_VMA) != SLAB_OBJ_LIVE ||
+	    slab_obj_state(vma->vm_mm, ALLOC_SITE_MM) != SLAB_OBJ_LIVE) {
+		vec_push(hits, hit);
+		return;
+	}
+	if (address < vma->vm_start || address >= vma->vm_end ||
+	    pte_folio(vma->vm_mm, address) != folio)
+		return;
+	hit.mm = vma->vm_mm->mm_id;
+	vec_push(hits, hit);
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct rf_hit *x = a, *y = b;
+
+	if (x->mm != y->mm)
+		return x->mm < y->mm ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return 0;
+}
+
+void rf_collect_rmap_hits(struct folio *folio, struct hit_vec *hits)
+{
+	size_t first = hits->n;
+
+	rmap_walk_anon(folio, record_hit, hits);
+	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), hit_cmp);
+}
+
+static int advice_to_behavior(uint32_t advice)
+{
+	switch (advice) {
+	case RF_ADVICE_DONTFORK:
+		return MADV_DONTFORK;
+	case RF_ADVICE_DOFORK:
+		return MADV_DOFORK;
+	case RF_ADVICE_WIPEONFORK:
+		return MADV_WIPEONFORK;
+	case RF_ADVICE_KEEPONFORK:
+		return MADV_KEEPONFORK;
+	}
+	return -1;
+}
+
+static uint32_t op_mmap(struct mm_struct *mm, const struct rf_op *op)
+{
+	int err;
+
+	if (!valid_range(op->a, op->b) ||
+	    !range_is_free(mm, op->a, op->a + op->b, NULL))
+		return RF_STATUS_EINVAL;
+	err = do_mmap(mm, op->a, op->b);
+	return status_of(err);
+}
+
+static uint32_t op_fault(struct mm_struct *mm, const struct rf_op *op)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, op->a);
+	int err;
+
+	if (!vma || op->c > RF_ACCESS_WRITE)
+		return RF_STATUS_EINVAL;
+	err = handle_mm_fault(vma, op->a, op->c == RF_ACCESS_WRITE);
+	if (err)
+		return RF_STATUS_ENOMEM;
+	return op->c == RF_ACCESS_WRITE ? RF_STATUS_OK : RF_STATUS_NOOP;
+}
+
+static uint32_t op_fork(struct rf_world *rw, struct mm_struct *mm)
+{
+	struct mm_struct *child = dup_mm(mm);
+
+	if (!child)
+		return RF_STATUS_ENOMEM;
+	child->mm_id = rw->w.next_mm_id++;
+	list_add_tail(&child->mm_list, &rw->w.mms);
+	return RF_STATUS_OK;
+}
+
+static uint32_t op_split(struct mm_struct *mm, const struct rf_op *op)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, op->a);
+
+	if (!PAGE_ALIGNED(op->a) || !vma || vma->vm_start == op->a)
+		return RF_STATUS_EINVAL;
+	return status_of(__split_vma(vma, op->a, 0));
+}
+
+static uint32_t op_merge(struct mm_struct *mm, const struct rf_op *op)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, op->a);
+	struct vm_area_struct *merged;
+	int err;
+
+	if (!vma)
+		return RF_STATUS_EINVAL;
+	merged = vma_merge_existing_range(vma, vma->vm_start, vma->vm_end,
+					  vma->vm_flags, &err);
+	if (err)
+		return RF_STATUS_ENOMEM;
+	return merged ? RF_STATUS_OK : RF_STATUS_NOOP;
+}
+
+static uint32_t op_mremap(struct mm_struct *mm, const struct rf_op *op)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, op->a);
+	uint64_t len;
+
+	if (!vma)
+		return RF_STATUS_EINVAL;
+	len = vma->vm_end - vma->vm_start;
+	if (!valid_range(op->b, len) ||
+	    !range_is_free(mm, op->b, op->b + len, NULL))
+		return RF_STATUS_EINVAL;
+	return status_of(move_vma(vma, op->b));
+}
+
+static uint32_t op_munmap(struct mm_struct *mm, const struct rf_op *op)
+{
+	if (!valid_range(op->a, op->b))
+		return RF_STATUS_EINVAL;
+	if (!vma_first_in_range(mm, op->a, op->a + op->b))
+		return RF_STATUS_NOOP;
+	return status_of(do_munmap(mm, op->a, op->b));
+}
+
+static uint32_t op_madvise(struct mm_struct *mm, const struct rf_op *op)
+{
+	int behavior = advice_to_behavior(op->c);
+	int changed;
+
+	if (!valid_range(op->a, op->b) || behavior < 0)
+		return RF_STATUS_EINVAL;
+	changed = do_madvise(mm, op->a, op->b, behavior);
+	if (changed < 0)
+		return RF_STATUS_ENOMEM;
+	return changed ? RF_STATUS_OK : RF_STATUS_NOOP;
+}
+
+static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
+			const struct rf_op *op)
+{
+	struct folio *folio;
+
+	if (!vma_lookup(mm, op->a))
+		return RF_STATUS_EINVAL;
+	folio = pte_folio(mm, op->a & PAGE_MASK);
+	if (!folio)
+		return RF_STATUS_NOOP;
+	rf_collect_rmap_hits(folio, &rw->rmap_hits);
+	return RF_STATUS_OK;
+}
+
+static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
+{
+	struct mm_struct *mm = find_mm(&rw->w, op->mm);
+	uint32_t status;
+
+	if (!mm)
+		return RF_STATUS_EINVAL;
+
+	mmap_write_lock(mm);
+	switch (op->kind) {
+	case RF_OP_MMAP:
+		status = op_mmap(mm, op);
+		break;
+	case RF_OP_FAULT:
+		status = op_fault(mm, op);
+		break;
+	case RF_OP_FORK:
+		status = op_fork(rw, mm);
+		break;
+	case RF_OP_SPLIT:
+		status = op_split(mm, op);
+		break;
+	case RF_OP_MERGE:
+		status = op_merge(mm, op);
+		break;
+	case RF_OP_MREMAP:
+		status = op_mremap(mm, op);
+		break;
+	case RF_OP_MUNMAP:
+		status = op_munmap(mm, op);
+		break;
+	case RF_OP_MADVISE:
+		status = op_madvise(mm, op);
+		break;
+	case RF_OP_EXIT:
+		exit_mmap(mm);
+		mmap_write_unlock(mm);
+		list_del(&mm->mm_list);
+		mm_free(mm);
+		return RF_STATUS_OK;
+	case RF_OP_RMAP:
+		status = op_rmap(rw, mm, op);
+		break;
+	default:
+		status = RF_STATUS_EINVAL;
+		break;
+	}
+	mmap_write_unlock(mm);
+	return status;
+}
+
+void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
+		    uint32_t fail_nth, bool fail_and_later,
+		    struct rf_outcome *out)
+{
+	struct world *w = &rw->w;
+	uint32_t n;
+
+	world_enter(rw);
+	w->fail_nth = fail_nth;
+	w->fail_and_later = fail_and_later;
+	w->nr_attempts = 0;
+	vec_reset(&rw->rmap_hits);
+
+	out->status = apply_op(rw, op);
+
+	w->fail_nth = 0;
+	out->nr_allocs = w->nr_attempts;
+	n = min(w->nr_attempts, (unsigned int)RF_MAX_ALLOCS);
+	memcpy(out->allocs, w->attempts, n);
+	out->nr_hits = rw->rmap_hits.n;
+	out->hits = rw->rmap_hits.v;
+	world_leave();
+}
+
+/* ---- Hygiene ---------------------------------------------------------------- */
+
+static void hygiene_say(struct rf_world *rw, uint32_t *nr, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void hygiene_say(struct rf_world *rw, uint32_t *nr, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int len, i;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if (len >= (int)sizeof(line))
+		len = sizeof(line) - 1;
+	for (i = 0; i < len; i++)
+		vec_push(&rw->hygiene_text, line[i]);
+	vec_push(&rw->hygiene_text, '\n');
+	(*nr)++;
+}
+
+struct tree_audit {
+	struct rf_world *rw;
+	uint32_t *nr;
+	uint32_t index;
+};
+
+/* Interval-tree shape, stale keys and held locks of one anon_vma. */
+static void audit_anon_vma(void *obj, void *arg)
+{
+	struct tree_audit *audit = arg;
+	struct anon_vma *anon_vma = obj;
+	struct anon_vma_chain *avc;
+	unsigned int faults, guard = 0;
+	bool broken = false;
+
+	if (rwsem_is_locked(&anon_vma->rwsem))
+		hygiene_say(audit->rw, audit->nr,
+			    "anon_vma #%u: rwsem still held (taken at %s:%d)",
+			    audit->index, anon_vma->rwsem.owner_file ?
+			    anon_vma->rwsem.owner_file : "?",
+			    anon_vma->rwsem.owner_line);
+
+	for (avc = anon_vma_interval_tree_first(&anon_vma->rb_root); avc;
+	     avc = anon_vma_interval_tree_next(avc)) {
+		if (slab_obj_state(avc, ALLOC_SITE_AVC) != SLAB_OBJ_LIVE ||
+		    ++guard > audit->rw->w.sites[ALLOC_SITE_AVC].live) {
+			hygiene_say(audit->rw, audit->nr,
+				    "anon_vma #%u: interval tree reaches a freed anon_vma_chain",
+				    audit->index);
+			broken = true;
+			break;
+		}
+		if (slab_obj_state(avc->vma, ALLOC_SITE_VMA) != SLAB_OBJ_LIVE) {
+			hygiene_say(audit->rw, audit->nr,
+				    "anon_vma #%u: interval tree holds an anon_vma_chain of a freed VMA",
+				    audit->index);
+			continue;
+		}
+		anon_vma_interval_tree_verify(avc);
+	}
+	if (!broken) {
+		faults = anon_vma_interval_tree_check(&anon_vma->rb_root);
+		if (faults)
+			hygiene_say(audit->rw, audit->nr,
+				    "anon_vma #%u: interval tree has %u structural fault(s)",
+				    audit->index, faults);
+	}
+	audit->index++;
+}
+
+void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
+{
+	struct world *w = &rw->w;
+	struct tree_audit audit = { .rw = rw, .nr = &out->nr_problems };
+	struct mm_struct *mm;
+	unsigned int i;
+
+	world_enter(rw);
+	out->nr_problems = 0;
+	vec_reset(&rw->hygiene_text);
+
+	/* Tree audits may record warnings of their own: run them first. */
+	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
+
+	if (w->locks_held)
+		hygiene_say(rw, &out->nr_problems,
+			    "%d lock(s) still held after the operation",
+			    w->locks_held);
+	list_for_each_entry(mm, &w->mms, mm_list) {
+		if (rwsem_is_locked(&mm->mmap_lock))
+			hygiene_say(rw, &out->nr_problems,
+				    "mm %u: mmap_lock still held", mm->mm_id);
+	}
+
+	for (i = 0; i < min(w->nr_warnings, (unsigned int)WORLD_MAX_WARNINGS); i++)
+		hygiene_say(rw, &out->nr_problems, "%s:%d: warning: %s",
+			    w->warnings[i].file, w->warnings[i].line,
+			    w->warnings[i].cond);
+	if (w->nr_warnings > WORLD_MAX_WARNINGS)
+		hygiene_say(rw, &out->nr_problems, "... and %u more warning(s)",
+			    w->nr_warnings - WORLD_MAX_WARNINGS);
+	w->nr_warnings = 0;
+
+	slab_check_quarantine(w);
+	if (w->writes_after_free)
+		hygiene_say(rw, &out->nr_problems,
+			    "%llu write(s) to freed objects",
+			    (unsigned long long)w->writes_after_free);
+	w->writes_after_free = 0;
+
+	vec_push(&rw->hygiene_text, '\0');
+	out->text = rw->hygiene_text.v;
+	world_leave();
+}
+
+/* ---- Teardown ------------------------------------------------------------ */
+
+void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
+{
+	struct world *w = &rw->w;
+	struct mm_struct *mm, *next;
+	int i;
+
+	world_enter(rw);
+	list_for_each_entry_safe(mm, next, &w->mms, mm_list) {
+		mmap_write_lock(mm);
+		exit_mmap(mm);
+		mmap_write_unlock(mm);
+		list_del(&mm->mm_list);
+		mm_free(mm);
+	}
+	for (i = 0; i < RF_NR_SITES; i++) {
+		if (leaks)
+			leaks[i] = w->sites[i].live;
+	}
+	slab_world_release(w);
+	world_leave();
+
+	vec_free(&rw->rmap_hits);
+	vec_free(&rw->hygiene_text);
+	rf_snapshot_release(rw);
+	free(rw);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rmapfuzz harness: the only door into the C model. A world holds processes
+ * (mms) built from one anon_vma core variant; operations are applied one at
+ * a time, each optionally with an allocation failure injected (fail_nth);
+ * between operations the world can be snapshotted and checked.
+ *
+ * Everything returned by pointer is owned by the world and stays valid until
+ * the next call on that world. Worlds are independent and may live in
+ * different threads, one thread per world at a time.
+ */
+#ifndef RMAPFUZZ_HARNESS_H
+#define RMAPFUZZ_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rf_world;
+
+/* ---- Variants ---------------------------------------------------------- */
+
+uint32_t rf_variant_count(void);
+/* NULL past the end. */
+const char *rf_variant_name(uint32_t index);
+
+/* ---- Operations -------------------------------------------------------- */
+
+enum rf_op_kind {
+	RF_OP_MMAP,	/* a = start, b = len */
+	RF_OP_FAULT,	/* a = addr, c = enum rf_access */
+	RF_OP_FORK,
+	RF_OP_SPLIT,	/* a = addr */
+	RF_OP_MERGE,	/* a = addr */
+	RF_OP_MREMAP,	/* a = addr, b = new_addr */
+	RF_OP_MUNMAP,	/* a = start, b = len */
+	RF_OP_MADVISE,	/* a = start, b = len, c = enum rf_advice */
+	RF_OP_EXIT,
+	RF_OP_RMAP,	/* a = addr */
+};
+
+enum rf_access {
+	RF_ACCESS_READ,
+	RF_ACCESS_WRITE,
+};
+
+enum rf_advice {
+	RF_ADVICE_DONTFORK,
+	RF_ADVICE_DOFORK,
+	RF_ADVICE_WIPEONFORK,
+	RF_ADVICE_KEEPONFORK,
+};
+
+struct rf_op {
+	uint32_t kind;
+	uint32_t mm;		/* mm id */
+	uint64_t a;
+	uint64_t b;
+	uint32_t c;
+};
+
+enum rf_status {
+	RF_STATUS_OK,
+	RF_STATUS_NOOP,
+	RF_STATUS_ENOMEM,
+	RF_STATUS_EINVAL,
+};
+
+/* Allocation sites, in the order fail_nth counts them. */
+enum rf_site {
+	RF_SITE_MM,
+	RF_SITE_VMA,
+	RF_SITE_ANON_VMA,
+	RF_SITE_AVC,
+	RF_SITE_PAGE,
+	RF_NR_SITES,
+};
+
+/* One (mm, address) that maps a page. */
+struct rf_hit {
+	uint32_t mm;
+	uint64_t addr;
+};
+
+#define RF_MAX_ALLOCS 256
+
+struct rf_outcome {
+	uint32_t status;		/* enum rf_status */
+	uint32_t nr_allocs;		/* attempts made, may exceed the array */
+	uint8_t allocs[RF_MAX_ALLOCS];	/* enum rf_site of each attempt */
+	uint32_t nr_hits;		/* RF_OP_RMAP: where the page was found */
+	const struct rf_hit *hits;
+};
+
+/*
+ * Apply @op. @fail_nth > 0 makes the fail_nth-th allocation attempt of
+ * this operation fail, and every later one too if @fail_and_later.
+ */
+void rf_world_apply(struct rf_world *world, const struct rf_op *op,
+		    uint32_t fail_nth, bool fail_and_later,
+		    struct rf_outcome *out);
+
+/* ---- Snapshot ----------------------------------------------------------- */
+
+/* References inside a snapshot: an index, or one of these. */
+#define RF_REF_NULL	(-1)
+#define RF_REF_DANGLING	(-2)	/* points at a freed object */
+#define RF_REF_FOREIGN	(-3)	/* points at something that is not one */
+
+struct rf_snap_mm {
+	uint32_t id;
+	uint32_t first_vma;	/* into vma_order[] */
+	uint32_t nr_vmas;
+	/* VMAs on its list, or page-table entries, that point at freed memory. */
+	uint32_t nr_bad_entries;
+};
+
+struct rf_snap_vma {
+	int64_t mm;		/* mm id, or an RF_REF_* */
+	uint64_t start, end, pgoff;
+	uint32_t flags;		/* 1: VM_DONTCOPY, 2: VM_WIPEONFORK */
+	uint32_t attached;
+	int32_t anon_vma;
+	uint32_t first_chain;	/* into chain[]: AVC refs, head first */
+	uint32_t nr_chain;
+	uint32_t chain_broken;	/* the walk met a freed or looping entry */
+};
+
+struct rf_snap_avc {
+	int32_t vma;
+	int32_t anon_vma;
+};
+
+struct rf_snap_tree_node {
+	int32_t avc;
+	uint64_t start, last;	/* the key the AVC was inserted with */
+};
+
+struct rf_snap_anon_vma {
+	int32_t root, parent;
+	int64_t refcount, num_children, num_active_vmas;
+	uint32_t first_tree;	/* into tree[], in tree order */
+	uint32_t nr_tree;
+};
+
+struct rf_snap_page {
+	int32_t anon_vma;
+	uint64_t index;
+	int64_t mapcount;
+	uint32_t first_mapper, nr_mappers;	/* into hits[], sorted */
+	uint32_t first_walk, nr_walk;		/* into hits[], sorted */
+};
+
+struct rf_snapshot {
+	const struct rf_snap_mm *mms;
+	uint32_t nr_mms;
+	const uint32_t *vma_order;
+	uint32_t nr_vma_order;
+	const struct rf_snap_vma *vmas;
+	uint32_t nr_vmas;
+	const int32_t *chain;
+	uint32_t nr_chain;
+	const struct rf_snap_avc *avcs;
+	uint32_t nr_avcs;
+	const struct rf_snap_anon_vma *anon_vmas;
+	uint32_t nr_anon_vmas;
+	const struct rf_snap_tree_node *tree;
+	uint32_t nr_tree;
+	const struct rf_snap_page *pages;
+	uint32_t nr_pages;
+	const struct rf_hit *hits;
+	uint32_t nr_hits;
+	uint64_t live[RF_NR_SITES];	/* objects allocated and not freed */
+};
+
+void rf_world_snapshot(struct rf_world *world, struct rf_snapshot *out);
+
+/* ---- Hygiene ------------------------------------------------------------ */
+
+/*
+ * What the C side noticed since the last call: warnings hit, locks still
+ * held, interval trees out of shape, writes to freed objects. One problem
+ * per line in @text (NUL-terminated); @nr_problems == 0 means clean.
+ */
+struct rf_hygiene {
+	uint32_t nr_problems;
+	const char *text;
+};
+
+void rf_world_hygiene(struct rf_world *world, struct rf_hygiene *out);
+
+/* ---- Lifetime ----------------------------------------------------------- */
+
+/* NULL if @variant names no variant. */
+struct rf_world *rf_world_new(const char *variant);
+
+/*
+ * Exit every remaining mm, count what is still allocated per site (a leak),
+ * and release everything. @leaks may be NULL.
+ */
+void rf_world_free(struct rf_world *world, uint64_t leaks[RF_NR_SITES]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RMAPFUZZ_HARNESS_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What harness.c and snapshot.c share about a harness world. */
+#ifndef RMAPFUZZ_HARNESS_INTERNAL_H
+#define RMAPFUZZ_HARNESS_INTERNAL_H
+
+#include <stdlib.h>
+
+#include <rmapfuzz/world.h>
+
+#include "harness.h"
+
+/* A growable array; the host allocator, never an injection site. */
+#define VEC(type) struct { type *v; size_t n, cap; }
+
+#define vec_reset(vec) ((vec)->n = 0)
+
+#define vec_push(vec, item)						\
+	do {								\
+		if ((vec)->n == (vec)->cap) {				\
+			size_t __cap = (vec)->cap ? (vec)->cap * 2 : 32; \
+			void *__p = realloc((vec)->v,			\
+					    __cap * sizeof(*(vec)->v));	\
+			if (!__p)					\
+				abort();				\
+			(vec)->v = __p;					\
+			(vec)->cap = __cap;				\
+		}							\
+		(vec)->v[(vec)->n++] = (item);				\
+	} while (0)
+
+#define vec_free(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
+
+struct hit_vec {
+	struct rf_hit *v;
+	size_t n, cap;
+};
+
+struct rf_world {
+	struct world w;
+
+	/* Results of the last rf_world_apply(RF_OP_RMAP). */
+	struct hit_vec rmap_hits;
+
+	/* Backing store of the last snapshot. */
+	VEC(struct rf_snap_mm) snap_mms;
+	VEC(uint32_t) snap_vma_order;
+	VEC(struct rf_snap_vma) snap_vmas;
+	VEC(int32_t) snap_chain;
+	VEC(struct rf_snap_avc) snap_avcs;
+	VEC(struct rf_snap_anon_vma) snap_anon_vmas;
+	VEC(struct rf_snap_tree_node) snap_tree;
+	VEC(struct rf_snap_page) snap_pages;
+	struct hit_vec snap_hits;
+	VEC(void *) objs[NR_ALLOC_SITES];
+
+	/* Text of the last hygiene report. */
+	VEC(char) hygiene_text;
+};
+
+/* @rw becomes the current world of this thread until world_leave(). */
+static inline void world_enter(struct rf_world *rw)
+{
+	current_world = &rw->w;
+}
+
+static inline void world_leave(void)
+{
+	current_world = NULL;
+}
+
+struct folio;
+
+/* Walk @folio's anon_vma tree; append where it is really mapped, sorted. */
+void rf_collect_rmap_hits(struct folio *folio, struct hit_vec *hits);
+
+void rf_snapshot_release(struct rf_world *rw);
+
+#endif /* RMAPFUZZ_HARNESS_INTERNAL_H */

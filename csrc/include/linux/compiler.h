@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_COMPILER_H
+#define _LINUX_COMPILER_H
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#define __must_check	__attribute__((warn_unused_result))
+#define __maybe_unused	__attribute__((unused))
+
+/* Single-threaded worlds: plain accesses are enough. */
+#define READ_ONCE(x)		(x)
+#define WRITE_ONCE(x, val)	((x) = (val))
+#define smp_store_release(p, v)	(*(p) = (v))
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define RMAPFUZZ_ASAN 1
+#else
+#define RMAPFUZZ_ASAN 0
+#endif
+
+#endif /* _LINUX_COMPILER_H */

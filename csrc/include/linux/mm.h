@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_MM_H
+#define _LINUX_MM_H
+
+#include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/mm_types.h>
+#include <linux/mmap_lock.h>
+#include <linux/mmdebug.h>
+#include <linux/rbtree.h>
+#include <linux/slab.h>
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define PAGE_ALIGNED(x)	(((x) & (PAGE_SIZE - 1)) == 0)
+#define PHYS_PFN(x)	((unsigned long)((x) >> PAGE_SHIFT))
+#define TASK_SIZE	(1UL << 47)
+
+/* The kernel's values for the two flags fork looks at. */
+#define VM_NONE		0x00000000UL
+#define VM_DONTCOPY	0x00020000UL
+#define VM_WIPEONFORK	0x02000000UL
+
+static inline unsigned long vma_pages(const struct vm_area_struct *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+
+static inline pgoff_t linear_page_index(const struct vm_area_struct *vma,
+					unsigned long address)
+{
+	return vma->vm_pgoff + ((address - vma->vm_start) >> PAGE_SHIFT);
+}
+
+static inline unsigned long vma_last_pgoff(const struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff + vma_pages(vma) - 1;
+}
+
+struct anon_vma_chain;
+
+void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
+				   struct rb_root_cached *root);
+void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
+				   struct rb_root_cached *root);
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
+				  unsigned long start, unsigned long last);
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
+				 unsigned long start, unsigned long last);
+void anon_vma_interval_tree_verify(struct anon_vma_chain *node);
+
+#define anon_vma_interval_tree_foreach(avc, root, start, last)		 \
+	for (avc = anon_vma_interval_tree_iter_first(root, start, last); \
+	     avc; avc = anon_vma_interval_tree_iter_next(avc, start, last))
+
+/* VMA objects (mm/vma_init.c). */
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
+void vm_area_free(struct vm_area_struct *vma);
+
+#endif /* _LINUX_MM_H */

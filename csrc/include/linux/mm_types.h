@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The memory descriptors of the model: just the fields the anon_vma code and
+ * its callers look at, with the kernel's names. The maple tree becomes a
+ * sorted list, page tables become a sorted array of (address, folio).
+ */
+#ifndef _LINUX_MM_TYPES_H
+#define _LINUX_MM_TYPES_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+
+struct anon_vma;
+struct folio;
+
+/* One present page-table entry. */
+struct pte_entry {
+	unsigned long addr;
+	struct folio *folio;
+};
+
+/* The page tables of one mm, sorted by address. */
+struct mm_ptes {
+	struct pte_entry *entries;
+	size_t nr;
+	size_t cap;
+};
+
+struct mm_struct {
+	unsigned int mm_id;		/* stable id used by scenarios */
+	struct list_head mmap;		/* VMAs in address order */
+	int map_count;
+	struct rw_semaphore mmap_lock;
+	struct mm_ptes ptes;
+	struct list_head mm_list;	/* the world's mms, by id */
+};
+
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct mm_struct *vm_mm;
+	vm_flags_t vm_flags;
+	pgoff_t vm_pgoff;
+
+	/*
+	 * anon_vma: where new anonymous pages of this VMA go (NULL while
+	 * unfaulted). anon_vma_chain: one AVC per anon_vma this VMA may map
+	 * pages of; its order is part of the observable state.
+	 */
+	struct anon_vma *anon_vma;
+	struct list_head anon_vma_chain;
+
+	struct list_head vm_list;	/* position in vm_mm->mmap */
+	refcount_t vm_refcnt;		/* non-zero while attached */
+};
+
+/* An order-0 anonymous folio. */
+struct folio {
+	struct anon_vma *anon_vma;	/* kernel: folio->mapping | ANON */
+	pgoff_t index;
+	int mapcount;
+};
+
+#endif /* _LINUX_MM_TYPES_H */

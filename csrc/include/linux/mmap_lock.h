@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_MMAP_LOCK_H
+#define _LINUX_MMAP_LOCK_H
+
+#include <linux/mm_types.h>
+#include <linux/mmdebug.h>
+
+#define mmap_write_lock(mm)	down_write(&(mm)->mmap_lock)
+#define mmap_write_unlock(mm)	up_write(&(mm)->mmap_lock)
+
+static inline void mmap_assert_locked(const struct mm_struct *mm)
+{
+	VM_WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+static inline void mmap_assert_write_locked(const struct mm_struct *mm)
+{
+	VM_WARN_ON_ONCE(!rwsem_is_write_locked(&mm->mmap_lock));
+}
+
+/* A VMA is attached while it is reachable from its mm. */
+static inline bool vma_is_attached(const struct vm_area_struct *vma)
+{
+	return refcount_read(&vma->vm_refcnt) != 0;
+}
+
+static inline void vma_mark_attached(struct vm_area_struct *vma)
+{
+	VM_WARN_ON_ONCE(vma_is_attached(vma));
+	refcount_set(&vma->vm_refcnt, 1);
+}
+
+static inline void vma_mark_detached(struct vm_area_struct *vma)
+{
+	VM_WARN_ON_ONCE(!vma_is_attached(vma));
+	refcount_set(&vma->vm_refcnt, 0);
+}
+
+#endif /* _LINUX_MMAP_LOCK_H */

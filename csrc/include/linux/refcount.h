@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_REFCOUNT_H
+#define _LINUX_REFCOUNT_H
+
+#include <linux/atomic.h>
+#include <linux/mmdebug.h>
+
+typedef struct {
+	atomic_t refs;
+} refcount_t;
+
+static inline unsigned int refcount_read(const refcount_t *r)
+{
+	return (unsigned int)atomic_read(&r->refs);
+}
+
+static inline void refcount_set(refcount_t *r, int n)
+{
+	atomic_set(&r->refs, n);
+}
+
+static inline void refcount_inc(refcount_t *r)
+{
+	/* Incrementing from zero means resurrecting a dead object. */
+	WARN_ON_ONCE(atomic_read(&r->refs) == 0);
+	atomic_inc(&r->refs);
+}
+
+static inline bool refcount_dec_and_test(refcount_t *r)
+{
+	if (WARN_ON_ONCE(atomic_read(&r->refs) <= 0))
+		return false;
+	return atomic_dec_and_test(&r->refs);
+}
+
+#endif /* _LINUX_REFCOUNT_H */

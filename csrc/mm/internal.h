@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mm-internal interfaces of the model, as in the kernel's mm/internal.h,
+ * plus the switch that lets one build carry several anon_vma cores.
+ */
+#ifndef __MM_INTERNAL_H
+#define __MM_INTERNAL_H
+
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+/* Operations which modify VMAs, as passed to anon_vma_clone(). */
+enum vma_operation {
+	VMA_OP_SPLIT,
+	VMA_OP_MERGE_UNFAULTED,
+	VMA_OP_REMAP,
+	VMA_OP_FORK,
+};
+
+/*
+ * One implementation of the anon_vma core. Every core keeps the kernel's
+ * function names as static functions in its own file and exports only this
+ * table; the callers (vma.c, mmap.c, memory.c, ...) go through the table of
+ * the current world, so one binary can run every variant.
+ */
+struct anon_vma_core {
+	const char *name;
+	int (*anon_vma_prepare)(struct vm_area_struct *vma);
+	int (*anon_vma_clone)(struct vm_area_struct *dst,
+			      struct vm_area_struct *src,
+			      enum vma_operation operation);
+	int (*anon_vma_fork)(struct vm_area_struct *vma,
+			     struct vm_area_struct *pvma);
+	void (*unlink_anon_vmas)(struct vm_area_struct *vma);
+	/* A merge removes @remove, whose range @vma absorbed. */
+	void (*unlink_merged_vma)(struct vm_area_struct *vma,
+				  struct vm_area_struct *remove);
+};
+
+extern const struct anon_vma_core mainline_anon_vma_core;
+extern const struct anon_vma_core pre_series_anon_vma_core;
+
+const struct anon_vma_core *current_anon_vma_core(void);
+
+/* Pieces both cores share (mm/rmap_common.c). */
+struct anon_vma *anon_vma_alloc(void);
+void anon_vma_free(struct anon_vma *anon_vma);
+struct anon_vma_chain *anon_vma_chain_alloc(gfp_t gfp);
+void anon_vma_chain_free(struct anon_vma_chain *avc);
+void anon_vma_chain_assign(struct vm_area_struct *vma,
+			   struct anon_vma_chain *avc,
+			   struct anon_vma *anon_vma);
+void __put_anon_vma(struct anon_vma *anon_vma);
+int __anon_vma_prepare(struct vm_area_struct *vma);
+
+static inline void get_anon_vma(struct anon_vma *anon_vma)
+{
+	atomic_inc(&anon_vma->refcount);
+}
+
+static inline void put_anon_vma(struct anon_vma *anon_vma)
+{
+	if (atomic_dec_and_test(&anon_vma->refcount))
+		__put_anon_vma(anon_vma);
+}
+
+static inline void anon_vma_lock_write(struct anon_vma *anon_vma)
+{
+	down_write(&anon_vma->root->rwsem);
+}
+
+static inline void anon_vma_unlock_write(struct anon_vma *anon_vma)
+{
+	up_write(&anon_vma->root->rwsem);
+}
+
+static inline void anon_vma_lock_read(struct anon_vma *anon_vma)
+{
+	down_read(&anon_vma->root->rwsem);
+}
+
+static inline void anon_vma_unlock_read(struct anon_vma *anon_vma)
+{
+	up_read(&anon_vma->root->rwsem);
+}
+
+#ifndef ANON_VMA_CORE_IMPL
+/* What the callers see: the current world's core. */
+static inline int anon_vma_prepare(struct vm_area_struct *vma)
+{
+	if (likely(vma->anon_vma))
+		return 0;
+	return current_anon_vma_core()->anon_vma_prepare(vma);
+}
+
+static inline int anon_vma_clone(struct vm_area_struct *dst,
+				 struct vm_area_struct *src,
+				 enum vma_operation operation)
+{
+	return current_anon_vma_core()->anon_vma_clone(dst, src, operation);
+}
+
+static inline int anon_vma_fork(struct vm_area_struct *vma,
+				struct vm_area_struct *pvma)
+{
+	return current_anon_vma_core()->anon_vma_fork(vma, pvma);
+}
+
+static inline void unlink_anon_vmas(struct vm_area_struct *vma)
+{
+	current_anon_vma_core()->unlink_anon_vmas(vma);
+}
+
+static inline void unlink_merged_vma(struct vm_area_struct *vma,
+				     struct vm_area_struct *remove)
+{
+	current_anon_vma_core()->unlink_merged_vma(vma, remove);
+}
+#endif /* ANON_VMA_CORE_IMPL */
+
+/* mm/vma.c */
+struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma);
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *vma_first_in_range(struct mm_struct *mm,
+					  unsigned long start,
+					  unsigned long end);
+struct vm_area_struct *vma_next(struct vm_area_struct *vma);
+struct vm_area_struct *vma_prev(struct vm_area_struct *vma);
+bool range_is_free(struct mm_struct *mm, unsigned long start,
+		   unsigned long end, struct vm_area_struct *ignore);
+void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_unlink(struct vm_area_struct *vma);
+int __split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below);
+struct vm_area_struct *vma_merge_existing_range(struct vm_area_struct *middle,
+						unsigned long start,
+						unsigned long end,
+						vm_flags_t vm_flags, int *err);
+struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm,
+					   unsigned long start,
+					   unsigned long end,
+					   vm_flags_t vm_flags, pgoff_t pgoff,
+					   struct vm_area_struct *copied_from,
+					   int *err);
+int vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end, vm_flags_t new_flags);
+void remove_vma(struct vm_area_struct *vma);
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
+
+/* mm/memory.c */
+struct folio *folio_alloc(void);
+void folio_put(struct folio *folio);
+struct folio *pte_folio(struct mm_struct *mm, unsigned long addr);
+void pte_install(struct mm_struct *mm, unsigned long addr, struct folio *folio);
+void pte_clear_range(struct mm_struct *mm, unsigned long start,
+		     unsigned long end);
+void pte_move_range(struct mm_struct *mm, unsigned long start,
+		    unsigned long end, unsigned long new_start);
+void pte_table_free(struct mm_struct *mm);
+int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
+		    bool write);
+
+/* mm/mmap.c and kernel/fork.c */
+struct mm_struct *mm_alloc(void);
+void mm_free(struct mm_struct *mm);
+struct mm_struct *dup_mm(struct mm_struct *oldmm);
+int do_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len);
+int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
+void exit_mmap(struct mm_struct *mm);
+
+/* mm/mremap.c, mm/madvise.c */
+int move_vma(struct vm_area_struct *vma, unsigned long new_addr);
+int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
+	       int behavior);
+
+/* Slab caches of each file, created once per process. */
+void vm_area_cache_init(void);
+void mm_cache_init(void);
+void folio_cache_init(void);
+
+/* mm/rmap_common.c: one rmap walk, reporting each (vma, address) mapping. */
+typedef void (*rmap_one_fn)(struct folio *folio, struct vm_area_struct *vma,
+			    unsigned long address, void *arg);
+void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg);
+void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
+
+#endif /* __MM_INTERNAL_H */

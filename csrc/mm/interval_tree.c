@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The anon_vma interval tree: anon_vma_chains ordered by the start pgoff of
+ * their VMA, each node augmented with the largest last pgoff in its subtree
+ * so a stabbing query can skip subtrees that end too early.
+ *
+ * As in the kernel, keys are read from avc->vma every time, so a VMA whose
+ * range changes while its AVCs sit in a tree corrupts the tree. With
+ * CONFIG_DEBUG_VM_RB each AVC also remembers the key it was inserted with,
+ * which is how such a missed re-keying is caught.
+ *
+ * Unlike the kernel the tree is not balanced (see linux/rbtree.h).
+ */
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+#include "interval_tree.h"
+
+static inline struct anon_vma_chain *rb_to_avc(struct rb_node *node)
+{
+	return node ? rb_entry(node, struct anon_vma_chain, rb) : NULL;
+}
+
+static inline unsigned long avc_start_pgoff(const struct anon_vma_chain *avc)
+{
+	return avc->vma->vm_pgoff;
+}
+
+static inline unsigned long avc_last_pgoff(const struct anon_vma_chain *avc)
+{
+	return vma_last_pgoff(avc->vma);
+}
+
+static unsigned long subtree_last_of(struct rb_node *node)
+{
+	return node ? rb_to_avc(node)->rb_subtree_last : 0;
+}
+
+/* The augmented value a node should carry, from its children's values. */
+static unsigned long compute_subtree_last(struct anon_vma_chain *avc)
+{
+	unsigned long last = avc_last_pgoff(avc);
+
+	last = max(last, subtree_last_of(avc->rb.rb_left));
+	last = max(last, subtree_last_of(avc->rb.rb_right));
+	return last;
+}
+
+/* Recompute the augmented values from @node up to the root. */
+static void propagate_subtree_last(struct rb_node *node)
+{
+	for (; node; node = rb_parent(node))
+		rb_to_avc(node)->rb_subtree_last =
+			compute_subtree_last(rb_to_avc(node));
+}
+
+static struct rb_node *rb_first_of(struct rb_node *node)
+{
+	if (!node)
+		return NULL;
+	while (node->rb_left)
+		node = node->rb_left;
+	return node;
+}
+
+static struct rb_node *rb_next_of(struct rb_node *node)
+{
+	struct rb_node *parent;
+
+	if (node->rb_right)
+		return rb_first_of(node->rb_right);
+	while ((parent = rb_parent(node)) && node == parent->rb_right)
+		node = parent;
+	return parent;
+}
+
+/* Make @new take @old's place under @old's parent. */
+static void replace_child(struct rb_root *root, struct rb_node *old,
+			  struct rb_node *new)
+{
+	struct rb_node *parent = rb_parent(old);
+
+	if (!parent)
+		root->rb_node = new;
+	else if (parent->rb_left == old)
+		parent->rb_left = new;
+	else
+		parent->rb_right = new;
+	if (new)
+		rb_set_parent(new, parent);
+}
+
+void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
+				   struct rb_root_cached *root)
+{
+	struct rb_node **link = &root->rb_root.rb_node;
+	struct rb_node *parent = NULL;
+	unsigned long start = avc_start_pgoff(node);
+	unsigned long last = avc_last_pgoff(node);
+	bool leftmost = true;
+
+#ifdef CONFIG_DEBUG_VM_RB
+	node->cached_vma_start = start;
+	node->cached_vma_last = last;
+#endif
+	while (*link) {
+		struct anon_vma_chain *cur = rb_to_avc(*link);
+
+		parent = *link;
+		if (cur->rb_subtree_last < last)
+			cur->rb_subtree_last = last;
+		/* Equal keys go right, so insertion order is kept. */
+		if (start < avc_start_pgoff(cur)) {
+			link = &parent->rb_left;
+		} else {
+			link = &parent->rb_right;
+			leftmost = false;
+		}
+	}
+
+	node->rb.rb_left = NULL;
+	node->rb.rb_right = NULL;
+	rb_set_parent(&node->rb, parent);
+	node->rb_subtree_last = last;
+	*link = &node->rb;
+	if (leftmost)
+		root->rb_leftmost = &node->rb;
+}
+
+void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
+				   struct rb_root_cached *root)
+{
+	struct rb_node *victim = &node->rb;
+	struct rb_node *fixup;
+
+	if (root->rb_leftmost == victim)
+		root->rb_leftmost = rb_next_of(victim);
+
+	if (!victim->rb_left || !victim->rb_right) {
+		struct rb_node *child = victim->rb_left ? victim->rb_left :
+							  victim->rb_right;
+
+		fixup = rb_parent(victim);
+		replace_child(&root->rb_root, victim, child);
+	} else {
+		/* Two children: the in-order successor takes its place. */
+		struct rb_node *succ = rb_first_of(victim->rb_right);
+
+		if (rb_parent(succ) != victim) {
+			fixup = rb_parent(succ);
+			replace_child(&root->rb_root, succ, succ->rb_right);
+			succ->rb_right = victim->rb_right;
+			rb_set_parent(succ->rb_right, succ);
+		} else {
+			fixup = succ;
+		}
+		replace_child(&root->rb_root, victim, succ);
+		succ->rb_left = victim->rb_left;
+		rb_set_parent(succ->rb_left, succ);
+	}
+	propagate_subtree_last(fixup);
+
+	victim->rb_left = victim->rb_right = NULL;
+	rb_set_parent(victim, NULL);
+}
+
+/*
+ * The leftmost node of the subtree at @node whose interval meets
+ * [start, last], or NULL. Nodes are ordered by start, so the first match in
+ * order is found by preferring the left subtree whenever it can hold one.
+ */
+static struct anon_vma_chain *subtree_first_match(struct rb_node *node,
+						  unsigned long start,
+						  unsigned long last)
+{
+	while (node) {
+		struct anon_vma_chain *avc = rb_to_avc(node);
+
+		if (node->rb_left && subtree_last_of(node->rb_left) >= start) {
+			node = node->rb_left;
+			continue;
+		}
+		/* Nothing on the left: this node, then the right subtree. */
+		if (avc_start_pgoff(avc) > last)
+			return NULL;
+		if (avc_last_pgoff(avc) >= start)
+			return avc;
+		node = node->rb_right;
+		if (!node || subtree_last_of(node) < start)
+			return NULL;
+	}
+	return NULL;
+}
+
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
+				  unsigned long start, unsigned long last)
+{
+	struct rb_node *top = root->rb_root.rb_node;
+
+	if (!top || subtree_last_of(top) < start)
+		return NULL;
+	return subtree_first_match(top, start, last);
+}
+
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
+				 unsigned long start, unsigned long last)
+{
+	struct rb_node *cur = &node->rb;
+
+	for (;;) {
+		struct rb_node *right = cur->rb_right;
+		struct rb_node *parent;
+
+		/* Matches after @cur in its right subtree come first. */
+		if (right && subtree_last_of(right) >= start)
+			return subtree_first_match(right, start, last);
+
+		/* Otherwise climb to the first ancestor we are left of. */
+		for (;;) {
+			parent = rb_parent(cur);
+			if (!parent)
+				return NULL;
+			if (parent->rb_left == cur)
+				break;
+			cur = parent;
+		}
+		cur = parent;
+		if (avc_start_pgoff(rb_to_avc(cur)) > last)
+			return NULL;
+		if (avc_last_pgoff(rb_to_avc(cur)) >= start)
+			return rb_to_avc(cur);
+	}
+}
+
+void anon_vma_interval_tree_verify(struct anon_vma_chain *node)
+{
+	WARN_ON_ONCE(node->cached_vma_start != avc_start_pgoff(node));
+	WARN_ON_ONCE(node->cached_vma_last != avc_last_pgoff(node));
+}
+
+/* Checks the shape of one subtree; returns the number of faults found. */
+static unsigned int check_subtree(struct rb_node *node, struct rb_node *parent,
+				  unsigned long *prev_start, bool *seen)
+{
+	struct anon_vma_chain *avc;
+	unsigned int faults = 0;
+
+	if (!node)
+		return 0;
+	avc = rb_to_avc(node);
+	if (rb_parent(node) != parent)
+		faults++;
+	faults += check_subtree(node->rb_left, node, prev_start, seen);
+	if (*seen && avc_start_pgoff(avc) < *prev_start)
+		faults++;
+	*prev_start = avc_start_pgoff(avc);
+	*seen = true;
+	if (avc->rb_subtree_last != compute_subtree_last(avc))
+		faults++;
+	faults += check_subtree(node->rb_right, node, prev_start, seen);
+	return faults;
+}
+
+unsigned int anon_vma_interval_tree_check(struct rb_root_cached *root)
+{
+	unsigned long prev_start = 0;
+	bool seen = false;
+	unsigned int faults;
+
+	faults = check_subtree(root->rb_root.rb_node, NULL, &prev_start, &seen);
+	if (root->rb_leftmost != rb_first_of(root->rb_root.rb_node))
+		faults++;
+	return faults;
+}
+
+struct anon_vma_chain *anon_vma_interval_tree_first(struct rb_root_cached *root)
+{
+	return rb_to_avc(rb_first_of(root->rb_root.rb_node));
+}
+
+struct anon_vma_chain *anon_vma_interval_tree_next(struct anon_vma_chain *avc)
+{
+	return rb_to_avc(rb_next_of(&avc->rb));
+}

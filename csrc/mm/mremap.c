@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Moving a whole VMA to a free range of the same mm (mremap MAYMOVE|FIXED). */
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+#include "internal.h"
+
+/*
+ * The VMA that will hold @vma's pages at @addr: a neighbour expanded over
+ * the range, or a new VMA linked to every anon_vma of @vma. A faulted VMA
+ * keeps its pgoff so its pages' indices stay valid; an unfaulted one takes
+ * the new address's, which helps it merge there.
+ */
+static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
+				       unsigned long addr, unsigned long len,
+				       pgoff_t pgoff)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new_vma;
+	int err;
+
+	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags,
+				      pgoff, vma, &err);
+	if (new_vma)
+		return new_vma;
+
+	/* A failed merge falls back to a copy, as in the kernel. */
+	new_vma = vm_area_dup(vma);
+	if (!new_vma)
+		return NULL;
+	new_vma->vm_start = addr;
+	new_vma->vm_end = addr + len;
+	new_vma->vm_pgoff = pgoff;
+	if (anon_vma_clone(new_vma, vma, VMA_OP_REMAP)) {
+		vm_area_free(new_vma);
+		return NULL;
+	}
+	vma_link(mm, new_vma);
+	return new_vma;
+}
+
+int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	pgoff_t pgoff = vma->vm_pgoff;
+
+	if (!vma->anon_vma)
+		pgoff = new_addr >> PAGE_SHIFT;
+
+	if (!copy_vma(vma, new_addr, len, pgoff))
+		return -ENOMEM;
+
+	pte_move_range(vma->vm_mm, vma->vm_start, vma->vm_end, new_addr);
+
+	/* The old range is now empty: unmap it. */
+	vma_unlink(vma);
+	unlink_anon_vmas(vma);
+	remove_vma(vma);
+	return 0;
+}

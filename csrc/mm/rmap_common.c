@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The parts of the anon_vma code that the pre-series and mainline cores
+ * share unchanged: object lifetime, __anon_vma_prepare() and the rmap walk.
+ */
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+#define ANON_VMA_CORE_IMPL
+#include "internal.h"
+
+static struct kmem_cache *anon_vma_cachep;
+static struct kmem_cache *anon_vma_chain_cachep;
+
+struct anon_vma *anon_vma_alloc(void)
+{
+	struct anon_vma *anon_vma;
+
+	anon_vma = kmem_cache_alloc(anon_vma_cachep, GFP_KERNEL);
+	if (anon_vma) {
+		atomic_set(&anon_vma->refcount, 1);
+		anon_vma->num_children = 0;
+		anon_vma->num_active_vmas = 0;
+		anon_vma->parent = anon_vma;
+		/* A fork re-points root and parent at the parent's family. */
+		anon_vma->root = anon_vma;
+	}
+	return anon_vma;
+}
+
+void anon_vma_free(struct anon_vma *anon_vma)
+{
+	VM_BUG_ON(atomic_read(&anon_vma->refcount));
+	/*
+	 * The kernel briefly takes the root lock here to wait out rmap
+	 * walkers; with the family lock held by us that would deadlock.
+	 */
+	VM_WARN_ON_ONCE(rwsem_is_locked(&anon_vma->root->rwsem));
+	kmem_cache_free(anon_vma_cachep, anon_vma);
+}
+
+struct anon_vma_chain *anon_vma_chain_alloc(gfp_t gfp)
+{
+	return kmem_cache_alloc(anon_vma_chain_cachep, gfp);
+}
+
+void anon_vma_chain_free(struct anon_vma_chain *avc)
+{
+	kmem_cache_free(anon_vma_chain_cachep, avc);
+}
+
+/* Put @avc on @vma's chain, pointing at @anon_vma; the tree comes later. */
+void anon_vma_chain_assign(struct vm_area_struct *vma,
+			   struct anon_vma_chain *avc,
+			   struct anon_vma *anon_vma)
+{
+	avc->vma = vma;
+	avc->anon_vma = anon_vma;
+	list_add(&avc->same_vma, &vma->anon_vma_chain);
+}
+
+void __put_anon_vma(struct anon_vma *anon_vma)
+{
+	struct anon_vma *root = anon_vma->root;
+
+	anon_vma_free(anon_vma);
+	/* Every non-root member of a family pins the root it locks with. */
+	if (root != anon_vma && atomic_dec_and_test(&root->refcount))
+		anon_vma_free(root);
+}
+
+/*
+ * First fault in a VMA without an anon_vma: share a compatible neighbour's
+ * anon_vma if there is one, otherwise start a new family.
+ */
+int __anon_vma_prepare(struct vm_area_struct *vma)
+{
+	struct anon_vma *anon_vma, *allocated = NULL;
+	struct anon_vma_chain *avc;
+
+	mmap_assert_locked(vma->vm_mm);
+
+	avc = anon_vma_chain_alloc(GFP_KERNEL);
+	if (!avc)
+		return -ENOMEM;
+
+	anon_vma = find_mergeable_anon_vma(vma);
+	if (!anon_vma) {
+		anon_vma = anon_vma_alloc();
+		if (unlikely(!anon_vma)) {
+			anon_vma_chain_free(avc);
+			return -ENOMEM;
+		}
+		/* A new root is its own parent, and counts that link. */
+		anon_vma->num_children++;
+		allocated = anon_vma;
+	}
+
+	anon_vma_lock_write(anon_vma);
+	/* No concurrent fault can have raced us in a single-threaded world. */
+	if (likely(!vma->anon_vma)) {
+		vma->anon_vma = anon_vma;
+		anon_vma_chain_assign(vma, avc, anon_vma);
+		anon_vma_interval_tree_insert(avc, &anon_vma->rb_root);
+		anon_vma->num_active_vmas++;
+		allocated = NULL;
+		avc = NULL;
+	}
+	anon_vma_unlock_write(anon_vma);
+
+	if (unlikely(allocated))
+		put_anon_vma(allocated);
+	if (unlikely(avc))
+		anon_vma_chain_free(avc);
+	return 0;
+}
+
+/*
+ * Visit every VMA that maps @folio, found through the interval tree of the
+ * folio's own anon_vma, as reclaim and migration do.
+ */
+void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
+{
+	struct anon_vma *anon_vma = folio->anon_vma;
+	struct anon_vma_chain *avc;
+	pgoff_t pgoff = folio->index;
+
+	if (!anon_vma)
+		return;
+	anon_vma_lock_read(anon_vma);
+	anon_vma_interval_tree_foreach(avc, &anon_vma->rb_root, pgoff, pgoff) {
+		struct vm_area_struct *vma = avc->vma;
+		unsigned long address;
+
+		/* The tree promised this VMA covers pgoff. */
+		if (WARN_ON_ONCE(pgoff < vma->vm_pgoff ||
+				 pgoff > vma_last_pgoff(vma)))
+			continue;
+		address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+		rmap_one(folio, vma, address, arg);
+	}
+	anon_vma_unlock_read(anon_vma);
+}
+
+/* A write fault reuses an exclusive folio: new pages of the VMA go here. */
+void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma)
+{
+	VM_BUG_ON_VMA(!vma->anon_vma, vma);
+	WRITE_ONCE(folio->anon_vma, vma->anon_vma);
+}
+
+static void anon_vma_ctor(void *data)
+{
+	struct anon_vma *anon_vma = data;
+
+	init_rwsem(&anon_vma->rwsem);
+	atomic_set(&anon_vma->refcount, 0);
+	anon_vma->rb_root = RB_ROOT_CACHED;
+}
+
+void anon_vma_init(void)
+{
+	anon_vma_cachep = kmem_cache_create("anon_vma", sizeof(struct anon_vma),
+					    0, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC,
+					    anon_vma_ctor);
+	anon_vma_chain_cachep = kmem_cache_create("anon_vma_chain",
+						  sizeof(struct anon_vma_chain),
+						  0, SLAB_PANIC, NULL);
+}

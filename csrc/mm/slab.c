@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Slab caches of the model.
+ *
+ * Each object carries a small header so the harness can enumerate live
+ * objects per allocation site and tell a live pointer from a freed one.
+ * Outside AddressSanitizer builds, freed objects are not returned to malloc
+ * at once: they wait in a bounded quarantine with a checksum of their
+ * contents, so a later write to them is detected and a stale pointer still
+ * points at readable memory (the snapshot reports it as dangling). Under
+ * ASan, objects are freed immediately and ASan does that job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/compiler.h>
+#include <linux/mmdebug.h>
+#include <linux/slab.h>
+#include <rmapfuzz/world.h>
+
+#define SLAB_MAGIC_LIVE		0x51ab0b1eU
+#define SLAB_MAGIC_FREED	0xdeadf7eeU
+
+struct slab_obj {
+	u32 magic;
+	u32 site;
+	u32 scratch;
+	u32 checksum;
+	size_t size;
+	struct list_head node;
+	u64 pad;		/* objects that follow stay 16-byte aligned */
+};
+
+_Static_assert(sizeof(struct slab_obj) % 16 == 0, "slab header alignment");
+
+static struct kmem_cache slab_caches[NR_ALLOC_SITES] = {
+	[ALLOC_SITE_MM]		= { .name = "mm_struct",	.site = ALLOC_SITE_MM },
+	[ALLOC_SITE_VMA]	= { .name = "vm_area_struct",	.site = ALLOC_SITE_VMA },
+	[ALLOC_SITE_ANON_VMA]	= { .name = "anon_vma",		.site = ALLOC_SITE_ANON_VMA },
+	[ALLOC_SITE_AVC]	= { .name = "anon_vma_chain",	.site = ALLOC_SITE_AVC },
+	[ALLOC_SITE_PAGE]	= { .name = "folio",		.site = ALLOC_SITE_PAGE },
+};
+
+static inline struct slab_obj *obj_to_slab(const void *obj)
+{
+	return (struct slab_obj *)obj - 1;
+}
+
+static inline void *slab_to_obj(struct slab_obj *s)
+{
+	return s + 1;
+}
+
+static u32 slab_checksum(const struct slab_obj *s)
+{
+	const unsigned char *p = (const unsigned char *)(s + 1);
+	u32 h = 2166136261U;
+	size_t i;
+
+	for (i = 0; i < s->size; i++) {
+		h ^= p[i];
+		h *= 16777619U;
+	}
+	return h;
+}
+
+/*
+ * Caches are descriptors keyed by name; creating one twice returns the same
+ * descriptor, so per-world init code may run more than once.
+ */
+struct kmem_cache *kmem_cache_create(const char *name, size_t size,
+				     size_t align, unsigned long flags,
+				     void (*ctor)(void *))
+{
+	size_t i;
+
+	(void)align;
+	(void)flags;
+	for (i = 0; i < ARRAY_SIZE(slab_caches); i++) {
+		if (strcmp(slab_caches[i].name, name) == 0) {
+			slab_caches[i].size = size;
+			slab_caches[i].ctor = ctor;
+			return &slab_caches[i];
+		}
+	}
+	fprintf(stderr, "rmapfuzz: no allocation site for cache %s\n", name);
+	abort();
+}
+
+/* fail_nth: does the attempt being made now fail? */
+static bool slab_should_fail(struct world *w, enum alloc_site site)
+{
+	unsigned int nth = ++w->nr_attempts;
+
+	if (nth <= WORLD_MAX_ATTEMPTS)
+		w->attempts[nth - 1] = (u8)site;
+	if (!w->fail_nth)
+		return false;
+	return nth == w->fail_nth || (w->fail_and_later && nth > w->fail_nth);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
+{
+	struct world *w = current_world;
+	struct slab_obj *s;
+	void *obj;
+
+	(void)gfp;
+	if (slab_should_fail(w, cache->site))
+		return NULL;
+
+	s = calloc(1, sizeof(*s) + cache->size);
+	if (!s) {
+		fprintf(stderr, "rmapfuzz: out of host memory\n");
+		abort();
+	}
+	s->magic = SLAB_MAGIC_LIVE;
+	s->site = cache->site;
+	s->size = cache->size;
+	list_add_tail(&s->node, &w->sites[cache->site].objects);
+	w->sites[cache->site].live++;
+
+	obj = slab_to_obj(s);
+	if (cache->ctor)
+		cache->ctor(obj);
+	return obj;
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *cache, gfp_t gfp)
+{
+	void *obj = kmem_cache_alloc(cache, gfp);
+
+	if (obj)
+		memset(obj, 0, cache->size);
+	return obj;
+}
+
+static void slab_release_oldest(struct world *w)
+{
+	struct slab_obj *s = list_first_entry(&w->quarantine, struct slab_obj,
+					      node);
+
+	if (s->checksum != slab_checksum(s))
+		w->writes_after_free++;
+	list_del(&s->node);
+	w->nr_quarantined--;
+	free(s);
+}
+
+void kmem_cache_free(struct kmem_cache *cache, void *obj)
+{
+	struct world *w = current_world;
+	struct slab_obj *s;
+
+	if (!obj)
+		return;
+	s = obj_to_slab(obj);
+	if (WARN_ON_ONCE(s->magic != SLAB_MAGIC_LIVE) ||
+	    WARN_ON_ONCE(s->site != cache->site))
+		return;
+
+	list_del(&s->node);
+	w->sites[s->site].live--;
+
+	if (RMAPFUZZ_ASAN) {
+		free(s);
+		return;
+	}
+	s->magic = SLAB_MAGIC_FREED;
+	s->checksum = slab_checksum(s);
+	list_add_tail(&s->node, &w->quarantine);
+	if (++w->nr_quarantined > WORLD_QUARANTINE)
+		slab_release_oldest(w);
+}
+
+enum slab_obj_state slab_obj_state(const void *obj, enum alloc_site site)
+{
+	const struct slab_obj *s;
+
+	if (!obj)
+		return SLAB_OBJ_NULL;
+	s = obj_to_slab(obj);
+	if (s->magic == SLAB_MAGIC_LIVE && s->site == (u32)site)
+		return SLAB_OBJ_LIVE;
+	if (s->magic == SLAB_MAGIC_FREED && s->site == (u32)site)
+		return SLAB_OBJ_FREED;
+	return SLAB_OBJ_FOREIGN;
+}
+
+u32 *slab_obj_scratch(void *obj)
+{
+	return &obj_to_slab(obj)->scratch;
+}
+
+void slab_for_each_live(struct world *w, enum alloc_site site,
+			void (*fn)(void *obj, void *arg), void *arg)
+{
+	struct slab_obj *s, *n;
+
+	list_for_each_entry_safe(s, n, &w->sites[site].objects, node)
+		fn(slab_to_obj(s), arg);
+}
+
+void slab_world_init(struct world *w)
+{
+	int i;
+
+	for (i = 0; i < NR_ALLOC_SITES; i++) {
+		w->sites[i].live = 0;
+		INIT_LIST_HEAD(&w->sites[i].objects);
+	}
+	INIT_LIST_HEAD(&w->quarantine);
+	w->nr_quarantined = 0;
+	w->writes_after_free = 0;
+}
+
+void slab_check_quarantine(struct world *w)
+{
+	struct slab_obj *s;
+
+	list_for_each_entry(s, &w->quarantine, node) {
+		u32 sum = slab_checksum(s);
+
+		if (sum != s->checksum) {
+			w->writes_after_free++;
+			s->checksum = sum;	/* report each write once */
+		}
+	}
+}
+
+void slab_world_release(struct world *w)
+{
+	struct slab_obj *s, *n;
+	int i;
+
+	for (i = 0; i < NR_ALLOC_SITES; i++) {
+		list_for_each_entry_safe(s, n, &w->sites[i].objects, node) {
+			list_del(&s->node);
+			free(s);
+		}
+		w->sites[i].live = 0;
+	}
+	while (!list_empty(&w->quarantine))
+		slab_release_oldest(w);
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots: a pointer-free picture of every live object of a world.
+ *
+ * Objects are enumerated from the slab's live lists, not by following
+ * pointers, so a leaked object shows up too. Every pointer is classified
+ * (live / freed / foreign) before it is followed; a list or tree walk that
+ * meets a freed entry stops there and says so. The runner renames
+ * everything canonically, so the order used here does not matter.
+ */
+#include <string.h>
+
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+#include "harness_internal.h"
+#include "mm/internal.h"
+#include "mm/interval_tree.h"
+
+struct collect {
+	struct rf_world *rw;
+	enum alloc_site site;
+};
+
+/* Number the live objects of one site in list order. */
+static void collect_obj(void *obj, void *arg)
+{
+	struct collect *c = arg;
+
+	*slab_obj_scratch(obj) = c->rw->objs[c->site].n;
+	vec_push(&c->rw->objs[c->site], obj);
+}
+
+static int32_t ref_of(const void *obj, enum alloc_site site)
+{
+	switch (slab_obj_state(obj, site)) {
+	case SLAB_OBJ_NULL:
+		return RF_REF_NULL;
+	case SLAB_OBJ_LIVE:
+		return (int32_t)*slab_obj_scratch((void *)obj);
+	case SLAB_OBJ_FREED:
+		return RF_REF_DANGLING;
+	default:
+		return RF_REF_FOREIGN;
+	}
+}
+
+static bool is_live(const void *obj, enum alloc_site site)
+{
+	return slab_obj_state(obj, site) == SLAB_OBJ_LIVE;
+}
+
+static uint32_t snap_flags(vm_flags_t flags)
+{
+	return ((flags & VM_DONTCOPY) ? 1 : 0) |
+	       ((flags & VM_WIPEONFORK) ? 2 : 0);
+}
+
+static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
+{
+	size_t limit = rw->w.sites[ALLOC_SITE_AVC].live;
+	struct rf_snap_vma s = { 0 };
+	struct list_head *pos;
+
+	s.mm = is_live(vma->vm_mm, ALLOC_SITE_MM) ? (int64_t)vma->vm_mm->mm_id :
+						     ref_of(vma->vm_mm, ALLOC_SITE_MM);
+	s.start = vma->vm_start;
+	s.end = vma->vm_end;
+	s.pgoff = vma->vm_pgoff;
+	s.flags = snap_flags(vma->vm_flags);
+	s.attached = vma_is_attached(vma);
+	s.anon_vma = ref_of(vma->anon_vma, ALLOC_SITE_ANON_VMA);
+	s.first_chain = rw->snap_chain.n;
+
+	for (pos = vma->anon_vma_chain.next; pos != &vma->anon_vma_chain;
+	     pos = pos->next) {
+		struct anon_vma_chain *avc = list_entry(pos, struct anon_vma_chain,
+							same_vma);
+		int32_t ref = ref_of(avc, ALLOC_SITE_AVC);
+
+		vec_push(&rw->snap_chain, ref);
+		if (ref < 0 || rw->snap_chain.n - s.first_chain > limit) {
+			s.chain_broken = 1;
+			break;
+		}
+	}
+	s.nr_chain = rw->snap_chain.n - s.first_chain;
+	vec_push(&rw->snap_vmas, s);
+}
+
+static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
+{
+	size_t limit = rw->w.sites[ALLOC_SITE_AVC].live;
+	struct rf_snap_anon_vma s = { 0 };
+	struct anon_vma_chain *avc;
+
+	s.root = ref_of(anon_vma->root, ALLOC_SITE_ANON_VMA);
+	s.parent = ref_of(anon_vma->parent, ALLOC_SITE_ANON_VMA);
+	s.refcount = atomic_read(&anon_vma->refcount);
+	s.num_children = (int64_t)anon_vma->num_children;
+	s.num_active_vmas = (int64_t)anon_vma->num_active_vmas;
+	s.first_tree = rw->snap_tree.n;
+
+	for (avc = anon_vma_interval_tree_first(&anon_vma->rb_root); avc;
+	     avc = anon_vma_interval_tree_next(avc)) {
+		struct rf_snap_tree_node node = { .avc = ref_of(avc, ALLOC_SITE_AVC) };
+
+		if (node.avc >= 0) {
+			node.start = avc->cached_vma_start;
+			node.last = avc->cached_vma_last;
+		}
+		vec_push(&rw->snap_tree, node);
+		if (node.avc < 0 || rw->snap_tree.n - s.first_tree > limit)
+			break;
+	}
+	s.nr_tree = rw->snap_tree.n - s.first_tree;
+	vec_push(&rw->snap_anon_vmas, s);
+}
+
+/* One mapping of a page, while gathering them from the page tables. */
+struct mapping {
+	uint32_t page;
+	struct rf_hit hit;
+};
+
+static int mapping_cmp(const void *a, const void *b)
+{
+	const struct mapping *x = a, *y = b;
+
+	if (x->page != y->page)
+		return x->page < y->page ? -1 : 1;
+	if (x->hit.mm != y->hit.mm)
+		return x->hit.mm < y->hit.mm ? -1 : 1;
+	if (x->hit.addr != y->hit.addr)
+		return x->hit.addr < y->hit.addr ? -1 : 1;
+	return 0;
+}
+
+static void snap_pages(struct rf_world *rw)
+{
+	VEC(struct mapping) maps = { 0 };
+	struct mm_struct *mm;
+	size_t i, m = 0;
+
+	list_for_each_entry(mm, &rw->w.mms, mm_list) {
+		for (i = 0; i < mm->ptes.nr; i++) {
+			struct pte_entry *pte = &mm->ptes.entries[i];
+			int32_t page = ref_of(pte->folio, ALLOC_SITE_PAGE);
+			struct mapping map = {
+				.page = (uint32_t)page,
+				.hit = { .mm = mm->mm_id, .addr = pte->addr },
+			};
+
+			if (page >= 0)
+				vec_push(&maps, map);
+		}
+	}
+	qsort(maps.v, maps.n, sizeof(*maps.v), mapping_cmp);
+
+	for (i = 0; i < rw->objs[ALLOC_SITE_PAGE].n; i++) {
+		struct folio *folio = rw->objs[ALLOC_SITE_PAGE].v[i];
+		struct rf_snap_page s = { 0 };
+
+		s.anon_vma = ref_of(folio->anon_vma, ALLOC_SITE_ANON_VMA);
+		s.index = folio->index;
+		s.mapcount = folio->mapcount;
+		s.first_mapper = rw->snap_hits.n;
+		while (m < maps.n && maps.v[m].page < i)
+			m++;
+		for (; m < maps.n && maps.v[m].page == i; m++)
+			vec_push(&rw->snap_hits, maps.v[m].hit);
+		s.nr_mappers = rw->snap_hits.n - s.first_mapper;
+
+		s.first_walk = rw->snap_hits.n;
+		if (s.anon_vma >= 0)
+			rf_collect_rmap_hits(folio, &rw->snap_hits);
+		s.nr_walk = rw->snap_hits.n - s.first_walk;
+		vec_push(&rw->snap_pages, s);
+	}
+	vec_free(&maps);
+}
+
+void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
+{
+	struct world *w = &rw->w;
+	struct mm_struct *mm;
+	size_t i;
+	int site;
+
+	world_enter(rw);
+	for (site = 0; site < NR_ALLOC_SITES; site++) {
+		struct collect c = { .rw = rw, .site = site };
+
+		vec_reset(&rw->objs[site]);
+		slab_for_each_live(w, site, collect_obj, &c);
+	}
+	vec_reset(&rw->snap_mms);
+	vec_reset(&rw->snap_vma_order);
+	vec_reset(&rw->snap_vmas);
+	vec_reset(&rw->snap_chain);
+	vec_reset(&rw->snap_avcs);
+	vec_reset(&rw->snap_anon_vmas);
+	vec_reset(&rw->snap_tree);
+	vec_reset(&rw->snap_pages);
+	vec_reset(&rw->snap_hits);
+
+	list_for_each_entry(mm, &w->mms, mm_list) {
+		struct rf_snap_mm s = { .id = mm->mm_id,
+					.first_vma = rw->snap_vma_order.n };
+		struct vm_area_struct *vma;
+
+		list_for_each_entry(vma, &mm->mmap, vm_list) {
+			if (is_live(vma, ALLOC_SITE_VMA))
+				vec_push(&rw->snap_vma_order,
+					 *slab_obj_scratch(vma));
+			else
+				s.nr_bad_entries++;
+		}
+		for (i = 0; i < mm->ptes.nr; i++) {
+			if (!is_live(mm->ptes.entries[i].folio, ALLOC_SITE_PAGE))
+				s.nr_bad_entries++;
+		}
+		s.nr_vmas = rw->snap_vma_order.n - s.first_vma;
+		vec_push(&rw->snap_mms, s);
+	}
+	for (i = 0; i < rw->objs[ALLOC_SITE_VMA].n; i++)
+		snap_vma(rw, rw->objs[ALLOC_SITE_VMA].v[i]);
+	for (i = 0; i < rw->objs[ALLOC_SITE_AVC].n; i++) {
+		struct anon_vma_chain *avc = rw->objs[ALLOC_SITE_AVC].v[i];
+		struct rf_snap_avc s = {
+			.vma = ref_of(avc->vma, ALLOC_SITE_VMA),
+			.anon_vma = ref_of(avc->anon_vma, ALLOC_SITE_ANON_VMA),
+		};
+
+		vec_push(&rw->snap_avcs, s);
+	}
+	for (i = 0; i < rw->objs[ALLOC_SITE_ANON_VMA].n; i++)
+		snap_anon_vma(rw, rw->objs[ALLOC_SITE_ANON_VMA].v[i]);
+	snap_pages(rw);
+
+	memset(out, 0, sizeof(*out));
+	out->mms = rw->snap_mms.v;
+	out->nr_mms = rw->snap_mms.n;
+	out->vma_order = rw->snap_vma_order.v;
+	out->nr_vma_order = rw->snap_vma_order.n;
+	out->vmas = rw->snap_vmas.v;
+	out->nr_vmas = rw->snap_vmas.n;
+	out->chain = rw->snap_chain.v;
+	out->nr_chain = rw->snap_chain.n;
+	out->avcs = rw->snap_avcs.v;
+	out->nr_avcs = rw->snap_avcs.n;
+	out->anon_vmas = rw->snap_anon_vmas.v;
+	out->nr_anon_vmas = rw->snap_anon_vmas.n;
+	out->tree = rw->snap_tree.v;
+	out->nr_tree = rw->snap_tree.n;
+	out->pages = rw->snap_pages.v;
+	out->nr_pages = rw->snap_pages.n;
+	out->hits = rw->snap_hits.v;
+	out->nr_hits = rw->snap_hits.n;
+	for (site = 0; site < NR_ALLOC_SITES; site++)
+		out->live[site] = w->sites[site].live;
+	world_leave();
+}
+
+void rf_snapshot_release(struct rf_world *rw)
+{
+	int site;
+
+	for (site = 0; site < NR_ALLOC_SITES; site++)
+		vec_free(&rw->objs[site]);
+	vec_free(&rw->snap_mms);
+	vec_free(&rw->snap_vma_order);
+	vec_free(&rw->snap_vmas);
+	vec_free(&rw->snap_chain);
+	vec_free(&rw->snap_avcs);
+	vec_free(&rw->snap_anon_vmas);
+	vec_free(&rw->snap_tree);
+	vec_free(&rw->snap_pages);
+	vec_free(&rw->snap_hits);
+}

@@ -1,0 +1,322 @@
+//! Safe access to the rmapfuzz C harness (`csrc/harness.h`).
+//!
+//! A [`World`] owns one C world: processes built on one anon_vma core
+//! variant. Operations are applied one at a time, optionally with an
+//! allocation failure injected; snapshots and hygiene reports are copied out
+//! into owned Rust values, so nothing borrowed from C outlives a call.
+//!
+//! This crate is the only place in rmapfuzz with `unsafe` code.
+
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+
+#[allow(
+    non_upper_case_globals,
+    non_camel_case_types,
+    non_snake_case,
+    dead_code,
+    clippy::all
+)]
+mod bindings {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
+
+pub use bindings::{
+    rf_hit as Hit, rf_snap_anon_vma as SnapAnonVma, rf_snap_avc as SnapAvc, rf_snap_mm as SnapMm,
+    rf_snap_page as SnapPage, rf_snap_tree_node as SnapTreeNode, rf_snap_vma as SnapVma,
+};
+
+/// Snapshot references that are not indices.
+pub const REF_NULL: i32 = bindings::RF_REF_NULL;
+pub const REF_DANGLING: i32 = bindings::RF_REF_DANGLING;
+pub const REF_FOREIGN: i32 = bindings::RF_REF_FOREIGN;
+/// Number of allocation sites (mm, vma, anon_vma, avc, page).
+pub const NR_SITES: usize = bindings::rf_site_RF_NR_SITES as usize;
+
+/// What an operation does; operands are described on [`Op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    Mmap,
+    Fault,
+    Fork,
+    Split,
+    Merge,
+    Mremap,
+    Munmap,
+    Madvise,
+    Exit,
+    Rmap,
+}
+
+impl OpKind {
+    fn raw(self) -> u32 {
+        match self {
+            OpKind::Mmap => bindings::rf_op_kind_RF_OP_MMAP,
+            OpKind::Fault => bindings::rf_op_kind_RF_OP_FAULT,
+            OpKind::Fork => bindings::rf_op_kind_RF_OP_FORK,
+            OpKind::Split => bindings::rf_op_kind_RF_OP_SPLIT,
+            OpKind::Merge => bindings::rf_op_kind_RF_OP_MERGE,
+            OpKind::Mremap => bindings::rf_op_kind_RF_OP_MREMAP,
+            OpKind::Munmap => bindings::rf_op_kind_RF_OP_MUNMAP,
+            OpKind::Madvise => bindings::rf_op_kind_RF_OP_MADVISE,
+            OpKind::Exit => bindings::rf_op_kind_RF_OP_EXIT,
+            OpKind::Rmap => bindings::rf_op_kind_RF_OP_RMAP,
+        }
+    }
+}
+
+/// `c` operand of a fault.
+pub const ACCESS_READ: u32 = bindings::rf_access_RF_ACCESS_READ;
+pub const ACCESS_WRITE: u32 = bindings::rf_access_RF_ACCESS_WRITE;
+/// `c` operand of madvise.
+pub const ADVICE_DONTFORK: u32 = bindings::rf_advice_RF_ADVICE_DONTFORK;
+pub const ADVICE_DOFORK: u32 = bindings::rf_advice_RF_ADVICE_DOFORK;
+pub const ADVICE_WIPEONFORK: u32 = bindings::rf_advice_RF_ADVICE_WIPEONFORK;
+pub const ADVICE_KEEPONFORK: u32 = bindings::rf_advice_RF_ADVICE_KEEPONFORK;
+
+/// One operation: mmap/munmap/madvise use `a` = start and `b` = length;
+/// fault, split, merge, rmap and mremap use `a` = address, mremap `b` = the
+/// new address; fault and madvise take `c` (see the constants above).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Op {
+    pub kind: OpKind,
+    pub mm: u32,
+    pub a: u64,
+    pub b: u64,
+    pub c: u32,
+}
+
+/// Result code of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    NoOp,
+    Enomem,
+    Einval,
+}
+
+/// The result of [`World::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// Allocation sites attempted, in order (0 mm, 1 vma, 2 anon_vma, 3 avc, 4 page).
+    pub allocs: Vec<u8>,
+    /// Attempts beyond what the harness records (its buffer is bounded).
+    pub allocs_dropped: u32,
+    /// For rmap: where the page was found, sorted.
+    pub hits: Vec<(u32, u64)>,
+}
+
+/// An owned copy of a C snapshot (see `csrc/harness.h` for the fields).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub mms: Vec<SnapMm>,
+    pub vma_order: Vec<u32>,
+    pub vmas: Vec<SnapVma>,
+    pub chain: Vec<i32>,
+    pub avcs: Vec<SnapAvc>,
+    pub anon_vmas: Vec<SnapAnonVma>,
+    pub tree: Vec<SnapTreeNode>,
+    pub pages: Vec<SnapPage>,
+    pub hits: Vec<Hit>,
+    pub live: [u64; NR_SITES],
+}
+
+/// Copies `len` elements from a C array that may be NULL when empty.
+///
+/// # Safety
+/// `ptr` must point to `len` initialised elements when `len > 0`.
+unsafe fn copy_array<T: Copy>(ptr: *const T, len: u32) -> Vec<T> {
+    if len == 0 || ptr.is_null() {
+        return Vec::new();
+    }
+    // Safety: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts(ptr, len as usize).to_vec() }
+}
+
+/// Names of the anon_vma core variants compiled into the harness.
+pub fn variants() -> Vec<&'static str> {
+    // Safety: pure function of a static table.
+    let count = unsafe { bindings::rf_variant_count() };
+    (0..count)
+        .filter_map(|i| {
+            // Safety: `i` is in range; the result is NULL or a static string.
+            let name = unsafe { bindings::rf_variant_name(i) };
+            if name.is_null() {
+                return None;
+            }
+            // Safety: static NUL-terminated string from the harness.
+            unsafe { CStr::from_ptr(name) }.to_str().ok()
+        })
+        .collect()
+}
+
+/// One C world. Dropping it frees everything it allocated.
+pub struct World {
+    raw: NonNull<bindings::rf_world>,
+}
+
+// Safety: a world is only ever used by one thread at a time (the harness
+// selects the current world per call, in thread-local storage), and `World`
+// is not `Sync`, so moving it between threads is sound.
+unsafe impl Send for World {}
+
+impl World {
+    /// A world with one empty process (mm 0), or `None` for an unknown variant.
+    pub fn new(variant: &str) -> Option<World> {
+        let name = CString::new(variant).ok()?;
+        // Safety: `name` is a valid NUL-terminated string for the call.
+        let raw = unsafe { bindings::rf_world_new(name.as_ptr()) };
+        NonNull::new(raw).map(|raw| World { raw })
+    }
+
+    /// Applies `op`; `fail` = (n, and_later) fails the n-th allocation
+    /// attempt of this operation (and all later ones if `and_later`).
+    pub fn apply(&mut self, op: &Op, fail: Option<(u32, bool)>) -> Outcome {
+        let raw_op = bindings::rf_op {
+            kind: op.kind.raw(),
+            mm: op.mm,
+            a: op.a,
+            b: op.b,
+            c: op.c,
+        };
+        let (nth, later) = fail.unwrap_or((0, false));
+        let mut out = bindings::rf_outcome::default();
+        // Safety: `self.raw` is a live world owned by us; `raw_op` and `out`
+        // are valid for the duration of the call.
+        unsafe { bindings::rf_world_apply(self.raw.as_ptr(), &raw_op, nth, later, &mut out) };
+
+        let status = match out.status {
+            bindings::rf_status_RF_STATUS_OK => Status::Ok,
+            bindings::rf_status_RF_STATUS_NOOP => Status::NoOp,
+            bindings::rf_status_RF_STATUS_ENOMEM => Status::Enomem,
+            _ => Status::Einval,
+        };
+        let recorded = out.nr_allocs.min(bindings::RF_MAX_ALLOCS);
+        // Safety: the harness filled `hits` with `nr_hits` entries that stay
+        // valid until the next call on this world; we copy them now.
+        let hits = unsafe { copy_array(out.hits, out.nr_hits) };
+        Outcome {
+            status,
+            allocs: out.allocs[..recorded as usize].to_vec(),
+            allocs_dropped: out.nr_allocs - recorded,
+            hits: hits.iter().map(|h| (h.mm, h.addr)).collect(),
+        }
+    }
+
+    /// A copy of the world's current state.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let mut s = bindings::rf_snapshot::default();
+        // Safety: `self.raw` is live; `s` is valid for the call.
+        unsafe { bindings::rf_world_snapshot(self.raw.as_ptr(), &mut s) };
+
+        // Safety: every array was just filled by the harness with the length
+        // it reports next to it, and stays valid until the next call on this
+        // world; everything is copied before returning.
+        unsafe {
+            Snapshot {
+                mms: copy_array(s.mms, s.nr_mms),
+                vma_order: copy_array(s.vma_order, s.nr_vma_order),
+                vmas: copy_array(s.vmas, s.nr_vmas),
+                chain: copy_array(s.chain, s.nr_chain),
+                avcs: copy_array(s.avcs, s.nr_avcs),
+                anon_vmas: copy_array(s.anon_vmas, s.nr_anon_vmas),
+                tree: copy_array(s.tree, s.nr_tree),
+                pages: copy_array(s.pages, s.nr_pages),
+                hits: copy_array(s.hits, s.nr_hits),
+                live: s.live,
+            }
+        }
+    }
+
+    /// Problems the C side noticed since the last call (warnings, locks
+    /// held, broken trees, writes after free), one line each.
+    pub fn hygiene(&mut self) -> Vec<String> {
+        let mut h = bindings::rf_hygiene::default();
+        // Safety: `self.raw` is live; `h` is valid for the call.
+        unsafe { bindings::rf_world_hygiene(self.raw.as_ptr(), &mut h) };
+        if h.nr_problems == 0 || h.text.is_null() {
+            return Vec::new();
+        }
+        // Safety: the harness returns a NUL-terminated buffer it owns until
+        // the next call on this world; we copy it now.
+        let text = unsafe { CStr::from_ptr(h.text) }
+            .to_string_lossy()
+            .into_owned();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Exits every process, frees the world and returns how many objects
+    /// per allocation site were still allocated (all zero unless leaked).
+    pub fn free(self) -> [u64; NR_SITES] {
+        let mut leaks = [0u64; NR_SITES];
+        let raw = self.raw;
+        std::mem::forget(self);
+        // Safety: we own `raw` and never use it again (`self` is forgotten).
+        unsafe { bindings::rf_world_free(raw.as_ptr(), leaks.as_mut_ptr()) };
+        leaks
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // Safety: we own the world; it is freed exactly once, here.
+        unsafe { bindings::rf_world_free(self.raw.as_ptr(), std::ptr::null_mut()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: OpKind, mm: u32, a: u64, b: u64, c: u32) -> Op {
+        Op { kind, mm, a, b, c }
+    }
+
+    #[test]
+    fn variants_are_listed() {
+        let v = variants();
+        assert!(v.contains(&"mainline"));
+        assert!(v.contains(&"pre-series"));
+        assert!(World::new("no-such-variant").is_none());
+    }
+
+    #[test]
+    fn fault_then_fork_shares_the_page() {
+        let mut w = World::new("mainline").unwrap();
+        assert_eq!(
+            w.apply(&op(OpKind::Mmap, 0, 0x10000, 0x2000, 0), None)
+                .status,
+            Status::Ok
+        );
+        let out = w.apply(&op(OpKind::Fault, 0, 0x10000, 0, ACCESS_WRITE), None);
+        assert_eq!(out.status, Status::Ok);
+        assert_eq!(out.allocs, vec![3, 2, 4]);
+        assert_eq!(
+            w.apply(&op(OpKind::Fork, 0, 0, 0, 0), None).status,
+            Status::Ok
+        );
+        let out = w.apply(&op(OpKind::Rmap, 1, 0x10000, 0, 0), None);
+        assert_eq!(out.hits, vec![(0, 0x10000), (1, 0x10000)]);
+        let snap = w.snapshot();
+        assert_eq!(snap.pages.len(), 1);
+        assert_eq!(snap.pages[0].mapcount, 2);
+        assert_eq!(snap.anon_vmas.len(), 2);
+        assert!(w.hygiene().is_empty());
+        assert_eq!(w.free(), [0; NR_SITES]);
+    }
+
+    #[test]
+    fn injected_failure_reports_enomem_and_leaks_nothing() {
+        let mut w = World::new("pre-series").unwrap();
+        w.apply(&op(OpKind::Mmap, 0, 0x10000, 0x2000, 0), None);
+        let out = w.apply(
+            &op(OpKind::Fault, 0, 0x10000, 0, ACCESS_WRITE),
+            Some((2, false)),
+        );
+        assert_eq!(out.status, Status::Enomem);
+        assert_eq!(out.allocs, vec![3, 2]);
+        assert!(w.hygiene().is_empty());
+        assert_eq!(w.free(), [0; NR_SITES]);
+    }
+}

@@ -1,0 +1,194 @@
+//! A pointer-free picture of every live object (docs/MODEL.md section 8).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use slotmap::{Key, SlotMap};
+
+use crate::world::World;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ref {
+    Null,
+    Live(usize),
+    Dangling,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveCounts {
+    pub mm: u64,
+    pub vma: u64,
+    pub anon_vma: u64,
+    pub avc: u64,
+    pub page: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpMm {
+    pub id: u32,
+    /// Indices into `Dump::vmas`, in address order.
+    pub vmas: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpVma {
+    pub mm: Option<u32>,
+    pub start: u64,
+    pub end: u64,
+    pub pgoff: u64,
+    pub flags: u32,
+    pub anon_vma: Ref,
+    /// Indices into `Dump::avcs`, head first.
+    pub chain: Vec<usize>,
+    pub attached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpAvc {
+    pub vma: Ref,
+    pub anon_vma: Ref,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpAnonVma {
+    pub root: Ref,
+    pub parent: Ref,
+    pub refcount: i64,
+    pub num_children: i64,
+    pub num_active_vmas: i64,
+    /// Indices into `Dump::avcs`.
+    pub tree: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpPage {
+    pub anon_vma: Ref,
+    pub index: u64,
+    pub mapcount: i64,
+    pub mappers: Vec<(u32, u64)>,
+    pub walk: Vec<(u32, u64)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dump {
+    pub mms: Vec<DumpMm>,
+    pub vmas: Vec<DumpVma>,
+    pub avcs: Vec<DumpAvc>,
+    pub anon_vmas: Vec<DumpAnonVma>,
+    pub pages: Vec<DumpPage>,
+    pub live: LiveCounts,
+}
+
+/// Positions of an arena's keys in iteration order.
+fn positions<K: Key + Hash, V>(arena: &SlotMap<K, V>) -> HashMap<K, usize> {
+    arena.keys().enumerate().map(|(i, k)| (k, i)).collect()
+}
+
+fn reference<K: Hash + Eq>(index: &HashMap<K, usize>, k: Option<K>) -> Ref {
+    match k {
+        None => Ref::Null,
+        Some(k) => index.get(&k).map_or(Ref::Dangling, |&i| Ref::Live(i)),
+    }
+}
+
+impl World {
+    pub fn dump(&self) -> Dump {
+        let vma_ix = positions(&self.vmas);
+        let av_ix = positions(&self.avs);
+        let avc_ix = positions(&self.avcs);
+        let avc_list = |keys: &mut dyn Iterator<Item = &crate::world::AvcKey>| -> Vec<usize> {
+            keys.filter_map(|k| avc_ix.get(k).copied()).collect()
+        };
+
+        let mms = self
+            .mm_ids
+            .values()
+            .map(|&mm| {
+                let m = self.mm(mm);
+                DumpMm {
+                    id: m.id,
+                    vmas: m
+                        .vmas
+                        .values()
+                        .filter_map(|k| vma_ix.get(k).copied())
+                        .collect(),
+                }
+            })
+            .collect();
+        let vmas = self
+            .vmas
+            .values()
+            .map(|v| DumpVma {
+                mm: self.mms.get(v.mm).filter(|_| v.attached).map(|m| m.id),
+                start: v.start,
+                end: v.end,
+                pgoff: v.pgoff,
+                flags: v.flags,
+                anon_vma: reference(&av_ix, v.anon_vma),
+                chain: avc_list(&mut v.chain.iter()),
+                attached: v.attached,
+            })
+            .collect();
+        let avcs = self
+            .avcs
+            .values()
+            .map(|a| DumpAvc {
+                vma: reference(&vma_ix, Some(a.vma)),
+                anon_vma: reference(&av_ix, Some(a.anon_vma)),
+            })
+            .collect();
+        let anon_vmas = self
+            .avs
+            .values()
+            .map(|a| DumpAnonVma {
+                root: reference(&av_ix, Some(a.root)),
+                parent: reference(&av_ix, Some(a.parent)),
+                refcount: a.refcount,
+                num_children: a.num_children,
+                num_active_vmas: a.num_active_vmas,
+                tree: avc_list(&mut a.tree.iter()),
+            })
+            .collect();
+
+        let mut mappers: HashMap<crate::world::PageKey, Vec<(u32, u64)>> = HashMap::new();
+        for m in self.mm_ids.values().map(|&k| self.mm(k)) {
+            for (&addr, &p) in &m.ptes {
+                mappers.entry(p).or_default().push((m.id, addr));
+            }
+        }
+        let pages = self
+            .pages
+            .iter()
+            .map(|(k, p)| {
+                let mut mapped = mappers.remove(&k).unwrap_or_default();
+                mapped.sort_unstable();
+                DumpPage {
+                    anon_vma: reference(&av_ix, Some(p.anon_vma)),
+                    index: p.index,
+                    mapcount: p.mapcount,
+                    mappers: mapped,
+                    walk: self.rmap_walk(k),
+                }
+            })
+            .collect();
+
+        Dump {
+            mms,
+            vmas,
+            avcs,
+            anon_vmas,
+            pages,
+            live: self.live_counts(),
+        }
+    }
+
+    pub(crate) fn live_counts(&self) -> LiveCounts {
+        LiveCounts {
+            mm: self.mms.len() as u64,
+            vma: self.vmas.len() as u64,
+            anon_vma: self.avs.len() as u64,
+            avc: self.avcs.len() as u64,
+            page: self.pages.len() as u64,
+        }
+    }
+}

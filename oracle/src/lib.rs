@@ -1,0 +1,172 @@
+//! rmap-oracle: a safe Rust implementation of the mainline anon_vma
+//! semantics and of the VMA operations that drive it, following
+//! `docs/MODEL.md` (the contract the C harness in `csrc/` follows too).
+//!
+//! Objects live in generational arenas (`slotmap`): a reference to a freed
+//! object is a stale key, and using one panics with the object's kind
+//! instead of silently touching whatever took its place.
+#![forbid(unsafe_code)]
+
+mod alloc;
+mod core;
+pub mod dump;
+mod ops;
+mod vma_ops;
+mod world;
+
+pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpVma, LiveCounts, Ref};
+pub use world::World;
+
+pub const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+pub const TASK_SIZE: u64 = 1 << 47;
+pub const VM_DONTCOPY: u32 = 1;
+pub const VM_WIPEONFORK: u32 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Ok,
+    NoOp,
+    Enomem,
+    Einval,
+}
+
+/// The five allocation sites fault injection counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Site {
+    Mm,
+    Vma,
+    AnonVma,
+    Avc,
+    Page,
+}
+
+/// `fail=N` (`and_later == false`) or `fail=N+`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailPlan {
+    pub nth: u32,
+    pub and_later: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    DontFork,
+    DoFork,
+    WipeOnFork,
+    KeepOnFork,
+}
+
+/// The result of one operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// Every allocation attempt, in order.
+    pub allocs: Vec<Site>,
+    /// For `rmap`: where the page was found, sorted.
+    pub rmap: Vec<(u32, u64)>,
+}
+
+impl Default for World {
+    fn default() -> World {
+        World::new()
+    }
+}
+
+impl World {
+    /// A world with one empty process, mm 0.
+    pub fn new() -> World {
+        let mut w = World {
+            mms: Default::default(),
+            mm_ids: Default::default(),
+            next_mm_id: 1,
+            vmas: Default::default(),
+            avs: Default::default(),
+            avcs: Default::default(),
+            pages: Default::default(),
+            alloc: Default::default(),
+            armed: None,
+        };
+        w.new_mm(0);
+        w
+    }
+
+    /// Arms a fail plan for the next operation only.
+    pub fn inject(&mut self, plan: Option<FailPlan>) {
+        self.armed = plan;
+    }
+
+    fn run(&mut self, op: impl FnOnce(&mut World) -> Result<Status, Status>) -> Outcome {
+        let plan = self.armed.take();
+        self.alloc.begin(plan);
+        let status = op(self).unwrap_or_else(|e| e);
+        Outcome {
+            status,
+            allocs: self.alloc.end(),
+            rmap: Vec::new(),
+        }
+    }
+
+    pub fn mmap(&mut self, mm: u32, start: u64, len: u64) -> Outcome {
+        self.run(|w| w.op_mmap(mm, start, len))
+    }
+
+    pub fn fault(&mut self, mm: u32, addr: u64, access: Access) -> Outcome {
+        self.run(|w| w.op_fault(mm, addr, access))
+    }
+
+    pub fn fork(&mut self, mm: u32) -> Outcome {
+        self.run(|w| w.op_fork(mm))
+    }
+
+    pub fn split(&mut self, mm: u32, addr: u64) -> Outcome {
+        self.run(|w| w.op_split(mm, addr))
+    }
+
+    pub fn merge(&mut self, mm: u32, addr: u64) -> Outcome {
+        self.run(|w| w.op_merge(mm, addr))
+    }
+
+    pub fn mremap(&mut self, mm: u32, addr: u64, new_addr: u64) -> Outcome {
+        self.run(|w| w.op_mremap(mm, addr, new_addr))
+    }
+
+    pub fn munmap(&mut self, mm: u32, start: u64, len: u64) -> Outcome {
+        self.run(|w| w.op_munmap(mm, start, len))
+    }
+
+    pub fn madvise(&mut self, mm: u32, start: u64, len: u64, behaviour: Behaviour) -> Outcome {
+        self.run(|w| w.op_madvise(mm, start, len, behaviour))
+    }
+
+    pub fn exit(&mut self, mm: u32) -> Outcome {
+        self.run(|w| w.op_exit(mm))
+    }
+
+    pub fn rmap(&mut self, mm: u32, addr: u64) -> Outcome {
+        let mut hits = Vec::new();
+        let mut out = self.run(|w| {
+            hits = w.op_rmap(mm, addr)?;
+            Ok(Status::Ok)
+        });
+        out.rmap = hits;
+        out
+    }
+
+    /// Exits every remaining process and returns what is still allocated.
+    pub fn teardown(mut self) -> LiveCounts {
+        let ids: Vec<u32> = self.mm_ids.keys().copied().collect();
+        for id in ids {
+            self.exit(id);
+        }
+        self.live_counts()
+    }
+}
+
+#[cfg(test)]
+mod tests;

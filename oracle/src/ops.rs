@@ -1,0 +1,334 @@
+//! The operations of docs/MODEL.md section 6. Operands are validated before
+//! anything is allocated; EINVAL leaves the world untouched.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::world::{Alloc, MmKey, Page, Vma, VmaKey, World};
+use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
+
+/// What an operation returns before the outcome is assembled.
+pub(crate) type OpResult = Result<Status, Status>;
+
+fn done(r: Alloc<Status>) -> OpResult {
+    r.map_err(|_| Status::Enomem)
+}
+
+fn aligned(x: u64) -> bool {
+    x & (PAGE_SIZE - 1) == 0
+}
+
+/// A range mmap, munmap and madvise accept.
+fn valid_range(start: u64, len: u64) -> bool {
+    len != 0 && aligned(start) && aligned(len) && len <= TASK_SIZE && start <= TASK_SIZE - len
+}
+
+impl World {
+    fn live_mm(&self, id: u32) -> Result<MmKey, Status> {
+        self.mm_by_id(id).ok_or(Status::Einval)
+    }
+
+    pub(crate) fn op_mmap(&mut self, id: u32, start: u64, len: u64) -> OpResult {
+        let mm = self.live_mm(id)?;
+        if !valid_range(start, len) || !self.range_is_free(mm, start, start + len) {
+            return Err(Status::Einval);
+        }
+        let pgoff = start / PAGE_SIZE;
+        // A merge that runs out of memory falls back to a new VMA.
+        if let Ok(Some(_)) = self.merge_new(mm, start, start + len, 0, pgoff, None) {
+            return Ok(Status::Ok);
+        }
+        let vma = Vma {
+            mm,
+            start,
+            end: start + len,
+            pgoff,
+            flags: 0,
+            anon_vma: None,
+            chain: VecDeque::new(),
+            attached: false,
+        };
+        done(self.alloc_vma(vma).map(|k| {
+            self.vma_link(k);
+            Status::Ok
+        }))
+    }
+
+    fn new_page(&mut self, vma: VmaKey, addr: u64) -> Alloc<()> {
+        self.attempt(Site::Page)?;
+        let v = self.vma(vma);
+        let page = Page {
+            anon_vma: v.anon_vma.expect("prepared before a page is added"),
+            index: v.index_of(addr),
+            mapcount: 1,
+        };
+        let mm = v.mm;
+        let p = self.pages.insert(page);
+        self.mm_mut(mm).ptes.insert(addr, p);
+        Ok(())
+    }
+
+    pub(crate) fn op_fault(&mut self, id: u32, addr: u64, access: Access) -> OpResult {
+        let mm = self.live_mm(id)?;
+        let vma = self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        if access == Access::Read {
+            return Ok(Status::NoOp);
+        }
+        let page_addr = addr & !(PAGE_SIZE - 1);
+        let result = match self.pte(mm, page_addr) {
+            // do_anonymous_page: a prepared anon_vma stays if the page fails.
+            None => self
+                .anon_vma_prepare(vma)
+                .and_then(|()| self.new_page(vma, page_addr)),
+            // wp_can_reuse_anon_folio + folio_move_anon_rmap.
+            Some(p) if self.page(p).mapcount == 1 => {
+                let av = self
+                    .vma(vma)
+                    .anon_vma
+                    .expect("a VMA mapping a page has an anon_vma");
+                self.page_mut(p).anon_vma = av;
+                Ok(())
+            }
+            // Copy on write.
+            Some(old) => self.anon_vma_prepare(vma).and_then(|()| {
+                self.new_page(vma, page_addr)?;
+                self.page_mut(old).mapcount -= 1;
+                Ok(())
+            }),
+        };
+        done(result.map(|()| Status::Ok))
+    }
+
+    /// dup_mmap for one parent VMA: copy, fork its anon_vma state, share pages.
+    fn fork_vma(&mut self, child: MmKey, pvma: VmaKey) -> Alloc<()> {
+        let tmp = self.vma_dup(pvma)?;
+        self.vma_mut(tmp).mm = child;
+        let wipe = self.vma(pvma).flags & VM_WIPEONFORK != 0;
+        if wipe {
+            self.vma_mut(tmp).anon_vma = None;
+        } else if let Err(e) = self.anon_vma_fork(tmp, pvma) {
+            self.vma_free(tmp);
+            return Err(e);
+        }
+        self.vma_link(tmp);
+        if !wipe {
+            let (parent, start, end) = {
+                let p = self.vma(pvma);
+                (p.mm, p.start, p.end)
+            };
+            let shared: Vec<(u64, _)> = self
+                .mm(parent)
+                .ptes
+                .range(start..end)
+                .map(|(&a, &p)| (a, p))
+                .collect();
+            for (addr, page) in shared {
+                self.page_mut(page).mapcount += 1;
+                self.mm_mut(child).ptes.insert(addr, page);
+            }
+        }
+        Ok(())
+    }
+
+    /// Exits every VMA of `mm`: pages first, then links, then the VMAs.
+    fn tear_down(&mut self, mm: MmKey) {
+        self.unmap_range(mm, 0, TASK_SIZE);
+        let vmas: Vec<VmaKey> = self.mm(mm).vmas.values().copied().collect();
+        for &v in &vmas {
+            self.unlink_anon_vmas(v);
+        }
+        for v in vmas {
+            self.vma_unlink(v);
+            self.vma_free(v);
+        }
+    }
+
+    pub(crate) fn op_fork(&mut self, id: u32) -> OpResult {
+        let parent = self.live_mm(id)?;
+        if self.attempt(Site::Mm).is_err() {
+            return Err(Status::Enomem);
+        }
+        // The child gets its id only if the fork succeeds.
+        let child = self.mms.insert(crate::world::Mm {
+            id: u32::MAX,
+            vmas: BTreeMap::new(),
+            ptes: BTreeMap::new(),
+        });
+        let pvmas: Vec<VmaKey> = self.mm(parent).vmas.values().copied().collect();
+        for pvma in pvmas {
+            if self.vma(pvma).flags & VM_DONTCOPY != 0 {
+                continue;
+            }
+            if self.fork_vma(child, pvma).is_err() {
+                self.tear_down(child);
+                self.mms.remove(child);
+                return Err(Status::Enomem);
+            }
+        }
+        let new_id = self.next_mm_id;
+        self.next_mm_id += 1;
+        self.mm_mut(child).id = new_id;
+        self.mm_ids.insert(new_id, child);
+        Ok(Status::Ok)
+    }
+
+    pub(crate) fn op_split(&mut self, id: u32, addr: u64) -> OpResult {
+        let mm = self.live_mm(id)?;
+        let vma = self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        if !aligned(addr) || self.vma(vma).start == addr {
+            return Err(Status::Einval);
+        }
+        done(self.split_vma(vma, addr, false).map(|_| Status::Ok))
+    }
+
+    pub(crate) fn op_merge(&mut self, id: u32, addr: u64) -> OpResult {
+        let mm = self.live_mm(id)?;
+        let vma = self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        let (start, end, flags) = {
+            let v = self.vma(vma);
+            (v.start, v.end, v.flags)
+        };
+        done(self.merge_existing(vma, start, end, flags).map(|m| {
+            if m.is_some() {
+                Status::Ok
+            } else {
+                Status::NoOp
+            }
+        }))
+    }
+
+    /// move_vma + copy_vma: the whole VMA moves to `new_addr`.
+    pub(crate) fn op_mremap(&mut self, id: u32, addr: u64, new_addr: u64) -> OpResult {
+        let mm = self.live_mm(id)?;
+        let vma = self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        let v = self.vma(vma).clone();
+        let len = v.end - v.start;
+        if !valid_range(new_addr, len) || !self.range_is_free(mm, new_addr, new_addr + len) {
+            return Err(Status::Einval);
+        }
+        // An unfaulted VMA takes the new address's pgoff, to help merging.
+        let pgoff = if v.anon_vma.is_some() {
+            v.pgoff
+        } else {
+            new_addr / PAGE_SIZE
+        };
+        let merged = matches!(
+            self.merge_new(mm, new_addr, new_addr + len, v.flags, pgoff, Some(vma)),
+            Ok(Some(_))
+        );
+        if !merged {
+            let copy = self.vma_dup(vma).map_err(|_| Status::Enomem)?;
+            self.vma_set_range(copy, new_addr, new_addr + len, pgoff);
+            if self
+                .anon_vma_clone(copy, vma, crate::core::CloneOp::Remap)
+                .is_err()
+            {
+                self.vma_free(copy);
+                return Err(Status::Enomem);
+            }
+            self.vma_link(copy);
+        }
+        let moved: Vec<(u64, _)> = self
+            .mm(mm)
+            .ptes
+            .range(v.start..v.end)
+            .map(|(&a, &p)| (a, p))
+            .collect();
+        for &(a, _) in &moved {
+            self.mm_mut(mm).ptes.remove(&a);
+        }
+        for (a, p) in moved {
+            self.mm_mut(mm).ptes.insert(a - v.start + new_addr, p);
+        }
+        self.vma_unlink(vma);
+        self.unlink_anon_vmas(vma);
+        self.vma_free(vma);
+        Ok(Status::Ok)
+    }
+
+    pub(crate) fn op_munmap(&mut self, id: u32, start: u64, len: u64) -> OpResult {
+        let mm = self.live_mm(id)?;
+        if !valid_range(start, len) {
+            return Err(Status::Einval);
+        }
+        if self.first_in_range(mm, start, start + len).is_none() {
+            return Ok(Status::NoOp);
+        }
+        done(
+            self.munmap_range(mm, start, start + len)
+                .map(|()| Status::Ok),
+        )
+    }
+
+    pub(crate) fn op_madvise(
+        &mut self,
+        id: u32,
+        start: u64,
+        len: u64,
+        behaviour: Behaviour,
+    ) -> OpResult {
+        let mm = self.live_mm(id)?;
+        if !valid_range(start, len) {
+            return Err(Status::Einval);
+        }
+        let end = start + len;
+        let mut cur = start;
+        let mut changed = false;
+        while let Some(vma) = self.first_in_range(mm, cur, end) {
+            let v = self.vma(vma);
+            let (s, e) = (cur.max(v.start), end.min(v.end));
+            let flags = match behaviour {
+                Behaviour::DontFork => v.flags | VM_DONTCOPY,
+                Behaviour::DoFork => v.flags & !VM_DONTCOPY,
+                Behaviour::WipeOnFork => v.flags | VM_WIPEONFORK,
+                Behaviour::KeepOnFork => v.flags & !VM_WIPEONFORK,
+            };
+            if flags != v.flags {
+                self.vma_modify_flags(vma, s, e, flags)
+                    .map_err(|_| Status::Enomem)?;
+                changed = true;
+            }
+            cur = e;
+        }
+        Ok(if changed { Status::Ok } else { Status::NoOp })
+    }
+
+    pub(crate) fn op_exit(&mut self, id: u32) -> OpResult {
+        let mm = self.live_mm(id)?;
+        self.tear_down(mm);
+        self.mm_ids.remove(&id);
+        self.mms.remove(mm);
+        Ok(Status::Ok)
+    }
+
+    /// rmap_walk_anon from `page`: the VMAs of its anon_vma's tree that
+    /// cover its index and really map it there, sorted.
+    pub(crate) fn rmap_walk(&self, page: crate::world::PageKey) -> Vec<(u32, u64)> {
+        let p = self.page(page);
+        let Some(av) = self.avs.get(p.anon_vma) else {
+            return Vec::new();
+        };
+        let mut hits = Vec::new();
+        for &avc in &av.tree {
+            let Some(v) = self.avcs.get(avc).and_then(|a| self.vmas.get(a.vma)) else {
+                hits.push((u32::MAX, 0));
+                continue;
+            };
+            if p.index < v.pgoff || p.index > v.last_pgoff() {
+                continue;
+            }
+            let addr = v.start + ((p.index - v.pgoff) << crate::PAGE_SHIFT);
+            if self.pte(v.mm, addr) == Some(page) {
+                hits.push((self.mm(v.mm).id, addr));
+            }
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    pub(crate) fn op_rmap(&mut self, id: u32, addr: u64) -> Result<Vec<(u32, u64)>, Status> {
+        let mm = self.live_mm(id)?;
+        self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        let page = self.pte(mm, addr & !(PAGE_SIZE - 1)).ok_or(Status::NoOp)?;
+        Ok(self.rmap_walk(page))
+    }
+}

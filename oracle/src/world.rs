@@ -1,0 +1,275 @@
+//! The objects of a world, held in generational arenas, and the plumbing
+//! every operation shares: lookups, VMA linkage, page tables, allocation.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use slotmap::{new_key_type, SlotMap};
+
+use crate::alloc::Injector;
+use crate::{Site, PAGE_SHIFT};
+
+new_key_type! {
+    pub(crate) struct MmKey;
+    pub(crate) struct VmaKey;
+    pub(crate) struct AvKey;
+    pub(crate) struct AvcKey;
+    pub(crate) struct PageKey;
+}
+
+/// An allocation failed (the operation returns ENOMEM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Enomem;
+
+pub(crate) type Alloc<T> = Result<T, Enomem>;
+
+#[derive(Debug)]
+pub(crate) struct Mm {
+    pub(crate) id: u32,
+    /// VMAs by start address.
+    pub(crate) vmas: BTreeMap<u64, VmaKey>,
+    /// Page-table entries by page address.
+    pub(crate) ptes: BTreeMap<u64, PageKey>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Vma {
+    pub(crate) mm: MmKey,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) pgoff: u64,
+    pub(crate) flags: u32,
+    pub(crate) anon_vma: Option<AvKey>,
+    /// The anon_vma_chain list; the front is the head.
+    pub(crate) chain: VecDeque<AvcKey>,
+    pub(crate) attached: bool,
+}
+
+impl Vma {
+    pub(crate) fn pages(&self) -> u64 {
+        (self.end - self.start) >> PAGE_SHIFT
+    }
+
+    pub(crate) fn last_pgoff(&self) -> u64 {
+        (self.pgoff + self.pages()).wrapping_sub(1)
+    }
+
+    pub(crate) fn index_of(&self, addr: u64) -> u64 {
+        self.pgoff + ((addr - self.start) >> PAGE_SHIFT)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct AnonVma {
+    pub(crate) root: AvKey,
+    pub(crate) parent: AvKey,
+    pub(crate) refcount: i64,
+    pub(crate) num_children: i64,
+    pub(crate) num_active_vmas: i64,
+    /// The AVCs of its interval tree. Keys are read from each AVC's VMA at
+    /// query time, so re-keying around a range change is implicit.
+    pub(crate) tree: Vec<AvcKey>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Avc {
+    pub(crate) vma: VmaKey,
+    pub(crate) anon_vma: AvKey,
+}
+
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) anon_vma: AvKey,
+    pub(crate) index: u64,
+    pub(crate) mapcount: i64,
+}
+
+/// A world: processes and everything the anon_vma code keeps for them.
+#[derive(Debug)]
+pub struct World {
+    pub(crate) mms: SlotMap<MmKey, Mm>,
+    pub(crate) mm_ids: BTreeMap<u32, MmKey>,
+    pub(crate) next_mm_id: u32,
+    pub(crate) vmas: SlotMap<VmaKey, Vma>,
+    pub(crate) avs: SlotMap<AvKey, AnonVma>,
+    pub(crate) avcs: SlotMap<AvcKey, Avc>,
+    pub(crate) pages: SlotMap<PageKey, Page>,
+    pub(crate) alloc: Injector,
+    pub(crate) armed: Option<crate::FailPlan>,
+}
+
+/// Accessors that refuse stale keys loudly: a generational arena turns a
+/// use after free into a panic naming the object kind.
+macro_rules! accessors {
+    ($get:ident, $field:ident, $key:ty, $ty:ty, $what:literal) => {
+        pub(crate) fn $get(&self, k: $key) -> &$ty {
+            self.$field
+                .get(k)
+                .expect(concat!("stale ", $what, " reference"))
+        }
+    };
+    ($get:ident, $get_mut:ident, $field:ident, $key:ty, $ty:ty, $what:literal) => {
+        accessors!($get, $field, $key, $ty, $what);
+        pub(crate) fn $get_mut(&mut self, k: $key) -> &mut $ty {
+            self.$field
+                .get_mut(k)
+                .expect(concat!("stale ", $what, " reference"))
+        }
+    };
+}
+
+impl World {
+    accessors!(mm, mm_mut, mms, MmKey, Mm, "mm");
+    accessors!(vma, vma_mut, vmas, VmaKey, Vma, "VMA");
+    accessors!(av, av_mut, avs, AvKey, AnonVma, "anon_vma");
+    accessors!(avc, avcs, AvcKey, Avc, "anon_vma_chain");
+    accessors!(page, page_mut, pages, PageKey, Page, "page");
+
+    pub(crate) fn attempt(&mut self, site: Site) -> Alloc<()> {
+        if self.alloc.attempt(site) {
+            Ok(())
+        } else {
+            Err(Enomem)
+        }
+    }
+
+    pub(crate) fn new_mm(&mut self, id: u32) -> MmKey {
+        let key = self.mms.insert(Mm {
+            id,
+            vmas: BTreeMap::new(),
+            ptes: BTreeMap::new(),
+        });
+        self.mm_ids.insert(id, key);
+        key
+    }
+
+    pub(crate) fn mm_by_id(&self, id: u32) -> Option<MmKey> {
+        self.mm_ids.get(&id).copied()
+    }
+
+    // ---- VMA lookup and linkage ------------------------------------------
+
+    /// The VMA of `mm` containing `addr`.
+    pub(crate) fn vma_lookup(&self, mm: MmKey, addr: u64) -> Option<VmaKey> {
+        let (_, &k) = self.mm(mm).vmas.range(..=addr).next_back()?;
+        (addr < self.vma(k).end).then_some(k)
+    }
+
+    /// The lowest VMA of `mm` overlapping `[start, end)`.
+    pub(crate) fn first_in_range(&self, mm: MmKey, start: u64, end: u64) -> Option<VmaKey> {
+        if start >= end {
+            return None;
+        }
+        if let Some(k) = self.vma_lookup(mm, start) {
+            return Some(k);
+        }
+        let (_, &k) = self.mm(mm).vmas.range(start..end).next()?;
+        Some(k)
+    }
+
+    pub(crate) fn range_is_free(&self, mm: MmKey, start: u64, end: u64) -> bool {
+        self.first_in_range(mm, start, end).is_none()
+    }
+
+    pub(crate) fn vma_next(&self, k: VmaKey) -> Option<VmaKey> {
+        let v = self.vma(k);
+        self.mm(v.mm)
+            .vmas
+            .range(v.start + 1..)
+            .next()
+            .map(|(_, &n)| n)
+    }
+
+    pub(crate) fn vma_prev(&self, k: VmaKey) -> Option<VmaKey> {
+        let v = self.vma(k);
+        self.mm(v.mm)
+            .vmas
+            .range(..v.start)
+            .next_back()
+            .map(|(_, &p)| p)
+    }
+
+    /// Adds an allocated VMA to its mm (vma_link).
+    pub(crate) fn vma_link(&mut self, k: VmaKey) {
+        let (mm, start) = {
+            let v = self.vma_mut(k);
+            v.attached = true;
+            (v.mm, v.start)
+        };
+        self.mm_mut(mm).vmas.insert(start, k);
+    }
+
+    /// Removes a VMA from its mm (it stays allocated).
+    pub(crate) fn vma_unlink(&mut self, k: VmaKey) {
+        let (mm, start) = {
+            let v = self.vma_mut(k);
+            v.attached = false;
+            (v.mm, v.start)
+        };
+        let removed = self.mm_mut(mm).vmas.remove(&start);
+        assert_eq!(removed, Some(k), "VMA set out of step with a VMA's start");
+    }
+
+    /// Changes a linked VMA's range, keeping the mm's index by start.
+    pub(crate) fn vma_set_range(&mut self, k: VmaKey, start: u64, end: u64, pgoff: u64) {
+        let (mm, old_start, attached) = {
+            let v = self.vma(k);
+            (v.mm, v.start, v.attached)
+        };
+        if attached {
+            let m = self.mm_mut(mm);
+            if m.vmas.get(&old_start) == Some(&k) {
+                m.vmas.remove(&old_start);
+            }
+            m.vmas.insert(start, k);
+        }
+        let v = self.vma_mut(k);
+        v.start = start;
+        v.end = end;
+        v.pgoff = pgoff;
+    }
+
+    pub(crate) fn alloc_vma(&mut self, vma: Vma) -> Alloc<VmaKey> {
+        self.attempt(Site::Vma)?;
+        Ok(self.vmas.insert(vma))
+    }
+
+    /// A detached copy without a chain (vm_area_dup).
+    pub(crate) fn vma_dup(&mut self, k: VmaKey) -> Alloc<VmaKey> {
+        let mut copy = self.vma(k).clone();
+        copy.chain.clear();
+        copy.attached = false;
+        self.alloc_vma(copy)
+    }
+
+    pub(crate) fn vma_free(&mut self, k: VmaKey) {
+        let v = self.vmas.remove(k).expect("stale VMA reference");
+        assert!(
+            v.chain.is_empty() && !v.attached,
+            "freeing a VMA that is still linked"
+        );
+    }
+
+    // ---- Pages and page tables -------------------------------------------
+
+    pub(crate) fn pte(&self, mm: MmKey, addr: u64) -> Option<PageKey> {
+        self.mm(mm).ptes.get(&addr).copied()
+    }
+
+    /// Drops the entries of `[start, end)`; a page nobody maps is freed.
+    pub(crate) fn unmap_range(&mut self, mm: MmKey, start: u64, end: u64) {
+        let addrs: Vec<u64> = self
+            .mm(mm)
+            .ptes
+            .range(start..end)
+            .map(|(&a, _)| a)
+            .collect();
+        for a in addrs {
+            let p = self.mm_mut(mm).ptes.remove(&a).expect("entry just listed");
+            let page = self.page_mut(p);
+            page.mapcount -= 1;
+            if page.mapcount == 0 {
+                self.pages.remove(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The C harness as an [`Engine`].
+
+use rmap_ffi as ffi;
+
+use super::{Engine, Outcome, Site, Status, Teardown};
+use crate::op::{Access, Advice, FailPlan, Op};
+use crate::snapshot::{
+    LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
+};
+
+/// One C world running one anon_vma core variant.
+pub struct CEngine {
+    world: ffi::World,
+}
+
+impl CEngine {
+    /// `None` if the harness has no such variant.
+    pub fn new(variant: &str) -> Option<CEngine> {
+        ffi::World::new(variant).map(|world| CEngine { world })
+    }
+}
+
+fn raw_op(op: &Op) -> ffi::Op {
+    use ffi::OpKind as K;
+    let (kind, mm, a, b, c) = match *op {
+        Op::Mmap { mm, start, len } => (K::Mmap, mm, start, len, 0),
+        Op::Fault { mm, addr, access } => {
+            let c = if access == Access::Write {
+                ffi::ACCESS_WRITE
+            } else {
+                ffi::ACCESS_READ
+            };
+            (K::Fault, mm, addr, 0, c)
+        }
+        Op::Fork { mm } => (K::Fork, mm, 0, 0, 0),
+        Op::Split { mm, addr } => (K::Split, mm, addr, 0, 0),
+        Op::Merge { mm, addr } => (K::Merge, mm, addr, 0, 0),
+        Op::Mremap { mm, addr, new_addr } => (K::Mremap, mm, addr, new_addr, 0),
+        Op::Munmap { mm, start, len } => (K::Munmap, mm, start, len, 0),
+        Op::Madvise {
+            mm,
+            start,
+            len,
+            advice,
+        } => {
+            let c = match advice {
+                Advice::DontFork => ffi::ADVICE_DONTFORK,
+                Advice::DoFork => ffi::ADVICE_DOFORK,
+                Advice::WipeOnFork => ffi::ADVICE_WIPEONFORK,
+                Advice::KeepOnFork => ffi::ADVICE_KEEPONFORK,
+            };
+            (K::Madvise, mm, start, len, c)
+        }
+        Op::Exit { mm } => (K::Exit, mm, 0, 0, 0),
+        Op::Rmap { mm, addr } => (K::Rmap, mm, addr, 0, 0),
+    };
+    ffi::Op { kind, mm, a, b, c }
+}
+
+fn site(raw: u8) -> Site {
+    match raw {
+        0 => Site::Mm,
+        1 => Site::Vma,
+        2 => Site::AnonVma,
+        3 => Site::Avc,
+        _ => Site::Page,
+    }
+}
+
+fn reference(raw: i32) -> RawRef {
+    match raw {
+        r if r >= 0 => RawRef::Index(r as usize),
+        ffi::REF_NULL => RawRef::Null,
+        ffi::REF_DANGLING => RawRef::Dangling,
+        _ => RawRef::Foreign,
+    }
+}
+
+fn slice<T>(items: &[T], first: u32, len: u32) -> &[T] {
+    let first = first as usize;
+    items.get(first..first + len as usize).unwrap_or(&[])
+}
+
+fn convert(s: &ffi::Snapshot) -> RawSnapshot {
+    let hits = |first, len| {
+        slice(&s.hits, first, len)
+            .iter()
+            .map(|h| (h.mm, h.addr))
+            .collect()
+    };
+    RawSnapshot {
+        mms: s
+            .mms
+            .iter()
+            .map(|m| RawMm {
+                id: m.id,
+                vmas: slice(&s.vma_order, m.first_vma, m.nr_vmas)
+                    .iter()
+                    .map(|&v| v as usize)
+                    .collect(),
+                bad_entries: m.nr_bad_entries,
+            })
+            .collect(),
+        vmas: s
+            .vmas
+            .iter()
+            .map(|v| RawVma {
+                mm: if v.mm >= 0 {
+                    Ok(v.mm as u32)
+                } else {
+                    Err(reference(v.mm as i32))
+                },
+                start: v.start,
+                end: v.end,
+                pgoff: v.pgoff,
+                flags: v.flags,
+                attached: v.attached != 0,
+                anon_vma: reference(v.anon_vma),
+                chain: slice(&s.chain, v.first_chain, v.nr_chain)
+                    .iter()
+                    .map(|&c| reference(c))
+                    .collect(),
+                chain_broken: v.chain_broken != 0,
+            })
+            .collect(),
+        avcs: s
+            .avcs
+            .iter()
+            .map(|a| RawAvc {
+                vma: reference(a.vma),
+                anon_vma: reference(a.anon_vma),
+            })
+            .collect(),
+        anon_vmas: s
+            .anon_vmas
+            .iter()
+            .map(|a| RawAnonVma {
+                root: reference(a.root),
+                parent: reference(a.parent),
+                refcount: a.refcount,
+                num_children: a.num_children,
+                num_active_vmas: a.num_active_vmas,
+                tree: slice(&s.tree, a.first_tree, a.nr_tree)
+                    .iter()
+                    .map(|n| RawTreeNode {
+                        avc: reference(n.avc),
+                        start: n.start,
+                        last: n.last,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        pages: s
+            .pages
+            .iter()
+            .map(|p| RawPage {
+                anon_vma: reference(p.anon_vma),
+                index: p.index,
+                mapcount: p.mapcount,
+                mappers: hits(p.first_mapper, p.nr_mappers),
+                walk: hits(p.first_walk, p.nr_walk),
+            })
+            .collect(),
+        live: live_counts(&s.live),
+    }
+}
+
+fn live_counts(live: &[u64; ffi::NR_SITES]) -> LiveCounts {
+    LiveCounts {
+        mm: live[0],
+        vma: live[1],
+        anon_vma: live[2],
+        avc: live[3],
+        page: live[4],
+    }
+}
+
+impl Engine for CEngine {
+    fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
+        let out = self
+            .world
+            .apply(&raw_op(op), fail.map(|f| (f.nth, f.and_later)));
+        let status = match out.status {
+            ffi::Status::Ok => Status::Ok,
+            ffi::Status::NoOp => Status::NoOp,
+            ffi::Status::Enomem => Status::Enomem,
+            ffi::Status::Einval => Status::Einval,
+        };
+        Outcome {
+            status,
+            allocs: out.allocs.iter().map(|&s| site(s)).collect(),
+            hits: out.hits,
+        }
+    }
+
+    fn snapshot(&mut self) -> RawSnapshot {
+        convert(&self.world.snapshot())
+    }
+
+    fn hygiene(&mut self) -> Vec<String> {
+        self.world.hygiene()
+    }
+
+    fn finish(mut self: Box<Self>) -> Teardown {
+        // Exit through the normal path so its warnings are seen too.
+        let ids: Vec<u32> = self.world.snapshot().mms.iter().map(|m| m.id).collect();
+        for mm in ids {
+            self.world.apply(&raw_op(&Op::Exit { mm }), None);
+        }
+        let problems = self.world.hygiene();
+        let CEngine { world } = *self;
+        Teardown {
+            leaks: live_counts(&world.free()),
+            problems,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The one interface the runner sees: an engine applies operations, takes
+//! snapshots and reports what its own instrumentation noticed. The C harness
+//! ([`c::CEngine`]) and the Rust oracle ([`oracle::OracleEngine`]) implement
+//! it; nothing else in rmapfuzz knows either of them.
+
+pub mod c;
+pub mod oracle;
+
+use std::fmt;
+
+use crate::op::{FailPlan, Op};
+use crate::snapshot::{LiveCounts, RawSnapshot};
+
+/// Result code of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Ok,
+    NoOp,
+    Enomem,
+    Einval,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::NoOp => "no-op",
+            Status::Enomem => "ENOMEM",
+            Status::Einval => "EINVAL",
+        })
+    }
+}
+
+/// An allocation site, as counted by fault injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Site {
+    Mm,
+    Vma,
+    AnonVma,
+    Avc,
+    Page,
+}
+
+impl Site {
+    pub fn name(self) -> &'static str {
+        match self {
+            Site::Mm => "mm",
+            Site::Vma => "vma",
+            Site::AnonVma => "anon_vma",
+            Site::Avc => "avc",
+            Site::Page => "page",
+        }
+    }
+}
+
+/// What applying one operation returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// Every allocation attempt, in order.
+    pub allocs: Vec<Site>,
+    /// For `rmap`: where the walk found the page, sorted.
+    pub hits: Vec<(u32, u64)>,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sites: Vec<&str> = self.allocs.iter().map(|s| s.name()).collect();
+        write!(f, "{} allocs=[{}]", self.status, sites.join(" "))?;
+        if !self.hits.is_empty() {
+            let hits: Vec<String> = self
+                .hits
+                .iter()
+                .map(|(mm, a)| format!("{mm}:{a:#x}"))
+                .collect();
+            write!(f, " found=[{}]", hits.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A world implementation under test.
+pub trait Engine {
+    /// Applies `op`, failing allocations as `fail` says.
+    fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome;
+    /// Every live object, as the engine sees it.
+    fn snapshot(&mut self) -> RawSnapshot;
+    /// Problems the engine's own instrumentation noticed since the last
+    /// call (warnings, locks held, broken trees), one line each.
+    fn hygiene(&mut self) -> Vec<String>;
+    /// Ends the world: exits every process, frees it, and says what was
+    /// still allocated and what the instrumentation noticed on the way.
+    fn finish(self: Box<Self>) -> Teardown;
+}
+
+/// What ending a world left behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Teardown {
+    /// Objects still allocated after every process exited.
+    pub leaks: LiveCounts,
+    /// Hygiene problems met while the processes exited.
+    pub problems: Vec<String>,
+}

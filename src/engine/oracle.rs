@@ -1,0 +1,205 @@
+//! The Rust oracle as an [`Engine`].
+
+use rmap_oracle as oracle;
+
+use super::{Engine, Outcome, Site, Status, Teardown};
+use crate::op::{Access, Advice, FailPlan, Op};
+use crate::snapshot::{
+    LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
+};
+
+/// The reference implementation of the mainline semantics.
+#[derive(Default)]
+pub struct OracleEngine {
+    world: oracle::World,
+}
+
+impl OracleEngine {
+    pub fn new() -> OracleEngine {
+        OracleEngine::default()
+    }
+}
+
+fn reference(r: oracle::Ref) -> RawRef {
+    match r {
+        oracle::Ref::Null => RawRef::Null,
+        oracle::Ref::Live(i) => RawRef::Index(i),
+        oracle::Ref::Dangling => RawRef::Dangling,
+    }
+}
+
+fn site(s: oracle::Site) -> Site {
+    match s {
+        oracle::Site::Mm => Site::Mm,
+        oracle::Site::Vma => Site::Vma,
+        oracle::Site::AnonVma => Site::AnonVma,
+        oracle::Site::Avc => Site::Avc,
+        oracle::Site::Page => Site::Page,
+    }
+}
+
+fn live_counts(l: oracle::LiveCounts) -> LiveCounts {
+    LiveCounts {
+        mm: l.mm,
+        vma: l.vma,
+        anon_vma: l.anon_vma,
+        avc: l.avc,
+        page: l.page,
+    }
+}
+
+/// The oracle keys every tree entry by its VMA's current range; the C side
+/// reports the key an entry was filed under. Both must agree.
+fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
+    let vma = d.avcs.get(avc).and_then(|a| match a.vma {
+        oracle::Ref::Live(v) => d.vmas.get(v),
+        _ => None,
+    });
+    match vma {
+        Some(v) => (
+            v.pgoff,
+            (v.pgoff + ((v.end - v.start) >> 12)).wrapping_sub(1),
+        ),
+        None => (0, 0),
+    }
+}
+
+fn convert(d: &oracle::Dump) -> RawSnapshot {
+    RawSnapshot {
+        mms: d
+            .mms
+            .iter()
+            .map(|m| RawMm {
+                id: m.id,
+                vmas: m.vmas.clone(),
+                bad_entries: 0,
+            })
+            .collect(),
+        vmas: d
+            .vmas
+            .iter()
+            .map(|v| RawVma {
+                mm: v.mm.ok_or(RawRef::Null),
+                start: v.start,
+                end: v.end,
+                pgoff: v.pgoff,
+                flags: v.flags,
+                attached: v.attached,
+                anon_vma: reference(v.anon_vma),
+                chain: v.chain.iter().map(|&a| RawRef::Index(a)).collect(),
+                chain_broken: false,
+            })
+            .collect(),
+        avcs: d
+            .avcs
+            .iter()
+            .map(|a| RawAvc {
+                vma: reference(a.vma),
+                anon_vma: reference(a.anon_vma),
+            })
+            .collect(),
+        anon_vmas: d
+            .anon_vmas
+            .iter()
+            .map(|a| RawAnonVma {
+                root: reference(a.root),
+                parent: reference(a.parent),
+                refcount: a.refcount,
+                num_children: a.num_children,
+                num_active_vmas: a.num_active_vmas,
+                tree: a
+                    .tree
+                    .iter()
+                    .map(|&avc| {
+                        let (start, last) = tree_key(d, avc);
+                        RawTreeNode {
+                            avc: RawRef::Index(avc),
+                            start,
+                            last,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+        pages: d
+            .pages
+            .iter()
+            .map(|p| RawPage {
+                anon_vma: reference(p.anon_vma),
+                index: p.index,
+                mapcount: p.mapcount,
+                mappers: p.mappers.clone(),
+                walk: p.walk.clone(),
+            })
+            .collect(),
+        live: live_counts(d.live),
+    }
+}
+
+impl Engine for OracleEngine {
+    fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
+        let w = &mut self.world;
+        w.inject(fail.map(|f| oracle::FailPlan {
+            nth: f.nth,
+            and_later: f.and_later,
+        }));
+        let out = match *op {
+            Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
+            Op::Fault { mm, addr, access } => {
+                let access = if access == Access::Write {
+                    oracle::Access::Write
+                } else {
+                    oracle::Access::Read
+                };
+                w.fault(mm, addr, access)
+            }
+            Op::Fork { mm } => w.fork(mm),
+            Op::Split { mm, addr } => w.split(mm, addr),
+            Op::Merge { mm, addr } => w.merge(mm, addr),
+            Op::Mremap { mm, addr, new_addr } => w.mremap(mm, addr, new_addr),
+            Op::Munmap { mm, start, len } => w.munmap(mm, start, len),
+            Op::Madvise {
+                mm,
+                start,
+                len,
+                advice,
+            } => {
+                let behaviour = match advice {
+                    Advice::DontFork => oracle::Behaviour::DontFork,
+                    Advice::DoFork => oracle::Behaviour::DoFork,
+                    Advice::WipeOnFork => oracle::Behaviour::WipeOnFork,
+                    Advice::KeepOnFork => oracle::Behaviour::KeepOnFork,
+                };
+                w.madvise(mm, start, len, behaviour)
+            }
+            Op::Exit { mm } => w.exit(mm),
+            Op::Rmap { mm, addr } => w.rmap(mm, addr),
+        };
+        let status = match out.status {
+            oracle::Status::Ok => Status::Ok,
+            oracle::Status::NoOp => Status::NoOp,
+            oracle::Status::Enomem => Status::Enomem,
+            oracle::Status::Einval => Status::Einval,
+        };
+        Outcome {
+            status,
+            allocs: out.allocs.into_iter().map(site).collect(),
+            hits: out.rmap,
+        }
+    }
+
+    fn snapshot(&mut self) -> RawSnapshot {
+        convert(&self.world.dump())
+    }
+
+    fn hygiene(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn finish(self: Box<Self>) -> Teardown {
+        Teardown {
+            leaks: live_counts(self.world.teardown()),
+            problems: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,630 @@
+//! The rules every correct world obeys (KERNEL-SPEC.md section 8), checked on
+//! a canonical snapshot. One implementation serves both engines.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::snapshot::{AvRef, AvcRef, Snapshot, VmaRef, VmaState};
+
+/// One broken rule, with the object and the values that break it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Stable rule name, e.g. `counter.num_active_vmas` (used in signatures).
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rule, self.detail)
+    }
+}
+
+/// Every rule, with what it means, for `rmapfuzz explain` and the README.
+pub const RULES: &[(&str, &str)] = &[
+    ("ref.dangling", "no live object refers to a freed one (use after free)"),
+    ("leak", "every live object is reachable from a process"),
+    ("counter.num_active_vmas", "num_active_vmas equals the number of VMAs whose anon_vma it is"),
+    ("counter.num_children", "num_children equals the number of anon_vmas whose parent it is (a root counts itself)"),
+    ("counter.refcount", "refcount is 1, plus one per other member of the family on a root"),
+    ("forest", "parent and root links form a forest; a child shares its parent's root"),
+    ("tree.empty", "an anon_vma whose interval tree is empty has been freed"),
+    ("tree.member", "every interval-tree entry is an AVC of a live VMA, filed under that VMA's current pgoff range"),
+    ("chain.avc", "every AVC on a VMA's chain points back at that VMA, sits in its anon_vma's tree once, and the chain has one AVC per anon_vma"),
+    ("chain.root", "all anon_vmas on one VMA's chain share a root"),
+    ("chain.own", "a faulted VMA is linked to its own anon_vma; an unfaulted VMA has an empty chain"),
+    ("page.mapcount", "a page's mapcount equals the number of entries mapping it"),
+    ("page.linked", "a page is mapped at its linear index, by VMAs linked to the page's anon_vma"),
+    ("rmap.complete", "an rmap walk from a page finds exactly the entries that map it"),
+];
+
+/// Looks up the meaning of a rule name.
+pub fn describe(rule: &str) -> Option<&'static str> {
+    RULES
+        .iter()
+        .find(|(name, _)| *name == rule)
+        .map(|(_, text)| *text)
+}
+
+struct Checker<'a> {
+    snap: &'a Snapshot,
+    out: Vec<Violation>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, rule: &'static str, detail: String) {
+        self.out.push(Violation { rule, detail });
+    }
+
+    fn live_av(&self, r: AvRef) -> Option<usize> {
+        match r {
+            AvRef::Id(i) if (i as usize) < self.snap.anon_vmas.len() => Some(i as usize),
+            _ => None,
+        }
+    }
+}
+
+/// All violations in `snap`, most fundamental first.
+pub fn check(snap: &Snapshot) -> Vec<Violation> {
+    let mut c = Checker {
+        snap,
+        out: Vec::new(),
+    };
+    check_references(&mut c);
+    check_counters(&mut c);
+    check_forest(&mut c);
+    check_chains_and_trees(&mut c);
+    check_pages(&mut c);
+    c.out
+}
+
+fn is_bad_av(r: AvRef) -> bool {
+    matches!(r, AvRef::Dangling | AvRef::Foreign)
+}
+
+fn is_bad_vma(r: VmaRef) -> bool {
+    matches!(r, VmaRef::Dangling | VmaRef::Foreign)
+}
+
+fn check_references(c: &mut Checker) {
+    let s = c.snap;
+    for mm in &s.mms {
+        if mm.bad_entries > 0 {
+            c.fail(
+                "ref.dangling",
+                format!(
+                    "mm {}: {} VMA or page-table entries point at freed memory",
+                    mm.id, mm.bad_entries
+                ),
+            );
+        }
+    }
+    for (r, v) in s.vmas() {
+        if is_bad_av(v.anon_vma) {
+            c.fail(
+                "ref.dangling",
+                format!("vma {r}: anon_vma is {}", v.anon_vma),
+            );
+        }
+        if v.chain_broken
+            || v.chain
+                .iter()
+                .any(|e| is_bad_av(e.anon_vma) || is_bad_vma(e.vma))
+        {
+            c.fail(
+                "ref.dangling",
+                format!("vma {r}: its chain reaches a freed anon_vma_chain or anon_vma"),
+            );
+        }
+    }
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        if is_bad_av(a.root)
+            || is_bad_av(a.parent)
+            || a.root == AvRef::Null
+            || a.parent == AvRef::Null
+        {
+            c.fail(
+                "ref.dangling",
+                format!("anon_vma av{i}: root {} parent {}", a.root, a.parent),
+            );
+        }
+        if a.tree
+            .iter()
+            .any(|t| matches!(t.avc, AvcRef::Dangling | AvcRef::Foreign))
+        {
+            c.fail(
+                "ref.dangling",
+                format!("anon_vma av{i}: its interval tree holds a freed anon_vma_chain"),
+            );
+        }
+    }
+    for p in &s.pages {
+        if is_bad_av(p.anon_vma) || p.anon_vma == AvRef::Null {
+            c.fail(
+                "ref.dangling",
+                format!("page index {:#x}: anon_vma is {}", p.index, p.anon_vma),
+            );
+        }
+        if p.walk.iter().any(|&(mm, _)| mm == u32::MAX) {
+            c.fail(
+                "ref.dangling",
+                format!("page index {:#x}: rmap walk reached a freed VMA", p.index),
+            );
+        }
+    }
+    if let Some(v) = s.detached.first() {
+        c.fail(
+            "leak",
+            format!(
+                "{} live VMA(s) outside any process, e.g. {:#x}-{:#x}",
+                s.detached.len(),
+                v.start,
+                v.end
+            ),
+        );
+    }
+    if let Some(a) = s.stray_avcs.first() {
+        c.fail(
+            "leak",
+            format!(
+                "{} anon_vma_chain(s) on no VMA's chain, e.g. vma {} anon_vma {}",
+                s.stray_avcs.len(),
+                a.vma,
+                a.anon_vma
+            ),
+        );
+    }
+    if s.live.mm != s.mms.len() as u64 {
+        c.fail(
+            "leak",
+            format!(
+                "{} mm_struct(s) allocated for {} process(es)",
+                s.live.mm,
+                s.mms.len()
+            ),
+        );
+    }
+    for p in &s.pages {
+        if p.mappers.is_empty() {
+            c.fail(
+                "leak",
+                format!(
+                    "page index {:#x} (anon_vma {}) is mapped nowhere",
+                    p.index, p.anon_vma
+                ),
+            );
+        }
+    }
+}
+
+fn check_counters(c: &mut Checker) {
+    let s = c.snap;
+    let n = s.anon_vmas.len();
+    let mut active = vec![0i64; n];
+    let mut children = vec![0i64; n];
+    let mut family = vec![0i64; n];
+    for (_, v) in s.vmas() {
+        if let Some(i) = c.live_av(v.anon_vma) {
+            active[i] += 1;
+        }
+    }
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        if let Some(p) = c.live_av(a.parent) {
+            children[p] += 1;
+        }
+        if let Some(r) = c.live_av(a.root) {
+            if r != i {
+                family[r] += 1;
+            }
+        }
+    }
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        if a.num_active_vmas != active[i] {
+            c.fail(
+                "counter.num_active_vmas",
+                format!(
+                    "anon_vma av{i}: num_active_vmas={} but {} VMA(s) use it",
+                    a.num_active_vmas, active[i]
+                ),
+            );
+        }
+        if a.num_children != children[i] {
+            c.fail(
+                "counter.num_children",
+                format!(
+                    "anon_vma av{i}: num_children={} but {} anon_vma(s) name it parent",
+                    a.num_children, children[i]
+                ),
+            );
+        }
+        let expected = 1 + if a.root == AvRef::Id(i as u32) {
+            family[i]
+        } else {
+            0
+        };
+        if a.refcount != expected {
+            c.fail(
+                "counter.refcount",
+                format!(
+                    "anon_vma av{i}: refcount={} but {expected} expected",
+                    a.refcount
+                ),
+            );
+        }
+    }
+}
+
+fn check_forest(c: &mut Checker) {
+    let s = c.snap;
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        let me = AvRef::Id(i as u32);
+        if (a.parent == me) != (a.root == me) {
+            c.fail(
+                "forest",
+                format!(
+                    "anon_vma av{i}: parent {} root {} (a root is exactly its own parent)",
+                    a.parent, a.root
+                ),
+            );
+            continue;
+        }
+        if a.parent == me {
+            continue;
+        }
+        if let (Some(p), Some(r)) = (c.live_av(a.parent), c.live_av(a.root)) {
+            if s.anon_vmas[p].root != a.root {
+                c.fail(
+                    "forest",
+                    format!(
+                        "anon_vma av{i}: root {} but its parent av{p} has root {}",
+                        a.root, s.anon_vmas[p].root
+                    ),
+                );
+            }
+            if s.anon_vmas[r].root != a.root {
+                c.fail(
+                    "forest",
+                    format!("anon_vma av{i}: root av{r} is not a root"),
+                );
+            }
+            // Climbing parents must reach the root.
+            let mut cur = i;
+            let mut steps = 0;
+            while s.anon_vmas[cur].parent != AvRef::Id(cur as u32) {
+                match c.live_av(s.anon_vmas[cur].parent) {
+                    Some(next) if steps <= s.anon_vmas.len() => {
+                        cur = next;
+                        steps += 1;
+                    }
+                    _ => {
+                        c.fail(
+                            "forest",
+                            format!("anon_vma av{i}: parent links loop or break"),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        if a.tree.is_empty() {
+            c.fail(
+                "tree.empty",
+                format!("anon_vma av{i} is alive with an empty interval tree"),
+            );
+        }
+    }
+}
+
+fn vma_name(r: VmaRef) -> String {
+    r.to_string()
+}
+
+fn check_chains_and_trees(c: &mut Checker) {
+    let s = c.snap;
+    // Where each chain entry (VMA, position) is filed in the trees.
+    let mut filed: HashMap<AvcRef, Vec<usize>> = HashMap::new();
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        for t in &a.tree {
+            filed.entry(t.avc).or_default().push(i);
+        }
+    }
+
+    for (r, v) in s.vmas() {
+        check_one_chain(c, r, v, &filed);
+    }
+
+    for (i, a) in s.anon_vmas.iter().enumerate() {
+        for t in &a.tree {
+            let AvcRef::OnChain { vma, pos } = t.avc else {
+                if !matches!(t.avc, AvcRef::Dangling | AvcRef::Foreign) {
+                    c.fail(
+                        "tree.member",
+                        format!(
+                            "anon_vma av{i}: tree holds {} which is on no VMA's chain",
+                            t.avc
+                        ),
+                    );
+                }
+                continue;
+            };
+            let Some(v) = s.vma(vma) else {
+                c.fail(
+                    "tree.member",
+                    format!("anon_vma av{i}: tree entry of VMA {vma}, which is gone"),
+                );
+                continue;
+            };
+            if matches!(vma, VmaRef::Detached(_)) {
+                c.fail(
+                    "tree.member",
+                    format!("anon_vma av{i}: tree entry of detached VMA {vma}"),
+                );
+            }
+            if v.chain.get(pos as usize).map(|e| e.anon_vma) != Some(AvRef::Id(i as u32)) {
+                c.fail(
+                    "tree.member",
+                    format!(
+                        "anon_vma av{i}: tree holds AVC {} which points at another anon_vma",
+                        t.avc
+                    ),
+                );
+            }
+            let (start, last) = v.key();
+            if (t.start, t.last) != (start, last) {
+                c.fail(
+                    "tree.member",
+                    format!(
+                        "anon_vma av{i}: AVC of VMA {vma} filed at pgoff {:#x}-{:#x}, but the VMA now covers {start:#x}-{last:#x}",
+                        t.start, t.last
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_one_chain(c: &mut Checker, r: VmaRef, v: &VmaState, filed: &HashMap<AvcRef, Vec<usize>>) {
+    let s = c.snap;
+    let name = vma_name(r);
+    if v.anon_vma == AvRef::Null {
+        if !v.chain.is_empty() {
+            c.fail(
+                "chain.own",
+                format!(
+                    "vma {name}: unfaulted but its chain has {} AVC(s)",
+                    v.chain.len()
+                ),
+            );
+        }
+        return;
+    }
+    if !v.chain.iter().any(|e| e.anon_vma == v.anon_vma) {
+        c.fail(
+            "chain.own",
+            format!(
+                "vma {name}: anon_vma {} but no AVC links it (chain has {})",
+                v.anon_vma,
+                v.chain.len()
+            ),
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut roots = HashSet::new();
+    for (pos, e) in v.chain.iter().enumerate() {
+        let me = AvcRef::OnChain {
+            vma: r,
+            pos: pos as u32,
+        };
+        if e.vma != r {
+            c.fail(
+                "chain.avc",
+                format!("vma {name}: chain entry {pos} points at VMA {}", e.vma),
+            );
+        }
+        if !seen.insert(e.anon_vma) {
+            c.fail(
+                "chain.avc",
+                format!("vma {name}: two AVCs for anon_vma {}", e.anon_vma),
+            );
+        }
+        let homes = filed.get(&me).map(Vec::as_slice).unwrap_or(&[]);
+        let want = c.live_av(e.anon_vma);
+        if homes.len() != 1 || Some(homes[0]) != want {
+            let homes: Vec<String> = homes.iter().map(|h| format!("av{h}")).collect();
+            c.fail(
+                "chain.avc",
+                format!(
+                    "vma {name}: AVC {pos} for anon_vma {} is in the tree(s) of [{}]",
+                    e.anon_vma,
+                    homes.join(" ")
+                ),
+            );
+        }
+        if let Some(a) = want {
+            roots.insert(s.anon_vmas[a].root);
+        }
+    }
+    if roots.len() > 1 {
+        let roots: Vec<String> = roots.iter().map(AvRef::to_string).collect();
+        c.fail(
+            "chain.root",
+            format!("vma {name}: its anon_vmas have roots {}", roots.join(", ")),
+        );
+    }
+}
+
+fn check_pages(c: &mut Checker) {
+    let s = c.snap;
+    for p in &s.pages {
+        if p.mapcount != p.mappers.len() as i64 {
+            c.fail(
+                "page.mapcount",
+                format!(
+                    "page index {:#x}: mapcount={} but {} entries map it",
+                    p.index,
+                    p.mapcount,
+                    p.mappers.len()
+                ),
+            );
+        }
+        for &(mm, addr) in &p.mappers {
+            match s.vma_at(mm, addr) {
+                None => c.fail(
+                    "page.linked",
+                    format!(
+                        "page index {:#x}: mapped at {mm}:{addr:#x} outside any VMA",
+                        p.index
+                    ),
+                ),
+                Some(v) => {
+                    let index = v.pgoff + ((addr - v.start) >> 12);
+                    if index != p.index {
+                        c.fail(
+                            "page.linked",
+                            format!("page index {:#x}: mapped at {mm}:{addr:#x} where the VMA's index is {index:#x}", p.index),
+                        );
+                    }
+                    if !v.chain.iter().any(|e| e.anon_vma == p.anon_vma) {
+                        c.fail(
+                            "page.linked",
+                            format!(
+                                "page index {:#x} of {}: mapped at {mm}:{addr:#x} by a VMA not linked to that anon_vma",
+                                p.index, p.anon_vma
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if p.walk != p.mappers {
+            c.fail(
+                "rmap.complete",
+                format!(
+                    "page index {:#x} of {}: mapped at {:x?} but the rmap walk finds {:x?}",
+                    p.index, p.anon_vma, p.mappers, p.walk
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{AnonVmaState, ChainEntry, LiveCounts, MmState, PageState, TreeEntry};
+
+    /// One process, one faulted VMA with one page: a correct world.
+    fn world() -> Snapshot {
+        let vma = VmaRef::InMm {
+            mm: 0,
+            start: 0x10000,
+        };
+        Snapshot {
+            mms: vec![MmState {
+                id: 0,
+                vmas: vec![VmaState {
+                    start: 0x10000,
+                    end: 0x12000,
+                    pgoff: 0x10,
+                    flags: 0,
+                    attached: true,
+                    anon_vma: AvRef::Id(0),
+                    chain: vec![ChainEntry {
+                        anon_vma: AvRef::Id(0),
+                        vma,
+                    }],
+                    chain_broken: false,
+                }],
+                bad_entries: 0,
+            }],
+            anon_vmas: vec![AnonVmaState {
+                root: AvRef::Id(0),
+                parent: AvRef::Id(0),
+                refcount: 1,
+                num_children: 1,
+                num_active_vmas: 1,
+                tree: vec![TreeEntry {
+                    start: 0x10,
+                    last: 0x11,
+                    avc: AvcRef::OnChain { vma, pos: 0 },
+                }],
+            }],
+            pages: vec![PageState {
+                anon_vma: AvRef::Id(0),
+                index: 0x10,
+                mapcount: 1,
+                mappers: vec![(0, 0x10000)],
+                walk: vec![(0, 0x10000)],
+            }],
+            live: LiveCounts {
+                mm: 1,
+                vma: 1,
+                anon_vma: 1,
+                avc: 1,
+                page: 1,
+            },
+            ..Snapshot::default()
+        }
+    }
+
+    fn rules(s: &Snapshot) -> Vec<&'static str> {
+        check(s).into_iter().map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn a_correct_world_passes() {
+        assert_eq!(check(&world()), vec![]);
+    }
+
+    #[test]
+    fn each_breakage_is_named() {
+        let mut s = world();
+        s.anon_vmas[0].num_active_vmas = 2;
+        assert_eq!(rules(&s), vec!["counter.num_active_vmas"]);
+
+        let mut s = world();
+        s.anon_vmas[0].num_children = 0;
+        assert_eq!(rules(&s), vec!["counter.num_children"]);
+
+        let mut s = world();
+        s.anon_vmas[0].refcount = 2;
+        assert_eq!(rules(&s), vec!["counter.refcount"]);
+
+        let mut s = world();
+        s.anon_vmas[0].tree[0].last = 0x10;
+        assert_eq!(rules(&s), vec!["tree.member"]);
+
+        let mut s = world();
+        s.pages[0].walk.clear();
+        assert_eq!(rules(&s), vec!["rmap.complete"]);
+
+        let mut s = world();
+        s.pages[0].mapcount = 2;
+        assert_eq!(rules(&s), vec!["page.mapcount"]);
+
+        let mut s = world();
+        s.pages[0].index = 0x11;
+        assert_eq!(rules(&s), vec!["page.linked"]);
+
+        let mut s = world();
+        s.mms[0].vmas[0].chain.clear();
+        assert!(rules(&s).contains(&"chain.own"));
+
+        let mut s = world();
+        s.anon_vmas[0].tree.clear();
+        assert!(rules(&s).contains(&"tree.empty"));
+
+        let mut s = world();
+        s.pages[0].anon_vma = AvRef::Dangling;
+        assert!(rules(&s).contains(&"ref.dangling"));
+    }
+
+    #[test]
+    fn every_rule_is_described() {
+        for rule in ["counter.refcount", "rmap.complete", "chain.root", "leak"] {
+            assert!(describe(rule).is_some(), "{rule}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! rmapfuzz: differential testing of the Linux kernel's anon_vma
+//! reverse-mapping core, C (`csrc/`, via `rmap-ffi`) against a safe Rust
+//! implementation (`rmap-oracle`).
+//!
+//! - [`op`], [`scenario`], [`parse`]: operations and the text format;
+//! - [`engine`]: the one trait both implementations sit behind;
+//! - [`snapshot`], [`invariants`]: canonical state and the rules it obeys;
+//! - [`runner`], [`sweep`]: the differential loop and systematic injection;
+//! - [`expect`]: what each scenario must produce on each variant.
+#![forbid(unsafe_code)]
+
+pub mod corpus;
+pub mod engine;
+pub mod expect;
+pub mod invariants;
+pub mod op;
+pub mod parse;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod snapshot;
+pub mod sweep;
+pub mod variant;

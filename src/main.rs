@@ -1,0 +1,221 @@
+//! The `rmapfuzz` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use rmapfuzz::corpus;
+use rmapfuzz::expect::{default_variants, expectation, met};
+use rmapfuzz::report::Failure;
+use rmapfuzz::runner::{run, RunOptions};
+use rmapfuzz::scenario::{Expect, Scenario};
+use rmapfuzz::sweep::sweep;
+use rmapfuzz::variant::{self, Variant, VARIANTS};
+
+#[derive(Parser)]
+#[command(
+    name = "rmapfuzz",
+    version,
+    about = "Differential fuzzing of the kernel's anon_vma core, C against Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay scenario files (or directories of them); exit 0 only if every
+    /// scenario meets its header's expectation on every variant it runs on.
+    Replay {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Run this variant instead of the ones the headers name.
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Replay with systematic fault injection: every allocation of every
+    /// operation failed once (fail=N) and for good (fail=N+).
+    Sweep {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// List the variants.
+    Variants,
+}
+
+/// Bad input: reported, exit code 2, nothing run.
+struct InputError(Vec<String>);
+
+fn load(
+    paths: &[PathBuf],
+    variant: Option<&str>,
+) -> Result<Vec<(PathBuf, Scenario, Vec<Variant>)>, InputError> {
+    let chosen = match variant {
+        Some(name) => Some(variant::find(name).map_err(|e| InputError(vec![e.to_string()]))?),
+        None => None,
+    };
+    let scenarios = corpus::load(paths)
+        .map_err(|errs| InputError(errs.iter().map(|e| e.to_string()).collect()))?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (path, s) in scenarios {
+        let variants = match chosen {
+            Some(v) => Ok(vec![v]),
+            None => default_variants(&s),
+        };
+        match variants {
+            Ok(vs) => out.push((path, s, vs)),
+            Err(e) => errors.push(format!("{}: header: {e}", path.display())),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(InputError(errors))
+    }
+}
+
+fn describe(expect: &Expect) -> String {
+    match expect {
+        Expect::Pass => "pass".into(),
+        Expect::Fail { check, op } => {
+            let mut s = "fail".to_owned();
+            if let Some(c) = check {
+                s += &format!(" check={c}");
+            }
+            if let Some(o) = op {
+                s += &format!(" op={o}");
+            }
+            s
+        }
+    }
+}
+
+/// Tallies and prints one (scenario, variant) result.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Tally {
+    fn record(
+        &mut self,
+        path: &std::path::Path,
+        v: Variant,
+        expect: &Expect,
+        failure: Option<&Failure>,
+        note: &str,
+    ) {
+        if met(expect, failure) {
+            self.ok += 1;
+            println!("ok    {} [{}]{note}", path.display(), v.name);
+        } else {
+            self.failed += 1;
+            println!(
+                "FAIL  {} [{}]: expected {}",
+                path.display(),
+                v.name,
+                describe(expect)
+            );
+            match failure {
+                Some(f) => print!("{f}"),
+                None => println!("    every check passed"),
+            }
+        }
+    }
+
+    fn finish(&self, what: &str) -> ExitCode {
+        println!(
+            "{what}: {} ok, {} failed, {} skipped",
+            self.ok, self.failed, self.skipped
+        );
+        if self.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let mut tally = Tally::default();
+    for (path, s, variants) in load(paths, variant)? {
+        for v in variants {
+            let Some(expect) = expectation(&s, v) else {
+                tally.skipped += 1;
+                println!(
+                    "skip  {} [{}]: the header says nothing about this variant",
+                    path.display(),
+                    v.name
+                );
+                continue;
+            };
+            let result = run(&s, v, RunOptions::default());
+            let note = result
+                .desynced_at
+                .map(|i| format!(" (oracle out of step after op #{})", i + 1))
+                .unwrap_or_default();
+            tally.record(&path, v, &expect, result.failure.as_ref(), &note);
+        }
+    }
+    Ok(tally.finish("replay"))
+}
+
+fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let mut tally = Tally::default();
+    for (path, s, variants) in load(paths, variant)? {
+        for v in variants {
+            match expectation(&s, v) {
+                Some(Expect::Pass) => {}
+                _ => {
+                    tally.skipped += 1;
+                    println!(
+                        "skip  {} [{}]: sweeps only scenarios expected to pass",
+                        path.display(),
+                        v.name
+                    );
+                    continue;
+                }
+            }
+            let (failure, note) = match sweep(&s, v) {
+                Ok(stats) => (
+                    None,
+                    format!(" ({} injections, {} runs)", stats.injections, stats.runs),
+                ),
+                Err(f) => (Some(*f), String::new()),
+            };
+            tally.record(&path, v, &Expect::Pass, failure.as_ref(), &note);
+        }
+    }
+    Ok(tally.finish("sweep"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Replay { paths, variant } => replay(paths, variant.as_deref()),
+        Command::Sweep { paths, variant } => sweep_all(paths, variant.as_deref()),
+        Command::Variants => {
+            for v in VARIANTS {
+                let kind = if v.correct { "correct" } else { "bug" };
+                println!("{:<12} {:<8} {}", v.name, kind, v.summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(InputError(errors)) => {
+            for e in errors {
+                eprintln!("rmapfuzz: {e}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

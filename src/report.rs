@@ -1,0 +1,108 @@
+//! What a failed check reports, and the signature that groups failures.
+
+use std::fmt;
+
+use crate::op::{OpKind, Step};
+use crate::scenario::{Expect, Scenario};
+
+/// Which engine a check failed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    C,
+    Oracle,
+    /// A comparison between the two.
+    Both,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::C => "C",
+            Side::Oracle => "oracle",
+            Side::Both => "C vs oracle",
+        })
+    }
+}
+
+/// The first check that failed in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub variant: String,
+    /// Index of the operation (0-based); `None` when found at teardown.
+    pub step: Option<usize>,
+    pub op: Option<Step>,
+    /// `outcome`, `allocs`, `state`, `shape`, `invariant.<rule>`,
+    /// `hygiene`, `rollback`, `leak` or `oracle.panic`.
+    pub check: String,
+    pub side: Side,
+    pub detail: String,
+    /// The two values compared, when the check compares.
+    pub c_value: Option<String>,
+    pub oracle_value: Option<String>,
+    /// The exact scenario that failed, when it differs from the input (sweep).
+    pub scenario: Option<Scenario>,
+}
+
+/// What makes two failures the same bug.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signature {
+    pub check: String,
+    pub op: Option<OpKind>,
+    pub variant: String,
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = self.op.map_or("teardown", OpKind::name);
+        write!(f, "{} at {} on {}", self.check, op, self.variant)
+    }
+}
+
+impl Failure {
+    pub fn signature(&self) -> Signature {
+        Signature {
+            check: self.check.clone(),
+            op: self.op.map(|s| s.op.kind()),
+            variant: self.variant.clone(),
+        }
+    }
+
+    /// Whether this failure is the one `expect` describes.
+    pub fn matches(&self, expect: &Expect) -> bool {
+        match expect {
+            Expect::Pass => false,
+            Expect::Fail { check, op } => {
+                check
+                    .as_ref()
+                    .is_none_or(|c| self.check.starts_with(c.as_str()))
+                    && op.is_none_or(|k| self.op.map(|s| s.op.kind()) == Some(k))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.step, &self.op) {
+            (Some(i), Some(op)) => write!(f, "[{}] op #{} `{op}`", self.variant, i + 1)?,
+            _ => write!(f, "[{}] at teardown", self.variant)?,
+        }
+        writeln!(f, ": check {} failed ({})", self.check, self.side)?;
+        for line in self.detail.lines() {
+            writeln!(f, "    {line}")?;
+        }
+        if let Some(c) = &self.c_value {
+            writeln!(f, "    C:      {c}")?;
+        }
+        if let Some(o) = &self.oracle_value {
+            writeln!(f, "    oracle: {o}")?;
+        }
+        if let Some(s) = &self.scenario {
+            writeln!(f, "    failing scenario:")?;
+            for line in s.to_string().lines() {
+                writeln!(f, "      {line}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,332 @@
+//! The differential runner: applies each step of a scenario to a C variant
+//! and to the oracle, and stops at the first check that fails.
+//!
+//! After every operation, in this order: the two outcomes agree; the C
+//! world obeys every invariant and its instrumentation saw nothing; a failed
+//! operation rolled back; the oracle obeys every invariant; the two states
+//! agree (strictly or in shape, per the variant's [`Mode`]). At the end both
+//! worlds are torn down and must leave nothing allocated.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::engine::c::CEngine;
+use crate::engine::oracle::OracleEngine;
+use crate::engine::{Engine, Outcome, Status};
+use crate::invariants;
+use crate::op::Step;
+use crate::report::{Failure, Side};
+use crate::scenario::Scenario;
+use crate::snapshot::{canonicalize, first_difference, shape_difference, LiveCounts, Snapshot};
+use crate::variant::{Mode, Variant};
+
+/// A check's verdict: the failure is boxed, it is large and rare.
+type Checked = Result<(), Box<Failure>>;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Steps before this index are applied but not checked (their checks
+    /// already passed in an earlier run of the same prefix).
+    pub check_from: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunResult {
+    pub failure: Option<Failure>,
+    /// Allocation attempts the C side made at each step.
+    pub allocs: Vec<usize>,
+    /// In relaxed mode: the step after which the oracle could no longer
+    /// follow (a partial failure on the C side).
+    pub desynced_at: Option<usize>,
+}
+
+/// Keeps the oracle's panics (a bug in the oracle, or a stale reference it
+/// caught) from tearing down the runner.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+struct Run<'a> {
+    variant: Variant,
+    scenario: &'a Scenario,
+}
+
+impl Run<'_> {
+    fn failure(
+        &self,
+        step: Option<usize>,
+        check: impl Into<String>,
+        side: Side,
+        detail: impl Into<String>,
+    ) -> Box<Failure> {
+        Box::new(Failure {
+            variant: self.variant.name.to_owned(),
+            step,
+            op: step.and_then(|i| self.scenario.steps.get(i).copied()),
+            check: check.into(),
+            side,
+            detail: detail.into(),
+            c_value: None,
+            oracle_value: None,
+            scenario: None,
+        })
+    }
+
+    fn compared(mut f: Box<Failure>, c: impl ToString, o: impl ToString) -> Box<Failure> {
+        f.c_value = Some(c.to_string());
+        f.oracle_value = Some(o.to_string());
+        f
+    }
+
+    fn invariants(&self, i: usize, side: Side, snap: &Snapshot) -> Checked {
+        match invariants::check(snap).into_iter().next() {
+            None => Ok(()),
+            Some(v) => {
+                let meaning = invariants::describe(v.rule).unwrap_or("");
+                Err(self.failure(
+                    Some(i),
+                    format!("invariant.{}", v.rule),
+                    side,
+                    format!("{}\n(rule: {meaning})", v.detail),
+                ))
+            }
+        }
+    }
+
+    /// A failed operation must leave the world as it found it, except for
+    /// what the kernel itself keeps (docs/MODEL.md section 7).
+    fn rollback(
+        &self,
+        i: usize,
+        side: Side,
+        step: &Step,
+        before: &Snapshot,
+        after: &Snapshot,
+    ) -> Checked {
+        let (ok, what) = if step.op.kind().may_fail_partially() {
+            (
+                before.rollback_view() == after.rollback_view(),
+                "the mapped ranges and pages",
+            )
+        } else {
+            (before == after, "the state")
+        };
+        if ok {
+            return Ok(());
+        }
+        let diff = first_difference(before, after)
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        Err(self.failure(
+            Some(i),
+            "rollback",
+            side,
+            format!("the operation failed with ENOMEM but changed {what}\nbefore vs after: {diff}"),
+        ))
+    }
+
+    fn compare_outcomes(&self, i: usize, mode: Mode, c: &Outcome, o: &Outcome) -> Checked {
+        if c.status != o.status || c.hits != o.hits {
+            let f = self.failure(
+                Some(i),
+                "outcome",
+                Side::Both,
+                "the two sides returned different results",
+            );
+            return Err(Self::compared(f, c, o));
+        }
+        if mode == Mode::Strict && c.allocs != o.allocs {
+            let f = self.failure(
+                Some(i),
+                "allocs",
+                Side::Both,
+                "the two sides allocated differently",
+            );
+            return Err(Self::compared(f, c, o));
+        }
+        Ok(())
+    }
+
+    fn compare_states(&self, i: usize, mode: Mode, c: &Snapshot, o: &Snapshot) -> Checked {
+        match mode {
+            Mode::Strict => match first_difference(c, o) {
+                None => Ok(()),
+                Some(d) => {
+                    let f = self.failure(
+                        Some(i),
+                        "state",
+                        Side::Both,
+                        format!("first difference: {}", d.object),
+                    );
+                    let field = d.field.map(|f| format!("{f}=")).unwrap_or_default();
+                    let show = |v: Option<String>| {
+                        v.map_or("(absent)".to_owned(), |v| format!("{field}{v}"))
+                    };
+                    Err(Self::compared(f, show(d.left), show(d.right)))
+                }
+            },
+            Mode::Relaxed => match shape_difference(&c.shape(), &o.shape()) {
+                None => Ok(()),
+                Some((cv, ov)) => {
+                    let f = self.failure(Some(i), "shape", Side::Both, "the VMAs or pages differ");
+                    Err(Self::compared(f, cv, ov))
+                }
+            },
+        }
+    }
+
+    fn teardown(&self, side: Side, leaks: LiveCounts, problems: &[String]) -> Checked {
+        if !problems.is_empty() {
+            return Err(self.failure(None, "hygiene", side, problems.join("\n")));
+        }
+        if leaks != LiveCounts::default() {
+            let l = leaks;
+            return Err(self.failure(
+                None,
+                "leak",
+                side,
+                format!(
+                    "still allocated after every process exited: mm={} vma={} anon_vma={} avc={} page={}",
+                    l.mm, l.vma, l.anon_vma, l.avc, l.page
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scenario` on `variant` against the oracle; see the module docs.
+pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
+    let mut result = RunResult::default();
+    let run = Run { variant, scenario };
+    let Some(c) = CEngine::new(variant.name) else {
+        result.failure = Some(*run.failure(
+            None,
+            "setup",
+            Side::C,
+            format!("the C harness has no variant {}", variant.name),
+        ));
+        return result;
+    };
+    let mut c: Box<dyn Engine> = Box::new(c);
+    let mut o: Box<dyn Engine> = Box::new(OracleEngine::new());
+    if let Err(f) = drive(&run, &mut *c, &mut *o, opts, &mut result) {
+        result.failure = Some(*f);
+        return result;
+    }
+    let c_end = c.finish();
+    if let Err(f) = run.teardown(Side::C, c_end.leaks, &c_end.problems) {
+        result.failure = Some(*f);
+        return result;
+    }
+    if result.desynced_at.is_none() {
+        let verdict = match guarded(move || o.finish()) {
+            Ok(o_end) => run.teardown(Side::Oracle, o_end.leaks, &o_end.problems),
+            Err(msg) => Err(run.failure(None, "oracle.panic", Side::Oracle, msg)),
+        };
+        result.failure = verdict.err().map(|f| *f);
+    }
+    result
+}
+
+fn drive(
+    run: &Run,
+    c: &mut dyn Engine,
+    o: &mut dyn Engine,
+    opts: RunOptions,
+    result: &mut RunResult,
+) -> Checked {
+    let mode = run.variant.mode;
+    let mut prev_c: Option<Snapshot> = None;
+    let mut prev_o: Option<Snapshot> = None;
+    let mut in_sync = true;
+    if opts.check_from == 0 {
+        // The state before the first step, for its rollback check.
+        prev_c = Some(canonicalize(&c.snapshot()));
+        prev_o = Some(
+            guarded(|| canonicalize(&o.snapshot()))
+                .map_err(|msg| run.failure(None, "oracle.panic", Side::Oracle, msg))?,
+        );
+    }
+
+    for (i, step) in run.scenario.steps.iter().enumerate() {
+        // Relaxed mode never injects into the oracle: the two sides count
+        // allocations differently. A C failure is matched by skipping the op
+        // on the oracle, which only works if the C side rolled back fully.
+        let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && in_sync;
+        let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
+        let c_out = c.apply(&step.op, step.fail);
+        result.allocs.push(c_out.allocs.len());
+
+        let oracle_fail = if mode == Mode::Strict {
+            step.fail
+        } else {
+            None
+        };
+        let defer = relaxed_injection && c_out.status == Status::Enomem;
+        if let (true, Some(before)) = (defer, &before_injection) {
+            if *before != canonicalize(&c.snapshot()) {
+                // A partial result (docs/MODEL.md section 7) the oracle has
+                // no way to mirror: from here on the C side is checked alone.
+                in_sync = false;
+                result.desynced_at = Some(i);
+            }
+        }
+        let o_out = if in_sync && !defer {
+            let out = guarded(|| o.apply(&step.op, oracle_fail))
+                .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?;
+            Some(out)
+        } else {
+            None
+        };
+
+        if i + 1 < opts.check_from {
+            continue;
+        }
+        let snap_c = canonicalize(&c.snapshot());
+        // (When the oracle skipped an op the C side failed and fully undid,
+        // its unchanged state is compared with the C side's.)
+        let snap_o = match in_sync {
+            false => None,
+            true => Some(
+                guarded(|| canonicalize(&o.snapshot()))
+                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+            ),
+        };
+        if i < opts.check_from {
+            prev_c = Some(snap_c);
+            prev_o = snap_o;
+            continue;
+        }
+
+        if let Some(o_out) = &o_out {
+            run.compare_outcomes(i, mode, &c_out, o_out)?;
+        }
+        run.invariants(i, Side::C, &snap_c)?;
+        let problems = c.hygiene();
+        if !problems.is_empty() {
+            return Err(run.failure(Some(i), "hygiene", Side::C, problems.join("\n")));
+        }
+        if c_out.status == Status::Enomem {
+            if let Some(before) = &prev_c {
+                run.rollback(i, Side::C, step, before, &snap_c)?;
+            }
+        }
+        if let (Some(snap_o), true) = (&snap_o, in_sync) {
+            run.invariants(i, Side::Oracle, snap_o)?;
+            if let (Some(o_out), Some(before)) = (&o_out, &prev_o) {
+                if o_out.status == Status::Enomem {
+                    run.rollback(i, Side::Oracle, step, before, snap_o)?;
+                }
+            }
+            run.compare_states(i, mode, &snap_c, snap_o)?;
+        }
+        prev_c = Some(snap_c);
+        prev_o = if in_sync { snap_o } else { None };
+    }
+    Ok(())
+}

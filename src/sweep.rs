@@ -1,0 +1,53 @@
+//! Systematic fault injection: every allocation of every operation of a
+//! scenario, failed once (`fail=N`) and failed for good (`fail=N+`).
+
+use crate::op::FailPlan;
+use crate::report::Failure;
+use crate::runner::{run, RunOptions};
+use crate::scenario::Scenario;
+use crate::variant::Variant;
+
+/// How much a sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepStats {
+    /// Scenario runs, the plain one included.
+    pub runs: usize,
+    /// (step, fail plan) pairs that reached their allocation.
+    pub injections: usize,
+}
+
+/// Guards against an operation that never stops allocating.
+const MAX_NTH: u32 = 4096;
+
+/// Replays `scenario` on `variant` with the plain run first, then, for each
+/// step in turn, `fail=1, 2, ...` and `fail=1+, 2+, ...` until the step no
+/// longer reaches the N-th allocation. Stops at the first failure, which
+/// carries the exact scenario that produced it.
+pub fn sweep(scenario: &Scenario, variant: Variant) -> Result<SweepStats, Box<Failure>> {
+    let mut stats = SweepStats::default();
+    let plain = run(scenario, variant, RunOptions::default());
+    stats.runs += 1;
+    if let Some(f) = plain.failure {
+        return Err(Box::new(f));
+    }
+
+    for i in 0..scenario.steps.len() {
+        for and_later in [false, true] {
+            for nth in 1..=MAX_NTH {
+                let mut injected = scenario.clone();
+                injected.steps[i].fail = Some(FailPlan { nth, and_later });
+                let result = run(&injected, variant, RunOptions { check_from: i });
+                stats.runs += 1;
+                if let Some(mut f) = result.failure {
+                    f.scenario = Some(injected);
+                    return Err(Box::new(f));
+                }
+                if result.allocs.get(i).copied().unwrap_or(0) < nth as usize {
+                    break;
+                }
+                stats.injections += 1;
+            }
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,94 @@
+//! Replays every scenario in `corpus/` on every variant it concerns, sweeps
+//! fault injection over those expected to pass, and checks that each file
+//! survives a print/parse round trip. One test per file and variant.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use rmapfuzz::corpus::scenario_files;
+use rmapfuzz::expect::{default_variants, expectation, met};
+use rmapfuzz::parse::{parse_file, parse_scenario};
+use rmapfuzz::runner::{run, RunOptions};
+use rmapfuzz::scenario::{Expect, Scenario};
+use rmapfuzz::sweep::sweep;
+use rmapfuzz::variant::Variant;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+fn name_of(path: &Path) -> String {
+    path.strip_prefix(corpus_dir())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn load(path: &Path) -> Result<Scenario, Failed> {
+    parse_file(path).map_err(|e| e.to_string().into())
+}
+
+fn round_trip(path: &Path) -> Result<(), Failed> {
+    let s = load(path)?;
+    let again = parse_scenario(&s.to_string(), "printed").map_err(|e| e.to_string())?;
+    if again != s {
+        return Err(
+            format!("printing and re-parsing changed the scenario:\n{s}\n---\n{again}").into(),
+        );
+    }
+    if s.steps.is_empty() {
+        return Err("scenario has no operations".into());
+    }
+    Ok(())
+}
+
+fn replay(path: &Path, v: Variant) -> Result<(), Failed> {
+    let s = load(path)?;
+    let expect = expectation(&s, v).ok_or("no expectation for this variant")?;
+    let result = run(&s, v, RunOptions::default());
+    if met(&expect, result.failure.as_ref()) {
+        Ok(())
+    } else {
+        let got = result
+            .failure
+            .map_or("every check passed".to_owned(), |f| f.to_string());
+        Err(format!("expected {expect:?}, got:\n{got}").into())
+    }
+}
+
+fn sweep_one(path: &Path, v: Variant) -> Result<(), Failed> {
+    let s = load(path)?;
+    sweep(&s, v).map(|_| ()).map_err(|f| f.to_string().into())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let files = scenario_files(&[corpus_dir()]).expect("corpus/ holds scenarios");
+    let mut trials = Vec::new();
+    for file in files {
+        let name = name_of(&file);
+        let f = file.clone();
+        trials.push(Trial::test(format!("format::{name}"), move || {
+            round_trip(&f)
+        }));
+        let Ok(s) = parse_file(&file) else {
+            continue; // the format trial reports it
+        };
+        let variants = default_variants(&s).unwrap_or_default();
+        for v in variants {
+            let f = file.clone();
+            trials.push(Trial::test(
+                format!("replay::{}::{name}", v.name),
+                move || replay(&f, v),
+            ));
+            if expectation(&s, v) == Some(Expect::Pass) {
+                let f = file.clone();
+                trials.push(Trial::test(
+                    format!("sweep::{}::{name}", v.name),
+                    move || sweep_one(&f, v),
+                ));
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
