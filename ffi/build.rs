@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 fn csrc_dir() -> PathBuf {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
-    manifest.join("..").join("csrc")
+    let dir = manifest.join("..").join("csrc");
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// Every `.c` file under `csrc/`, sorted so builds are reproducible.
@@ -40,6 +41,8 @@ fn compile(csrc: &Path) {
         .extra_warnings(true)
         .flag_if_supported("-fno-strict-aliasing")
         .debug(true);
+    // Reports name C files as csrc/mm/rmap.c, not by absolute path.
+    build.flag_if_supported(format!("-fmacro-prefix-map={}/=csrc/", csrc.display()));
     if env::var_os("RMAPFUZZ_WERROR").is_some() {
         build.warnings_into_errors(true);
     }

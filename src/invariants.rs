@@ -174,6 +174,12 @@ fn check_references(c: &mut Checker) {
             ),
         );
     }
+    for i in unreachable_anon_vmas(s) {
+        c.fail(
+            "leak",
+            format!("anon_vma av{i} is reachable from no VMA, page or other anon_vma"),
+        );
+    }
     if s.live.mm != s.mms.len() as u64 {
         c.fail(
             "leak",
@@ -195,6 +201,30 @@ fn check_references(c: &mut Checker) {
             );
         }
     }
+}
+
+/// anon_vmas that no VMA, page or AVC leads to, even through parents and roots.
+fn unreachable_anon_vmas(s: &Snapshot) -> Vec<usize> {
+    let n = s.anon_vmas.len();
+    let mut seen = vec![false; n];
+    let mut todo: Vec<AvRef> = Vec::new();
+    for v in s.mms.iter().flat_map(|m| &m.vmas).chain(&s.detached) {
+        todo.push(v.anon_vma);
+        todo.extend(v.chain.iter().map(|e| e.anon_vma));
+    }
+    todo.extend(s.pages.iter().map(|p| p.anon_vma));
+    todo.extend(s.stray_avcs.iter().map(|a| a.anon_vma));
+    while let Some(r) = todo.pop() {
+        if let AvRef::Id(i) = r {
+            let i = i as usize;
+            if i < n && !seen[i] {
+                seen[i] = true;
+                todo.push(s.anon_vmas[i].parent);
+                todo.push(s.anon_vmas[i].root);
+            }
+        }
+    }
+    (0..n).filter(|&i| !seen[i]).collect()
 }
 
 fn check_counters(c: &mut Checker) {

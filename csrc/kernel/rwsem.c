@@ -10,8 +10,13 @@
 
 void __down_write(struct rw_semaphore *sem, const char *file, int line)
 {
-	if (sem->writer || sem->readers) {
-		vm_warn_record(file, line, "down_write() on a held rw_semaphore would deadlock");
+	if (sem->writer) {
+		vm_warn_record(file, line, "down_write() on an rw_semaphore already held for write would deadlock");
+		vm_warn_record(sem->owner_file, sem->owner_line, "... the rw_semaphore was taken here");
+		return;
+	}
+	if (sem->readers) {
+		vm_warn_record(file, line, "down_write() on an rw_semaphore held for read would deadlock");
 		return;
 	}
 	sem->writer = true;
@@ -36,6 +41,7 @@ void __down_read(struct rw_semaphore *sem, const char *file, int line)
 {
 	if (sem->writer) {
 		vm_warn_record(file, line, "down_read() on a write-held rw_semaphore would deadlock");
+		vm_warn_record(sem->owner_file, sem->owner_line, "... the rw_semaphore was taken here");
 		return;
 	}
 	sem->readers++;

@@ -64,25 +64,14 @@ static inline void put_anon_vma(struct anon_vma *anon_vma)
 		__put_anon_vma(anon_vma);
 }
 
-static inline void anon_vma_lock_write(struct anon_vma *anon_vma)
-{
-	down_write(&anon_vma->root->rwsem);
-}
-
-static inline void anon_vma_unlock_write(struct anon_vma *anon_vma)
-{
-	up_write(&anon_vma->root->rwsem);
-}
-
-static inline void anon_vma_lock_read(struct anon_vma *anon_vma)
-{
-	down_read(&anon_vma->root->rwsem);
-}
-
-static inline void anon_vma_unlock_read(struct anon_vma *anon_vma)
-{
-	up_read(&anon_vma->root->rwsem);
-}
+/*
+ * Macros rather than inline functions (as in the kernel) so that the lock
+ * tracking in kernel/rwsem.c records the caller's file and line.
+ */
+#define anon_vma_lock_write(anon_vma)	down_write(&(anon_vma)->root->rwsem)
+#define anon_vma_unlock_write(anon_vma)	up_write(&(anon_vma)->root->rwsem)
+#define anon_vma_lock_read(anon_vma)	down_read(&(anon_vma)->root->rwsem)
+#define anon_vma_unlock_read(anon_vma)	up_read(&(anon_vma)->root->rwsem)
 
 #ifndef ANON_VMA_CORE_IMPL
 /* What the callers see: the current world's core. */
