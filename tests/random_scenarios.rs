@@ -59,29 +59,78 @@ fn next_step(r: &mut Rng, w: &World) -> Step {
     };
     let len = (1 + r.below(5)) * 0x1000;
     let op = match r.below(20) {
-        0..=3 => Op::Mmap { mm, start: free_start(r, &taken, len), len },
-        4..=8 => Op::Fault { mm, addr: inside(r), access: if r.below(5) == 0 { Access::Read } else { Access::Write } },
+        0..=3 => Op::Mmap {
+            mm,
+            start: free_start(r, &taken, len),
+            len,
+        },
+        4..=8 => Op::Fault {
+            mm,
+            addr: inside(r),
+            access: if r.below(5) == 0 {
+                Access::Read
+            } else {
+                Access::Write
+            },
+        },
         9 | 10 if ids.len() < 6 => Op::Fork { mm },
-        11 => Op::Split { mm, addr: inside(r) },
-        12 => Op::Merge { mm, addr: inside(r) },
+        11 => Op::Split {
+            mm,
+            addr: inside(r),
+        },
+        12 => Op::Merge {
+            mm,
+            addr: inside(r),
+        },
         13 => {
             let addr = inside(r);
-            let vlen = taken.iter().find(|&&(s, e)| s <= addr && addr < e).map_or(0x1000, |&(s, e)| e - s);
-            Op::Mremap { mm, addr, new_addr: free_start(r, &taken, vlen) }
+            let vlen = taken
+                .iter()
+                .find(|&&(s, e)| s <= addr && addr < e)
+                .map_or(0x1000, |&(s, e)| e - s);
+            Op::Mremap {
+                mm,
+                addr,
+                new_addr: free_start(r, &taken, vlen),
+            }
         }
-        14 => Op::Munmap { mm, start: inside(r), len },
-        15 | 16 => Op::Madvise { mm, start: inside(r), len, advice: Advice::ALL[r.below(4) as usize] },
+        14 => Op::Munmap {
+            mm,
+            start: inside(r),
+            len,
+        },
+        15 | 16 => Op::Madvise {
+            mm,
+            start: inside(r),
+            len,
+            advice: Advice::ALL[r.below(4) as usize],
+        },
         17 if ids.len() > 1 => Op::Exit { mm },
-        _ => Op::Rmap { mm, addr: inside(r) },
+        _ => Op::Rmap {
+            mm,
+            addr: inside(r),
+        },
     };
-    let fail = (r.below(4) == 0).then(|| FailPlan { nth: 1 + r.below(8) as u32, and_later: r.below(2) == 0 });
+    let fail = (r.below(4) == 0).then(|| FailPlan {
+        nth: 1 + r.below(8) as u32,
+        and_later: r.below(2) == 0,
+    });
     Step { op, fail }
 }
 
 /// Applies a step to the tracking oracle (results are not checked here).
 fn track(w: &mut World, step: &Step) {
-    w.inject(step.fail.map(|f| rmap_oracle::FailPlan { nth: f.nth, and_later: f.and_later }));
-    let access = |a| if a == Access::Write { rmap_oracle::Access::Write } else { rmap_oracle::Access::Read };
+    w.inject(step.fail.map(|f| rmap_oracle::FailPlan {
+        nth: f.nth,
+        and_later: f.and_later,
+    }));
+    let access = |a| {
+        if a == Access::Write {
+            rmap_oracle::Access::Write
+        } else {
+            rmap_oracle::Access::Read
+        }
+    };
     let behaviour = |a| match a {
         Advice::DontFork => rmap_oracle::Behaviour::DontFork,
         Advice::DoFork => rmap_oracle::Behaviour::DoFork,
@@ -90,13 +139,22 @@ fn track(w: &mut World, step: &Step) {
     };
     let _ = match step.op {
         Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
-        Op::Fault { mm, addr, access: a } => w.fault(mm, addr, access(a)),
+        Op::Fault {
+            mm,
+            addr,
+            access: a,
+        } => w.fault(mm, addr, access(a)),
         Op::Fork { mm } => w.fork(mm),
         Op::Split { mm, addr } => w.split(mm, addr),
         Op::Merge { mm, addr } => w.merge(mm, addr),
         Op::Mremap { mm, addr, new_addr } => w.mremap(mm, addr, new_addr),
         Op::Munmap { mm, start, len } => w.munmap(mm, start, len),
-        Op::Madvise { mm, start, len, advice } => w.madvise(mm, start, len, behaviour(advice)),
+        Op::Madvise {
+            mm,
+            start,
+            len,
+            advice,
+        } => w.madvise(mm, start, len, behaviour(advice)),
         Op::Exit { mm } => w.exit(mm),
         Op::Rmap { mm, addr } => w.rmap(mm, addr),
     };
