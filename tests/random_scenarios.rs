@@ -5,10 +5,12 @@
 //! so most operations do real work. The fuzz targets explore this space far
 //! more; this keeps a fixed, seeded sample in the test suite.
 
-use rmap_oracle::World;
+use rmapfuzz::engine::oracle::OracleEngine;
+use rmapfuzz::engine::Engine;
 use rmapfuzz::op::{Access, Advice, FailPlan, Op, Step};
 use rmapfuzz::runner::{run, RunOptions};
 use rmapfuzz::scenario::Scenario;
+use rmapfuzz::snapshot::{canonicalize, Snapshot};
 use rmapfuzz::variant;
 
 struct Rng(u64);
@@ -30,12 +32,11 @@ const BASE: u64 = 0x10000;
 const SPAN_PAGES: u64 = 48;
 
 /// VMAs of process `mm` as (start, end).
-fn vmas(w: &World, mm: u32) -> Vec<(u64, u64)> {
-    let d = w.dump();
-    d.mms
+fn vmas(w: &Snapshot, mm: u32) -> Vec<(u64, u64)> {
+    w.mms
         .iter()
         .filter(|m| m.id == mm)
-        .flat_map(|m| m.vmas.iter().map(|&v| (d.vmas[v].start, d.vmas[v].end)))
+        .flat_map(|m| m.vmas.iter().map(|v| (v.start, v.end)))
         .collect()
 }
 
@@ -49,8 +50,8 @@ fn free_start(r: &mut Rng, taken: &[(u64, u64)], len: u64) -> u64 {
     BASE + r.below(SPAN_PAGES) * 0x1000
 }
 
-fn next_step(r: &mut Rng, w: &World) -> Step {
-    let ids: Vec<u32> = w.dump().mms.iter().map(|m| m.id).collect();
+fn next_step(r: &mut Rng, w: &Snapshot) -> Step {
+    let ids: Vec<u32> = w.mms.iter().map(|m| m.id).collect();
     let mm = r.pick(&ids).unwrap_or(0);
     let taken = vmas(w, mm);
     let inside = |r: &mut Rng| match r.pick(&taken) {
@@ -118,57 +119,16 @@ fn next_step(r: &mut Rng, w: &World) -> Step {
     Step { op, fail }
 }
 
-/// Applies a step to the tracking oracle (results are not checked here).
-fn track(w: &mut World, step: &Step) {
-    w.inject(step.fail.map(|f| rmap_oracle::FailPlan {
-        nth: f.nth,
-        and_later: f.and_later,
-    }));
-    let access = |a| {
-        if a == Access::Write {
-            rmap_oracle::Access::Write
-        } else {
-            rmap_oracle::Access::Read
-        }
-    };
-    let behaviour = |a| match a {
-        Advice::DontFork => rmap_oracle::Behaviour::DontFork,
-        Advice::DoFork => rmap_oracle::Behaviour::DoFork,
-        Advice::WipeOnFork => rmap_oracle::Behaviour::WipeOnFork,
-        Advice::KeepOnFork => rmap_oracle::Behaviour::KeepOnFork,
-    };
-    let _ = match step.op {
-        Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
-        Op::Fault {
-            mm,
-            addr,
-            access: a,
-        } => w.fault(mm, addr, access(a)),
-        Op::Fork { mm } => w.fork(mm),
-        Op::Split { mm, addr } => w.split(mm, addr),
-        Op::Merge { mm, addr } => w.merge(mm, addr),
-        Op::Mremap { mm, addr, new_addr } => w.mremap(mm, addr, new_addr),
-        Op::Munmap { mm, start, len } => w.munmap(mm, start, len),
-        Op::Madvise {
-            mm,
-            start,
-            len,
-            advice,
-        } => w.madvise(mm, start, len, behaviour(advice)),
-        Op::Exit { mm } => w.exit(mm),
-        Op::Rmap { mm, addr } => w.rmap(mm, addr),
-    };
-}
-
 #[test]
 fn random_scenarios_pass_on_correct_variants() {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     for n in 0..300 {
-        let mut w = World::new();
+        // The oracle tracks the state the operands are drawn from.
+        let mut tracker = OracleEngine::new();
         let mut steps = Vec::new();
         for _ in 0..20 + r.below(60) {
-            let step = next_step(&mut r, &w);
-            track(&mut w, &step);
+            let step = next_step(&mut r, &canonicalize(&tracker.snapshot()));
+            tracker.apply(&step.op, step.fail);
             steps.push(step);
         }
         let s = Scenario::new(steps);

@@ -135,12 +135,14 @@ void pte_table_free(struct mm_struct *mm)
 	mm->ptes.nr = mm->ptes.cap = 0;
 }
 
-/* A write to an empty entry: a fresh page in the VMA's own anon_vma. */
-static int do_anonymous_page(struct vm_area_struct *vma, unsigned long address)
+/*
+ * Map a new folio of the VMA's own anon_vma at @address, replacing what
+ * was there. The anon_vma stays even if the allocation fails.
+ */
+static int map_new_folio(struct vm_area_struct *vma, unsigned long address)
 {
 	struct folio *folio;
 
-	/* The anon_vma stays even if the page allocation below fails. */
 	if (unlikely(anon_vma_prepare(vma)))
 		return -ENOMEM;
 	folio = folio_alloc();
@@ -161,23 +163,16 @@ static int do_anonymous_page(struct vm_area_struct *vma, unsigned long address)
 static int do_wp_page(struct vm_area_struct *vma, unsigned long address,
 		      struct folio *old)
 {
-	struct folio *folio;
+	int err;
 
 	if (old->mapcount == 1) {
 		folio_move_anon_rmap(old, vma);
 		return 0;
 	}
-	if (unlikely(anon_vma_prepare(vma)))
-		return -ENOMEM;
-	folio = folio_alloc();
-	if (!folio)
-		return -ENOMEM;
-	folio->anon_vma = vma->anon_vma;
-	folio->index = linear_page_index(vma, address);
-	folio->mapcount = 1;
-	pte_install(vma->vm_mm, address, folio);
-	old->mapcount--;
-	return 0;
+	err = map_new_folio(vma, address);
+	if (!err)
+		old->mapcount--;
+	return err;
 }
 
 /* Returns 0 or -ENOMEM; a read never changes the model's state. */
@@ -190,8 +185,9 @@ int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 	if (!write)
 		return 0;
 	folio = pte_folio(vma->vm_mm, address);
+	/* A write to an empty entry is do_anonymous_page(). */
 	if (!folio)
-		return do_anonymous_page(vma, address);
+		return map_new_folio(vma, address);
 	return do_wp_page(vma, address, folio);
 }
 
