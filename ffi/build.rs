@@ -1,11 +1,21 @@
 //! Builds the C harness in `csrc/` and binds its API (`csrc/harness.h`).
 //!
 //! Normal builds use whatever C compiler `cc` finds (gcc or clang). Builds
-//! under a fuzzer switch to clang with coverage instrumentation so the
-//! fuzzer sees the C branches (added with the fuzzing issue).
+//! that instrument Rust must instrument the C side too, or the fuzzer (or
+//! the coverage report) is blind to it:
+//! - under cargo-fuzz (`--cfg fuzzing`): clang with
+//!   `-fsanitize=fuzzer-no-link`, plus `-fsanitize=address` when the Rust
+//!   side is built with ASan;
+//! - under cargo-afl (`--cfg fuzzing` with the trace-pc-guard pass):
+//!   clang with `-fsanitize-coverage=trace-pc-guard`;
+//! - with `RMAPFUZZ_COVERAGE=1`: clang with source-based coverage.
+//!
+//! The clang used is the one whose LLVM matches rustc's (`clang-22` for an
+//! LLVM 22 rustc) when installed, else `clang`; `RMAPFUZZ_CLANG` overrides.
 
 use std::env;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn csrc_dir() -> PathBuf {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
@@ -31,7 +41,63 @@ fn c_sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn compile(csrc: &Path) {
+/// How the C side must be instrumented for this build.
+#[derive(Debug, PartialEq, Eq)]
+enum Instrumentation {
+    None,
+    LibFuzzer { asan: bool },
+    Afl,
+    Coverage,
+}
+
+fn instrumentation() -> Instrumentation {
+    let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    if env::var_os("CARGO_CFG_FUZZING").is_some() {
+        if rustflags.contains("trace-pc-guard") {
+            return Instrumentation::Afl;
+        }
+        let asan =
+            env::var("CARGO_CFG_SANITIZE").is_ok_and(|s| s.split(',').any(|x| x == "address"));
+        return Instrumentation::LibFuzzer { asan };
+    }
+    if env::var_os("RMAPFUZZ_COVERAGE").is_some_and(|v| v == "1") {
+        return Instrumentation::Coverage;
+    }
+    Instrumentation::None
+}
+
+/// The major version of rustc's LLVM, from `rustc -vV`.
+fn rustc_llvm_major() -> Option<String> {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("LLVM version: "))?;
+    version.split('.').next().map(str::to_owned)
+}
+
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn instrumenting_clang() -> String {
+    if let Ok(clang) = env::var("RMAPFUZZ_CLANG") {
+        return clang;
+    }
+    if let Some(major) = rustc_llvm_major() {
+        let matching = format!("clang-{major}");
+        if runs(&matching) {
+            return matching;
+        }
+    }
+    "clang".into()
+}
+
+fn compile(csrc: &Path, how: &Instrumentation) {
     let mut build = cc::Build::new();
     build
         .std("gnu11")
@@ -45,6 +111,28 @@ fn compile(csrc: &Path) {
     build.flag_if_supported(format!("-fmacro-prefix-map={}/=csrc/", csrc.display()));
     if env::var_os("RMAPFUZZ_WERROR").is_some() {
         build.warnings_into_errors(true);
+    }
+    if *how != Instrumentation::None {
+        build.compiler(instrumenting_clang());
+        build.flag("-fno-omit-frame-pointer");
+    }
+    match how {
+        Instrumentation::None => {}
+        Instrumentation::LibFuzzer { asan } => {
+            build.flag("-fsanitize=fuzzer-no-link");
+            if *asan {
+                build.flag("-fsanitize=address");
+            }
+        }
+        Instrumentation::Afl => {
+            build.flag("-fsanitize-coverage=trace-pc-guard");
+        }
+        Instrumentation::Coverage => {
+            build
+                .flag("-fprofile-instr-generate")
+                .flag("-fcoverage-mapping")
+                .opt_level(0);
+        }
     }
     for src in c_sources(csrc) {
         build.file(src);
@@ -73,8 +161,16 @@ fn bind(csrc: &Path) {
 fn main() {
     let csrc = csrc_dir();
     println!("cargo:rerun-if-changed={}", csrc.display());
-    println!("cargo:rerun-if-env-changed=RMAPFUZZ_WERROR");
-    println!("cargo:rerun-if-env-changed=CC");
-    compile(&csrc);
+    for var in [
+        "RMAPFUZZ_WERROR",
+        "RMAPFUZZ_CLANG",
+        "RMAPFUZZ_COVERAGE",
+        "CC",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let how = instrumentation();
+    println!("cargo:rustc-env=RMAPFUZZ_C_INSTRUMENTATION={how:?}");
+    compile(&csrc, &how);
     bind(&csrc);
 }

@@ -1,7 +1,7 @@
 //! The rules every correct world obeys (KERNEL-SPEC.md section 8), checked on
 //! a canonical snapshot. One implementation serves both engines.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 use crate::snapshot::{AvRef, AvcRef, Snapshot, VmaRef, VmaState};
@@ -347,14 +347,10 @@ fn check_forest(c: &mut Checker) {
     }
 }
 
-fn vma_name(r: VmaRef) -> String {
-    r.to_string()
-}
-
 fn check_chains_and_trees(c: &mut Checker) {
     let s = c.snap;
     // Where each chain entry (VMA, position) is filed in the trees.
-    let mut filed: HashMap<AvcRef, Vec<usize>> = HashMap::new();
+    let mut filed: FxHashMap<AvcRef, Vec<usize>> = FxHashMap::default();
     for (i, a) in s.anon_vmas.iter().enumerate() {
         for t in &a.tree {
             filed.entry(t.avc).or_default().push(i);
@@ -415,9 +411,15 @@ fn check_chains_and_trees(c: &mut Checker) {
     }
 }
 
-fn check_one_chain(c: &mut Checker, r: VmaRef, v: &VmaState, filed: &HashMap<AvcRef, Vec<usize>>) {
+fn check_one_chain(
+    c: &mut Checker,
+    r: VmaRef,
+    v: &VmaState,
+    filed: &FxHashMap<AvcRef, Vec<usize>>,
+) {
     let s = c.snap;
-    let name = vma_name(r);
+    // Formatted only when a message needs it (Display, not a String).
+    let name = r;
     if v.anon_vma == AvRef::Null {
         if !v.chain.is_empty() {
             c.fail(
@@ -440,8 +442,9 @@ fn check_one_chain(c: &mut Checker, r: VmaRef, v: &VmaState, filed: &HashMap<Avc
             ),
         );
     }
-    let mut seen = HashSet::new();
-    let mut roots = HashSet::new();
+    // Chains are short: plain vectors beat hashing here.
+    let mut seen: Vec<AvRef> = Vec::with_capacity(v.chain.len());
+    let mut roots: Vec<AvRef> = Vec::new();
     for (pos, e) in v.chain.iter().enumerate() {
         let me = AvcRef::OnChain {
             vma: r,
@@ -453,12 +456,13 @@ fn check_one_chain(c: &mut Checker, r: VmaRef, v: &VmaState, filed: &HashMap<Avc
                 format!("vma {name}: chain entry {pos} points at VMA {}", e.vma),
             );
         }
-        if !seen.insert(e.anon_vma) {
+        if seen.contains(&e.anon_vma) {
             c.fail(
                 "chain.avc",
                 format!("vma {name}: two AVCs for anon_vma {}", e.anon_vma),
             );
         }
+        seen.push(e.anon_vma);
         let homes = filed.get(&me).map(Vec::as_slice).unwrap_or(&[]);
         let want = c.live_av(e.anon_vma);
         if homes.len() != 1 || Some(homes[0]) != want {
@@ -473,7 +477,9 @@ fn check_one_chain(c: &mut Checker, r: VmaRef, v: &VmaState, filed: &HashMap<Avc
             );
         }
         if let Some(a) = want {
-            roots.insert(s.anon_vmas[a].root);
+            if !roots.contains(&s.anon_vmas[a].root) {
+                roots.push(s.anon_vmas[a].root);
+            }
         }
     }
     if roots.len() > 1 {
@@ -649,6 +655,37 @@ mod tests {
         let mut s = world();
         s.pages[0].anon_vma = AvRef::Dangling;
         assert!(rules(&s).contains(&"ref.dangling"));
+
+        // A second AVC for the same anon_vma on one chain.
+        let mut s = world();
+        let vma = VmaRef::InMm {
+            mm: 0,
+            start: 0x10000,
+        };
+        s.mms[0].vmas[0].chain.push(ChainEntry {
+            anon_vma: AvRef::Id(0),
+            vma,
+        });
+        s.anon_vmas[0].tree.push(TreeEntry {
+            start: 0x10,
+            last: 0x11,
+            avc: AvcRef::OnChain { vma, pos: 1 },
+        });
+        assert_eq!(rules(&s), vec!["chain.avc"]);
+
+        // A chain spanning two families.
+        let mut s = world();
+        let mut other = s.anon_vmas[0].clone();
+        other.root = AvRef::Id(1);
+        other.parent = AvRef::Id(1);
+        other.num_active_vmas = 0;
+        other.tree[0].avc = AvcRef::OnChain { vma, pos: 1 };
+        s.anon_vmas.push(other);
+        s.mms[0].vmas[0].chain.push(ChainEntry {
+            anon_vma: AvRef::Id(1),
+            vma,
+        });
+        assert_eq!(rules(&s), vec!["chain.root"]);
     }
 
     #[test]

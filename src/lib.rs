@@ -10,8 +10,10 @@
 #![forbid(unsafe_code)]
 
 pub mod corpus;
+pub mod encoding;
 pub mod engine;
 pub mod expect;
+pub mod fuzzing;
 pub mod invariants;
 pub mod op;
 pub mod parse;

@@ -1,16 +1,18 @@
 //! The `rmapfuzz` command line.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use rmapfuzz::corpus;
+use rmapfuzz::encoding;
 use rmapfuzz::expect::{default_variants, expectation, met};
 use rmapfuzz::report::Failure;
 use rmapfuzz::runner::{run, RunOptions};
-use rmapfuzz::scenario::{Expect, Scenario};
-use rmapfuzz::sweep::sweep;
+use rmapfuzz::scenario::{Expect, Scenario, VariantSel};
+use rmapfuzz::sweep::{sweep, sweep_step};
 use rmapfuzz::variant::{self, Variant, VARIANTS};
 
 #[derive(Parser)]
@@ -45,6 +47,29 @@ enum Command {
     },
     /// List the variants.
     Variants,
+    /// Write each scenario as a fuzz input (bytes) into DIR, to seed the
+    /// fuzzers; files are named after the scenarios.
+    Encode {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Turn a fuzz input (bytes) into a text scenario. With --variant (or
+    /// RMAPFUZZ_VARIANT) it is run there, and the header records whether
+    /// and how it fails, so `rmapfuzz replay` reproduces it. Never
+    /// overwrites an existing file.
+    Decode {
+        input: PathBuf,
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        variant: Option<String>,
+        /// The input came from the `sweep` target: write the scenario with
+        /// the injection into its last operation that fails.
+        #[arg(long)]
+        sweep_last: bool,
+    },
 }
 
 /// Bad input: reported, exit code 2, nothing run.
@@ -196,11 +221,97 @@ fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Input
     Ok(tally.finish("sweep"))
 }
 
+fn encode_all(paths: &[PathBuf], out: &Path) -> Result<ExitCode, InputError> {
+    let scenarios = corpus::load(paths)
+        .map_err(|errs| InputError(errs.iter().map(|e| e.to_string()).collect()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| InputError(vec![format!("{}: {e}", out.display())]))?;
+    let mut written = 0;
+    for (path, s) in scenarios {
+        let bytes = encoding::encode(&s)
+            .map_err(|e| InputError(vec![format!("{}: cannot encode: {e}", path.display())]))?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "scenario".into(), |n| n.to_string_lossy().into_owned());
+        let target = out.join(format!("{name}.bin"));
+        std::fs::write(&target, bytes)
+            .map_err(|e| InputError(vec![format!("{}: {e}", target.display())]))?;
+        written += 1;
+    }
+    println!("encoded {written} scenario(s) into {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decode_one(
+    input: &Path,
+    out: Option<&Path>,
+    variant: Option<&str>,
+    sweep_last: bool,
+) -> Result<ExitCode, InputError> {
+    let data = std::fs::read(input)
+        .map_err(|e| InputError(vec![format!("{}: cannot read: {e}", input.display())]))?;
+    let mut s = encoding::decode(&data);
+    let chosen = match variant
+        .map(str::to_owned)
+        .or_else(|| std::env::var("RMAPFUZZ_VARIANT").ok())
+    {
+        Some(name) => Some(variant::find(&name).map_err(|e| InputError(vec![e.to_string()]))?),
+        None => None,
+    };
+    if let Some(v) = chosen {
+        let failure = match run(&s, v, RunOptions::default()).failure {
+            Some(f) => Some(f),
+            None if sweep_last && !s.steps.is_empty() => {
+                sweep_step(&s, v, s.steps.len() - 1).err().map(|f| *f)
+            }
+            None => None,
+        };
+        if let Some(injected) = failure.as_ref().and_then(|f| f.scenario.clone()) {
+            s = injected;
+        }
+        s.header.variant = VariantSel::Named(v.name.to_owned());
+        match failure {
+            Some(f) => {
+                eprintln!("{f}");
+                s.header.expect = Expect::Fail {
+                    check: Some(f.check.clone()),
+                    op: f.op.map(|st| st.op.kind()),
+                };
+            }
+            None => eprintln!("rmapfuzz: {} does not fail on {}", input.display(), v.name),
+        }
+    }
+    let text = format!("# Decoded from {}\n{s}", input.display());
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    InputError(vec![format!("{}: {e} (not overwriting)", path.display())])
+                })?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| InputError(vec![format!("{}: {e}", path.display())]))?;
+            eprintln!("rmapfuzz: wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Replay { paths, variant } => replay(paths, variant.as_deref()),
         Command::Sweep { paths, variant } => sweep_all(paths, variant.as_deref()),
+        Command::Encode { paths, out } => encode_all(paths, out),
+        Command::Decode {
+            input,
+            out,
+            variant,
+            sweep_last,
+        } => decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
         Command::Variants => {
             for v in VARIANTS {
                 let kind = if v.correct { "correct" } else { "bug" };

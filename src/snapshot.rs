@@ -217,25 +217,33 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The process with id `mm` (processes are in id order).
+    pub fn mm(&self, mm: u32) -> Option<&MmState> {
+        self.mms
+            .binary_search_by_key(&mm, |m| m.id)
+            .ok()
+            .map(|i| &self.mms[i])
+    }
+
     /// The VMA at `r`, if it is a live one.
     pub fn vma(&self, r: VmaRef) -> Option<&VmaState> {
         match r {
-            VmaRef::InMm { mm, start } => self
-                .mms
-                .iter()
-                .find(|m| m.id == mm)
-                .and_then(|m| m.vmas.iter().find(|v| v.start == start)),
+            VmaRef::InMm { mm, start } => {
+                let vmas = &self.mm(mm)?.vmas;
+                vmas.binary_search_by_key(&start, |v| v.start)
+                    .ok()
+                    .map(|i| &vmas[i])
+            }
             VmaRef::Detached(i) => self.detached.get(i as usize),
             _ => None,
         }
     }
 
-    /// The VMA of process `mm` that contains `addr`.
+    /// The VMA of process `mm` that contains `addr` (VMAs are in address order).
     pub fn vma_at(&self, mm: u32, addr: u64) -> Option<&VmaState> {
-        self.mms
-            .iter()
-            .find(|m| m.id == mm)
-            .and_then(|m| m.vmas.iter().find(|v| v.start <= addr && addr < v.end))
+        let vmas = &self.mm(mm)?.vmas;
+        let i = vmas.partition_point(|v| v.start <= addr).checked_sub(1)?;
+        Some(&vmas[i]).filter(|v| addr < v.end)
     }
 
     /// Every VMA held by a process, with its reference.

@@ -30,23 +30,37 @@ pub fn sweep(scenario: &Scenario, variant: Variant) -> Result<SweepStats, Box<Fa
     if let Some(f) = plain.failure {
         return Err(Box::new(f));
     }
-
     for i in 0..scenario.steps.len() {
-        for and_later in [false, true] {
-            for nth in 1..=MAX_NTH {
-                let mut injected = scenario.clone();
-                injected.steps[i].fail = Some(FailPlan { nth, and_later });
-                let result = run(&injected, variant, RunOptions { check_from: i });
-                stats.runs += 1;
-                if let Some(mut f) = result.failure {
-                    f.scenario = Some(injected);
-                    return Err(Box::new(f));
-                }
-                if result.allocs.get(i).copied().unwrap_or(0) < nth as usize {
-                    break;
-                }
-                stats.injections += 1;
+        let step = sweep_step(scenario, variant, i)?;
+        stats.runs += step.runs;
+        stats.injections += step.injections;
+    }
+    Ok(stats)
+}
+
+/// The injections of one step: `fail=N` and `fail=N+` for every N the step
+/// reaches (the step's own fail plan is replaced). Steps before it are
+/// replayed but not checked again.
+pub fn sweep_step(
+    scenario: &Scenario,
+    variant: Variant,
+    i: usize,
+) -> Result<SweepStats, Box<Failure>> {
+    let mut stats = SweepStats::default();
+    for and_later in [false, true] {
+        for nth in 1..=MAX_NTH {
+            let mut injected = scenario.clone();
+            injected.steps[i].fail = Some(FailPlan { nth, and_later });
+            let result = run(&injected, variant, RunOptions { check_from: i });
+            stats.runs += 1;
+            if let Some(mut f) = result.failure {
+                f.scenario = Some(injected);
+                return Err(Box::new(f));
             }
+            if result.allocs.get(i).copied().unwrap_or(0) < nth as usize {
+                break;
+            }
+            stats.injections += 1;
         }
     }
     Ok(stats)

@@ -1,12 +1,16 @@
 //! Replays every scenario in `corpus/` on every variant it concerns, sweeps
 //! fault injection over those expected to pass, and checks that each file
-//! survives a print/parse round trip. One test per file and variant.
+//! survives a print/parse round trip and a fuzz-input encode/decode round
+//! trip, and replays through the fuzz harness function itself. One test per
+//! file and variant.
 
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use rmapfuzz::corpus::scenario_files;
+use rmapfuzz::encoding::{decode, encode};
 use rmapfuzz::expect::{default_variants, expectation, met};
+use rmapfuzz::fuzzing::check_diff;
 use rmapfuzz::parse::{parse_file, parse_scenario};
 use rmapfuzz::runner::{run, RunOptions};
 use rmapfuzz::scenario::{Expect, Scenario};
@@ -42,6 +46,24 @@ fn round_trip(path: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The scenario as a fuzz input decodes back to itself.
+fn encoding(path: &Path) -> Result<(), Failed> {
+    let s = load(path)?;
+    let bytes = encode(&s).map_err(|e| e.to_string())?;
+    let back = decode(&bytes);
+    if back.steps != s.steps {
+        return Err(format!("encode/decode changed the operations:\n{s}\n---\n{back}").into());
+    }
+    Ok(())
+}
+
+/// The seed the fuzzers start from passes the `diff` harness as it is.
+fn fuzz_replay(path: &Path, v: Variant) -> Result<(), Failed> {
+    let s = load(path)?;
+    let bytes = encode(&s).map_err(|e| e.to_string())?;
+    check_diff(&bytes, v).map_err(Failed::from)
+}
+
 fn replay(path: &Path, v: Variant) -> Result<(), Failed> {
     let s = load(path)?;
     let expect = expectation(&s, v).ok_or("no expectation for this variant")?;
@@ -71,11 +93,14 @@ fn main() {
         trials.push(Trial::test(format!("format::{name}"), move || {
             round_trip(&f)
         }));
+        let f = file.clone();
+        trials.push(Trial::test(format!("encoding::{name}"), move || {
+            encoding(&f)
+        }));
         let Ok(s) = parse_file(&file) else {
             continue; // the format trial reports it
         };
-        let variants = default_variants(&s).unwrap_or_default();
-        for v in variants {
+        for v in default_variants(&s).unwrap_or_default() {
             let f = file.clone();
             trials.push(Trial::test(
                 format!("replay::{}::{name}", v.name),
@@ -86,6 +111,11 @@ fn main() {
                 trials.push(Trial::test(
                     format!("sweep::{}::{name}", v.name),
                     move || sweep_one(&f, v),
+                ));
+                let f = file.clone();
+                trials.push(Trial::test(
+                    format!("fuzz-replay::{}::{name}", v.name),
+                    move || fuzz_replay(&f, v),
                 ));
             }
         }

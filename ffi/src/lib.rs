@@ -134,6 +134,10 @@ unsafe fn copy_array<T: Copy>(ptr: *const T, len: u32) -> Vec<T> {
     unsafe { std::slice::from_raw_parts(ptr, len as usize).to_vec() }
 }
 
+/// How build.rs instrumented the C side for this build (`None`,
+/// `LibFuzzer { asan: .. }`, `Afl` or `Coverage`).
+pub const C_INSTRUMENTATION: &str = env!("RMAPFUZZ_C_INSTRUMENTATION");
+
 /// Names of the anon_vma core variants compiled into the harness.
 pub fn variants() -> Vec<&'static str> {
     // Safety: pure function of a static table.

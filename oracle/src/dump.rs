@@ -1,9 +1,6 @@
 //! A pointer-free picture of every live object (docs/MODEL.md section 8).
 
-use std::collections::HashMap;
-use std::hash::Hash;
-
-use slotmap::{Key, SlotMap};
+use slotmap::{Key, SecondaryMap, SlotMap};
 
 use crate::world::World;
 
@@ -80,14 +77,15 @@ pub struct Dump {
 }
 
 /// Positions of an arena's keys in iteration order.
-fn positions<K: Key + Hash, V>(arena: &SlotMap<K, V>) -> HashMap<K, usize> {
+fn positions<K: Key, V>(arena: &SlotMap<K, V>) -> SecondaryMap<K, usize> {
     arena.keys().enumerate().map(|(i, k)| (k, i)).collect()
 }
 
-fn reference<K: Hash + Eq>(index: &HashMap<K, usize>, k: Option<K>) -> Ref {
+/// A stale key is not in the index: it becomes `Dangling`.
+fn reference<K: Key>(index: &SecondaryMap<K, usize>, k: Option<K>) -> Ref {
     match k {
         None => Ref::Null,
-        Some(k) => index.get(&k).map_or(Ref::Dangling, |&i| Ref::Live(i)),
+        Some(k) => index.get(k).map_or(Ref::Dangling, |&i| Ref::Live(i)),
     }
 }
 
@@ -97,7 +95,7 @@ impl World {
         let av_ix = positions(&self.avs);
         let avc_ix = positions(&self.avcs);
         let avc_list = |keys: &mut dyn Iterator<Item = &crate::world::AvcKey>| -> Vec<usize> {
-            keys.filter_map(|k| avc_ix.get(k).copied()).collect()
+            keys.filter_map(|&k| avc_ix.get(k).copied()).collect()
         };
 
         let mms = self
@@ -110,7 +108,7 @@ impl World {
                     vmas: m
                         .vmas
                         .values()
-                        .filter_map(|k| vma_ix.get(k).copied())
+                        .filter_map(|&k| vma_ix.get(k).copied())
                         .collect(),
                 }
             })
@@ -150,17 +148,19 @@ impl World {
             })
             .collect();
 
-        let mut mappers: HashMap<crate::world::PageKey, Vec<(u32, u64)>> = HashMap::new();
+        let mut mappers: SecondaryMap<crate::world::PageKey, Vec<(u32, u64)>> = SecondaryMap::new();
         for m in self.mm_ids.values().map(|&k| self.mm(k)) {
             for (&addr, &p) in &m.ptes {
-                mappers.entry(p).or_default().push((m.id, addr));
+                if let Some(list) = mappers.entry(p) {
+                    list.or_default().push((m.id, addr));
+                }
             }
         }
         let pages = self
             .pages
             .iter()
             .map(|(k, p)| {
-                let mut mapped = mappers.remove(&k).unwrap_or_default();
+                let mut mapped = mappers.remove(k).unwrap_or_default();
                 mapped.sort_unstable();
                 DumpPage {
                     anon_vma: reference(&av_ix, Some(p.anon_vma)),

@@ -158,6 +158,22 @@ impl World {
         out
     }
 
+    /// Each live process (by id) with the ranges of its VMAs, in order.
+    pub fn layout(&self) -> Vec<(u32, Vec<(u64, u64)>)> {
+        self.mm_ids
+            .iter()
+            .map(|(&id, &mm)| {
+                let ranges = self
+                    .mm(mm)
+                    .vmas
+                    .values()
+                    .map(|&v| (self.vma(v).start, self.vma(v).end))
+                    .collect();
+                (id, ranges)
+            })
+            .collect()
+    }
+
     /// Exits every remaining process and returns what is still allocated.
     pub fn teardown(mut self) -> LiveCounts {
         let ids: Vec<u32> = self.mm_ids.keys().copied().collect();

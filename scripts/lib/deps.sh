@@ -33,3 +33,58 @@ ensure_cargo() {
 		return 1
 	fi
 }
+
+# The major version of the LLVM a toolchain's rustc is built on.
+rustc_llvm_major() {
+	rustc "$@" -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
+}
+
+ensure_nightly() {
+	if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+		echo "rmapfuzz: installing the nightly toolchain (cargo fuzz needs it)" >&2
+		rustup toolchain install nightly --profile minimal
+	fi
+}
+
+ensure_cargo_tool() { # ensure_cargo_tool BINARY CRATE
+	if ! command -v "$1" >/dev/null 2>&1; then
+		echo "rmapfuzz: installing $2" >&2
+		cargo install --locked "$2" || cargo install "$2"
+	fi
+}
+
+# clang and llvm tools whose LLVM matches the nightly rustc's, when Debian
+# has them (the C side and the Rust side then share one instrumentation
+# and profile format); falls back to the default clang.
+ensure_matching_llvm() {
+	ensure_c_toolchain
+	local major
+	major=$(rustc_llvm_major +nightly)
+	[ -n "$major" ] || major=$(rustc_llvm_major)
+	if [ -n "$major" ] && ! command -v "clang-$major" >/dev/null 2>&1; then
+		if apt-cache show "clang-$major" >/dev/null 2>&1; then
+			echo "rmapfuzz: installing clang-$major and llvm-$major (matching rustc's LLVM)" >&2
+			_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "clang-$major" "llvm-$major" >/dev/null
+		fi
+	fi
+	if [ -n "$major" ] && command -v "clang-$major" >/dev/null 2>&1; then
+		LLVM_SUFFIX="-$major"
+	else
+		LLVM_SUFFIX=""
+	fi
+	export RMAPFUZZ_CLANG="clang$LLVM_SUFFIX"
+	if command -v "llvm-symbolizer$LLVM_SUFFIX" >/dev/null 2>&1; then
+		ASAN_SYMBOLIZER_PATH=$(command -v "llvm-symbolizer$LLVM_SUFFIX")
+		export ASAN_SYMBOLIZER_PATH
+	fi
+}
+
+# Seeds for a fuzz target from the text corpus (fuzz corpora are disposable).
+seed_corpus() { # seed_corpus TARGET DIR
+	mkdir -p "$2"
+	if [ "$1" = parse ]; then
+		cp corpus/*.txt "$2"/
+	else
+		cargo run --release --quiet -- encode corpus -o "$2" >/dev/null
+	fi
+}

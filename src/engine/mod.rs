@@ -79,12 +79,56 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// The processes of a world and the ranges their VMAs cover, in order: what
+/// the fuzz input decoder resolves operands against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub mms: Vec<(u32, Vec<(u64, u64)>)>,
+}
+
+impl Layout {
+    pub fn from_snapshot(raw: &RawSnapshot) -> Layout {
+        let mms = raw
+            .mms
+            .iter()
+            .map(|m| {
+                (
+                    m.id,
+                    m.vmas
+                        .iter()
+                        .filter_map(|&v| raw.vmas.get(v))
+                        .map(|v| (v.start, v.end))
+                        .collect(),
+                )
+            })
+            .collect();
+        Layout { mms }
+    }
+
+    pub fn mm_ids(&self) -> Vec<u32> {
+        self.mms.iter().map(|m| m.0).collect()
+    }
+
+    /// The VMA ranges of process `mm` (empty if it does not exist).
+    pub fn vmas(&self, mm: u32) -> &[(u64, u64)] {
+        self.mms
+            .iter()
+            .find(|m| m.0 == mm)
+            .map_or(&[], |m| m.1.as_slice())
+    }
+}
+
 /// A world implementation under test.
 pub trait Engine {
     /// Applies `op`, failing allocations as `fail` says.
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome;
     /// Every live object, as the engine sees it.
     fn snapshot(&mut self) -> RawSnapshot;
+    /// The processes and their VMA ranges (cheaper than a snapshot where
+    /// the engine can do better).
+    fn layout(&mut self) -> Layout {
+        Layout::from_snapshot(&self.snapshot())
+    }
     /// Problems the engine's own instrumentation noticed since the last
     /// call (warnings, locks held, broken trees), one line each.
     fn hygiene(&mut self) -> Vec<String>;

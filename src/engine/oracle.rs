@@ -2,7 +2,7 @@
 
 use rmap_oracle as oracle;
 
-use super::{Engine, Outcome, Site, Status, Teardown};
+use super::{Engine, Layout, Outcome, Site, Status, Teardown};
 use crate::op::{Access, Advice, FailPlan, Op};
 use crate::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
@@ -190,6 +190,12 @@ impl Engine for OracleEngine {
 
     fn snapshot(&mut self) -> RawSnapshot {
         convert(&self.world.dump())
+    }
+
+    fn layout(&mut self) -> Layout {
+        Layout {
+            mms: self.world.layout(),
+        }
     }
 
     fn hygiene(&mut self) -> Vec<String> {

@@ -1,0 +1,424 @@
+//! Fuzz input ⇄ scenario.
+//!
+//! [`decode`] turns any byte string into a [`Scenario`] by reading it
+//! through `arbitrary::Unstructured`; [`encode`] is its inverse, so every
+//! text scenario can seed the fuzzers: `decode(&encode(s)?) == s`.
+//!
+//! Layout: two bytes of *swarm* mask (which operation kinds this input may
+//! use; 0 means all), then one record per step: a kind byte, a fail byte,
+//! and the operands. Operands are resolved against the state the steps so
+//! far have built, tracked with the oracle, so random bytes mostly make
+//! operations that do something: a process byte picks one of the live
+//! processes, an address byte picks one of that process's VMAs and the next
+//! byte a page in it. Escape bytes carry literal values, so scenarios with
+//! deliberately invalid operands still encode.
+
+use std::fmt;
+
+use arbitrary::Unstructured;
+
+use crate::engine::oracle::OracleEngine;
+use crate::engine::{Engine, Layout};
+use crate::op::{Access, Advice, FailPlan, Op, OpKind, Step};
+use crate::scenario::Scenario;
+
+/// Longest scenario an input decodes to.
+pub const MAX_STEPS: usize = 256;
+/// Where addresses chosen without a VMA fall: 255 pages from here.
+pub const WINDOW_BASE: u64 = 0x10000;
+const PAGE: u64 = 4096;
+/// Byte values with a fixed meaning in operand positions.
+const ESCAPE: u8 = 0xff;
+const WINDOW: u8 = 0xfe;
+/// Fail bytes: below FAIL_ONCE no injection; FAIL_ONCE.. is `fail=N` and
+/// FAIL_LATER.. is `fail=N+`, N cycling through 1..=FAIL_CYCLE so that the
+/// small N, where most error paths sit, are each hit by several byte
+/// values. Larger N follow an escape.
+const FAIL_ONCE: u8 = 160;
+const FAIL_LATER: u8 = 224;
+const FAIL_CYCLE: u8 = 16;
+/// Lengths decode to 1..=LEN_PAGES pages.
+const LEN_PAGES: u64 = 16;
+
+/// A scenario that the byte format cannot express.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct EncodeError {
+    pub step: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "op #{}: {}", self.step + 1, self.reason)
+    }
+}
+
+fn byte(u: &mut Unstructured) -> u8 {
+    u.arbitrary::<u8>().unwrap_or(0)
+}
+
+fn u32_le(u: &mut Unstructured) -> u32 {
+    u.arbitrary::<u32>().unwrap_or(0)
+}
+
+fn u64_le(u: &mut Unstructured) -> u64 {
+    u.arbitrary::<u64>().unwrap_or(0)
+}
+
+fn swarm(mask: u16) -> Vec<OpKind> {
+    let kinds: Vec<OpKind> = OpKind::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, k)| k)
+        .collect();
+    if kinds.is_empty() {
+        OpKind::ALL.to_vec()
+    } else {
+        kinds
+    }
+}
+
+/// Decodes any bytes into a scenario (never fails, never panics).
+pub fn decode(data: &[u8]) -> Scenario {
+    let mut u = Unstructured::new(data);
+    let kinds = swarm(u16::from(byte(&mut u)) | (u16::from(byte(&mut u)) << 8));
+    let mut tracker = OracleEngine::new();
+    let mut steps = Vec::new();
+    while !u.is_empty() && steps.len() < MAX_STEPS {
+        let layout = tracker.layout();
+        let kind = kinds[usize::from(byte(&mut u)) % kinds.len()];
+        let fail = Fail::read(&mut u);
+        let op = read_op(&mut u, kind, &layout);
+        let step = Step { op, fail };
+        tracker.apply(&step.op, step.fail);
+        steps.push(step);
+    }
+    Scenario::new(steps)
+}
+
+/// Encodes a scenario so that [`decode`] gives it back. The header is not
+/// part of the bytes.
+pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
+    if scenario.steps.len() > MAX_STEPS {
+        return Err(EncodeError {
+            step: MAX_STEPS,
+            reason: format!("more than {MAX_STEPS} operations"),
+        });
+    }
+    let mask: u16 = scenario
+        .steps
+        .iter()
+        .map(|s| {
+            1u16 << OpKind::ALL
+                .iter()
+                .position(|&k| k == s.op.kind())
+                .expect("every kind is listed")
+        })
+        .fold(0, |a, b| a | b);
+    let kinds = swarm(mask);
+    let mut out = vec![mask as u8, (mask >> 8) as u8];
+    let mut tracker = OracleEngine::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let layout = tracker.layout();
+        let err = |reason: String| EncodeError { step: i, reason };
+        let selector = kinds
+            .iter()
+            .position(|&k| k == step.op.kind())
+            .expect("the mask holds every kind used");
+        out.push(selector as u8);
+        Fail::write(&mut out, step.fail).map_err(err)?;
+        write_op(&mut out, &step.op, &layout).map_err(err)?;
+        tracker.apply(&step.op, step.fail);
+    }
+    Ok(out)
+}
+
+/// The fail byte (see FAIL_ONCE); anything beyond the cycle after an escape.
+struct Fail;
+
+impl Fail {
+    fn read(u: &mut Unstructured) -> Option<FailPlan> {
+        match byte(u) {
+            b if b < FAIL_ONCE => None,
+            ESCAPE => Some(FailPlan {
+                nth: u32_le(u).max(1),
+                and_later: byte(u) & 1 == 1,
+            }),
+            b if b < FAIL_LATER => Some(FailPlan {
+                nth: u32::from((b - FAIL_ONCE) % FAIL_CYCLE) + 1,
+                and_later: false,
+            }),
+            b => Some(FailPlan {
+                nth: u32::from((b - FAIL_LATER) % FAIL_CYCLE) + 1,
+                and_later: true,
+            }),
+        }
+    }
+
+    fn write(out: &mut Vec<u8>, fail: Option<FailPlan>) -> Result<(), String> {
+        match fail {
+            None => out.push(0),
+            Some(FailPlan { nth, and_later }) if (1..=u32::from(FAIL_CYCLE)).contains(&nth) => {
+                let base = if and_later { FAIL_LATER } else { FAIL_ONCE };
+                out.push(base + (nth - 1) as u8);
+            }
+            Some(FailPlan { nth, and_later }) => {
+                out.push(ESCAPE);
+                out.extend_from_slice(&nth.to_le_bytes());
+                out.push(u8::from(and_later));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Process: one of the live ones, or a literal id after an escape.
+fn read_mm(u: &mut Unstructured, ids: &[u32]) -> u32 {
+    match byte(u) {
+        ESCAPE => u32_le(u),
+        b if ids.is_empty() => u32::from(b),
+        b => ids[usize::from(b) % ids.len()],
+    }
+}
+
+fn write_mm(out: &mut Vec<u8>, ids: &[u32], mm: u32) {
+    match ids.iter().position(|&id| id == mm) {
+        Some(i) if i < usize::from(ESCAPE) => out.push(i as u8),
+        _ if ids.is_empty() && mm < u32::from(ESCAPE) => out.push(mm as u8),
+        _ => {
+            out.push(ESCAPE);
+            out.extend_from_slice(&mm.to_le_bytes());
+        }
+    }
+}
+
+/// Address of a new range: a page of the window, or literal.
+fn read_window(u: &mut Unstructured) -> u64 {
+    match byte(u) {
+        ESCAPE => u64_le(u),
+        b => WINDOW_BASE + u64::from(b) * PAGE,
+    }
+}
+
+fn window_page(addr: u64) -> Option<u8> {
+    let page = addr.checked_sub(WINDOW_BASE)? / PAGE;
+    (addr % PAGE == 0 && page < u64::from(ESCAPE)).then_some(page as u8)
+}
+
+fn write_window(out: &mut Vec<u8>, addr: u64) {
+    match window_page(addr) {
+        Some(p) => out.push(p),
+        None => {
+            out.push(ESCAPE);
+            out.extend_from_slice(&addr.to_le_bytes());
+        }
+    }
+}
+
+/// Address inside an existing range: a VMA of the process and a page in
+/// it; a window page (`WINDOW`, or any byte when there is no VMA); or a
+/// literal after an escape.
+fn read_addr(u: &mut Unstructured, vmas: &[(u64, u64)]) -> u64 {
+    match byte(u) {
+        ESCAPE => u64_le(u),
+        WINDOW => WINDOW_BASE + u64::from(byte(u)) * PAGE,
+        b if vmas.is_empty() => WINDOW_BASE + u64::from(b) * PAGE,
+        b => {
+            let (start, end) = vmas[usize::from(b) % vmas.len()];
+            let pages = ((end - start) / PAGE).max(1);
+            start + (u64::from(byte(u)) % pages) * PAGE
+        }
+    }
+}
+
+fn write_addr(out: &mut Vec<u8>, vmas: &[(u64, u64)], addr: u64) {
+    let inside = vmas.iter().position(|&(s, e)| s <= addr && addr < e);
+    if let Some(i) = inside {
+        let page = (addr - vmas[i].0) / PAGE;
+        if addr % PAGE == 0 && i < usize::from(WINDOW) && page <= u64::from(u8::MAX) {
+            out.push(i as u8);
+            out.push(page as u8);
+            return;
+        }
+    }
+    match window_page(addr) {
+        Some(p) if vmas.is_empty() && p < WINDOW => out.push(p),
+        Some(p) => out.extend_from_slice(&[WINDOW, p]),
+        None => {
+            out.push(ESCAPE);
+            out.extend_from_slice(&addr.to_le_bytes());
+        }
+    }
+}
+
+/// Length: 1 to 16 pages, or literal.
+fn read_len(u: &mut Unstructured) -> u64 {
+    match byte(u) {
+        ESCAPE => u64_le(u),
+        b => (1 + u64::from(b) % LEN_PAGES) * PAGE,
+    }
+}
+
+fn write_len(out: &mut Vec<u8>, len: u64) {
+    if len % PAGE == 0 && (1..=LEN_PAGES).contains(&(len / PAGE)) {
+        out.push((len / PAGE - 1) as u8);
+    } else {
+        out.push(ESCAPE);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+}
+
+fn read_op(u: &mut Unstructured, kind: OpKind, layout: &Layout) -> Op {
+    let ids = layout.mm_ids();
+    let mm = read_mm(u, &ids);
+    let vmas = layout.vmas(mm);
+    match kind {
+        OpKind::Mmap => Op::Mmap {
+            mm,
+            start: read_window(u),
+            len: read_len(u),
+        },
+        OpKind::Fault => {
+            let addr = read_addr(u, vmas);
+            // Mostly writes: reads change nothing in the model.
+            let access = if byte(u) % 4 == 3 {
+                Access::Read
+            } else {
+                Access::Write
+            };
+            Op::Fault { mm, addr, access }
+        }
+        OpKind::Fork => Op::Fork { mm },
+        OpKind::Split => Op::Split {
+            mm,
+            addr: read_addr(u, vmas),
+        },
+        OpKind::Merge => Op::Merge {
+            mm,
+            addr: read_addr(u, vmas),
+        },
+        OpKind::Mremap => Op::Mremap {
+            mm,
+            addr: read_addr(u, vmas),
+            new_addr: read_window(u),
+        },
+        OpKind::Munmap => Op::Munmap {
+            mm,
+            start: read_addr(u, vmas),
+            len: read_len(u),
+        },
+        OpKind::Madvise => {
+            let (start, len) = (read_addr(u, vmas), read_len(u));
+            Op::Madvise {
+                mm,
+                start,
+                len,
+                advice: Advice::ALL[usize::from(byte(u)) % Advice::ALL.len()],
+            }
+        }
+        OpKind::Exit => Op::Exit { mm },
+        OpKind::Rmap => Op::Rmap {
+            mm,
+            addr: read_addr(u, vmas),
+        },
+    }
+}
+
+fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
+    let mm = op.mm();
+    write_mm(out, &layout.mm_ids(), mm);
+    let vmas = layout.vmas(mm);
+    match *op {
+        Op::Mmap { start, len, .. } => {
+            write_window(out, start);
+            write_len(out, len);
+        }
+        Op::Fault { addr, access, .. } => {
+            write_addr(out, vmas, addr);
+            out.push(if access == Access::Read { 3 } else { 0 });
+        }
+        Op::Fork { .. } | Op::Exit { .. } => {}
+        Op::Split { addr, .. } | Op::Merge { addr, .. } | Op::Rmap { addr, .. } => {
+            write_addr(out, vmas, addr)
+        }
+        Op::Mremap { addr, new_addr, .. } => {
+            write_addr(out, vmas, addr);
+            write_window(out, new_addr);
+        }
+        Op::Munmap { start, len, .. } => {
+            write_addr(out, vmas, start);
+            write_len(out, len);
+        }
+        Op::Madvise {
+            start, len, advice, ..
+        } => {
+            write_addr(out, vmas, start);
+            write_len(out, len);
+            out.push(
+                Advice::ALL
+                    .iter()
+                    .position(|&a| a == advice)
+                    .expect("every advice is listed") as u8,
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_scenario;
+
+    #[test]
+    fn encode_then_decode_gives_the_scenario_back() {
+        let text = "\
+mmap 0 0x10000 0x4000
+fault 0 0x11000 w fail=3
+fault 0 0x11234 r
+fork 0 fail=40+
+fork 7
+split 1 0x12000
+mremap 1 0x10000 0x900000000
+munmap 0 0x0 0x100000
+munmap 0 0x10000 0x800
+madvise 1 0x12000 0x2000 keeponfork
+merge 1 0x12000
+rmap 0 0x4000000
+exit 1
+exit 0
+mmap 0 0x20000 0x1000
+";
+        let s = parse_scenario(text, "t").unwrap();
+        let bytes = encode(&s).unwrap();
+        assert_eq!(decode(&bytes), s);
+    }
+
+    #[test]
+    fn any_bytes_decode() {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        for len in 0..400 {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let s = decode(&data);
+            assert!(s.steps.len() <= MAX_STEPS);
+            // Decoding is deterministic and re-encodes to an equivalent input.
+            assert_eq!(decode(&encode(&s).unwrap()), s);
+        }
+    }
+
+    #[test]
+    fn the_swarm_mask_limits_the_kinds() {
+        // Only mmap (bit 0) enabled: every step is an mmap.
+        let s = decode(&[1, 0, 7, 0, 0, 3, 2, 9, 0, 0, 5, 1]);
+        assert!(!s.steps.is_empty());
+        assert!(s.steps.iter().all(|st| st.op.kind() == OpKind::Mmap));
+    }
+}

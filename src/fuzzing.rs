@@ -1,0 +1,93 @@
+//! The harness functions behind every fuzz target. libFuzzer (`fuzz/`),
+//! AFL++ (`fuzz/afl/`) and `cargo test` all call these, so a crash found by
+//! one replays in the others. Each panics with the full report when a check
+//! fails; the `check_*` forms return it instead.
+//!
+//! The variant under test comes from `RMAPFUZZ_VARIANT` (default
+//! `mainline`).
+
+use std::sync::OnceLock;
+
+use crate::encoding::decode;
+use crate::parse::parse_scenario;
+use crate::report::Failure;
+use crate::runner::{run, RunOptions};
+use crate::scenario::Scenario;
+use crate::sweep::sweep_step;
+use crate::variant::{self, Variant, DEFAULT_VARIANT};
+
+/// The variant named by `RMAPFUZZ_VARIANT`, read once.
+pub fn variant() -> Variant {
+    static VARIANT: OnceLock<Variant> = OnceLock::new();
+    *VARIANT.get_or_init(|| {
+        let name = std::env::var("RMAPFUZZ_VARIANT").unwrap_or_else(|_| DEFAULT_VARIANT.to_owned());
+        variant::find(&name).unwrap_or_else(|e| panic!("RMAPFUZZ_VARIANT: {e}"))
+    })
+}
+
+/// A failure with the scenario that caused it, as a crash report.
+fn report(f: &Failure, s: &Scenario) -> String {
+    format!("{f}\n--- scenario (rmapfuzz text format) ---\n{s}")
+}
+
+/// `diff`: decode, then run the variant against the oracle.
+pub fn check_diff(data: &[u8], v: Variant) -> Result<(), String> {
+    let s = decode(data);
+    match run(&s, v, RunOptions::default()).failure {
+        None => Ok(()),
+        Some(f) => Err(report(&f, &s)),
+    }
+}
+
+/// `sweep`: decode, run, then inject every allocation failure into the
+/// last step.
+pub fn check_sweep(data: &[u8], v: Variant) -> Result<(), String> {
+    let s = decode(data);
+    if let Some(f) = run(&s, v, RunOptions::default()).failure {
+        return Err(report(&f, &s));
+    }
+    let Some(last) = s.steps.len().checked_sub(1) else {
+        return Ok(());
+    };
+    sweep_step(&s, v, last).map(|_| ()).map_err(|f| {
+        let failing = f.scenario.clone().unwrap_or_else(|| s.clone());
+        report(&f, &failing)
+    })
+}
+
+/// `parse`: the text parser returns errors, never panics, and what it
+/// accepts prints back to the same scenario.
+pub fn check_parse(data: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(());
+    };
+    let Ok(s) = parse_scenario(text, "<fuzz>") else {
+        return Ok(());
+    };
+    match parse_scenario(&s.to_string(), "<printed>") {
+        Ok(again) if again == s => Ok(()),
+        Ok(again) => Err(format!(
+            "print/parse changed the scenario:\n{s}\n---\n{again}"
+        )),
+        Err(e) => Err(format!("a printed scenario does not parse: {e}\n{s}")),
+    }
+}
+
+fn crash_on(result: Result<(), String>) {
+    if let Err(report) = result {
+        eprintln!("{report}");
+        panic!("rmapfuzz: a check failed (report above)");
+    }
+}
+
+pub fn diff(data: &[u8]) {
+    crash_on(check_diff(data, variant()));
+}
+
+pub fn sweep(data: &[u8]) {
+    crash_on(check_sweep(data, variant()));
+}
+
+pub fn parse(data: &[u8]) {
+    crash_on(check_parse(data));
+}
