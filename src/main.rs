@@ -47,6 +47,14 @@ enum Command {
     },
     /// List the variants.
     Variants,
+    /// Run fuzz inputs (files of bytes, or directories of them) through the
+    /// `diff` harness, as the fuzz target would, without a fuzzer.
+    RunInputs {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        variant: Option<String>,
+    },
     /// Write each scenario as a fuzz input (bytes) into DIR, to seed the
     /// fuzzers; files are named after the scenarios.
     Encode {
@@ -221,6 +229,48 @@ fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Input
     Ok(tally.finish("sweep"))
 }
 
+fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| InputError(vec![format!("{}: {e}", path.display())]))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(InputError(vec![format!(
+                "{}: no such file or directory",
+                path.display()
+            )]));
+        }
+    }
+    Ok(files)
+}
+
+fn run_inputs(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let v = variant::find(variant.unwrap_or(variant::DEFAULT_VARIANT))
+        .map_err(|e| InputError(vec![e.to_string()]))?;
+    let mut tally = Tally::default();
+    for file in input_files(paths)? {
+        let data = std::fs::read(&file)
+            .map_err(|e| InputError(vec![format!("{}: {e}", file.display())]))?;
+        match rmapfuzz::fuzzing::check_diff(&data, v) {
+            Ok(()) => tally.ok += 1,
+            Err(report) => {
+                tally.failed += 1;
+                println!("FAIL  {} [{}]\n{report}", file.display(), v.name);
+            }
+        }
+    }
+    Ok(tally.finish("run-inputs"))
+}
+
 fn encode_all(paths: &[PathBuf], out: &Path) -> Result<ExitCode, InputError> {
     let scenarios = corpus::load(paths)
         .map_err(|errs| InputError(errs.iter().map(|e| e.to_string()).collect()))?;
@@ -306,6 +356,7 @@ fn main() -> ExitCode {
         Command::Replay { paths, variant } => replay(paths, variant.as_deref()),
         Command::Sweep { paths, variant } => sweep_all(paths, variant.as_deref()),
         Command::Encode { paths, out } => encode_all(paths, out),
+        Command::RunInputs { paths, variant } => run_inputs(paths, variant.as_deref()),
         Command::Decode {
             input,
             out,

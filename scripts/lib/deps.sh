@@ -59,7 +59,7 @@ ensure_cargo_tool() { # ensure_cargo_tool BINARY CRATE
 ensure_matching_llvm() {
 	ensure_c_toolchain
 	local major
-	major=$(rustc_llvm_major +nightly)
+	major=$(rustc_llvm_major +nightly 2>/dev/null)
 	[ -n "$major" ] || major=$(rustc_llvm_major)
 	if [ -n "$major" ] && ! command -v "clang-$major" >/dev/null 2>&1; then
 		if apt-cache show "clang-$major" >/dev/null 2>&1; then

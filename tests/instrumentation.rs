@@ -1,0 +1,123 @@
+//! The fuzz build instruments the C side: the harness objects carry
+//! libFuzzer's inline 8-bit counters and AddressSanitizer checks, and
+//! libFuzzer's start-up line counts them on top of the Rust ones. Without
+//! the clang flags in ffi/build.rs this fails.
+//!
+//! It needs nightly Rust and cargo-fuzz. Without them it prints
+//! "skipped: ..." and passes, unless RMAPFUZZ_REQUIRE_FUZZ_BUILD=1 (CI sets
+//! it), in which case a missing tool is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tool_missing() -> Option<String> {
+    let ok = |args: &[&str]| {
+        Command::new("cargo")
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ok(&["+nightly", "--version"]) {
+        return Some("no nightly toolchain".into());
+    }
+    if !ok(&["fuzz", "--version"]) {
+        return Some("cargo-fuzz is not installed".into());
+    }
+    None
+}
+
+/// The most recently built C harness archive of the fuzz build.
+fn harness_archive(fuzz_target: &Path) -> PathBuf {
+    let build = fuzz_target.join("x86_64-unknown-linux-gnu/release/build");
+    std::fs::read_dir(&build)
+        .unwrap_or_else(|e| panic!("{}: {e}", build.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("out/librmapharness.a"))
+        .filter(|p| p.exists())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .expect("the fuzz build left a librmapharness.a")
+}
+
+/// Total size of the `__sancov_cntrs` sections: one byte per counter.
+fn sancov_counters(archive: &Path) -> u64 {
+    let out = Command::new("readelf")
+        .args(["-SW"])
+        .arg(archive)
+        .output()
+        .expect("readelf (binutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("__sancov_cntrs"))
+        .filter_map(|l| {
+            // [Nr] Name Type Address Off Size ...
+            let fields: Vec<&str> = l.split(']').nth(1)?.split_whitespace().collect();
+            u64::from_str_radix(fields.get(4)?, 16).ok()
+        })
+        .sum()
+}
+
+#[test]
+fn the_fuzz_build_instruments_the_c_side() {
+    if let Some(why) = tool_missing() {
+        assert!(
+            std::env::var_os("RMAPFUZZ_REQUIRE_FUZZ_BUILD").is_none(),
+            "fuzz build required: {why}"
+        );
+        println!("skipped: {why}");
+        return;
+    }
+    let fuzz = root().join("fuzz");
+    let status = Command::new("cargo")
+        .args(["+nightly", "fuzz", "build", "diff"])
+        .current_dir(&fuzz)
+        .status()
+        .expect("run cargo fuzz build");
+    assert!(status.success(), "cargo fuzz build diff failed");
+
+    let archive = harness_archive(&fuzz.join("target"));
+    let c_counters = sancov_counters(&archive);
+    assert!(
+        c_counters >= 200,
+        "C objects carry {c_counters} coverage counters: not instrumented"
+    );
+
+    let symbols = Command::new("nm")
+        .arg(&archive)
+        .output()
+        .expect("nm (binutils)");
+    assert!(
+        String::from_utf8_lossy(&symbols.stdout).contains("__asan_report_load"),
+        "the C objects are not built with AddressSanitizer"
+    );
+
+    let binary = fuzz.join("target/x86_64-unknown-linux-gnu/release/diff");
+    let out = Command::new(&binary)
+        .arg("-runs=0")
+        .output()
+        .expect("run the diff target");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let total: u64 = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("modules")?
+                .1
+                .trim()
+                .strip_prefix('(')?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no libFuzzer start-up line in:\n{log}"));
+    println!(
+        "libFuzzer counts {total} inline 8-bit counters, {c_counters} of them in the C harness"
+    );
+    assert!(
+        total > c_counters,
+        "libFuzzer does not see the C counters ({total} <= {c_counters})"
+    );
+}
