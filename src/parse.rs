@@ -179,7 +179,9 @@ fn parse_step(tokens: &[&str]) -> Result<Step, String> {
     if let Some(bad) = tokens.iter().find(|t| t.starts_with("fail=")) {
         return Err(format!("`{bad}` must be the last item of the line"));
     }
-    let word = tokens[0];
+    let Some(&word) = tokens.first() else {
+        return Err("a fail= item needs an operation before it on the line".into());
+    };
     let kind = OpKind::from_name(word).ok_or_else(|| format!("unknown operation `{word}`"))?;
     let args = &tokens[1..];
     let usage = match kind {
@@ -326,6 +328,8 @@ exit 1
         assert!(err("#! colour=red").reason.contains("unknown header key"));
         assert!(err("#! expect=pass check=x").reason.contains("expect=fail"));
         assert!(err("fork 4294967296").reason.contains("too large"));
+        // Found by the parse fuzz target: a line holding only a fail plan.
+        assert!(err("mmap 0 0x10000 0x1000\n fail=1\n").reason.contains("needs an operation"));
     }
 
     #[test]
