@@ -329,7 +329,9 @@ exit 1
         assert!(err("#! expect=pass check=x").reason.contains("expect=fail"));
         assert!(err("fork 4294967296").reason.contains("too large"));
         // Found by the parse fuzz target: a line holding only a fail plan.
-        assert!(err("mmap 0 0x10000 0x1000\n fail=1\n").reason.contains("needs an operation"));
+        assert!(err("mmap 0 0x10000 0x1000\n fail=1\n")
+            .reason
+            .contains("needs an operation"));
     }
 
     #[test]
