@@ -467,6 +467,20 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 
 /* ---- Teardown ------------------------------------------------------------ */
 
+static void rf_world_release(struct rf_world *rw)
+{
+	vec_free(&rw->rmap_hits);
+	vec_free(&rw->hygiene_text);
+	rf_snapshot_release(rw);
+	free(rw);
+}
+
+static void free_page_tables(void *obj, void *arg)
+{
+	(void)arg;
+	pte_table_free(obj);
+}
+
 void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
 {
 	struct world *w = &rw->w;
@@ -485,11 +499,20 @@ void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
 		if (leaks)
 			leaks[i] = w->sites[i].live;
 	}
+	/* Leaked mms still hold their page tables. */
+	slab_for_each_live(w, ALLOC_SITE_MM, free_page_tables, NULL);
 	slab_world_release(w);
 	world_leave();
 
-	vec_free(&rw->rmap_hits);
-	vec_free(&rw->hygiene_text);
-	rf_snapshot_release(rw);
-	free(rw);
+	rf_world_release(rw);
+}
+
+void rf_world_discard(struct rf_world *rw)
+{
+	world_enter(rw);
+	/* Page tables live outside the slab; the mm_structs hold them. */
+	slab_for_each_live(&rw->w, ALLOC_SITE_MM, free_page_tables, NULL);
+	slab_world_release(&rw->w);
+	world_leave();
+	rf_world_release(rw);
 }

@@ -203,6 +203,12 @@ struct rf_world *rf_world_new(const char *variant);
  */
 void rf_world_free(struct rf_world *world, uint64_t leaks[RF_NR_SITES]);
 
+/*
+ * Release everything without running any kernel code: for a world whose
+ * state a check found broken, where exiting its processes could crash.
+ */
+void rf_world_discard(struct rf_world *world);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,8 @@ const PAGE: u64 = 4096;
 /// Byte values with a fixed meaning in operand positions.
 const ESCAPE: u8 = 0xff;
 const WINDOW: u8 = 0xfe;
+/// New-range start bytes from here on name a VMA to be adjacent to.
+const ADJACENT: u8 = 0xc0;
 /// Fail bytes: below FAIL_ONCE no injection; FAIL_ONCE.. is `fail=N` and
 /// FAIL_LATER.. is `fail=N+`, N cycling through 1..=FAIL_CYCLE so that the
 /// small N, where most error paths sit, are each hit by several byte
@@ -193,27 +195,58 @@ fn write_mm(out: &mut Vec<u8>, ids: &[u32], mm: u32) {
     }
 }
 
-/// Address of a new range: a page of the window, or literal.
-fn read_window(u: &mut Unstructured) -> u64 {
+/// Start of a new range of `len` bytes (mmap, mremap's destination): right
+/// after or right before one of the process's VMAs (byte ADJACENT.. and a
+/// side byte), which is how merges happen; else a page of the window; or
+/// literal after an escape.
+fn read_new_start(u: &mut Unstructured, vmas: &[(u64, u64)], len: u64) -> u64 {
     match byte(u) {
         ESCAPE => u64_le(u),
+        b if b >= ADJACENT && !vmas.is_empty() => {
+            let (start, end) = vmas[usize::from(b - ADJACENT) % vmas.len()];
+            if byte(u) % 2 == 0 {
+                end
+            } else {
+                start.wrapping_sub(len)
+            }
+        }
         b => WINDOW_BASE + u64::from(b) * PAGE,
     }
 }
 
-fn window_page(addr: u64) -> Option<u8> {
+fn window_page(addr: u64, limit: u8) -> Option<u8> {
     let page = addr.checked_sub(WINDOW_BASE)? / PAGE;
-    (addr % PAGE == 0 && page < u64::from(ESCAPE)).then_some(page as u8)
+    (addr % PAGE == 0 && page < u64::from(limit)).then_some(page as u8)
 }
 
-fn write_window(out: &mut Vec<u8>, addr: u64) {
-    match window_page(addr) {
+fn write_new_start(out: &mut Vec<u8>, vmas: &[(u64, u64)], len: u64, start: u64) {
+    let slots = vmas.len().min(usize::from(ESCAPE - ADJACENT));
+    if let Some(i) = vmas[..slots].iter().position(|&(_, end)| end == start) {
+        out.extend_from_slice(&[ADJACENT + i as u8, 0]);
+        return;
+    }
+    if let Some(i) = vmas[..slots]
+        .iter()
+        .position(|&(s, _)| s == start.wrapping_add(len))
+    {
+        out.extend_from_slice(&[ADJACENT + i as u8, 1]);
+        return;
+    }
+    let limit = if vmas.is_empty() { ESCAPE } else { ADJACENT };
+    match window_page(start, limit) {
         Some(p) => out.push(p),
         None => {
             out.push(ESCAPE);
-            out.extend_from_slice(&addr.to_le_bytes());
+            out.extend_from_slice(&start.to_le_bytes());
         }
     }
+}
+
+/// Length of the VMA containing `addr` (what mremap moves), or a page.
+fn vma_len(vmas: &[(u64, u64)], addr: u64) -> u64 {
+    vmas.iter()
+        .find(|&&(s, e)| s <= addr && addr < e)
+        .map_or(PAGE, |&(s, e)| e - s)
 }
 
 /// Address inside an existing range: a VMA of the process and a page in
@@ -242,7 +275,7 @@ fn write_addr(out: &mut Vec<u8>, vmas: &[(u64, u64)], addr: u64) {
             return;
         }
     }
-    match window_page(addr) {
+    match window_page(addr, ESCAPE) {
         Some(p) if vmas.is_empty() && p < WINDOW => out.push(p),
         Some(p) => out.extend_from_slice(&[WINDOW, p]),
         None => {
@@ -274,11 +307,14 @@ fn read_op(u: &mut Unstructured, kind: OpKind, layout: &Layout) -> Op {
     let mm = read_mm(u, &ids);
     let vmas = layout.vmas(mm);
     match kind {
-        OpKind::Mmap => Op::Mmap {
-            mm,
-            start: read_window(u),
-            len: read_len(u),
-        },
+        OpKind::Mmap => {
+            let len = read_len(u);
+            Op::Mmap {
+                mm,
+                start: read_new_start(u, vmas, len),
+                len,
+            }
+        }
         OpKind::Fault => {
             let addr = read_addr(u, vmas);
             // Mostly writes: reads change nothing in the model.
@@ -298,11 +334,14 @@ fn read_op(u: &mut Unstructured, kind: OpKind, layout: &Layout) -> Op {
             mm,
             addr: read_addr(u, vmas),
         },
-        OpKind::Mremap => Op::Mremap {
-            mm,
-            addr: read_addr(u, vmas),
-            new_addr: read_window(u),
-        },
+        OpKind::Mremap => {
+            let addr = read_addr(u, vmas);
+            Op::Mremap {
+                mm,
+                addr,
+                new_addr: read_new_start(u, vmas, vma_len(vmas, addr)),
+            }
+        }
         OpKind::Munmap => Op::Munmap {
             mm,
             start: read_addr(u, vmas),
@@ -331,8 +370,8 @@ fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
     let vmas = layout.vmas(mm);
     match *op {
         Op::Mmap { start, len, .. } => {
-            write_window(out, start);
             write_len(out, len);
+            write_new_start(out, vmas, len, start);
         }
         Op::Fault { addr, access, .. } => {
             write_addr(out, vmas, addr);
@@ -344,7 +383,7 @@ fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
         }
         Op::Mremap { addr, new_addr, .. } => {
             write_addr(out, vmas, addr);
-            write_window(out, new_addr);
+            write_new_start(out, vmas, vma_len(vmas, addr), new_addr);
         }
         Op::Munmap { start, len, .. } => {
             write_addr(out, vmas, start);

@@ -263,9 +263,13 @@ impl World {
 }
 
 impl Drop for World {
+    /// Releases the world's memory without running its exit paths: a world
+    /// dropped early may be in a state a check found broken. [`World::free`]
+    /// is the orderly end.
     fn drop(&mut self) {
-        // Safety: we own the world; it is freed exactly once, here.
-        unsafe { bindings::rf_world_free(self.raw.as_ptr(), std::ptr::null_mut()) };
+        // Safety: we own the world; it is released exactly once, here
+        // (`free` forgets `self` before releasing it itself).
+        unsafe { bindings::rf_world_discard(self.raw.as_ptr()) };
     }
 }
 
