@@ -32,13 +32,38 @@ const ESCAPE: u8 = 0xff;
 const WINDOW: u8 = 0xfe;
 /// New-range start bytes from here on name a VMA to be adjacent to.
 const ADJACENT: u8 = 0xc0;
-/// Fail bytes: below FAIL_ONCE no injection; FAIL_ONCE.. is `fail=N` and
-/// FAIL_LATER.. is `fail=N+`, N cycling through 1..=FAIL_CYCLE so that the
-/// small N, where most error paths sit, are each hit by several byte
-/// values. Larger N follow an escape.
-const FAIL_ONCE: u8 = 160;
-const FAIL_LATER: u8 = 224;
-const FAIL_CYCLE: u8 = 16;
+/// Fail bytes: below FAIL_ONCE no injection (half of them); FAIL_ONCE.. is
+/// `fail=N` and FAIL_LATER.. is `fail=N+`, with N drawn from FAIL_NTH,
+/// where small N (most error paths are at the first allocations of an
+/// operation) take most of the byte values. Other N follow an escape.
+const FAIL_ONCE: u8 = 128;
+const FAIL_LATER: u8 = 192;
+const FAIL_NTH: [u8; 64] = {
+    let mut table = [0u8; 64];
+    let runs: [(u8, usize); 10] = [
+        (1, 24),
+        (2, 16),
+        (3, 10),
+        (4, 6),
+        (5, 3),
+        (6, 1),
+        (8, 1),
+        (11, 1),
+        (16, 1),
+        (24, 1),
+    ];
+    let (mut i, mut r) = (0, 0);
+    while r < runs.len() {
+        let mut n = 0;
+        while n < runs[r].1 {
+            table[i] = runs[r].0;
+            i += 1;
+            n += 1;
+        }
+        r += 1;
+    }
+    table
+};
 /// Lengths decode to 1..=LEN_PAGES pages.
 const LEN_PAGES: u64 = 16;
 
@@ -136,7 +161,7 @@ pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-/// The fail byte (see FAIL_ONCE); anything beyond the cycle after an escape.
+/// The fail byte (see FAIL_ONCE); anything else after an escape.
 struct Fail;
 
 impl Fail {
@@ -148,24 +173,32 @@ impl Fail {
                 and_later: byte(u) & 1 == 1,
             }),
             b if b < FAIL_LATER => Some(FailPlan {
-                nth: u32::from((b - FAIL_ONCE) % FAIL_CYCLE) + 1,
+                nth: u32::from(FAIL_NTH[usize::from(b - FAIL_ONCE)]),
                 and_later: false,
             }),
             b => Some(FailPlan {
-                nth: u32::from((b - FAIL_LATER) % FAIL_CYCLE) + 1,
+                nth: u32::from(FAIL_NTH[usize::from(b - FAIL_LATER)]),
                 and_later: true,
             }),
         }
     }
 
     fn write(out: &mut Vec<u8>, fail: Option<FailPlan>) -> Result<(), String> {
-        match fail {
-            None => out.push(0),
-            Some(FailPlan { nth, and_later }) if (1..=u32::from(FAIL_CYCLE)).contains(&nth) => {
-                let base = if and_later { FAIL_LATER } else { FAIL_ONCE };
-                out.push(base + (nth - 1) as u8);
-            }
-            Some(FailPlan { nth, and_later }) => {
+        let Some(FailPlan { nth, and_later }) = fail else {
+            out.push(0);
+            return Ok(());
+        };
+        let (base, slots) = if and_later {
+            (FAIL_LATER, ESCAPE - FAIL_LATER)
+        } else {
+            (FAIL_ONCE, FAIL_LATER - FAIL_ONCE)
+        };
+        match FAIL_NTH[..usize::from(slots)]
+            .iter()
+            .position(|&n| u32::from(n) == nth)
+        {
+            Some(k) => out.push(base + k as u8),
+            None => {
                 out.push(ESCAPE);
                 out.extend_from_slice(&nth.to_le_bytes());
                 out.push(u8::from(and_later));
