@@ -19,12 +19,17 @@
 
 _Thread_local struct world *current_world;
 
-static const struct {
-	const char *name;
-	const struct anon_vma_core *core;
-} variants[] = {
-	{ "mainline", &mainline_anon_vma_core },
-	{ "pre-series", &pre_series_anon_vma_core },
+/* A kernel tree's core, when build.rs extracted one (RMAPFUZZ_KERNEL_SRC). */
+#ifdef RMAPFUZZ_HAVE_KERNEL
+extern const struct anon_vma_core kernel_anon_vma_core;
+#endif
+
+static const struct anon_vma_core *const variants[] = {
+	&mainline_anon_vma_core,
+	&pre_series_anon_vma_core,
+#ifdef RMAPFUZZ_HAVE_KERNEL
+	&kernel_anon_vma_core,
+#endif
 };
 
 uint32_t rf_variant_count(void)
@@ -34,7 +39,12 @@ uint32_t rf_variant_count(void)
 
 const char *rf_variant_name(uint32_t index)
 {
-	return index < ARRAY_SIZE(variants) ? variants[index].name : NULL;
+	return index < ARRAY_SIZE(variants) ? variants[index]->name : NULL;
+}
+
+const char *rf_variant_relaxed_checks(uint32_t index)
+{
+	return index < ARRAY_SIZE(variants) ? variants[index]->relaxed_checks : NULL;
 }
 
 const struct anon_vma_core *current_anon_vma_core(void)
@@ -42,14 +52,44 @@ const struct anon_vma_core *current_anon_vma_core(void)
 	return current_world->core;
 }
 
-static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+/* The caches every core shares, then each core's own, once per process. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool shared_caches_ready;
+static bool core_ready[ARRAY_SIZE(variants)];
 
-static void create_caches(void)
+/* A core that lays out anon_vma_chain differently cannot share our callers. */
+static void check_avc_layout(const struct anon_vma_core *core)
 {
-	anon_vma_init();
-	vm_area_cache_init();
-	mm_cache_init();
-	folio_cache_init();
+	struct avc_layout ours, theirs;
+
+	our_avc_layout(&ours);
+	core->avc_layout(&theirs);
+	if (memcmp(&ours, &theirs, sizeof(ours)) != 0) {
+		fprintf(stderr,
+			"rmapfuzz: the %s core lays out struct anon_vma_chain "
+			"differently from the harness (size %zu vs %zu)\n",
+			core->name, theirs.size, ours.size);
+		abort();
+	}
+}
+
+static void init_core(size_t index)
+{
+	pthread_mutex_lock(&init_lock);
+	if (!shared_caches_ready) {
+		anon_vma_init();
+		vm_area_cache_init();
+		mm_cache_init();
+		folio_cache_init();
+		shared_caches_ready = true;
+	}
+	if (!core_ready[index]) {
+		check_avc_layout(variants[index]);
+		if (variants[index]->init)
+			variants[index]->init();
+		core_ready[index] = true;
+	}
+	pthread_mutex_unlock(&init_lock);
 }
 
 static struct mm_struct *find_mm(struct world *w, uint32_t id)
@@ -71,13 +111,13 @@ struct rf_world *rf_world_new(const char *variant)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(variants); i++) {
-		if (strcmp(variants[i].name, variant) == 0)
-			core = variants[i].core;
+		if (strcmp(variants[i]->name, variant) == 0)
+			break;
 	}
-	if (!core)
+	if (i == ARRAY_SIZE(variants))
 		return NULL;
-
-	pthread_once(&caches_once, create_caches);
+	core = variants[i];
+	init_core(i);
 	rw = calloc(1, sizeof(*rw));
 	if (!rw)
 		abort();
@@ -380,19 +420,21 @@ struct tree_audit {
 static void audit_anon_vma(void *obj, void *arg)
 {
 	struct tree_audit *audit = arg;
+	const struct anon_vma_core *core = audit->rw->w.core;
 	struct anon_vma *anon_vma = obj;
+	struct rw_semaphore *rwsem = core->own_rwsem(anon_vma);
+	struct rb_root_cached *tree = core->tree(anon_vma);
 	struct anon_vma_chain *avc;
 	unsigned int faults, guard = 0;
 	bool broken = false;
 
-	if (rwsem_is_locked(&anon_vma->rwsem))
+	if (rwsem_is_locked(rwsem))
 		hygiene_say(audit->rw, audit->nr,
 			    "anon_vma #%u: rwsem still held (taken at %s:%d)",
-			    audit->index, anon_vma->rwsem.owner_file ?
-			    anon_vma->rwsem.owner_file : "?",
-			    anon_vma->rwsem.owner_line);
+			    audit->index, rwsem->owner_file ?
+			    rwsem->owner_file : "?", rwsem->owner_line);
 
-	for (avc = anon_vma_interval_tree_first(&anon_vma->rb_root); avc;
+	for (avc = anon_vma_interval_tree_first(tree); avc;
 	     avc = anon_vma_interval_tree_next(avc)) {
 		if (slab_obj_state(avc, ALLOC_SITE_AVC) != SLAB_OBJ_LIVE ||
 		    ++guard > audit->rw->w.sites[ALLOC_SITE_AVC].live) {
@@ -411,7 +453,7 @@ static void audit_anon_vma(void *obj, void *arg)
 		anon_vma_interval_tree_verify(avc);
 	}
 	if (!broken) {
-		faults = anon_vma_interval_tree_check(&anon_vma->rb_root);
+		faults = anon_vma_interval_tree_check(tree);
 		if (faults)
 			hygiene_say(audit->rw, audit->nr,
 				    "anon_vma #%u: interval tree has %u structural fault(s)",

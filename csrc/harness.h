@@ -26,6 +26,11 @@ struct rf_world;
 uint32_t rf_variant_count(void);
 /* NULL past the end. */
 const char *rf_variant_name(uint32_t index);
+/*
+ * Snapshot checks a variant cannot support (a comma-separated list of
+ * rule names), or NULL when it supports them all.
+ */
+const char *rf_variant_relaxed_checks(uint32_t index);
 
 /* ---- Operations -------------------------------------------------------- */
 
@@ -142,6 +147,9 @@ struct rf_snap_tree_node {
 struct rf_snap_anon_vma {
 	int32_t root, parent;
 	int64_t refcount, num_children, num_active_vmas;
+	/* Degree-era cores: one counter instead of the two above. */
+	uint32_t has_degree;
+	int64_t degree;
 	uint32_t first_tree;	/* into tree[], in tree order */
 	uint32_t nr_tree;
 };

@@ -90,18 +90,23 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 
 static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 {
+	const struct anon_vma_core *core = rw->w.core;
 	size_t limit = rw->w.sites[ALLOC_SITE_AVC].live;
 	struct rf_snap_anon_vma s = { 0 };
 	struct anon_vma_chain *avc;
+	struct anon_vma_view view;
 
-	s.root = ref_of(anon_vma->root, ALLOC_SITE_ANON_VMA);
-	s.parent = ref_of(anon_vma->parent, ALLOC_SITE_ANON_VMA);
-	s.refcount = atomic_read(&anon_vma->refcount);
-	s.num_children = (int64_t)anon_vma->num_children;
-	s.num_active_vmas = (int64_t)anon_vma->num_active_vmas;
+	core->view(anon_vma, &view);
+	s.root = ref_of(view.root, ALLOC_SITE_ANON_VMA);
+	s.parent = ref_of(view.parent, ALLOC_SITE_ANON_VMA);
+	s.refcount = view.refcount;
+	s.has_degree = view.has_degree;
+	s.num_children = (int64_t)view.num_children;
+	s.num_active_vmas = (int64_t)view.num_active_vmas;
+	s.degree = (int64_t)view.degree;
 	s.first_tree = rw->snap_tree.n;
 
-	for (avc = anon_vma_interval_tree_first(&anon_vma->rb_root); avc;
+	for (avc = anon_vma_interval_tree_first(core->tree(anon_vma)); avc;
 	     avc = anon_vma_interval_tree_next(avc)) {
 		struct rf_snap_tree_node node = { .avc = ref_of(avc, ALLOC_SITE_AVC) };
 

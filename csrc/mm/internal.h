@@ -8,73 +8,30 @@
 
 #include <linux/mm.h>
 #include <linux/rmap.h>
+#include <rmapfuzz/anon_vma_core.h>
 
 /* Operations which modify VMAs, as passed to anon_vma_clone(). */
 enum vma_operation {
-	VMA_OP_SPLIT,
-	VMA_OP_MERGE_UNFAULTED,
-	VMA_OP_REMAP,
-	VMA_OP_FORK,
-};
-
-/*
- * One implementation of the anon_vma core. Every core keeps the kernel's
- * function names as static functions in its own file and exports only this
- * table; the callers (vma.c, mmap.c, memory.c, ...) go through the table of
- * the current world, so one binary can run every variant.
- */
-struct anon_vma_core {
-	const char *name;
-	int (*anon_vma_prepare)(struct vm_area_struct *vma);
-	int (*anon_vma_clone)(struct vm_area_struct *dst,
-			      struct vm_area_struct *src,
-			      enum vma_operation operation);
-	int (*anon_vma_fork)(struct vm_area_struct *vma,
-			     struct vm_area_struct *pvma);
-	void (*unlink_anon_vmas)(struct vm_area_struct *vma);
-	/* A merge removes @remove, whose range @vma absorbed. */
-	void (*unlink_merged_vma)(struct vm_area_struct *vma,
-				  struct vm_area_struct *remove);
+	VMA_OP_SPLIT = RF_CLONE_SPLIT,
+	VMA_OP_MERGE_UNFAULTED = RF_CLONE_MERGE_UNFAULTED,
+	VMA_OP_REMAP = RF_CLONE_REMAP,
+	VMA_OP_FORK = RF_CLONE_FORK,
 };
 
 extern const struct anon_vma_core mainline_anon_vma_core;
 extern const struct anon_vma_core pre_series_anon_vma_core;
 
+/* The core of the world the current thread is working on. */
 const struct anon_vma_core *current_anon_vma_core(void);
 
-/* Pieces both cores share (mm/rmap_common.c). */
-struct anon_vma *anon_vma_alloc(void);
-void anon_vma_free(struct anon_vma *anon_vma);
-struct anon_vma_chain *anon_vma_chain_alloc(gfp_t gfp);
-void anon_vma_chain_free(struct anon_vma_chain *avc);
-void anon_vma_chain_assign(struct vm_area_struct *vma,
-			   struct anon_vma_chain *avc,
-			   struct anon_vma *anon_vma);
-void __put_anon_vma(struct anon_vma *anon_vma);
-int __anon_vma_prepare(struct vm_area_struct *vma);
-
-static inline void get_anon_vma(struct anon_vma *anon_vma)
-{
-	atomic_inc(&anon_vma->refcount);
-}
-
-static inline void put_anon_vma(struct anon_vma *anon_vma)
-{
-	if (atomic_dec_and_test(&anon_vma->refcount))
-		__put_anon_vma(anon_vma);
-}
-
-/*
- * Macros rather than inline functions (as in the kernel) so that the lock
- * tracking in kernel/rwsem.c records the caller's file and line.
- */
-#define anon_vma_lock_write(anon_vma)	down_write(&(anon_vma)->root->rwsem)
-#define anon_vma_unlock_write(anon_vma)	up_write(&(anon_vma)->root->rwsem)
-#define anon_vma_lock_read(anon_vma)	down_read(&(anon_vma)->root->rwsem)
-#define anon_vma_unlock_read(anon_vma)	up_read(&(anon_vma)->root->rwsem)
+/* Our layout of struct anon_vma_chain, which every core must share. */
+void our_avc_layout(struct avc_layout *out);
 
 #ifndef ANON_VMA_CORE_IMPL
-/* What the callers see: the current world's core. */
+/*
+ * What the callers see: the current world's core, through its table. A
+ * core's own files (ANON_VMA_CORE_IMPL) call their functions directly.
+ */
 static inline int anon_vma_prepare(struct vm_area_struct *vma)
 {
 	if (likely(vma->anon_vma))
@@ -86,7 +43,8 @@ static inline int anon_vma_clone(struct vm_area_struct *dst,
 				 struct vm_area_struct *src,
 				 enum vma_operation operation)
 {
-	return current_anon_vma_core()->anon_vma_clone(dst, src, operation);
+	return current_anon_vma_core()->anon_vma_clone(dst, src,
+						       (enum rf_clone_op)operation);
 }
 
 static inline int anon_vma_fork(struct vm_area_struct *vma,
@@ -105,6 +63,17 @@ static inline void unlink_merged_vma(struct vm_area_struct *vma,
 {
 	current_anon_vma_core()->unlink_merged_vma(vma, remove);
 }
+
+static inline struct rb_root_cached *anon_vma_tree(struct anon_vma *anon_vma)
+{
+	return current_anon_vma_core()->tree(anon_vma);
+}
+
+/* Macros, so that lock tracking records the caller's file and line. */
+#define anon_vma_lock_write(av)	 down_write(current_anon_vma_core()->family_lock(av))
+#define anon_vma_unlock_write(av) up_write(current_anon_vma_core()->family_lock(av))
+#define anon_vma_lock_read(av)	 down_read(current_anon_vma_core()->family_lock(av))
+#define anon_vma_unlock_read(av)  up_read(current_anon_vma_core()->family_lock(av))
 #endif /* ANON_VMA_CORE_IMPL */
 
 /* mm/vma.c */
@@ -162,11 +131,12 @@ int do_madvise(struct mm_struct *mm, unsigned long start, unsigned long len,
 	       int behavior);
 
 /* Slab caches of each file, created once per process. */
+void anon_vma_init(void);	/* our cores' (mm/rmap_common.c) */
 void vm_area_cache_init(void);
 void mm_cache_init(void);
 void folio_cache_init(void);
 
-/* mm/rmap_common.c: one rmap walk, reporting each (vma, address) mapping. */
+/* mm/rmap_walk.c: one rmap walk, reporting each (vma, address) mapping. */
 typedef void (*rmap_one_fn)(struct folio *folio, struct vm_area_struct *vma,
 			    unsigned long address, void *arg);
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg);

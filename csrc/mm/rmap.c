@@ -19,6 +19,7 @@
 
 #define ANON_VMA_CORE_IMPL
 #include "internal.h"
+#include "anon_vma.h"
 
 /* The caller's side of the contract, per operation; warn, never stop. */
 static void check_anon_vma_clone(struct vm_area_struct *dst,
@@ -230,11 +231,18 @@ static void unlink_merged_vma(struct vm_area_struct *vma,
 	unlink_anon_vmas(remove);
 }
 
+static int anon_vma_clone_op(struct vm_area_struct *dst,
+			     struct vm_area_struct *src, enum rf_clone_op op)
+{
+	return anon_vma_clone(dst, src, (enum vma_operation)op);
+}
+
 const struct anon_vma_core mainline_anon_vma_core = {
 	.name			= "mainline",
 	.anon_vma_prepare	= __anon_vma_prepare,
-	.anon_vma_clone		= anon_vma_clone,
+	.anon_vma_clone		= anon_vma_clone_op,
 	.anon_vma_fork		= anon_vma_fork,
 	.unlink_anon_vmas	= unlink_anon_vmas,
 	.unlink_merged_vma	= unlink_merged_vma,
+	OUR_ANON_VMA_LAYOUT,
 };

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The parts of the anon_vma code that the pre-series and mainline cores
- * share unchanged: object lifetime, __anon_vma_prepare() and the rmap walk.
+ * share unchanged: object lifetime, __anon_vma_prepare(), and the accessors
+ * of our struct anon_vma layout.
  */
 #include <linux/mm.h>
 #include <linux/rmap.h>
 
 #define ANON_VMA_CORE_IMPL
 #include "internal.h"
+#include "anon_vma.h"
 
 static struct kmem_cache *anon_vma_cachep;
 static struct kmem_cache *anon_vma_chain_cachep;
@@ -115,38 +117,43 @@ int __anon_vma_prepare(struct vm_area_struct *vma)
 	return 0;
 }
 
-/*
- * Visit every VMA that maps @folio, found through the interval tree of the
- * folio's own anon_vma, as reclaim and migration do.
- */
-void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
+/* Accessors of our layout, for the core tables (see anon_vma_core.h). */
+struct rb_root_cached *our_anon_vma_tree(struct anon_vma *anon_vma)
 {
-	struct anon_vma *anon_vma = folio->anon_vma;
-	struct anon_vma_chain *avc;
-	pgoff_t pgoff = folio->index;
-
-	if (!anon_vma)
-		return;
-	anon_vma_lock_read(anon_vma);
-	anon_vma_interval_tree_foreach(avc, &anon_vma->rb_root, pgoff, pgoff) {
-		struct vm_area_struct *vma = avc->vma;
-		unsigned long address;
-
-		/* The tree promised this VMA covers pgoff. */
-		if (WARN_ON_ONCE(pgoff < vma->vm_pgoff ||
-				 pgoff > vma_last_pgoff(vma)))
-			continue;
-		address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
-		rmap_one(folio, vma, address, arg);
-	}
-	anon_vma_unlock_read(anon_vma);
+	return &anon_vma->rb_root;
 }
 
-/* A write fault reuses an exclusive folio: new pages of the VMA go here. */
-void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma)
+struct rw_semaphore *our_anon_vma_family_lock(struct anon_vma *anon_vma)
 {
-	VM_BUG_ON_VMA(!vma->anon_vma, vma);
-	WRITE_ONCE(folio->anon_vma, vma->anon_vma);
+	return &anon_vma->root->rwsem;
+}
+
+struct rw_semaphore *our_anon_vma_own_rwsem(struct anon_vma *anon_vma)
+{
+	return &anon_vma->rwsem;
+}
+
+void our_anon_vma_view(struct anon_vma *anon_vma, struct anon_vma_view *out)
+{
+	out->root = anon_vma->root;
+	out->parent = anon_vma->parent;
+	out->refcount = atomic_read(&anon_vma->refcount);
+	out->has_degree = false;
+	out->num_children = anon_vma->num_children;
+	out->num_active_vmas = anon_vma->num_active_vmas;
+	out->degree = 0;
+}
+
+void our_avc_layout(struct avc_layout *out)
+{
+	out->size = sizeof(struct anon_vma_chain);
+	out->vma = offsetof(struct anon_vma_chain, vma);
+	out->anon_vma = offsetof(struct anon_vma_chain, anon_vma);
+	out->same_vma = offsetof(struct anon_vma_chain, same_vma);
+	out->rb = offsetof(struct anon_vma_chain, rb);
+	out->rb_subtree_last = offsetof(struct anon_vma_chain, rb_subtree_last);
+	out->cached_vma_start = offsetof(struct anon_vma_chain, cached_vma_start);
+	out->cached_vma_last = offsetof(struct anon_vma_chain, cached_vma_last);
 }
 
 static void anon_vma_ctor(void *data)

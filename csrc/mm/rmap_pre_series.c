@@ -16,6 +16,7 @@
 
 #define ANON_VMA_CORE_IMPL
 #include "internal.h"
+#include "anon_vma.h"
 
 static void unlink_anon_vmas(struct vm_area_struct *vma);
 
@@ -93,10 +94,9 @@ enomem_failure:
 }
 
 static int anon_vma_clone_op(struct vm_area_struct *dst,
-			     struct vm_area_struct *src,
-			     enum vma_operation operation)
+			     struct vm_area_struct *src, enum rf_clone_op op)
 {
-	(void)operation;	/* the old interface did not say */
+	(void)op;	/* the old interface did not say */
 	return anon_vma_clone(dst, src);
 }
 
@@ -203,4 +203,5 @@ const struct anon_vma_core pre_series_anon_vma_core = {
 	.anon_vma_fork		= anon_vma_fork,
 	.unlink_anon_vmas	= unlink_anon_vmas,
 	.unlink_merged_vma	= anon_vma_merge,
+	OUR_ANON_VMA_LAYOUT,
 };

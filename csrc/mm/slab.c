@@ -34,13 +34,26 @@ struct slab_obj {
 
 _Static_assert(sizeof(struct slab_obj) % 16 == 0, "slab header alignment");
 
-static struct kmem_cache slab_caches[NR_ALLOC_SITES] = {
-	[ALLOC_SITE_MM]		= { .name = "mm_struct",	.site = ALLOC_SITE_MM },
-	[ALLOC_SITE_VMA]	= { .name = "vm_area_struct",	.site = ALLOC_SITE_VMA },
-	[ALLOC_SITE_ANON_VMA]	= { .name = "anon_vma",		.site = ALLOC_SITE_ANON_VMA },
-	[ALLOC_SITE_AVC]	= { .name = "anon_vma_chain",	.site = ALLOC_SITE_AVC },
-	[ALLOC_SITE_PAGE]	= { .name = "folio",		.site = ALLOC_SITE_PAGE },
+/* Which allocation site a cache's objects count as, by cache name. */
+static const struct {
+	const char *name;
+	enum alloc_site site;
+} cache_sites[] = {
+	{ "mm_struct",		ALLOC_SITE_MM },
+	{ "vm_area_struct",	ALLOC_SITE_VMA },
+	{ "anon_vma",		ALLOC_SITE_ANON_VMA },
+	{ "anon_vma_chain",	ALLOC_SITE_AVC },
+	{ "folio",		ALLOC_SITE_PAGE },
 };
+
+/*
+ * Cache descriptors, handed out once per kmem_cache_create() call: two
+ * anon_vma cores may each create an "anon_vma" cache of a different size.
+ * Creation runs under the harness's init lock.
+ */
+#define MAX_CACHES 16
+static struct kmem_cache slab_caches[MAX_CACHES];
+static size_t nr_slab_caches;
 
 static inline struct slab_obj *obj_to_slab(const void *obj)
 {
@@ -65,27 +78,29 @@ static u32 slab_checksum(const struct slab_obj *s)
 	return h;
 }
 
-/*
- * Caches are descriptors keyed by name; creating one twice returns the same
- * descriptor, so per-world init code may run more than once.
- */
 struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 				     size_t align, unsigned long flags,
 				     void (*ctor)(void *))
 {
+	struct kmem_cache *cache;
 	size_t i;
 
 	(void)align;
 	(void)flags;
-	for (i = 0; i < ARRAY_SIZE(slab_caches); i++) {
-		if (strcmp(slab_caches[i].name, name) == 0) {
-			slab_caches[i].size = size;
-			slab_caches[i].ctor = ctor;
-			return &slab_caches[i];
-		}
+	for (i = 0; i < ARRAY_SIZE(cache_sites); i++) {
+		if (strcmp(cache_sites[i].name, name) == 0)
+			break;
 	}
-	fprintf(stderr, "rmapfuzz: no allocation site for cache %s\n", name);
-	abort();
+	if (i == ARRAY_SIZE(cache_sites) || nr_slab_caches == MAX_CACHES) {
+		fprintf(stderr, "rmapfuzz: cannot create a cache %s\n", name);
+		abort();
+	}
+	cache = &slab_caches[nr_slab_caches++];
+	cache->name = name;
+	cache->size = size;
+	cache->site = cache_sites[i].site;
+	cache->ctor = ctor;
+	return cache;
 }
 
 /* fail_nth: does the attempt being made now fail? */

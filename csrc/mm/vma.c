@@ -183,7 +183,7 @@ static void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)
 	struct anon_vma_chain *avc;
 
 	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_remove(avc, &avc->anon_vma->rb_root);
+		anon_vma_interval_tree_remove(avc, anon_vma_tree(avc->anon_vma));
 }
 
 static void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
@@ -191,7 +191,7 @@ static void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
 	struct anon_vma_chain *avc;
 
 	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_insert(avc, &avc->anon_vma->rb_root);
+		anon_vma_interval_tree_insert(avc, anon_vma_tree(avc->anon_vma));
 }
 
 /*

@@ -9,25 +9,13 @@
 #include <linux/rwsem.h>
 
 /*
- * An anon_vma collects the VMAs that may map a set of anonymous pages. A
- * fork family shares one root, whose rwsem serialises the whole family.
+ * struct anon_vma is opaque here: each anon_vma core defines its own
+ * (mm/anon_vma.h for ours, the kernel's for an extracted core), and code
+ * outside the cores reaches it through <rmapfuzz/anon_vma_core.h>.
  */
-struct anon_vma {
-	struct anon_vma *root;
-	struct rw_semaphore rwsem;
-	atomic_t refcount;
+struct anon_vma;
 
-	/* anon_vmas whose parent is this one; a root counts itself. */
-	unsigned long num_children;
-	/* VMAs whose ->anon_vma is this one. */
-	unsigned long num_active_vmas;
-
-	struct anon_vma *parent;
-
-	/* Interval tree of anon_vma_chains, keyed by their VMA's pgoff range. */
-	struct rb_root_cached rb_root;
-};
-
+#ifndef RMAPFUZZ_EXTRACTED_TYPES
 /*
  * One link between a VMA and an anon_vma: on the VMA's anon_vma_chain list
  * (same_vma) and in the anon_vma's interval tree (rb).
@@ -42,7 +30,6 @@ struct anon_vma_chain {
 	unsigned long cached_vma_start, cached_vma_last;
 #endif
 };
-
-void anon_vma_init(void);
+#endif /* RMAPFUZZ_EXTRACTED_TYPES */
 
 #endif /* _LINUX_RMAP_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface between an anon_vma core and everything else.
+ *
+ * A core is one implementation of the anon_vma code: ours (mm/rmap.c,
+ * mm/rmap_pre_series.c) or one extracted from a kernel tree. Each core
+ * lays out struct anon_vma its own way (a degree-era kernel has a single
+ * counter), so nothing outside a core looks inside one: the callers, the
+ * snapshot and the hygiene audit go through the accessors below. Only
+ * struct anon_vma_chain, whose layout every kernel generation shares, is
+ * used directly (and checked when a kernel core is loaded).
+ *
+ * This header deliberately depends on no other: the translation unit of an
+ * extracted kernel core includes it next to the kernel's own definitions.
+ */
+#ifndef _RMAPFUZZ_ANON_VMA_CORE_H
+#define _RMAPFUZZ_ANON_VMA_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct anon_vma;
+struct anon_vma_chain;
+struct vm_area_struct;
+struct rb_root_cached;
+struct rw_semaphore;
+
+/* The operation a clone serves, in the harness's numbering. */
+enum rf_clone_op {
+	RF_CLONE_SPLIT,
+	RF_CLONE_MERGE_UNFAULTED,
+	RF_CLONE_REMAP,
+	RF_CLONE_FORK,
+};
+
+/* What a snapshot reads of an anon_vma, whatever its layout. */
+struct anon_vma_view {
+	struct anon_vma *root;
+	struct anon_vma *parent;
+	long refcount;
+	/* Degree era: one counter of children and active VMAs together. */
+	bool has_degree;
+	unsigned long num_children;
+	unsigned long num_active_vmas;
+	unsigned long degree;
+};
+
+/* Offsets of struct anon_vma_chain, to check a core agrees with ours. */
+struct avc_layout {
+	size_t size, vma, anon_vma, same_vma, rb, rb_subtree_last;
+	size_t cached_vma_start, cached_vma_last;
+};
+
+struct anon_vma_core {
+	const char *name;
+	/* Creates the core's own slab caches, once per process (may be NULL). */
+	void (*init)(void);
+	int (*anon_vma_prepare)(struct vm_area_struct *vma);
+	int (*anon_vma_clone)(struct vm_area_struct *dst,
+			      struct vm_area_struct *src, enum rf_clone_op op);
+	int (*anon_vma_fork)(struct vm_area_struct *vma,
+			     struct vm_area_struct *pvma);
+	void (*unlink_anon_vmas)(struct vm_area_struct *vma);
+	/* A merge removes @remove, whose range @vma absorbed. */
+	void (*unlink_merged_vma)(struct vm_area_struct *vma,
+				  struct vm_area_struct *remove);
+
+	/* Layout accessors. */
+	struct rb_root_cached *(*tree)(struct anon_vma *anon_vma);
+	/* The lock of @anon_vma's family (its root's rwsem). */
+	struct rw_semaphore *(*family_lock)(struct anon_vma *anon_vma);
+	/* @anon_vma's own rwsem (only a root's is ever taken). */
+	struct rw_semaphore *(*own_rwsem)(struct anon_vma *anon_vma);
+	void (*view)(struct anon_vma *anon_vma, struct anon_vma_view *out);
+	void (*avc_layout)(struct avc_layout *out);
+	/* Checks of the snapshot a generation cannot support, for reports. */
+	const char *relaxed_checks;
+};
+
+#endif /* _RMAPFUZZ_ANON_VMA_CORE_H */
