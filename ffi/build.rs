@@ -12,6 +12,11 @@
 //!
 //! The clang used is the one whose LLVM matches rustc's (`clang-22` for an
 //! LLVM 22 rustc) when installed, else `clang`; `RMAPFUZZ_CLANG` overrides.
+//!
+//! With `RMAPFUZZ_KERNEL_SRC=TREE`, the anon_vma core of that kernel tree is
+//! extracted (crate `rmap-extract`) into one translation unit under
+//! `OUT_DIR`, compiled with the rest (and instrumented like it), and
+//! registered as the variant `kernel`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,13 +28,21 @@ fn csrc_dir() -> PathBuf {
     dir.canonicalize().unwrap_or(dir)
 }
 
-/// Every `.c` file under `csrc/`, sorted so builds are reproducible.
+/// The glue of extracted kernel cores: compiled only inside the translation
+/// unit generated from a kernel tree, never on its own.
+const KERNEL_GLUE_DIR: &str = "kernel_glue";
+
+/// Every `.c` file under `csrc/` (but the kernel glue), sorted so builds
+/// are reproducible.
 fn c_sources(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("csrc is readable") {
             let path = entry.expect("csrc entry").path();
+            if path.file_name().is_some_and(|n| n == KERNEL_GLUE_DIR) {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "c") {
@@ -97,7 +110,39 @@ fn instrumenting_clang() -> String {
     "clang".into()
 }
 
-fn compile(csrc: &Path, how: &Instrumentation) {
+/// The kernel tree's core, when `RMAPFUZZ_KERNEL_SRC` names one: writes
+/// its translation unit and returns the path. A tree that cannot be used
+/// stops the build with the extractor's message (file and symbol).
+fn kernel_core() -> Option<PathBuf> {
+    let tree = env::var_os("RMAPFUZZ_KERNEL_SRC").filter(|t| !t.is_empty())?;
+    let tree = PathBuf::from(tree);
+    let tree = tree.canonicalize().unwrap_or_else(|e| {
+        eprintln!("rmapfuzz: RMAPFUZZ_KERNEL_SRC={}: {e}", tree.display());
+        std::process::exit(1)
+    });
+    let x = rmap_extract::extract(&tree).unwrap_or_else(|e| {
+        eprintln!(
+            "rmapfuzz: cannot build the kernel variant from {}:\n  {e}",
+            tree.display()
+        );
+        std::process::exit(1)
+    });
+    for input in &x.inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"))
+        .join(rmap_extract::OUTPUT_FILE);
+    std::fs::write(&out, &x.source).expect("write the kernel translation unit");
+    println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VERSION={}", x.version);
+    println!(
+        "cargo:rustc-env=RMAPFUZZ_KERNEL_GENERATION={}",
+        x.generation.name()
+    );
+    println!("cargo:rustc-env=RMAPFUZZ_KERNEL_TREE={}", tree.display());
+    Some(out)
+}
+
+fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>) {
     let mut build = cc::Build::new();
     build
         .std("gnu11")
@@ -137,6 +182,10 @@ fn compile(csrc: &Path, how: &Instrumentation) {
     for src in c_sources(csrc) {
         build.file(src);
     }
+    if let Some(tu) = kernel {
+        build.define("RMAPFUZZ_HAVE_KERNEL", None);
+        build.file(tu);
+    }
     build.compile("rmapharness");
     println!("cargo:rustc-link-lib=pthread");
 }
@@ -165,12 +214,14 @@ fn main() {
         "RMAPFUZZ_WERROR",
         "RMAPFUZZ_CLANG",
         "RMAPFUZZ_COVERAGE",
+        "RMAPFUZZ_KERNEL_SRC",
         "CC",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let how = instrumentation();
     println!("cargo:rustc-env=RMAPFUZZ_C_INSTRUMENTATION={how:?}");
-    compile(&csrc, &how);
+    let kernel = kernel_core();
+    compile(&csrc, &how, kernel.as_deref());
     bind(&csrc);
 }

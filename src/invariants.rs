@@ -26,6 +26,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("leak", "every live object is reachable from a process"),
     ("counter.num_active_vmas", "num_active_vmas equals the number of VMAs whose anon_vma it is"),
     ("counter.num_children", "num_children equals the number of anon_vmas whose parent it is (a root counts itself)"),
+    ("counter.degree", "degree (degree-era kernels) equals the VMAs whose anon_vma it is plus the anon_vmas whose parent it is (a root counts itself)"),
     ("counter.refcount", "refcount is 1, plus one per other member of the family on a root"),
     ("forest", "parent and root links form a forest; a child shares its parent's root"),
     ("tree.empty", "an anon_vma whose interval tree is empty has been freed"),
@@ -249,7 +250,17 @@ fn check_counters(c: &mut Checker) {
         }
     }
     for (i, a) in s.anon_vmas.iter().enumerate() {
-        if a.num_active_vmas != active[i] {
+        if let Some(degree) = a.degree {
+            if degree != active[i] + children[i] {
+                c.fail(
+                    "counter.degree",
+                    format!(
+                        "anon_vma av{i}: degree={degree} but {} VMA(s) use it and {} anon_vma(s) name it parent",
+                        active[i], children[i]
+                    ),
+                );
+            }
+        } else if a.num_active_vmas != active[i] {
             c.fail(
                 "counter.num_active_vmas",
                 format!(
@@ -258,7 +269,7 @@ fn check_counters(c: &mut Checker) {
                 ),
             );
         }
-        if a.num_children != children[i] {
+        if a.degree.is_none() && a.num_children != children[i] {
             c.fail(
                 "counter.num_children",
                 format!(
@@ -581,6 +592,7 @@ mod tests {
                 refcount: 1,
                 num_children: 1,
                 num_active_vmas: 1,
+                degree: None,
                 tree: vec![TreeEntry {
                     start: 0x10,
                     last: 0x11,
@@ -612,6 +624,19 @@ mod tests {
     #[test]
     fn a_correct_world_passes() {
         assert_eq!(check(&world()), vec![]);
+    }
+
+    #[test]
+    fn a_degree_counter_replaces_the_two_counters() {
+        // One VMA and the root's self-link: degree 2, the split counters
+        // are not looked at.
+        let mut s = world();
+        s.anon_vmas[0].degree = Some(2);
+        s.anon_vmas[0].num_children = 0;
+        s.anon_vmas[0].num_active_vmas = 0;
+        assert_eq!(check(&s), vec![]);
+        s.anon_vmas[0].degree = Some(1);
+        assert_eq!(rules(&s), vec!["counter.degree"]);
     }
 
     #[test]

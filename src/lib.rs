@@ -6,7 +6,8 @@
 //! - [`engine`]: the one trait both implementations sit behind;
 //! - [`snapshot`], [`invariants`]: canonical state and the rules it obeys;
 //! - [`runner`], [`sweep`]: the differential loop and systematic injection;
-//! - [`expect`]: what each scenario must produce on each variant.
+//! - [`expect`]: what each scenario must produce on each variant;
+//! - [`kernel_build`]: building in a kernel tree's core (`--kernel-src`).
 #![forbid(unsafe_code)]
 
 pub mod corpus;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod expect;
 pub mod fuzzing;
 pub mod invariants;
+pub mod kernel_build;
 pub mod op;
 pub mod parse;
 pub mod report;

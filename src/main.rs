@@ -9,11 +9,12 @@ use clap::{Parser, Subcommand};
 use rmapfuzz::corpus;
 use rmapfuzz::encoding;
 use rmapfuzz::expect::{default_variants, expectation, met};
+use rmapfuzz::kernel_build;
 use rmapfuzz::report::Failure;
 use rmapfuzz::runner::{run, RunOptions};
 use rmapfuzz::scenario::{Expect, Scenario, VariantSel};
 use rmapfuzz::sweep::{sweep, sweep_step};
-use rmapfuzz::variant::{self, Variant, VARIANTS};
+use rmapfuzz::variant::{self, Variant};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +23,10 @@ use rmapfuzz::variant::{self, Variant, VARIANTS};
     about = "Differential fuzzing of the kernel's anon_vma core, C against Rust"
 )]
 struct Cli {
+    /// Add the variant `kernel`: the anon_vma core of this Linux source
+    /// tree (builds rmapfuzz with it on first use, then runs that build).
+    #[arg(long, global = true, value_name = "TREE")]
+    kernel_src: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,6 +83,14 @@ enum Command {
         #[arg(long)]
         sweep_last: bool,
     },
+    /// Take the anon_vma core out of a kernel source tree and write the
+    /// translation unit the `kernel` variant is built from, with a list of
+    /// what was taken, into DIR (see README, "Fuzz your own kernel patch").
+    KernelExtract {
+        tree: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
 }
 
 /// Bad input: reported, exit code 2, nothing run.
@@ -109,6 +122,30 @@ fn load(
         Ok(out)
     } else {
         Err(InputError(errors))
+    }
+}
+
+/// Says, once per variant, what it is compared with and which checks its
+/// core cannot support.
+fn announce<'a>(variants: impl IntoIterator<Item = &'a Variant>) {
+    let mut seen = Vec::new();
+    for v in variants {
+        if seen.contains(&v.name) {
+            continue;
+        }
+        seen.push(v.name);
+        let how = match v.mode {
+            variant::Mode::Strict => "strictly",
+            variant::Mode::Relaxed => "in shape",
+        };
+        println!("note  [{v}] compared {how} with the {}", v.reference);
+        let relaxed = v.relaxed_checks();
+        if !relaxed.is_empty() {
+            println!(
+                "note  [{v}] has no {}: left out of the comparison; invariant counter.degree checks its single counter instead",
+                relaxed.join(", ")
+            );
+        }
     }
 }
 
@@ -147,13 +184,12 @@ impl Tally {
     ) {
         if met(expect, failure) {
             self.ok += 1;
-            println!("ok    {} [{}]{note}", path.display(), v.name);
+            println!("ok    {} [{v}]{note}", path.display());
         } else {
             self.failed += 1;
             println!(
-                "FAIL  {} [{}]: expected {}",
+                "FAIL  {} [{v}]: expected {}",
                 path.display(),
-                v.name,
                 describe(expect)
             );
             match failure {
@@ -178,14 +214,15 @@ impl Tally {
 
 fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
     let mut tally = Tally::default();
-    for (path, s, variants) in load(paths, variant)? {
+    let loaded = load(paths, variant)?;
+    announce(loaded.iter().flat_map(|l| &l.2));
+    for (path, s, variants) in loaded {
         for v in variants {
             let Some(expect) = expectation(&s, v) else {
                 tally.skipped += 1;
                 println!(
-                    "skip  {} [{}]: the header says nothing about this variant",
-                    path.display(),
-                    v.name
+                    "skip  {} [{v}]: the header says nothing about this variant",
+                    path.display()
                 );
                 continue;
             };
@@ -202,16 +239,17 @@ fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputErr
 
 fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
     let mut tally = Tally::default();
-    for (path, s, variants) in load(paths, variant)? {
+    let loaded = load(paths, variant)?;
+    announce(loaded.iter().flat_map(|l| &l.2));
+    for (path, s, variants) in loaded {
         for v in variants {
             match expectation(&s, v) {
                 Some(Expect::Pass) => {}
                 _ => {
                     tally.skipped += 1;
                     println!(
-                        "skip  {} [{}]: sweeps only scenarios expected to pass",
-                        path.display(),
-                        v.name
+                        "skip  {} [{v}]: sweeps only scenarios expected to pass",
+                        path.display()
                     );
                     continue;
                 }
@@ -264,7 +302,7 @@ fn run_inputs(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Inpu
             Ok(()) => tally.ok += 1,
             Err(report) => {
                 tally.failed += 1;
-                println!("FAIL  {} [{}]\n{report}", file.display(), v.name);
+                println!("FAIL  {} [{v}]\n{report}", file.display());
             }
         }
     }
@@ -350,8 +388,82 @@ fn decode_one(
     Ok(ExitCode::SUCCESS)
 }
 
+fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
+    let x = rmap_extract::extract(tree).map_err(|e| InputError(vec![e.to_string()]))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| InputError(vec![format!("{}: {e}", out.display())]))?;
+    let mut listing = format!(
+        "# Linux {} ({} generation), taken from {}\n",
+        x.version,
+        x.generation,
+        tree.display()
+    );
+    for t in &x.taken {
+        listing += &format!("{}:{}: {:?} {}\n", t.file.display(), t.line, t.kind, t.name);
+    }
+    for (name, text) in [
+        (rmap_extract::OUTPUT_FILE, &x.source),
+        ("TAKEN.txt", &listing),
+    ] {
+        let path = out.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| InputError(vec![format!("{}: {e} (not overwriting)", path.display())]))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| InputError(vec![format!("{}: {e}", path.display())]))?;
+    }
+    println!(
+        "Linux {} ({} generation): {} items taken into {}",
+        x.version,
+        x.generation,
+        x.taken.len(),
+        out.join(rmap_extract::OUTPUT_FILE).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs this command in a build that carries `tree` as `kernel` (see
+/// `rmapfuzz::kernel_build`); `None` when this binary is that build.
+fn with_kernel_tree(tree: &Path) -> Option<ExitCode> {
+    let fail = |e: kernel_build::KernelBuildError| {
+        eprintln!("rmapfuzz: --kernel-src: {e}");
+        Some(ExitCode::from(2))
+    };
+    let tree = match kernel_build::canonical_tree(tree) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if kernel_build::built_with(&tree) {
+        return None;
+    }
+    let binary = match kernel_build::build(&tree) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let status = std::process::Command::new(&binary)
+        .args(std::env::args_os().skip(1))
+        .status();
+    match status {
+        Ok(s) => Some(ExitCode::from(s.code().unwrap_or(1).clamp(0, 255) as u8)),
+        Err(e) => {
+            eprintln!("rmapfuzz: cannot run {}: {e}", binary.display());
+            Some(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(tree) = &cli.kernel_src {
+        // kernel-extract reads the tree itself; everything else runs it.
+        if !matches!(cli.command, Command::KernelExtract { .. }) {
+            if let Some(code) = with_kernel_tree(tree) {
+                return code;
+            }
+        }
+    }
     let result = match &cli.command {
         Command::Replay { paths, variant } => replay(paths, variant.as_deref()),
         Command::Sweep { paths, variant } => sweep_all(paths, variant.as_deref()),
@@ -363,8 +475,9 @@ fn main() -> ExitCode {
             variant,
             sweep_last,
         } => decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
+        Command::KernelExtract { tree, out } => kernel_extract(tree, out),
         Command::Variants => {
-            for v in VARIANTS {
+            for v in variant::all() {
                 let kind = if v.correct { "correct" } else { "bug" };
                 println!("{:<12} {:<8} {}", v.name, kind, v.summary);
             }

@@ -9,25 +9,19 @@ use crate::scenario::{Expect, Scenario};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     C,
+    /// The reference the C side is compared with: the oracle, or for an
+    /// old kernel tree our C `pre-series` core.
     Oracle,
     /// A comparison between the two.
     Both,
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::C => "C",
-            Side::Oracle => "oracle",
-            Side::Both => "C vs oracle",
-        })
-    }
 }
 
 /// The first check that failed in a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub variant: String,
+    /// What the variant is compared with (`oracle`, `C pre-series`).
+    pub reference: String,
     /// Index of the operation (0-based); `None` when found at teardown.
     pub step: Option<usize>,
     pub op: Option<Step>,
@@ -87,15 +81,21 @@ impl fmt::Display for Failure {
             (Some(i), Some(op)) => write!(f, "[{}] op #{} `{op}`", self.variant, i + 1)?,
             _ => write!(f, "[{}] at teardown", self.variant)?,
         }
-        writeln!(f, ": check {} failed ({})", self.check, self.side)?;
+        let side = match self.side {
+            Side::C => "C".to_owned(),
+            Side::Oracle => self.reference.clone(),
+            Side::Both => format!("C vs {}", self.reference),
+        };
+        writeln!(f, ": check {} failed ({side})", self.check)?;
         for line in self.detail.lines() {
             writeln!(f, "    {line}")?;
         }
+        let width = self.reference.len().max(1);
         if let Some(c) = &self.c_value {
-            writeln!(f, "    C:      {c}")?;
+            writeln!(f, "    {:<width$}  {c}", "C:")?;
         }
         if let Some(o) = &self.oracle_value {
-            writeln!(f, "    oracle: {o}")?;
+            writeln!(f, "    {:<width$}  {o}", format!("{}:", self.reference))?;
         }
         if let Some(s) = &self.scenario {
             writeln!(f, "    failing scenario:")?;

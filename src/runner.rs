@@ -1,5 +1,7 @@
 //! The differential runner: applies each step of a scenario to a C variant
-//! and to the oracle, and stops at the first check that fails.
+//! and to its reference (the oracle; for a kernel tree from before the
+//! series, our C `pre-series` core), and stops at the first check that
+//! fails. Below, "oracle" means whichever reference the variant has.
 //!
 //! After every operation, in this order: the two outcomes agree; the C
 //! world obeys every invariant and its instrumentation saw nothing; a failed
@@ -17,7 +19,7 @@ use crate::op::Step;
 use crate::report::{Failure, Side};
 use crate::scenario::Scenario;
 use crate::snapshot::{canonicalize, first_difference, shape_difference, LiveCounts, Snapshot};
-use crate::variant::{Mode, Variant};
+use crate::variant::{Mode, Reference, Variant};
 
 /// A check's verdict: the failure is boxed, it is large and rare.
 type Checked = Result<(), Box<Failure>>;
@@ -64,7 +66,8 @@ impl Run<'_> {
         detail: impl Into<String>,
     ) -> Box<Failure> {
         Box::new(Failure {
-            variant: self.variant.name.to_owned(),
+            variant: self.variant.label.to_owned(),
+            reference: self.variant.reference.to_string(),
             step,
             op: step.and_then(|i| self.scenario.steps.get(i).copied()),
             check: check.into(),
@@ -213,7 +216,21 @@ pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult
         return result;
     };
     let mut c: Box<dyn Engine> = Box::new(c);
-    let mut o: Box<dyn Engine> = Box::new(OracleEngine::new());
+    let mut o: Box<dyn Engine> = match variant.reference {
+        Reference::Oracle => Box::new(OracleEngine::new()),
+        Reference::C(name) => match CEngine::new(name) {
+            Some(e) => Box::new(e),
+            None => {
+                result.failure = Some(*run.failure(
+                    None,
+                    "setup",
+                    Side::Oracle,
+                    format!("the C harness has no variant {name}"),
+                ));
+                return result;
+            }
+        },
+    };
     if let Err(f) = drive(&run, &mut *c, &mut *o, opts, &mut result) {
         result.failure = Some(*f);
         return result;

@@ -67,6 +67,9 @@ pub struct RawAnonVma {
     pub refcount: i64,
     pub num_children: i64,
     pub num_active_vmas: i64,
+    /// A degree-era core's single counter (children and active VMAs
+    /// together); the two counters above are then meaningless and zero.
+    pub degree: Option<i64>,
     pub tree: Vec<RawTreeNode>,
 }
 
@@ -183,6 +186,8 @@ pub struct AnonVmaState {
     pub refcount: i64,
     pub num_children: i64,
     pub num_active_vmas: i64,
+    /// See [`RawAnonVma::degree`].
+    pub degree: Option<i64>,
     /// Sorted by key, then AVC.
     pub tree: Vec<TreeEntry>,
 }
@@ -434,6 +439,7 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
                 refcount: raw_av.refcount,
                 num_children: raw_av.num_children,
                 num_active_vmas: raw_av.num_active_vmas,
+                degree: raw_av.degree,
                 tree,
             }
         })
@@ -616,13 +622,18 @@ impl Snapshot {
                 .iter()
                 .map(|t| format!("{}@{:#x}-{:#x}", t.avc, t.start, t.last))
                 .collect();
+            let counters = match a.degree {
+                Some(d) => format!("degree={d}"),
+                None => format!(
+                    "num_children={} num_active_vmas={}",
+                    a.num_children, a.num_active_vmas
+                ),
+            };
             out.push(format!(
-                "anon_vma av{i} root={} parent={} refcount={} num_children={} num_active_vmas={} tree=[{}]",
+                "anon_vma av{i} root={} parent={} refcount={} {counters} tree=[{}]",
                 a.root,
                 a.parent,
                 a.refcount,
-                a.num_children,
-                a.num_active_vmas,
                 tree.join(" ")
             ));
         }
@@ -899,6 +910,7 @@ mod tests {
                 refcount: 2,
                 num_children: 2,
                 num_active_vmas: 0,
+                degree: None,
                 tree: vec![RawTreeNode {
                     avc: RawRef::Index(1),
                     start: 16,
@@ -911,6 +923,7 @@ mod tests {
                 refcount: 1,
                 num_children: 0,
                 num_active_vmas: 1,
+                degree: None,
                 tree: vec![RawTreeNode {
                     avc: RawRef::Index(0),
                     start: 16,

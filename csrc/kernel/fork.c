@@ -15,6 +15,7 @@ struct mm_struct *mm_alloc(void)
 	INIT_LIST_HEAD(&mm->mmap);
 	INIT_LIST_HEAD(&mm->mm_list);
 	init_rwsem(&mm->mmap_lock);
+	spin_lock_init(&mm->page_table_lock);
 	return mm;
 }
 

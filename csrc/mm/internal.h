@@ -36,32 +36,32 @@ static inline int anon_vma_prepare(struct vm_area_struct *vma)
 {
 	if (likely(vma->anon_vma))
 		return 0;
-	return current_anon_vma_core()->anon_vma_prepare(vma);
+	return current_anon_vma_core()->prepare(vma);
 }
 
 static inline int anon_vma_clone(struct vm_area_struct *dst,
 				 struct vm_area_struct *src,
 				 enum vma_operation operation)
 {
-	return current_anon_vma_core()->anon_vma_clone(dst, src,
-						       (enum rf_clone_op)operation);
+	return current_anon_vma_core()->clone(dst, src,
+					      (enum rf_clone_op)operation);
 }
 
 static inline int anon_vma_fork(struct vm_area_struct *vma,
 				struct vm_area_struct *pvma)
 {
-	return current_anon_vma_core()->anon_vma_fork(vma, pvma);
+	return current_anon_vma_core()->fork(vma, pvma);
 }
 
 static inline void unlink_anon_vmas(struct vm_area_struct *vma)
 {
-	current_anon_vma_core()->unlink_anon_vmas(vma);
+	current_anon_vma_core()->unlink(vma);
 }
 
 static inline void unlink_merged_vma(struct vm_area_struct *vma,
 				     struct vm_area_struct *remove)
 {
-	current_anon_vma_core()->unlink_merged_vma(vma, remove);
+	current_anon_vma_core()->unlink_merged(vma, remove);
 }
 
 static inline struct rb_root_cached *anon_vma_tree(struct anon_vma *anon_vma)

@@ -239,10 +239,10 @@ static int anon_vma_clone_op(struct vm_area_struct *dst,
 
 const struct anon_vma_core mainline_anon_vma_core = {
 	.name			= "mainline",
-	.anon_vma_prepare	= __anon_vma_prepare,
-	.anon_vma_clone		= anon_vma_clone_op,
-	.anon_vma_fork		= anon_vma_fork,
-	.unlink_anon_vmas	= unlink_anon_vmas,
-	.unlink_merged_vma	= unlink_merged_vma,
+	.prepare		= __anon_vma_prepare,
+	.clone			= anon_vma_clone_op,
+	.fork			= anon_vma_fork,
+	.unlink			= unlink_anon_vmas,
+	.unlink_merged		= unlink_merged_vma,
 	OUR_ANON_VMA_LAYOUT,
 };

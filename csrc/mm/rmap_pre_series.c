@@ -198,10 +198,10 @@ static void anon_vma_merge(struct vm_area_struct *vma,
 
 const struct anon_vma_core pre_series_anon_vma_core = {
 	.name			= "pre-series",
-	.anon_vma_prepare	= __anon_vma_prepare,
-	.anon_vma_clone		= anon_vma_clone_op,
-	.anon_vma_fork		= anon_vma_fork,
-	.unlink_anon_vmas	= unlink_anon_vmas,
-	.unlink_merged_vma	= anon_vma_merge,
+	.prepare		= __anon_vma_prepare,
+	.clone			= anon_vma_clone_op,
+	.fork			= anon_vma_fork,
+	.unlink			= unlink_anon_vmas,
+	.unlink_merged		= anon_vma_merge,
 	OUR_ANON_VMA_LAYOUT,
 };

@@ -138,6 +138,61 @@ unsafe fn copy_array<T: Copy>(ptr: *const T, len: u32) -> Vec<T> {
 /// `LibFuzzer { asan: .. }`, `Afl` or `Coverage`).
 pub const C_INSTRUMENTATION: &str = env!("RMAPFUZZ_C_INSTRUMENTATION");
 
+/// The kernel tree whose anon_vma core is compiled in as the variant
+/// `kernel` (`RMAPFUZZ_KERNEL_SRC` when this crate was built).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelBuild {
+    /// From the tree's Makefile, e.g. `7.2.13`.
+    pub version: &'static str,
+    /// `degree`, `pre-series` or `post-series`.
+    pub generation: &'static str,
+    /// The tree, as an absolute path.
+    pub tree: &'static str,
+}
+
+pub const KERNEL: Option<KernelBuild> = match (
+    option_env!("RMAPFUZZ_KERNEL_VERSION"),
+    option_env!("RMAPFUZZ_KERNEL_GENERATION"),
+    option_env!("RMAPFUZZ_KERNEL_TREE"),
+) {
+    (Some(version), Some(generation), Some(tree)) => Some(KernelBuild {
+        version,
+        generation,
+        tree,
+    }),
+    _ => None,
+};
+
+/// The snapshot fields a variant's core does not have (comma-separated in
+/// the harness), which its comparisons leave out.
+pub fn relaxed_checks(variant: &str) -> Vec<&'static str> {
+    // Safety: pure function of a static table.
+    let count = unsafe { bindings::rf_variant_count() };
+    for i in 0..count {
+        // Safety: `i` is in range; the results are NULL or static strings.
+        let (name, relaxed) = unsafe {
+            (
+                bindings::rf_variant_name(i),
+                bindings::rf_variant_relaxed_checks(i),
+            )
+        };
+        if name.is_null() || relaxed.is_null() {
+            continue;
+        }
+        // Safety: static NUL-terminated strings from the harness.
+        let (name, relaxed) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(relaxed)) };
+        if name.to_str() == Ok(variant) {
+            return relaxed
+                .to_str()
+                .unwrap_or("")
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
 /// Names of the anon_vma core variants compiled into the harness.
 pub fn variants() -> Vec<&'static str> {
     // Safety: pure function of a static table.

@@ -140,6 +140,7 @@ fn convert(s: &ffi::Snapshot) -> RawSnapshot {
                 refcount: a.refcount,
                 num_children: a.num_children,
                 num_active_vmas: a.num_active_vmas,
+                degree: (a.has_degree != 0).then_some(a.degree),
                 tree: slice(&s.tree, a.first_tree, a.nr_tree)
                     .iter()
                     .map(|n| RawTreeNode {

@@ -107,6 +107,7 @@ fn convert(d: &oracle::Dump) -> RawSnapshot {
                 refcount: a.refcount,
                 num_children: a.num_children,
                 num_active_vmas: a.num_active_vmas,
+                degree: None,
                 tree: a
                     .tree
                     .iter()

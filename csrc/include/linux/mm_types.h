@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 
 struct anon_vma;
 struct folio;
@@ -33,6 +34,7 @@ struct mm_struct {
 	struct list_head mmap;		/* VMAs in address order */
 	int map_count;
 	struct rw_semaphore mmap_lock;
+	spinlock_t page_table_lock;	/* taken by __anon_vma_prepare() */
 	struct mm_ptes ptes;
 	struct list_head mm_list;	/* the world's mms, by id */
 };

@@ -55,15 +55,14 @@ struct anon_vma_core {
 	const char *name;
 	/* Creates the core's own slab caches, once per process (may be NULL). */
 	void (*init)(void);
-	int (*anon_vma_prepare)(struct vm_area_struct *vma);
-	int (*anon_vma_clone)(struct vm_area_struct *dst,
-			      struct vm_area_struct *src, enum rf_clone_op op);
-	int (*anon_vma_fork)(struct vm_area_struct *vma,
-			     struct vm_area_struct *pvma);
-	void (*unlink_anon_vmas)(struct vm_area_struct *vma);
+	int (*prepare)(struct vm_area_struct *vma);
+	int (*clone)(struct vm_area_struct *dst, struct vm_area_struct *src,
+		     enum rf_clone_op op);
+	int (*fork)(struct vm_area_struct *vma, struct vm_area_struct *pvma);
+	void (*unlink)(struct vm_area_struct *vma);
 	/* A merge removes @remove, whose range @vma absorbed. */
-	void (*unlink_merged_vma)(struct vm_area_struct *vma,
-				  struct vm_area_struct *remove);
+	void (*unlink_merged)(struct vm_area_struct *vma,
+			      struct vm_area_struct *remove);
 
 	/* Layout accessors. */
 	struct rb_root_cached *(*tree)(struct anon_vma *anon_vma);

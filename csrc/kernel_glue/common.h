@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Glue shared by every generation: it is compiled at the end of the
+ * translation unit extracted from a kernel tree, after the kernel's own
+ * struct anon_vma, so it may look inside it. The names of the kernel's
+ * functions (anon_vma_clone, ...) here refer to the extracted ones: the
+ * generated file renames them all to rmapfuzz_kernel_*.
+ */
+#ifndef _RMAPFUZZ_KERNEL_GLUE_COMMON_H
+#define _RMAPFUZZ_KERNEL_GLUE_COMMON_H
+
+#include <stddef.h>
+
+static struct rb_root_cached *kernel_anon_vma_tree(struct anon_vma *anon_vma)
+{
+	return &anon_vma->rb_root;
+}
+
+static struct rw_semaphore *kernel_anon_vma_family_lock(struct anon_vma *anon_vma)
+{
+	return &anon_vma->root->rwsem;
+}
+
+static struct rw_semaphore *kernel_anon_vma_own_rwsem(struct anon_vma *anon_vma)
+{
+	return &anon_vma->rwsem;
+}
+
+static void kernel_avc_layout(struct avc_layout *out)
+{
+	out->size = sizeof(struct anon_vma_chain);
+	out->vma = offsetof(struct anon_vma_chain, vma);
+	out->anon_vma = offsetof(struct anon_vma_chain, anon_vma);
+	out->same_vma = offsetof(struct anon_vma_chain, same_vma);
+	out->rb = offsetof(struct anon_vma_chain, rb);
+	out->rb_subtree_last = offsetof(struct anon_vma_chain, rb_subtree_last);
+	out->cached_vma_start = offsetof(struct anon_vma_chain, cached_vma_start);
+	out->cached_vma_last = offsetof(struct anon_vma_chain, cached_vma_last);
+}
+
+static void kernel_anon_vma_view_common(struct anon_vma *anon_vma,
+					struct anon_vma_view *out)
+{
+	out->root = anon_vma->root;
+	out->parent = anon_vma->parent;
+	out->refcount = atomic_read(&anon_vma->refcount);
+	out->has_degree = false;
+	out->num_children = 0;
+	out->num_active_vmas = 0;
+	out->degree = 0;
+}
+
+static void kernel_anon_vma_init(void)
+{
+	anon_vma_init();
+}
+
+static int kernel_anon_vma_prepare(struct vm_area_struct *vma)
+{
+	return __anon_vma_prepare(vma);
+}
+
+static int kernel_anon_vma_fork(struct vm_area_struct *vma,
+				struct vm_area_struct *pvma)
+{
+	return anon_vma_fork(vma, pvma);
+}
+
+static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
+{
+	unlink_anon_vmas(vma);
+}
+
+#define KERNEL_ANON_VMA_CORE					\
+	.name			= "kernel",			\
+	.init			= kernel_anon_vma_init,		\
+	.prepare		= kernel_anon_vma_prepare,	\
+	.fork			= kernel_anon_vma_fork,		\
+	.unlink			= kernel_unlink_anon_vmas,	\
+	.tree			= kernel_anon_vma_tree,		\
+	.family_lock		= kernel_anon_vma_family_lock,	\
+	.own_rwsem		= kernel_anon_vma_own_rwsem,	\
+	.avc_layout		= kernel_avc_layout
+
+/* The tree's version and generation, for reports. */
+const char rmapfuzz_kernel_version[] = RMAPFUZZ_KERNEL_VERSION;
+
+#endif /* _RMAPFUZZ_KERNEL_GLUE_COMMON_H */

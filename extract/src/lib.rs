@@ -1,0 +1,542 @@
+//! Takes the anon_vma core out of a Linux source tree.
+//!
+//! [`extract`] reads the files that hold the core in the tree's generation
+//! (`mm/rmap.c`, `include/linux/rmap.h`, `mm/internal.h`), picks out by name
+//! the anon_vma functions, the static helpers and variables they use, the
+//! header inlines and the `struct anon_vma` / `struct anon_vma_chain`
+//! definitions, and writes one C translation unit: the harness's shims,
+//! renames that let the code link beside the harness's own cores, then the
+//! extracted text unchanged behind `#line` directives (so a compiler error
+//! points at the user's file and line), then the harness's glue for the
+//! tree's generation. Used by `ffi/build.rs` and by `rmapfuzz
+//! kernel-extract`.
+
+pub mod scan;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use scan::{identifiers, Item, Kind};
+
+/// The shapes of the anon_vma code over its history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// 2015-2022: one `degree` counter for children and active VMAs
+    /// (before 2555283eb40d, the fix of CVE-2022-42703).
+    Degree,
+    /// `num_children` and `num_active_vmas`, two-argument `anon_vma_clone`,
+    /// `lock_anon_vma_root`, `anon_vma_merge` (e.g. Linux 6.12).
+    PreSeries,
+    /// After the "clean up anon_vma implementation" series: `enum
+    /// vma_operation`, `cleanup_partial_anon_vmas` (Linux 7.x).
+    PostSeries,
+}
+
+impl Generation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Generation::Degree => "degree",
+            Generation::PreSeries => "pre-series",
+            Generation::PostSeries => "post-series",
+        }
+    }
+
+    /// The harness glue (under `csrc/`) that adapts this generation.
+    pub fn glue(self) -> &'static str {
+        match self {
+            Generation::Degree => "kernel_glue/degree.c",
+            Generation::PreSeries => "kernel_glue/pre_series.c",
+            Generation::PostSeries => "kernel_glue/post_series.c",
+        }
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a tree could not be used: the file, and what is missing or wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtractError {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for ExtractError {}
+
+/// One piece of text taken from the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taken {
+    pub file: PathBuf,
+    pub line: usize,
+    pub kind: Kind,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Extraction {
+    pub generation: Generation,
+    /// `VERSION.PATCHLEVEL.SUBLEVEL[EXTRAVERSION]` from the top Makefile.
+    pub version: String,
+    /// The translation unit to compile.
+    pub source: String,
+    /// What was taken, in output order.
+    pub taken: Vec<Taken>,
+    /// Files read (for rebuild tracking).
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Prefix of every extracted function and variable in the output.
+pub const PREFIX: &str = "rmapfuzz_kernel_";
+
+/// Name of the translation unit written for a tree.
+pub const OUTPUT_FILE: &str = "rmapfuzz_kernel.c";
+
+/// Files read from a tree, relative to its root.
+pub const RMAP_C: &str = "mm/rmap.c";
+pub const RMAP_H: &str = "include/linux/rmap.h";
+pub const INTERNAL_H: &str = "mm/internal.h";
+pub const MAKEFILE: &str = "Makefile";
+
+/// The functions of mm/rmap.c that make up the core.
+const CORE_FUNCTIONS: &[&str] = &[
+    "__anon_vma_prepare",
+    "anon_vma_clone",
+    "anon_vma_fork",
+    "unlink_anon_vmas",
+    "__put_anon_vma",
+    "anon_vma_init",
+];
+
+/// Header inlines the core and the glue rely on (required), and optional ones.
+const HEADER_INLINES: &[&str] = &[
+    "get_anon_vma",
+    "put_anon_vma",
+    "anon_vma_lock_write",
+    "anon_vma_unlock_write",
+    "anon_vma_lock_read",
+    "anon_vma_unlock_read",
+];
+const OPTIONAL_HEADER_ITEMS: &[&str] = &["anon_vma_merge", "enum vma_operation"];
+
+struct Source {
+    path: PathBuf,
+    text: String,
+    items: Vec<Item>,
+}
+
+impl Source {
+    fn read(tree: &Path, rel: &str) -> Result<Source, ExtractError> {
+        let path = tree.join(rel);
+        let text = std::fs::read_to_string(&path).map_err(|e| ExtractError {
+            file: path.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let items = scan::items(&text);
+        Ok(Source { path, text, items })
+    }
+
+    fn find(&self, name: &str, kinds: &[Kind]) -> Option<&Item> {
+        self.items
+            .iter()
+            .find(|i| i.name == name && kinds.contains(&i.kind))
+    }
+
+    fn text_of(&self, item: &Item) -> &str {
+        &self.text[item.start..item.end]
+    }
+
+    fn error(&self, message: impl Into<String>) -> ExtractError {
+        ExtractError {
+            file: self.path.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The tree's version, from its top-level Makefile.
+pub fn kernel_version(tree: &Path) -> Result<String, ExtractError> {
+    let path = tree.join(MAKEFILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| ExtractError {
+        file: path.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let field = |key: &str| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_owned())
+        })
+    };
+    let (Some(v), Some(p)) = (field("VERSION"), field("PATCHLEVEL")) else {
+        return Err(ExtractError {
+            file: path,
+            message: "no VERSION / PATCHLEVEL lines: not a Linux tree".into(),
+        });
+    };
+    let sub = field("SUBLEVEL").unwrap_or_else(|| "0".into());
+    Ok(format!(
+        "{v}.{p}.{sub}{}",
+        field("EXTRAVERSION").unwrap_or_default()
+    ))
+}
+
+/// The generation of a tree, from the shape of `struct anon_vma` and of
+/// `anon_vma_clone`.
+fn detect(
+    rmap_h: &Source,
+    anon_vma: &Item,
+    rmap_c: &Source,
+    clone: &Item,
+) -> Result<Generation, ExtractError> {
+    let fields = identifiers(rmap_h.text_of(anon_vma));
+    let params = scan::code_only(rmap_c.text_of(clone));
+    let params = &params[params.find('(').unwrap_or(0)..params.find(')').unwrap_or(0)];
+    let nparams = params.split(',').count();
+    if fields.contains(&"degree") {
+        return Ok(Generation::Degree);
+    }
+    if !fields.contains(&"num_active_vmas") || !fields.contains(&"num_children") {
+        return Err(rmap_h
+            .error("struct anon_vma has neither `degree` nor `num_children`/`num_active_vmas`"));
+    }
+    match nparams {
+        2 => Ok(Generation::PreSeries),
+        3 => Ok(Generation::PostSeries),
+        n => Err(rmap_c.error(format!(
+            "anon_vma_clone takes {n} parameters (expected 2 or 3)"
+        ))),
+    }
+}
+
+/// Static functions and variables of `src` that `selected` items use,
+/// transitively (their prototypes come along).
+fn closure(src: &Source, roots: &[&Item]) -> BTreeSet<usize> {
+    let index_of = |item: &Item| {
+        src.items
+            .iter()
+            .position(|i| i.start == item.start)
+            .expect("item of this file")
+    };
+    let mut chosen: BTreeSet<usize> = roots.iter().map(|i| index_of(i)).collect();
+    let mut todo: Vec<usize> = chosen.iter().copied().collect();
+    while let Some(i) = todo.pop() {
+        for word in identifiers(src.text_of(&src.items[i])) {
+            for (j, item) in src.items.iter().enumerate() {
+                let wanted = item.name == word
+                    && matches!(
+                        item.kind,
+                        Kind::Function | Kind::Prototype | Kind::Declaration
+                    )
+                    && src.text_of(item).trim_start().starts_with("static");
+                if wanted && chosen.insert(j) {
+                    todo.push(j);
+                }
+            }
+        }
+    }
+    chosen
+}
+
+/// Extracts the anon_vma core of the tree at `tree`.
+pub fn extract(tree: &Path) -> Result<Extraction, ExtractError> {
+    let version = kernel_version(tree)?;
+    let rmap_c = Source::read(tree, RMAP_C)?;
+    let rmap_h = Source::read(tree, RMAP_H)?;
+    let internal_h = Source::read(tree, INTERNAL_H)?;
+    let headers = [&rmap_h, &internal_h];
+
+    let find_type = |name: &str| -> Result<(&Source, &Item), ExtractError> {
+        headers
+            .iter()
+            .find_map(|h| h.find(name, &[Kind::Struct]).map(|i| (*h, i)))
+            .ok_or_else(|| rmap_h.error(format!("no definition of `{name}`")))
+    };
+    let (anon_vma_src, anon_vma) = find_type("struct anon_vma")?;
+    let (avc_src, avc) = find_type("struct anon_vma_chain")?;
+
+    let mut roots = Vec::new();
+    for name in CORE_FUNCTIONS {
+        let item = rmap_c.find(name, &[Kind::Function]).ok_or_else(|| {
+            rmap_c.error(format!(
+                "no definition of `{name}` (expected in the anon_vma core)"
+            ))
+        })?;
+        roots.push(item);
+    }
+    let clone = roots[1];
+    let generation = detect(anon_vma_src, anon_vma, &rmap_c, clone)?;
+
+    // Header pieces: the two structs, the inlines, and what exists of the
+    // optional ones, from whichever header holds them in this version.
+    let mut header_picks: Vec<(&Source, &Item)> = vec![(anon_vma_src, anon_vma), (avc_src, avc)];
+    for name in HEADER_INLINES.iter().chain(OPTIONAL_HEADER_ITEMS) {
+        let kinds = [Kind::Function, Kind::Enum];
+        let found = headers
+            .iter()
+            .find_map(|h| h.find(name, &kinds).map(|i| (*h, i)));
+        match found {
+            Some(pick) => header_picks.push(pick),
+            None if HEADER_INLINES.contains(name) => {
+                return Err(rmap_h.error(format!("no inline `{name}` in {RMAP_H} or {INTERNAL_H}")))
+            }
+            None => {}
+        }
+    }
+    // The headers' prototypes of the core's exported functions, which the
+    // inlines and the helpers call before their definitions.
+    for name in CORE_FUNCTIONS {
+        if let Some(pick) = headers
+            .iter()
+            .find_map(|h| h.find(name, &[Kind::Prototype]).map(|i| (*h, i)))
+        {
+            header_picks.push(pick);
+        }
+    }
+    if generation == Generation::PostSeries
+        && !header_picks
+            .iter()
+            .any(|(_, i)| i.name == "enum vma_operation")
+    {
+        return Err(internal_h.error("a three-argument anon_vma_clone but no `enum vma_operation`"));
+    }
+    if generation != Generation::PostSeries
+        && !header_picks.iter().any(|(_, i)| i.name == "anon_vma_merge")
+    {
+        return Err(rmap_h.error("no inline `anon_vma_merge` (expected before the series)"));
+    }
+
+    let chosen = closure(&rmap_c, &roots);
+    let mut taken = Vec::new();
+    let mut body = String::new();
+    let mut renamed: BTreeSet<String> = BTreeSet::new();
+    let mut emit = |src: &Source, item: &Item, body: &mut String| {
+        body.push_str(&format!("#line {} \"{}\"\n", item.line, src.path.display()));
+        body.push_str(src.text_of(item));
+        body.push('\n');
+        taken.push(Taken {
+            file: src.path.clone(),
+            line: item.line,
+            kind: item.kind,
+            name: item.name.clone(),
+        });
+        if matches!(
+            item.kind,
+            Kind::Function | Kind::Prototype | Kind::Declaration
+        ) && !item.name.is_empty()
+        {
+            renamed.insert(item.name.clone());
+        }
+    };
+    // Types first, then prototypes, then the inlines that use them; each
+    // group in file order.
+    let rank = |k: Kind| match k {
+        Kind::Struct => 0,
+        Kind::Enum => 1,
+        Kind::Prototype => 2,
+        _ => 3,
+    };
+    header_picks.sort_by_key(|(src, item)| (rank(item.kind), src.path.clone(), item.start));
+    for (src, item) in &header_picks {
+        emit(src, item, &mut body);
+    }
+    for &i in &chosen {
+        emit(&rmap_c, &rmap_c.items[i], &mut body);
+    }
+
+    let mut source = String::new();
+    source.push_str(&format!(
+        "/* Generated by rmapfuzz from {} (Linux {version}, {generation} generation). Do not edit. */\n",
+        tree.display()
+    ));
+    source.push_str("#define RMAPFUZZ_EXTRACTED_TYPES 1\n#include <rmapfuzz/kernel_shim.h>\n\n");
+    source.push_str("/* The extracted code links beside the harness's own cores. */\n");
+    for name in &renamed {
+        source.push_str(&format!("#define {name} {PREFIX}{name}\n"));
+    }
+    source.push('\n');
+    source.push_str(&body);
+    source.push_str(&format!(
+        "\n#line 1 \"rmapfuzz-kernel-glue\"\n#define RMAPFUZZ_KERNEL_VERSION \"{version}\"\n"
+    ));
+    source.push_str(&format!("#include \"{}\"\n", generation.glue()));
+
+    Ok(Extraction {
+        generation,
+        version,
+        source,
+        taken,
+        inputs: [RMAP_C, RMAP_H, INTERNAL_H, MAKEFILE]
+            .iter()
+            .map(|f| tree.join(f))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAKEFILE_TEXT: &str =
+        "VERSION = 6\nPATCHLEVEL = 99\nSUBLEVEL = 1\nEXTRAVERSION = -test\n";
+
+    fn anon_vma_struct(counters: &str) -> String {
+        format!("struct anon_vma {{\n\tstruct anon_vma *root;\n\t{counters}\n\tstruct anon_vma *parent;\n}};\n")
+    }
+
+    const AVC: &str = "struct anon_vma_chain {\n\tstruct vm_area_struct *vma;\n};\n";
+    const INLINES: &str = "static inline void get_anon_vma(struct anon_vma *a) { }\n\
+        static inline void put_anon_vma(struct anon_vma *a) { __put_anon_vma(a); }\n\
+        static inline void anon_vma_lock_write(struct anon_vma *a) { }\n\
+        static inline void anon_vma_unlock_write(struct anon_vma *a) { }\n\
+        static inline void anon_vma_lock_read(struct anon_vma *a) { }\n\
+        static inline void anon_vma_unlock_read(struct anon_vma *a) { }\n";
+    const MERGE: &str = "static inline void anon_vma_merge(struct vm_area_struct *v, struct vm_area_struct *n) { unlink_anon_vmas(n); }\n";
+    const ENUM: &str = "enum vma_operation {\n\tVMA_OP_SPLIT,\n};\n";
+
+    fn rmap_c(clone_params: &str, extra: &str) -> String {
+        format!(
+            "// SPDX\nstatic struct kmem_cache *anon_vma_cachep;\n\
+             static int helper(void) {{ return anon_vma_cachep != 0; }}\n\
+             static int unused(void) {{ return 1; }}\n\
+             int __anon_vma_prepare(struct vm_area_struct *vma) {{ return helper(); }}\n\
+             int anon_vma_clone({clone_params}) {{ return 0; }}\n\
+             int anon_vma_fork(struct vm_area_struct *v, struct vm_area_struct *p) {{ return 0; }}\n\
+             void unlink_anon_vmas(struct vm_area_struct *v) {{ }}\n\
+             void __put_anon_vma(struct anon_vma *a) {{ }}\n\
+             void __init anon_vma_init(void) {{ }}\n{extra}"
+        )
+    }
+
+    fn tree(rmap_h: &str, internal_h: &str, rmap: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(MAKEFILE, MAKEFILE_TEXT);
+        write(RMAP_H, rmap_h);
+        write(INTERNAL_H, internal_h);
+        write(RMAP_C, rmap);
+        dir
+    }
+
+    const TWO: &str = "struct vm_area_struct *d, struct vm_area_struct *s";
+    const THREE: &str = "struct vm_area_struct *d, struct vm_area_struct *s, enum vma_operation op";
+
+    #[test]
+    fn tells_the_three_generations_apart() {
+        let degree = anon_vma_struct("unsigned degree;");
+        let split =
+            anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+        let cases = [
+            (
+                tree(
+                    &format!("{degree}{AVC}{INLINES}{MERGE}"),
+                    "",
+                    &rmap_c(TWO, ""),
+                ),
+                Generation::Degree,
+            ),
+            (
+                tree(
+                    &format!("{split}{AVC}{INLINES}{MERGE}"),
+                    "",
+                    &rmap_c(TWO, ""),
+                ),
+                Generation::PreSeries,
+            ),
+            (
+                tree(
+                    &format!("{split}{AVC}"),
+                    &format!("{INLINES}{ENUM}"),
+                    &rmap_c(THREE, ""),
+                ),
+                Generation::PostSeries,
+            ),
+        ];
+        for (dir, generation) in cases {
+            let x = extract(dir.path()).unwrap();
+            assert_eq!(x.generation, generation);
+            assert_eq!(x.version, "6.99.1-test");
+            assert!(x
+                .source
+                .contains(&format!("#include \"{}\"", generation.glue())));
+        }
+    }
+
+    #[test]
+    fn takes_the_core_and_its_static_helpers_only() {
+        let split =
+            anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+        let dir = tree(
+            &format!("{split}{AVC}{INLINES}{MERGE}"),
+            "",
+            &rmap_c(TWO, ""),
+        );
+        let x = extract(dir.path()).unwrap();
+        let names: Vec<&str> = x.taken.iter().map(|t| t.name.as_str()).collect();
+        assert!(
+            names.contains(&"helper") && names.contains(&"anon_vma_cachep"),
+            "{names:?}"
+        );
+        assert!(!names.contains(&"unused"), "{names:?}");
+        // Renamed so they link beside the harness's own cores; #line points
+        // at the user's file.
+        assert!(x
+            .source
+            .contains("#define anon_vma_clone rmapfuzz_kernel_anon_vma_clone"));
+        let rmap = dir.path().join(RMAP_C);
+        assert!(
+            x.source
+                .contains(&format!("#line 5 \"{}\"", rmap.display())),
+            "{}",
+            x.source
+        );
+    }
+
+    #[test]
+    fn unknown_shapes_name_the_file_and_symbol() {
+        let split =
+            anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+        let headers = format!("{split}{AVC}{INLINES}{MERGE}");
+
+        let no_fork = rmap_c(TWO, "").replace("int anon_vma_fork(", "int anon_vma_fork2(");
+        let e = extract(tree(&headers, "", &no_fork).path()).unwrap_err();
+        assert!(e.file.ends_with(RMAP_C), "{e}");
+        assert!(
+            e.message.contains("no definition of `anon_vma_fork`"),
+            "{e}"
+        );
+
+        let e = extract(tree(&headers, "", &rmap_c("int a, int b, int c, int d", "")).path())
+            .unwrap_err();
+        assert!(
+            e.message.contains("anon_vma_clone takes 4 parameters"),
+            "{e}"
+        );
+
+        let no_counters = format!("{}{AVC}{INLINES}{MERGE}", anon_vma_struct("int x;"));
+        let e = extract(tree(&no_counters, "", &rmap_c(TWO, "")).path()).unwrap_err();
+        assert!(
+            e.file.ends_with(RMAP_H) && e.message.contains("neither `degree`"),
+            "{e}"
+        );
+
+        let no_enum = format!("{split}{AVC}{INLINES}");
+        let e = extract(tree(&no_enum, "", &rmap_c(THREE, "")).path()).unwrap_err();
+        assert!(e.message.contains("no `enum vma_operation`"), "{e}");
+
+        let e = extract(Path::new("/nonexistent/tree")).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
+    }
+}

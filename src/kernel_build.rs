@@ -1,0 +1,115 @@
+//! What `--kernel-src TREE` does: the `kernel` variant is compiled into the
+//! binary (build.rs reads `RMAPFUZZ_KERNEL_SRC`), so a binary built without
+//! that tree builds one with it, in a target directory of its own, and runs
+//! it with the same arguments.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why the tree could not be built in.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelBuildError {
+    #[error("{}: {source} (expected a Linux source tree)", tree.display())]
+    Tree {
+        tree: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the rmapfuzz sources this binary was built from ({}) are gone: run it from a checkout", .0.display())]
+    NoSources(PathBuf),
+    #[error("cannot run cargo: {0}")]
+    Cargo(std::io::Error),
+    #[error("building rmapfuzz with the kernel tree {} failed (the messages above say why)", .0.display())]
+    Build(PathBuf),
+}
+
+/// The checkout this binary was built from.
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The tree as an absolute path, or why it is not usable.
+pub fn canonical_tree(tree: &Path) -> Result<PathBuf, KernelBuildError> {
+    let canon = tree
+        .canonicalize()
+        .map_err(|source| KernelBuildError::Tree {
+            tree: tree.to_owned(),
+            source,
+        })?;
+    if !canon.is_dir() {
+        return Err(KernelBuildError::Tree {
+            tree: tree.to_owned(),
+            source: std::io::Error::other("not a directory"),
+        });
+    }
+    Ok(canon)
+}
+
+/// Whether this binary already carries `tree` (absolute) as `kernel`.
+pub fn built_with(tree: &Path) -> bool {
+    rmap_ffi::KERNEL.is_some_and(|k| Path::new(k.tree) == tree)
+}
+
+/// Where builds with `tree` go: one directory per tree, so switching trees
+/// does not rebuild everything; `RMAPFUZZ_KERNEL_TARGET_DIR` names one
+/// directory for all trees instead (the tests share one).
+pub fn target_dir(tree: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("RMAPFUZZ_KERNEL_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let mut h = DefaultHasher::new();
+    tree.hash(&mut h);
+    let name: String = tree
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    workspace()
+        .join("target")
+        .join("kernel")
+        .join(format!("{name}-{:016x}", h.finish()))
+}
+
+/// Builds the rmapfuzz binary with `tree` (absolute) as `kernel` and
+/// returns its path. Cargo's messages (and the extractor's, for a tree it
+/// cannot use) go to stderr.
+pub fn build(tree: &Path) -> Result<PathBuf, KernelBuildError> {
+    let ws = workspace();
+    if !ws.join("Cargo.toml").is_file() {
+        return Err(KernelBuildError::NoSources(ws));
+    }
+    let target = target_dir(tree);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!(
+        "rmapfuzz: building the kernel variant from {} into {}",
+        tree.display(),
+        target.display()
+    );
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "rmapfuzz",
+            "--manifest-path",
+        ])
+        .arg(ws.join("Cargo.toml"))
+        .env("RMAPFUZZ_KERNEL_SRC", tree)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(KernelBuildError::Cargo)?;
+    if !status.success() {
+        return Err(KernelBuildError::Build(tree.to_owned()));
+    }
+    Ok(target.join("release").join("rmapfuzz"))
+}
