@@ -27,6 +27,8 @@ extern const struct anon_vma_core kernel_anon_vma_core;
 static const struct anon_vma_core *const variants[] = {
 	&mainline_anon_vma_core,
 	&pre_series_anon_vma_core,
+	/* The bug zoo (csrc/zoo/). */
+	&v3_as_posted_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif

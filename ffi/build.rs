@@ -193,6 +193,7 @@ fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>) {
 fn bind(csrc: &Path) {
     let bindings = bindgen::Builder::default()
         .header(csrc.join("harness.h").to_string_lossy())
+        .header(csrc.join("repro_checks.h").to_string_lossy())
         .allowlist_function("rf_.*")
         .allowlist_type("rf_.*")
         .allowlist_var("RF_.*")

@@ -10,13 +10,18 @@
 //! - [`kernel_build`]: building in a kernel tree's core (`--kernel-src`).
 #![forbid(unsafe_code)]
 
+pub mod artifact;
+pub mod c_repro;
 pub mod corpus;
+pub mod dot;
 pub mod encoding;
 pub mod engine;
 pub mod expect;
+pub mod explain;
 pub mod fuzzing;
 pub mod invariants;
 pub mod kernel_build;
+pub mod minimize;
 pub mod op;
 pub mod parse;
 pub mod report;
@@ -24,4 +29,5 @@ pub mod runner;
 pub mod scenario;
 pub mod snapshot;
 pub mod sweep;
+pub mod triage;
 pub mod variant;

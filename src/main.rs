@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use rmapfuzz::artifact;
 use rmapfuzz::corpus;
 use rmapfuzz::encoding;
 use rmapfuzz::expect::{default_variants, expectation, met};
 use rmapfuzz::kernel_build;
+use rmapfuzz::minimize::{minimize, Minimized};
 use rmapfuzz::report::Failure;
 use rmapfuzz::runner::{run, RunOptions};
 use rmapfuzz::scenario::{Expect, Scenario, VariantSel};
@@ -82,6 +84,68 @@ enum Command {
         /// the injection into its last operation that fails.
         #[arg(long)]
         sweep_last: bool,
+    },
+    /// Shrink a failing scenario (text, *.txt) or fuzz artifact (bytes) to
+    /// the smallest one that fails the same way (same check, same kind of
+    /// operation, same variant). Writes OUT (default IN.min.txt, never over
+    /// an existing file).
+    Minimize {
+        input: PathBuf,
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Replay step by step, printing what each operation changed in the
+    /// world, and at the first failure the two sides' values and the rule.
+    Explain {
+        input: PathBuf,
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Draw the world after a step (default: the failing one, else the
+    /// last) as Graphviz: writes OUT (default IN.stepN.dot), and an .svg
+    /// beside it when `dot` is installed.
+    Dot {
+        input: PathBuf,
+        #[arg(long)]
+        step: Option<usize>,
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Write a standalone C program that replays the scenario through the
+    /// harness API and aborts at the failing check; its header comment
+    /// gives the one `cc` line that builds it.
+    CRepro {
+        input: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Group the artifacts (and scenarios) under DIR by failure signature:
+    /// one line per distinct failure, with its count and smallest
+    /// reproducer.
+    Triage {
+        dir: PathBuf,
+        /// The variant to run artifacts (bytes) on.
+        #[arg(long)]
+        variant: Option<String>,
+    },
+    /// Decode and minimize a fuzz artifact (or text scenario) and add it
+    /// to the regression corpus as DIR/NAME.txt, with a header recording
+    /// variant, expected failure and signature, so `cargo test` keeps it.
+    Import {
+        artifact: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        variant: Option<String>,
+        /// Where regressions live.
+        #[arg(long, default_value = "corpus/regressions")]
+        dir: PathBuf,
     },
     /// Take the anon_vma core out of a kernel source tree and write the
     /// translation unit the `kernel` variant is built from, with a list of
@@ -388,6 +452,226 @@ fn decode_one(
     Ok(ExitCode::SUCCESS)
 }
 
+fn explain_one(input: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
+    let x = rmapfuzz::explain::explain(&input.scenario, input.variant);
+    println!(
+        "{}: {} operations",
+        input.path.display(),
+        input.scenario.steps.len()
+    );
+    print!("{}", x.text);
+    Ok(if x.failure.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn dot_one(
+    input: &Path,
+    step: Option<usize>,
+    out: Option<&Path>,
+    variant: Option<&str>,
+) -> Result<ExitCode, InputError> {
+    let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
+    let (graph, step) = rmapfuzz::dot::picture(&input.scenario, input.variant, step)
+        .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
+    let out = out.map_or_else(
+        || artifact::next_to(&input.path, &format!("step{step}.dot")),
+        Path::to_owned,
+    );
+    artifact::write_new(&out, &graph).map_err(|e| InputError(vec![e.0]))?;
+    println!("wrote {}", out.display());
+    let svg = artifact::fresh_path(&out.with_extension("svg"));
+    match std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .arg(&out)
+        .arg("-o")
+        .arg(&svg)
+        .status()
+    {
+        Ok(s) if s.success() => println!("wrote {}", svg.display()),
+        Ok(s) => eprintln!("rmapfuzz: dot -Tsvg failed ({s}); the .dot file is there"),
+        Err(_) => {
+            eprintln!("rmapfuzz: graphviz `dot` not installed (apt-get install graphviz): no .svg")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn c_repro(input: &Path, out: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
+    let name = out.file_name().map_or_else(
+        || "repro.c".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let repro = rmapfuzz::c_repro::generate(&input.scenario, input.variant, &name)
+        .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
+    artifact::write_new(out, &repro.source).map_err(|e| InputError(vec![e.0]))?;
+    println!("wrote {}", out.display());
+    if !repro.native {
+        eprintln!(
+            "rmapfuzz: check {} compares with the Rust side; the program runs every C check instead and says when they find nothing",
+            repro.failure.check
+        );
+    }
+    let binary = name.strip_suffix(".c").unwrap_or("repro");
+    println!(
+        "build and run from the rmapfuzz checkout (with {} copied there):\n  {} && ./{binary}",
+        name,
+        rmapfuzz::c_repro::build_command(&name, binary)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
+    if !dir.is_dir() {
+        return Err(InputError(vec![format!(
+            "{}: no such directory",
+            dir.display()
+        )]));
+    }
+    if let Some(v) = variant {
+        variant::find(v).map_err(|e| InputError(vec![e.to_string()]))?;
+    }
+    let files = rmapfuzz::triage::input_files(dir)
+        .map_err(|e| InputError(vec![format!("{}: {e}", dir.display())]))?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("triage [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template"),
+    );
+    let t = rmapfuzz::triage::triage(&files, variant, |n| bar.set_position(n as u64));
+    bar.finish_and_clear();
+    let failing = t.groups.iter().filter(|g| g.signature.is_some()).count();
+    println!(
+        "{} input(s), {failing} distinct failure(s) in {}",
+        files.len(),
+        dir.display()
+    );
+    for g in &t.groups {
+        let what = g
+            .signature
+            .as_ref()
+            .map_or("(does not fail)".to_owned(), ToString::to_string);
+        println!(
+            "{:>5}  {what}  smallest: {} ({} ops)",
+            g.files.len(),
+            g.smallest.display(),
+            g.smallest_steps
+        );
+    }
+    for e in &t.unreadable {
+        println!("  bad  {e}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A spinner on stderr while the minimizer runs.
+fn minimize_with_progress(input: &artifact::Input) -> Result<Minimized, InputError> {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} minimizing [{elapsed}] {msg}")
+            .expect("valid template"),
+    );
+    let result = minimize(&input.scenario, input.variant, |p| {
+        bar.set_message(format!(
+            "{} ops, {} runs, pass: {}",
+            p.steps, p.runs, p.pass
+        ));
+        bar.tick();
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))
+}
+
+fn minimized_text(input: &artifact::Input, m: &Minimized, how: &str) -> String {
+    format!(
+        "# {how} {} by rmapfuzz: {} -> {} operations ({} runs).\n# Signature: {}\n{}",
+        input.path.display(),
+        input.scenario.steps.len(),
+        m.scenario.steps.len(),
+        m.runs,
+        m.failure.signature(),
+        m.scenario
+    )
+}
+
+fn minimize_one(
+    input: &Path,
+    out: Option<&Path>,
+    variant: Option<&str>,
+) -> Result<ExitCode, InputError> {
+    let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
+    let m = minimize_with_progress(&input)?;
+    let out = out.map_or_else(|| artifact::next_to(&input.path, "min.txt"), Path::to_owned);
+    artifact::write_new(&out, &minimized_text(&input, &m, "Minimized from"))
+        .map_err(|e| InputError(vec![e.0]))?;
+    eprint!("{}", m.failure);
+    println!(
+        "{} -> {} operations: {}",
+        input.scenario.steps.len(),
+        m.scenario.steps.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file name from a failure signature: `counter.num_active_vmas-at-merge`.
+fn name_from(sig: &rmapfuzz::report::Signature) -> String {
+    let check = sig.check.trim_start_matches("invariant.");
+    let op = sig.op.map_or("teardown", |k| k.name());
+    format!("{check}-at-{op}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn import(
+    artifact_path: &Path,
+    name: Option<&str>,
+    variant: Option<&str>,
+    dir: &Path,
+) -> Result<ExitCode, InputError> {
+    if let Some(n) = name {
+        if n.is_empty() || n.contains('/') || n.starts_with('.') {
+            return Err(InputError(vec![format!(
+                "--name {n:?}: a plain file name, please"
+            )]));
+        }
+    }
+    let input = artifact::load(artifact_path, variant).map_err(|e| InputError(vec![e.0]))?;
+    let m = minimize_with_progress(&input)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| InputError(vec![format!("{}: {e}", dir.display())]))?;
+    let stem = name.map_or_else(|| name_from(&m.failure.signature()), str::to_owned);
+    let target = dir.join(format!("{}.txt", stem.trim_end_matches(".txt")));
+    // A name given on the command line must be free; a derived one is
+    // numbered until it is.
+    let target = if name.is_some() {
+        target
+    } else {
+        artifact::fresh_path(&target)
+    };
+    artifact::write_new(&target, &minimized_text(&input, &m, "Imported from"))
+        .map_err(|e| InputError(vec![e.0]))?;
+    eprint!("{}", m.failure);
+    println!(
+        "imported {} ({} operations) as {}",
+        m.failure.signature(),
+        m.scenario.steps.len(),
+        target.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
     let x = rmap_extract::extract(tree).map_err(|e| InputError(vec![e.to_string()]))?;
     std::fs::create_dir_all(out)
@@ -476,6 +760,30 @@ fn main() -> ExitCode {
             sweep_last,
         } => decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
         Command::KernelExtract { tree, out } => kernel_extract(tree, out),
+        Command::Explain { input, variant } => explain_one(input, variant.as_deref()),
+        Command::Triage { dir, variant } => triage_dir(dir, variant.as_deref()),
+        Command::CRepro {
+            input,
+            out,
+            variant,
+        } => c_repro(input, out, variant.as_deref()),
+        Command::Dot {
+            input,
+            step,
+            out,
+            variant,
+        } => dot_one(input, *step, out.as_deref(), variant.as_deref()),
+        Command::Minimize {
+            input,
+            out,
+            variant,
+        } => minimize_one(input, out.as_deref(), variant.as_deref()),
+        Command::Import {
+            artifact,
+            name,
+            variant,
+            dir,
+        } => import(artifact, name.as_deref(), variant.as_deref(), dir),
         Command::Variants => {
             for v in variant::all() {
                 let kind = if v.correct { "correct" } else { "bug" };

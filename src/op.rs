@@ -193,6 +193,23 @@ impl Op {
             | Op::Rmap { mm, .. } => mm,
         }
     }
+
+    /// The same operation on process `to`.
+    pub fn with_mm(mut self, to: u32) -> Op {
+        match &mut self {
+            Op::Mmap { mm, .. }
+            | Op::Fault { mm, .. }
+            | Op::Fork { mm }
+            | Op::Split { mm, .. }
+            | Op::Merge { mm, .. }
+            | Op::Mremap { mm, .. }
+            | Op::Munmap { mm, .. }
+            | Op::Madvise { mm, .. }
+            | Op::Exit { mm }
+            | Op::Rmap { mm, .. } => *mm = to,
+        }
+        self
+    }
 }
 
 impl fmt::Display for Op {

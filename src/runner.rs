@@ -202,6 +202,16 @@ impl Run<'_> {
     }
 }
 
+/// A fresh world of the engine `variant` is compared with.
+pub fn reference_engine(variant: Variant) -> Result<Box<dyn Engine>, String> {
+    match variant.reference {
+        Reference::Oracle => Ok(Box::new(OracleEngine::new())),
+        Reference::C(name) => CEngine::new(name)
+            .map(|e| Box::new(e) as Box<dyn Engine>)
+            .ok_or_else(|| format!("the C harness has no variant {name}")),
+    }
+}
+
 /// Runs `scenario` on `variant` against the oracle; see the module docs.
 pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let mut result = RunResult::default();
@@ -216,20 +226,12 @@ pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult
         return result;
     };
     let mut c: Box<dyn Engine> = Box::new(c);
-    let mut o: Box<dyn Engine> = match variant.reference {
-        Reference::Oracle => Box::new(OracleEngine::new()),
-        Reference::C(name) => match CEngine::new(name) {
-            Some(e) => Box::new(e),
-            None => {
-                result.failure = Some(*run.failure(
-                    None,
-                    "setup",
-                    Side::Oracle,
-                    format!("the C harness has no variant {name}"),
-                ));
-                return result;
-            }
-        },
+    let mut o = match reference_engine(variant) {
+        Ok(o) => o,
+        Err(msg) => {
+            result.failure = Some(*run.failure(None, "setup", Side::Oracle, msg));
+            return result;
+        }
     };
     if let Err(f) = drive(&run, &mut *c, &mut *o, opts, &mut result) {
         result.failure = Some(*f);

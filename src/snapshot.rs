@@ -728,6 +728,71 @@ fn fields_of(line: &str) -> Vec<(&str, &str)> {
     out
 }
 
+/// How one object changed between two snapshots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Added(String),
+    Removed(String),
+    /// The object, and each field that changed: (field, before, after).
+    Changed(String, Vec<(String, String, String)>),
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added(line) => write!(f, "+ {line}"),
+            Change::Removed(line) => write!(f, "- {line}"),
+            Change::Changed(obj, fields) => {
+                write!(f, "~ {obj}:")?;
+                for (k, a, b) in fields {
+                    write!(f, " {k} {a} -> {b}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Every object that appeared, went or changed from `before` to `after`,
+/// in `after`'s order (removals first).
+pub fn changes(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
+    let (l, r) = (before.lines(), after.lines());
+    let lmap: HashMap<&str, &str> = l.iter().map(|s| (object_of(s), s.as_str())).collect();
+    let rmap: HashMap<&str, &str> = r.iter().map(|s| (object_of(s), s.as_str())).collect();
+    let mut out: Vec<Change> = l
+        .iter()
+        .filter(|line| !rmap.contains_key(object_of(line)))
+        .map(|line| Change::Removed(line.clone()))
+        .collect();
+    for line in &r {
+        let obj = object_of(line);
+        match lmap.get(obj) {
+            None => out.push(Change::Added(line.clone())),
+            Some(old) if *old == line.as_str() => {}
+            Some(old) => {
+                let (fa, fb) = (fields_of(old), fields_of(line));
+                let mut fields: Vec<(String, String, String)> = fb
+                    .iter()
+                    .filter_map(|(k, vb)| {
+                        let va = fa
+                            .iter()
+                            .find(|(ka, _)| ka == k)
+                            .map_or("(none)", |(_, v)| *v);
+                        (va != *vb).then(|| ((*k).to_owned(), va.to_owned(), (*vb).to_owned()))
+                    })
+                    .collect();
+                fields.extend(
+                    fa.iter()
+                        .filter(|(k, _)| !fb.iter().any(|(kb, _)| kb == k))
+                        .map(|(k, va)| ((*k).to_owned(), (*va).to_owned(), "(none)".to_owned())),
+                );
+                out.push(Change::Changed(obj.to_owned(), fields));
+            }
+        }
+    }
+    out
+}
+
 /// The first difference between `left` and `right`, if any.
 pub fn first_difference(left: &Snapshot, right: &Snapshot) -> Option<Difference> {
     if left == right {

@@ -84,6 +84,18 @@ pub const VARIANTS: &[Variant] = &[
     },
 ];
 
+/// The bug zoo (`csrc/zoo/`): cores with one known defect each, which
+/// rmapfuzz must catch.
+pub const ZOO: &[Variant] = &[Variant {
+    name: "v3-as-posted",
+    label: "v3-as-posted",
+    summary:
+        "the series as posted in v3: a failed merge clone leaves the unfaulted VMA's anon_vma set",
+    correct: false,
+    mode: Mode::Strict,
+    reference: Reference::Oracle,
+}];
+
 /// The name of the variant built from a kernel tree (`--kernel-src`).
 pub const KERNEL_VARIANT: &str = "kernel";
 
@@ -112,12 +124,14 @@ fn kernel_variant(k: rmap_ffi::KernelBuild) -> Variant {
     }
 }
 
-/// Every variant of this build: [`VARIANTS`], then `kernel` if built in.
+/// Every variant of this build: [`VARIANTS`], `kernel` if built in, then
+/// the [`ZOO`].
 pub fn all() -> &'static [Variant] {
     static ALL: OnceLock<Vec<Variant>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut v = VARIANTS.to_vec();
         v.extend(rmap_ffi::KERNEL.map(kernel_variant));
+        v.extend_from_slice(ZOO);
         v
     })
 }

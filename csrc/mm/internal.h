@@ -20,6 +20,8 @@ enum vma_operation {
 
 extern const struct anon_vma_core mainline_anon_vma_core;
 extern const struct anon_vma_core pre_series_anon_vma_core;
+/* The bug zoo (csrc/zoo/). */
+extern const struct anon_vma_core v3_as_posted_anon_vma_core;
 
 /* The core of the world the current thread is working on. */
 const struct anon_vma_core *current_anon_vma_core(void);

@@ -73,6 +73,7 @@ static void maybe_reuse_anon_vma(struct vm_area_struct *dst,
  * allocated and drop the anon_vma the caller lent to @vma, which never
  * counted @vma as active.
  */
+#ifndef ZOO_REPLACES_cleanup_partial_anon_vmas
 static void cleanup_partial_anon_vmas(struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc, *next;
@@ -83,6 +84,7 @@ static void cleanup_partial_anon_vmas(struct vm_area_struct *vma)
 	}
 	vma->anon_vma = NULL;
 }
+#endif
 
 /*
  * Link @dst to every anon_vma @src is linked to. Allocation happens first,
@@ -237,8 +239,17 @@ static int anon_vma_clone_op(struct vm_area_struct *dst,
 	return anon_vma_clone(dst, src, (enum vma_operation)op);
 }
 
-const struct anon_vma_core mainline_anon_vma_core = {
-	.name			= "mainline",
+/*
+ * A zoo variant (csrc/zoo/) compiles this file again with one function
+ * replaced (ZOO_REPLACES_<function>) under its own name and table.
+ */
+#ifndef ANON_VMA_CORE_NAME
+#define ANON_VMA_CORE_NAME	"mainline"
+#define ANON_VMA_CORE_TABLE	mainline_anon_vma_core
+#endif
+
+const struct anon_vma_core ANON_VMA_CORE_TABLE = {
+	.name			= ANON_VMA_CORE_NAME,
 	.prepare		= __anon_vma_prepare,
 	.clone			= anon_vma_clone_op,
 	.fork			= anon_vma_fork,

@@ -193,6 +193,16 @@ pub fn relaxed_checks(variant: &str) -> Vec<&'static str> {
     Vec::new()
 }
 
+/// Whether the C checks of a standalone reproducer (`csrc/repro_checks.c`)
+/// can run `check` themselves.
+pub fn repro_supports(check: &str) -> bool {
+    let Ok(check) = CString::new(check) else {
+        return false;
+    };
+    // Safety: a valid NUL-terminated string for the duration of the call.
+    unsafe { bindings::rf_repro_supports(check.as_ptr()) }
+}
+
 /// Names of the anon_vma core variants compiled into the harness.
 pub fn variants() -> Vec<&'static str> {
     // Safety: pure function of a static table.

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The checks of a standalone reproducer: recomputed from a snapshot in C,
+ * so that a kernel developer can watch a failure without Rust.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repro_checks.h"
+
+static const char *const supported[] = {
+	"invariant.counter.num_active_vmas",
+	"invariant.counter.num_children",
+	"invariant.counter.degree",
+	"invariant.counter.refcount",
+	"invariant.rmap.complete",
+	"hygiene",
+};
+
+bool rf_repro_supports(const char *check)
+{
+	size_t i;
+
+	if (strcmp(check, "any") == 0)
+		return true;
+	for (i = 0; i < sizeof(supported) / sizeof(supported[0]); i++)
+		if (strcmp(check, supported[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool wanted(const char *check, const char *rule)
+{
+	return strcmp(check, "any") == 0 || strcmp(check, rule) == 0;
+}
+
+/* Counters of each anon_vma, recomputed from who points at it. */
+static bool check_counters(const struct rf_snapshot *s, const char *check,
+			   char *buf, size_t size)
+{
+	uint32_t n = s->nr_anon_vmas, i;
+	int64_t *active = calloc(n + 1, sizeof(*active));
+	int64_t *children = calloc(n + 1, sizeof(*children));
+	int64_t *family = calloc(n + 1, sizeof(*family));
+	bool found = false;
+
+	if (!active || !children || !family) {
+		snprintf(buf, size, "out of memory");
+		found = true;
+		goto out;
+	}
+	/* Active VMAs: those a process holds, as in the Rust rules. */
+	for (i = 0; i < s->nr_vmas; i++) {
+		int32_t av = s->vmas[i].anon_vma;
+
+		if (s->vmas[i].mm >= 0 && av >= 0 && (uint32_t)av < n)
+			active[av]++;
+	}
+	for (i = 0; i < n; i++) {
+		int32_t parent = s->anon_vmas[i].parent;
+		int32_t root = s->anon_vmas[i].root;
+
+		if (parent >= 0 && (uint32_t)parent < n)
+			children[parent]++;
+		if (root >= 0 && (uint32_t)root < n && (uint32_t)root != i)
+			family[root]++;
+	}
+	for (i = 0; i < n && !found; i++) {
+		const struct rf_snap_anon_vma *a = &s->anon_vmas[i];
+		int64_t refs = 1 + (a->root == (int32_t)i ? family[i] : 0);
+
+		if (a->has_degree) {
+			if (wanted(check, "invariant.counter.degree") &&
+			    a->degree != active[i] + children[i]) {
+				snprintf(buf, size,
+					 "anon_vma #%u: degree=%lld but %lld VMA(s) use it and %lld anon_vma(s) name it parent",
+					 i, (long long)a->degree, (long long)active[i],
+					 (long long)children[i]);
+				found = true;
+			}
+		} else if (wanted(check, "invariant.counter.num_active_vmas") &&
+			   a->num_active_vmas != active[i]) {
+			snprintf(buf, size,
+				 "anon_vma #%u: num_active_vmas=%lld but %lld VMA(s) use it",
+				 i, (long long)a->num_active_vmas, (long long)active[i]);
+			found = true;
+		} else if (wanted(check, "invariant.counter.num_children") &&
+			   a->num_children != children[i]) {
+			snprintf(buf, size,
+				 "anon_vma #%u: num_children=%lld but %lld anon_vma(s) name it parent",
+				 i, (long long)a->num_children, (long long)children[i]);
+			found = true;
+		}
+		if (!found && wanted(check, "invariant.counter.refcount") &&
+		    a->refcount != refs) {
+			snprintf(buf, size, "anon_vma #%u: refcount=%lld but %lld expected",
+				 i, (long long)a->refcount, (long long)refs);
+			found = true;
+		}
+	}
+out:
+	free(active);
+	free(children);
+	free(family);
+	return found;
+}
+
+/* Every entry mapping a page is found by an rmap walk from it, and no other. */
+static bool check_rmap(const struct rf_snapshot *s, char *buf, size_t size)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->nr_pages; i++) {
+		const struct rf_snap_page *p = &s->pages[i];
+		bool same = p->nr_mappers == p->nr_walk;
+
+		for (j = 0; same && j < p->nr_mappers; j++) {
+			const struct rf_hit *m = &s->hits[p->first_mapper + j];
+			const struct rf_hit *w = &s->hits[p->first_walk + j];
+
+			same = m->mm == w->mm && m->addr == w->addr;
+		}
+		if (!same) {
+			snprintf(buf, size,
+				 "page index %#llx: mapped by %u entries, an rmap walk finds %u (or others)",
+				 (unsigned long long)p->index, p->nr_mappers, p->nr_walk);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool rf_repro_check(struct rf_world *world, const char *check,
+		    char *buf, size_t size)
+{
+	struct rf_snapshot snap;
+	struct rf_hygiene hygiene;
+
+	if (wanted(check, "hygiene")) {
+		rf_world_hygiene(world, &hygiene);
+		if (hygiene.nr_problems) {
+			snprintf(buf, size, "%s", hygiene.text);
+			return true;
+		}
+	}
+	rf_world_snapshot(world, &snap);
+	if (strncmp(check, "invariant.counter.", 18) == 0 ||
+	    strcmp(check, "any") == 0) {
+		if (check_counters(&snap, check, buf, size))
+			return true;
+	}
+	if (wanted(check, "invariant.rmap.complete") && check_rmap(&snap, buf, size))
+		return true;
+	return false;
+}

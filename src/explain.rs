@@ -1,0 +1,156 @@
+//! `rmapfuzz explain`: a scenario replayed one operation at a time on the C
+//! side, with what each operation changed in the world, up to the first
+//! failed check, which is shown with both sides' values and the rule it
+//! enforces in words.
+
+use std::fmt::Write as _;
+
+use crate::engine::c::CEngine;
+use crate::engine::Engine;
+use crate::invariants;
+use crate::report::Failure;
+use crate::runner::{reference_engine, run, RunOptions};
+use crate::scenario::Scenario;
+use crate::snapshot::{canonicalize, changes, Change, Snapshot};
+use crate::variant::{Mode, Variant};
+
+/// What the explanation found.
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    pub text: String,
+    pub failure: Option<Failure>,
+}
+
+fn world_lines(snap: &Snapshot, out: &mut String) {
+    for line in snap.lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+}
+
+/// The objects on which the two sides disagree, each side's line under the
+/// other.
+fn side_by_side(c: &Snapshot, theirs: &Snapshot, reference: &str, out: &mut String) {
+    let differing: Vec<Change> = changes(theirs, c);
+    if differing.is_empty() {
+        let _ = writeln!(out, "\n    the {reference} holds the same state");
+        return;
+    }
+    let _ = writeln!(out, "\n    where the C side and the {reference} differ:");
+    let theirs_lines = theirs.lines();
+    let c_lines = c.lines();
+    let find = |lines: &[String], obj: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(obj) && l[obj.len()..].starts_with(' ') || l.as_str() == obj)
+            .cloned()
+            .unwrap_or_else(|| "(absent)".to_owned())
+    };
+    let width = reference.len().max(1) + 1;
+    for ch in differing {
+        let obj = match &ch {
+            Change::Added(line) | Change::Removed(line) => {
+                line.split(' ').take(2).collect::<Vec<_>>().join(" ")
+            }
+            Change::Changed(obj, _) => obj.clone(),
+        };
+        let _ = writeln!(out, "      {:<width$} {}", "C:", find(&c_lines, &obj));
+        let _ = writeln!(
+            out,
+            "      {:<width$} {}",
+            format!("{reference}:"),
+            find(&theirs_lines, &obj)
+        );
+    }
+}
+
+/// The rule behind a failed check, in words.
+pub fn rule_in_words(check: &str) -> String {
+    if let Some(rule) = check.strip_prefix("invariant.") {
+        return invariants::describe(rule)
+            .unwrap_or("(unknown rule)")
+            .to_owned();
+    }
+    match check {
+        "outcome" => "both sides return the same result for the same operation".into(),
+        "allocs" => "both sides make the same allocations in the same order (so fail=N means the same point)".into(),
+        "state" => "after every operation both sides hold the same canonical state".into(),
+        "shape" => "both sides map the same ranges and pages".into(),
+        "rollback" => "an operation that fails with ENOMEM leaves the world as it found it".into(),
+        "hygiene" => "no warning fires, no lock stays held, every interval tree is well formed".into(),
+        "leak" => "once every process has exited, nothing is left allocated".into(),
+        "oracle.panic" => "the oracle never panics (a panic is a bug in it, or a stale reference it caught)".into(),
+        other => format!("check {other}"),
+    }
+}
+
+/// Replays `s` on `v` and explains it (see the module docs).
+pub fn explain(s: &Scenario, v: Variant) -> Explanation {
+    let result = run(s, v, RunOptions::default());
+    let failure = result.failure;
+    let mut out = String::new();
+    let how = match v.mode {
+        Mode::Strict => "strictly",
+        Mode::Relaxed => "in shape",
+    };
+    let _ = writeln!(out, "variant {v}, compared {how} with the {}", v.reference);
+    let Some(mut c) = CEngine::new(v.name) else {
+        let _ = writeln!(out, "the C harness has no variant {}", v.name);
+        return Explanation { text: out, failure };
+    };
+    // The reference follows step by step where it takes the same
+    // injections (strict mode), so the two can be shown side by side.
+    let mut reference = match v.mode {
+        Mode::Strict => reference_engine(v).ok(),
+        Mode::Relaxed => None,
+    };
+    let mut before = canonicalize(&c.snapshot());
+    let _ = writeln!(out, "start: one empty process, mm 0");
+    let stop = failure.as_ref().and_then(|f| f.step);
+    for (i, step) in s.steps.iter().enumerate() {
+        let outcome = c.apply(&step.op, step.fail);
+        let after = canonicalize(&c.snapshot());
+        let theirs = reference.as_mut().and_then(|r| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                r.apply(&step.op, step.fail);
+                canonicalize(&r.snapshot())
+            }))
+            .ok()
+        });
+        if theirs.is_none() {
+            reference = None;
+        }
+        let _ = writeln!(out, "\n#{} {step}  ->  {outcome}", i + 1);
+        let diff = changes(&before, &after);
+        if diff.is_empty() {
+            let _ = writeln!(out, "    (no change)");
+        }
+        for ch in diff {
+            let _ = writeln!(out, "    {ch}");
+        }
+        if stop == Some(i) {
+            let _ = writeln!(out, "\n    world after #{}:", i + 1);
+            world_lines(&after, &mut out);
+            if let Some(theirs) = &theirs {
+                side_by_side(&after, theirs, &v.reference.to_string(), &mut out);
+            }
+            break;
+        }
+        before = after;
+    }
+    match &failure {
+        None => {
+            let _ = writeln!(out, "\nevery check passed");
+        }
+        Some(f) => {
+            let at = f
+                .step
+                .map_or("at teardown".to_owned(), |i| format!("at op #{}", i + 1));
+            let _ = writeln!(out, "\nFIRST FAILURE {at}: check {}", f.check);
+            let _ = writeln!(out, "rule: {}", rule_in_words(&f.check));
+            for line in f.to_string().lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    Explanation { text: out, failure }
+}

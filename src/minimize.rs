@@ -1,0 +1,383 @@
+//! Shrinking a failing scenario while it keeps failing the same way: delta
+//! debugging on the operations, then on the fail points, then on the
+//! operands, repeated until nothing more can be taken away.
+//!
+//! "The same way" is the failure's [`Signature`]: the same check, at the
+//! same kind of operation, on the same variant.
+
+use std::collections::BTreeSet;
+
+use crate::op::{FailPlan, Op, Step};
+use crate::report::{Failure, Signature};
+use crate::runner::{run, RunOptions};
+use crate::scenario::{Expect, Scenario, VariantSel};
+use crate::sweep::sweep_step;
+use crate::variant::Variant;
+
+/// The failure a scenario produces on a variant: from a plain run, or, for
+/// an input of the `sweep` fuzz target, from the injections into its last
+/// operation (the failure then carries the exact scenario).
+pub fn reproduce(s: &Scenario, v: Variant) -> Option<(Scenario, Failure)> {
+    if let Some(f) = run(s, v, RunOptions::default()).failure {
+        return Some((s.clone(), f));
+    }
+    let last = s.steps.len().checked_sub(1)?;
+    let f = sweep_step(s, v, last).err()?;
+    let injected = f.scenario.clone().unwrap_or_else(|| s.clone());
+    Some((injected, *f))
+}
+
+/// How far the minimizer has got, for a progress display.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Which pass is running.
+    pub pass: &'static str,
+    /// Operations in the smallest failing scenario so far.
+    pub steps: usize,
+    /// Candidate scenarios tried.
+    pub runs: usize,
+}
+
+/// The result of [`minimize`].
+#[derive(Clone, Debug)]
+pub struct Minimized {
+    /// The smallest scenario found, with a header naming the variant and
+    /// the expected failure.
+    pub scenario: Scenario,
+    pub failure: Failure,
+    pub runs: usize,
+}
+
+struct Shrinker<'a, F: FnMut(Progress)> {
+    variant: Variant,
+    want: Signature,
+    best: Scenario,
+    failure: Failure,
+    runs: usize,
+    pass: &'static str,
+    progress: &'a mut F,
+}
+
+impl<F: FnMut(Progress)> Shrinker<'_, F> {
+    /// Keeps `candidate` if it fails the same way.
+    fn try_keep(&mut self, candidate: Scenario) -> bool {
+        self.runs += 1;
+        let result = run(&candidate, self.variant, RunOptions::default());
+        (self.progress)(Progress {
+            pass: self.pass,
+            steps: self.best.steps.len(),
+            runs: self.runs,
+        });
+        match result.failure {
+            Some(f) if f.signature() == self.want => {
+                self.best = candidate;
+                self.failure = f;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn with_steps(&self, steps: Vec<Step>) -> Scenario {
+        Scenario {
+            header: self.best.header.clone(),
+            steps,
+        }
+    }
+
+    /// Delta debugging over the operation list: drop chunks of decreasing
+    /// size; the steps after the failing one are always dropped first.
+    fn shrink_steps(&mut self) -> bool {
+        self.pass = "operations";
+        let mut changed = false;
+        if let Some(at) = self.failure.step {
+            if at + 1 < self.best.steps.len() {
+                let steps = self.best.steps[..=at].to_vec();
+                changed |= self.try_keep(self.with_steps(steps));
+            }
+        }
+        let mut chunk = self.best.steps.len().div_ceil(2).max(1);
+        loop {
+            let mut start = 0;
+            while start < self.best.steps.len() {
+                let end = (start + chunk).min(self.best.steps.len());
+                let mut steps = self.best.steps.clone();
+                steps.drain(start..end);
+                if !steps.is_empty() && self.try_keep(self.with_steps(steps)) {
+                    changed = true;
+                } else {
+                    start = end;
+                }
+            }
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+        changed
+    }
+
+    /// Fail points: dropped, made one-shot, or moved to an earlier
+    /// allocation.
+    fn shrink_fail_points(&mut self) -> bool {
+        self.pass = "fail points";
+        let mut changed = false;
+        for i in 0..self.best.steps.len() {
+            let Some(plan) = self.best.steps[i].fail else {
+                continue;
+            };
+            let mut candidates = vec![None];
+            if plan.and_later {
+                candidates.push(Some(FailPlan {
+                    nth: plan.nth,
+                    and_later: false,
+                }));
+            }
+            for nth in 1..plan.nth {
+                candidates.push(Some(FailPlan {
+                    nth,
+                    and_later: plan.and_later,
+                }));
+            }
+            for fail in candidates {
+                let mut steps = self.best.steps.clone();
+                steps[i].fail = fail;
+                if self.try_keep(self.with_steps(steps)) {
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Operands: each address-like value is replaced, everywhere it occurs,
+    /// by a smaller one (keeping the layout's shape), lengths are shortened
+    /// one operation at a time, and process numbers lowered.
+    fn shrink_operands(&mut self) -> bool {
+        self.pass = "operands";
+        let mut changed = false;
+        // Global renumbering of addresses, smallest first.
+        let values: BTreeSet<u64> = self
+            .best
+            .steps
+            .iter()
+            .flat_map(|s| addresses(&s.op))
+            .collect();
+        let mut floor = BASE;
+        for v in values {
+            let mut target = floor;
+            while target < v {
+                let steps = self
+                    .best
+                    .steps
+                    .iter()
+                    .map(|s| replace_address(s, v, target))
+                    .collect();
+                if self.try_keep(self.with_steps(steps)) {
+                    changed = true;
+                    break;
+                }
+                target += PAGE;
+                if target + 64 * PAGE < v {
+                    // Far below: jump close instead of walking every page.
+                    target = v.saturating_sub(16 * PAGE).max(target);
+                }
+            }
+            floor = floor.max(target) + PAGE;
+        }
+        // Lengths, per operation.
+        for i in 0..self.best.steps.len() {
+            while let Some(shorter) = shorter_len(&self.best.steps[i].op) {
+                let mut steps = self.best.steps.clone();
+                steps[i].op = shorter;
+                if !self.try_keep(self.with_steps(steps)) {
+                    break;
+                }
+                changed = true;
+            }
+        }
+        // Process numbers, per operation.
+        for i in 0..self.best.steps.len() {
+            let mm = self.best.steps[i].op.mm();
+            for lower in 0..mm {
+                let mut steps = self.best.steps.clone();
+                steps[i].op = steps[i].op.with_mm(lower);
+                if self.try_keep(self.with_steps(steps)) {
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        changed
+    }
+}
+
+const PAGE: u64 = 0x1000;
+/// Where shrunk layouts start (the lowest address scenarios use).
+const BASE: u64 = 0x10000;
+
+/// The address operands of an operation (not lengths).
+fn addresses(op: &Op) -> Vec<u64> {
+    match *op {
+        Op::Mmap { start, .. } | Op::Munmap { start, .. } | Op::Madvise { start, .. } => {
+            vec![start]
+        }
+        Op::Fault { addr, .. }
+        | Op::Split { addr, .. }
+        | Op::Merge { addr, .. }
+        | Op::Rmap { addr, .. } => {
+            vec![addr]
+        }
+        Op::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
+        Op::Fork { .. } | Op::Exit { .. } => vec![],
+    }
+}
+
+/// `step` with every address operand equal to `from` set to `to`; ranges
+/// that end at `from` (start + len) are adjusted too, so a layout keeps its
+/// adjacency.
+fn replace_address(step: &Step, from: u64, to: u64) -> Step {
+    let a = |x: u64| if x == from { to } else { x };
+    let op = match step.op {
+        Op::Mmap { mm, start, len } => {
+            let (s, l) = shift_range(start, len, from, to);
+            Op::Mmap {
+                mm,
+                start: s,
+                len: l,
+            }
+        }
+        Op::Munmap { mm, start, len } => {
+            let (s, l) = shift_range(start, len, from, to);
+            Op::Munmap {
+                mm,
+                start: s,
+                len: l,
+            }
+        }
+        Op::Madvise {
+            mm,
+            start,
+            len,
+            advice,
+        } => {
+            let (s, l) = shift_range(start, len, from, to);
+            Op::Madvise {
+                mm,
+                start: s,
+                len: l,
+                advice,
+            }
+        }
+        Op::Fault { mm, addr, access } => Op::Fault {
+            mm,
+            addr: a(addr),
+            access,
+        },
+        Op::Split { mm, addr } => Op::Split { mm, addr: a(addr) },
+        Op::Merge { mm, addr } => Op::Merge { mm, addr: a(addr) },
+        Op::Rmap { mm, addr } => Op::Rmap { mm, addr: a(addr) },
+        Op::Mremap { mm, addr, new_addr } => Op::Mremap {
+            mm,
+            addr: a(addr),
+            new_addr: a(new_addr),
+        },
+        other => other,
+    };
+    Step {
+        op,
+        fail: step.fail,
+    }
+}
+
+/// A range whose start moves from `from` to `to` keeps its length; one that
+/// ends at `from` is stretched or shrunk to end at `to`.
+fn shift_range(start: u64, len: u64, from: u64, to: u64) -> (u64, u64) {
+    if start == from {
+        (to, len)
+    } else if start + len == from && to > start {
+        (start, to - start)
+    } else {
+        (start, len)
+    }
+}
+
+/// The operation with its length halved (page-aligned, at least a page).
+fn shorter_len(op: &Op) -> Option<Op> {
+    let half = |len: u64| ((len / 2) & !(PAGE - 1)).max(PAGE);
+    match *op {
+        Op::Mmap { mm, start, len } if len > PAGE => Some(Op::Mmap {
+            mm,
+            start,
+            len: half(len),
+        }),
+        Op::Munmap { mm, start, len } if len > PAGE => Some(Op::Munmap {
+            mm,
+            start,
+            len: half(len),
+        }),
+        Op::Madvise {
+            mm,
+            start,
+            len,
+            advice,
+        } if len > PAGE => Some(Op::Madvise {
+            mm,
+            start,
+            len: half(len),
+            advice,
+        }),
+        _ => None,
+    }
+}
+
+/// Why a scenario cannot be minimized.
+#[derive(Debug, thiserror::Error)]
+#[error("the scenario does not fail on {variant}: nothing to minimize")]
+pub struct DoesNotFail {
+    pub variant: String,
+}
+
+/// Shrinks `s` on `v` to a fixed point; `progress` is called after every
+/// candidate run.
+pub fn minimize(
+    s: &Scenario,
+    v: Variant,
+    mut progress: impl FnMut(Progress),
+) -> Result<Minimized, DoesNotFail> {
+    let Some((start, failure)) = reproduce(s, v) else {
+        return Err(DoesNotFail {
+            variant: v.label.to_owned(),
+        });
+    };
+    let want = failure.signature();
+    let mut shrinker = Shrinker {
+        variant: v,
+        want,
+        best: start,
+        failure,
+        runs: 1,
+        pass: "start",
+        progress: &mut progress,
+    };
+    loop {
+        let mut changed = shrinker.shrink_steps();
+        changed |= shrinker.shrink_fail_points();
+        changed |= shrinker.shrink_operands();
+        if !changed {
+            break;
+        }
+    }
+    let mut scenario = shrinker.best;
+    scenario.header.variant = VariantSel::Named(v.name.to_owned());
+    scenario.header.expect = Expect::Fail {
+        check: Some(shrinker.failure.check.clone()),
+        op: shrinker.failure.op.map(|s| s.op.kind()),
+    };
+    Ok(Minimized {
+        scenario,
+        failure: shrinker.failure,
+        runs: shrinker.runs,
+    })
+}
