@@ -28,7 +28,16 @@ static const struct anon_vma_core *const variants[] = {
 	&mainline_anon_vma_core,
 	&pre_series_anon_vma_core,
 	/* The bug zoo (csrc/zoo/). */
+	&v2_fork_enomem_anon_vma_core,
 	&v3_as_posted_anon_vma_core,
+	&degree_double_reuse_anon_vma_core,
+	&reuse_on_split_anon_vma_core,
+	&unlocked_insert_anon_vma_core,
+	&stale_pgoff_anon_vma_core,
+	&unlink_wrong_parent_anon_vma_core,
+	&fork_pins_parent_anon_vma_core,
+	&prepare_counts_new_only_anon_vma_core,
+	&reuse_two_children_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif

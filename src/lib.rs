@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod engine;
 pub mod expect;
 pub mod explain;
+pub mod explore;
 pub mod fuzzing;
 pub mod invariants;
 pub mod kernel_build;

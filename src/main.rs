@@ -134,6 +134,34 @@ enum Command {
         #[arg(long)]
         variant: Option<String>,
     },
+    /// Breadth-first exploration of every operation sequence up to DEPTH
+    /// over a small universe, every fail point included, deduplicated by
+    /// state; stops at the first failure and prints it (shortest path) as
+    /// a scenario.
+    Explore {
+        #[arg(long)]
+        depth: usize,
+        /// Processes alive at once.
+        #[arg(long, default_value_t = 3)]
+        mms: usize,
+        /// Pages in the mapping window.
+        #[arg(long, default_value_t = 3)]
+        pages: u64,
+        #[arg(long, default_value = "mainline")]
+        variant: String,
+        /// Do not try allocation failures.
+        #[arg(long)]
+        no_fail_points: bool,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        time_limit: Option<u64>,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Also write the failing scenario here (never over a file).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Decode and minimize a fuzz artifact (or text scenario) and add it
     /// to the regression corpus as DIR/NAME.txt, with a header recording
     /// variant, expected failure and signature, so `cargo test` keeps it.
@@ -568,6 +596,75 @@ fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputError>
     Ok(ExitCode::SUCCESS)
 }
 
+fn explore_cmd(
+    depth: usize,
+    universe: &rmapfuzz::explore::Universe,
+    variant_name: &str,
+    time_limit: Option<u64>,
+    jobs: Option<usize>,
+    out: Option<&Path>,
+) -> Result<ExitCode, InputError> {
+    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
+    if universe.mms == 0 || universe.pages == 0 {
+        return Err(InputError(vec![
+            "--mms and --pages must be at least 1".into()
+        ]));
+    }
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "explore depth {msg} [{bar:30}] {pos}/{len} states [{elapsed}]",
+        )
+        .expect("valid template"),
+    );
+    let progress = |p: rmapfuzz::explore::Progress| {
+        bar.set_length(p.level_size as u64);
+        bar.set_position(p.level_done as u64);
+        bar.set_message(format!("{} ({} known)", p.depth, p.states));
+    };
+    let x = rmapfuzz::explore::explore(
+        v,
+        depth,
+        universe,
+        threads,
+        time_limit.map(std::time::Duration::from_secs),
+        &progress,
+    );
+    bar.finish_and_clear();
+    let secs = x.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "explore {v}: depth {} of {depth} complete, {} states, {} runs in {:.1} s ({:.0} states/s, {:.0} runs/s, {threads} thread(s)){}",
+        x.depth,
+        x.states,
+        x.runs,
+        secs,
+        x.states as f64 / secs,
+        x.runs as f64 / secs,
+        if x.timed_out { ", stopped at the time limit" } else { "" }
+    );
+    match &x.failure {
+        None => {
+            println!("no failure");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((s, f)) => {
+            print!("{f}");
+            let text = format!(
+                "# Found by rmapfuzz explore --depth {depth} --mms {} --pages {}: a shortest failing path.\n{s}",
+                universe.mms, universe.pages
+            );
+            println!("--- scenario ---\n{text}");
+            if let Some(out) = out {
+                artifact::write_new(out, &text).map_err(|e| InputError(vec![e.0]))?;
+                println!("wrote {}", out.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 /// A spinner on stderr while the minimizer runs.
 fn minimize_with_progress(input: &artifact::Input) -> Result<Minimized, InputError> {
     let bar = indicatif::ProgressBar::new_spinner();
@@ -761,6 +858,27 @@ fn main() -> ExitCode {
         } => decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
         Command::KernelExtract { tree, out } => kernel_extract(tree, out),
         Command::Explain { input, variant } => explain_one(input, variant.as_deref()),
+        Command::Explore {
+            depth,
+            mms,
+            pages,
+            variant,
+            no_fail_points,
+            time_limit,
+            jobs,
+            out,
+        } => explore_cmd(
+            *depth,
+            &rmapfuzz::explore::Universe {
+                mms: *mms,
+                pages: *pages,
+                fail_points: !no_fail_points,
+            },
+            variant,
+            *time_limit,
+            *jobs,
+            out.as_deref(),
+        ),
         Command::Triage { dir, variant } => triage_dir(dir, variant.as_deref()),
         Command::CRepro {
             input,
@@ -787,7 +905,7 @@ fn main() -> ExitCode {
         Command::Variants => {
             for v in variant::all() {
                 let kind = if v.correct { "correct" } else { "bug" };
-                println!("{:<12} {:<8} {}", v.name, kind, v.summary);
+                println!("{:<24} {:<8} {}", v.name, kind, v.summary);
             }
             Ok(ExitCode::SUCCESS)
         }

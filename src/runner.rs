@@ -39,6 +39,9 @@ pub struct RunResult {
     /// In relaxed mode: the step after which the oracle could no longer
     /// follow (a partial failure on the C side).
     pub desynced_at: Option<usize>,
+    /// A hash of the C side's canonical state after the last step (when
+    /// it was taken), for explorers that deduplicate states.
+    pub state_hash: Option<u64>,
 }
 
 /// Keeps the oracle's panics (a bug in the oracle, or a stale reference it
@@ -202,6 +205,14 @@ impl Run<'_> {
     }
 }
 
+/// A hash of a canonical state: equal states hash equal.
+pub fn state_hash(snap: &Snapshot) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    snap.hash(&mut h);
+    h.finish()
+}
+
 /// A fresh world of the engine `variant` is compared with.
 pub fn reference_engine(variant: Variant) -> Result<Box<dyn Engine>, String> {
     match variant.reference {
@@ -307,6 +318,9 @@ fn drive(
             continue;
         }
         let snap_c = canonicalize(&c.snapshot());
+        if i + 1 == run.scenario.steps.len() {
+            result.state_hash = Some(state_hash(&snap_c));
+        }
         // (When the oracle skipped an op the C side failed and fully undid,
         // its unchanged state is compared with the C side's.)
         let snap_o = match in_sync {

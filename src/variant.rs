@@ -86,15 +86,88 @@ pub const VARIANTS: &[Variant] = &[
 
 /// The bug zoo (`csrc/zoo/`): cores with one known defect each, which
 /// rmapfuzz must catch.
-pub const ZOO: &[Variant] = &[Variant {
-    name: "v3-as-posted",
-    label: "v3-as-posted",
-    summary:
-        "the series as posted in v3: a failed merge clone leaves the unfaulted VMA's anon_vma set",
-    correct: false,
-    mode: Mode::Strict,
-    reference: Reference::Oracle,
-}];
+pub const ZOO: &[Variant] = &[
+    Variant {
+        name: "v2-fork-enomem",
+        label: "v2-fork-enomem",
+        summary: "v2 of the series: fork clones, then allocates; a failure there leaves the child's AVCs in the parent's trees",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "v3-as-posted",
+        label: "v3-as-posted",
+        summary: "the series as posted in v3: a failed merge clone leaves the unfaulted VMA's anon_vma set",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "degree-double-reuse",
+        label: "degree-double-reuse",
+        summary: "fork reuses an ancestor when children + VMAs < 2 (the single degree counter, CVE-2022-42703)",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "reuse-on-split",
+        label: "reuse-on-split",
+        summary: "a split, like a fork, adopts an ancestor no VMA uses instead of the source's anon_vma",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "unlocked-insert",
+        label: "unlocked-insert",
+        summary: "anon_vma_clone() fills the interval trees before taking the root lock",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "stale-pgoff",
+        label: "stale-pgoff",
+        summary: "a range change re-keys only the VMA's own AVC, leaving its ancestors' links under the old key",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "unlink-wrong-parent",
+        label: "unlink-wrong-parent",
+        summary: "unlink_anon_vmas() drops the child count of the root instead of the parent",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "fork-pins-parent",
+        label: "fork-pins-parent",
+        summary: "anon_vma_fork() pins the parent instead of the root",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "prepare-counts-new-only",
+        label: "prepare-counts-new-only",
+        summary: "__anon_vma_prepare() counts the VMA only on a new anon_vma, not on a neighbour's",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "reuse-two-children",
+        label: "reuse-two-children",
+        summary: "maybe_reuse_anon_vma() accepts an ancestor with two children",
+        correct: false,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+];
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).
 pub const KERNEL_VARIANT: &str = "kernel";

@@ -155,10 +155,19 @@ fn crash_tools_refuse_bad_input() {
     }
     assert!(!out_c.exists(), "nothing written on bad input");
     // A fuzz artifact (bytes) that does not fail.
-    assert_eq!(rmapfuzz(&["encode", s(&passing), "-o", s(dir.path())]).status.code(), Some(0));
+    assert_eq!(
+        rmapfuzz(&["encode", s(&passing), "-o", s(dir.path())])
+            .status
+            .code(),
+        Some(0)
+    );
     let o = rmapfuzz(&["minimize", s(&dir.path().join("pass.bin"))]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("pass.bin: the scenario does not fail on mainline"), "{}", text(&o));
+    assert!(
+        text(&o).contains("pass.bin: the scenario does not fail on mainline"),
+        "{}",
+        text(&o)
+    );
     let o = rmapfuzz(&["triage", s(&missing)]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -71,12 +71,31 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 	unlink_anon_vmas(vma);
 }
 
+/* The kernel's mm/vma.c re-keying helpers are not extracted: ours. */
+static void kernel_pre_update_vma(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		anon_vma_interval_tree_remove(avc, &avc->anon_vma->rb_root);
+}
+
+static void kernel_post_update_vma(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		anon_vma_interval_tree_insert(avc, &avc->anon_vma->rb_root);
+}
+
 #define KERNEL_ANON_VMA_CORE					\
 	.name			= "kernel",			\
 	.init			= kernel_anon_vma_init,		\
 	.prepare		= kernel_anon_vma_prepare,	\
 	.fork			= kernel_anon_vma_fork,		\
 	.unlink			= kernel_unlink_anon_vmas,	\
+	.pre_update_vma		= kernel_pre_update_vma,	\
+	.post_update_vma	= kernel_post_update_vma,	\
 	.tree			= kernel_anon_vma_tree,		\
 	.family_lock		= kernel_anon_vma_family_lock,	\
 	.own_rwsem		= kernel_anon_vma_own_rwsem,	\

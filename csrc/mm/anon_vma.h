@@ -47,6 +47,9 @@ void __put_anon_vma(struct anon_vma *anon_vma);
 int __anon_vma_prepare(struct vm_area_struct *vma);
 void anon_vma_init(void);
 
+void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma);
+void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma);
+
 /* The accessors of our layout, for the core tables. */
 struct rb_root_cached *our_anon_vma_tree(struct anon_vma *anon_vma);
 struct rw_semaphore *our_anon_vma_family_lock(struct anon_vma *anon_vma);

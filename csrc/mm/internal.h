@@ -21,7 +21,16 @@ enum vma_operation {
 extern const struct anon_vma_core mainline_anon_vma_core;
 extern const struct anon_vma_core pre_series_anon_vma_core;
 /* The bug zoo (csrc/zoo/). */
+extern const struct anon_vma_core v2_fork_enomem_anon_vma_core;
 extern const struct anon_vma_core v3_as_posted_anon_vma_core;
+extern const struct anon_vma_core degree_double_reuse_anon_vma_core;
+extern const struct anon_vma_core reuse_on_split_anon_vma_core;
+extern const struct anon_vma_core unlocked_insert_anon_vma_core;
+extern const struct anon_vma_core stale_pgoff_anon_vma_core;
+extern const struct anon_vma_core unlink_wrong_parent_anon_vma_core;
+extern const struct anon_vma_core fork_pins_parent_anon_vma_core;
+extern const struct anon_vma_core prepare_counts_new_only_anon_vma_core;
+extern const struct anon_vma_core reuse_two_children_anon_vma_core;
 
 /* The core of the world the current thread is working on. */
 const struct anon_vma_core *current_anon_vma_core(void);
@@ -64,6 +73,16 @@ static inline void unlink_merged_vma(struct vm_area_struct *vma,
 				     struct vm_area_struct *remove)
 {
 	current_anon_vma_core()->unlink_merged(vma, remove);
+}
+
+static inline void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)
+{
+	current_anon_vma_core()->pre_update_vma(vma);
+}
+
+static inline void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
+{
+	current_anon_vma_core()->post_update_vma(vma);
 }
 
 static inline struct rb_root_cached *anon_vma_tree(struct anon_vma *anon_vma)

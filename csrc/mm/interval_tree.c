@@ -15,6 +15,17 @@
 #include <linux/rmap.h>
 
 #include "interval_tree.h"
+#include "internal.h"
+
+/*
+ * Like lockdep_assert_held_write() on the family lock: every change to an
+ * anon_vma's tree happens under its root's rwsem, taken for writing.
+ */
+static void assert_tree_locked(struct anon_vma_chain *node)
+{
+	VM_WARN_ON_ONCE(!rwsem_is_write_locked(
+		current_anon_vma_core()->family_lock(node->anon_vma)));
+}
 
 static inline struct anon_vma_chain *rb_to_avc(struct rb_node *node)
 {
@@ -99,6 +110,7 @@ void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
 	unsigned long last = avc_last_pgoff(node);
 	bool leftmost = true;
 
+	assert_tree_locked(node);
 #ifdef CONFIG_DEBUG_VM_RB
 	node->cached_vma_start = start;
 	node->cached_vma_last = last;
@@ -133,6 +145,7 @@ void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
 	struct rb_node *victim = &node->rb;
 	struct rb_node *fixup;
 
+	assert_tree_locked(node);
 	if (root->rb_leftmost == victim)
 		root->rb_leftmost = rb_next_of(victim);
 

@@ -54,6 +54,7 @@ static void check_anon_vma_clone(struct vm_area_struct *dst,
  * Fork only: adopt an ancestor that no VMA uses any more and that has at
  * most one child, instead of growing the family by one more anon_vma.
  */
+#ifndef ZOO_REPLACES_maybe_reuse_anon_vma
 static void maybe_reuse_anon_vma(struct vm_area_struct *dst,
 				 struct anon_vma *anon_vma)
 {
@@ -67,6 +68,7 @@ static void maybe_reuse_anon_vma(struct vm_area_struct *dst,
 	dst->anon_vma = anon_vma;
 	anon_vma->num_active_vmas++;
 }
+#endif
 
 /*
  * A clone ran out of memory before touching any tree: free the AVCs it
@@ -93,6 +95,7 @@ static void cleanup_partial_anon_vmas(struct vm_area_struct *vma)
  * the trees are then filled walking @dst from the tail, i.e. in @src's
  * order, which is also the order fork considers ancestors for reuse.
  */
+#ifndef ZOO_REPLACES_anon_vma_clone
 static int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src,
 			  enum vma_operation operation)
 {
@@ -125,12 +128,14 @@ static int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src
 	anon_vma_unlock_write(active_anon_vma);
 	return 0;
 }
+#endif
 
 /*
  * Give the child copy @vma of @pvma its links: every anon_vma of the parent
  * VMA (so rmap finds the pages still shared), plus an anon_vma of its own for
  * the pages it will copy on write - unless an ancestor can be reused.
  */
+#ifndef ZOO_REPLACES_anon_vma_fork
 static int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 {
 	struct anon_vma_chain *avc;
@@ -176,6 +181,7 @@ static int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma
 	anon_vma_unlock_write(anon_vma);
 	return 0;
 }
+#endif
 
 /*
  * Sever @vma from every anon_vma it is linked to. An anon_vma whose tree
@@ -183,6 +189,7 @@ static int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma
  * is only released after the lock is dropped, because releasing the last
  * member of a family frees the root that holds the lock.
  */
+#ifndef ZOO_REPLACES_unlink_anon_vmas
 static void unlink_anon_vmas(struct vm_area_struct *vma)
 {
 	struct anon_vma *active_anon_vma = vma->anon_vma;
@@ -224,6 +231,7 @@ static void unlink_anon_vmas(struct vm_area_struct *vma)
 		anon_vma_chain_free(avc);
 	}
 }
+#endif
 
 /* A merge simply unlinks the VMA it removes. */
 static void unlink_merged_vma(struct vm_area_struct *vma,
@@ -241,19 +249,29 @@ static int anon_vma_clone_op(struct vm_area_struct *dst,
 
 /*
  * A zoo variant (csrc/zoo/) compiles this file again with one function
- * replaced (ZOO_REPLACES_<function>) under its own name and table.
+ * replaced (ZOO_REPLACES_<function> for the static ones here, ZOO_<ENTRY>
+ * for the shared ones of mm/rmap_common.c) under its own name and table.
  */
 #ifndef ANON_VMA_CORE_NAME
 #define ANON_VMA_CORE_NAME	"mainline"
 #define ANON_VMA_CORE_TABLE	mainline_anon_vma_core
 #endif
+#ifndef ZOO_PREPARE
+#define ZOO_PREPARE		__anon_vma_prepare
+#endif
+#ifndef ZOO_PRE_UPDATE_VMA
+#define ZOO_PRE_UPDATE_VMA	anon_vma_interval_tree_pre_update_vma
+#define ZOO_POST_UPDATE_VMA	anon_vma_interval_tree_post_update_vma
+#endif
 
 const struct anon_vma_core ANON_VMA_CORE_TABLE = {
 	.name			= ANON_VMA_CORE_NAME,
-	.prepare		= __anon_vma_prepare,
+	.prepare		= ZOO_PREPARE,
 	.clone			= anon_vma_clone_op,
 	.fork			= anon_vma_fork,
 	.unlink			= unlink_anon_vmas,
 	.unlink_merged		= unlink_merged_vma,
+	.pre_update_vma		= ZOO_PRE_UPDATE_VMA,
+	.post_update_vma	= ZOO_POST_UPDATE_VMA,
 	OUR_ANON_VMA_LAYOUT,
 };

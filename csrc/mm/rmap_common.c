@@ -117,6 +117,23 @@ int __anon_vma_prepare(struct vm_area_struct *vma)
 	return 0;
 }
 
+/* Re-keying around a range change (the kernel's mm/vma.c helpers). */
+void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		anon_vma_interval_tree_remove(avc, &avc->anon_vma->rb_root);
+}
+
+void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		anon_vma_interval_tree_insert(avc, &avc->anon_vma->rb_root);
+}
+
 /* Accessors of our layout, for the core tables (see anon_vma_core.h). */
 struct rb_root_cached *our_anon_vma_tree(struct anon_vma *anon_vma)
 {

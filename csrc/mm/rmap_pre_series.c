@@ -203,5 +203,7 @@ const struct anon_vma_core pre_series_anon_vma_core = {
 	.fork			= anon_vma_fork,
 	.unlink			= unlink_anon_vmas,
 	.unlink_merged		= anon_vma_merge,
+	.pre_update_vma		= anon_vma_interval_tree_pre_update_vma,
+	.post_update_vma	= anon_vma_interval_tree_post_update_vma,
 	OUR_ANON_VMA_LAYOUT,
 };

@@ -176,24 +176,6 @@ struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 	return anon_vma;
 }
 
-/* ---- Re-keying around a range change ---------------------------------- */
-
-static void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)
-{
-	struct anon_vma_chain *avc;
-
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_remove(avc, anon_vma_tree(avc->anon_vma));
-}
-
-static void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
-{
-	struct anon_vma_chain *avc;
-
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_insert(avc, anon_vma_tree(avc->anon_vma));
-}
-
 /*
  * A range change of @vma and, optionally, of its neighbour @adjust, done
  * with their AVCs out of the trees (vma_prepare/vma_complete).

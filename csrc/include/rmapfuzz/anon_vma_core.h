@@ -64,6 +64,14 @@ struct anon_vma_core {
 	void (*unlink_merged)(struct vm_area_struct *vma,
 			      struct vm_area_struct *remove);
 
+	/*
+	 * Around a change of @vma's range or pgoff: take its AVCs out of their
+	 * trees, and put them back under the new key (in the kernel: static
+	 * helpers of mm/vma.c; here the core's, since they are its trees).
+	 */
+	void (*pre_update_vma)(struct vm_area_struct *vma);
+	void (*post_update_vma)(struct vm_area_struct *vma);
+
 	/* Layout accessors. */
 	struct rb_root_cached *(*tree)(struct anon_vma *anon_vma);
 	/* The lock of @anon_vma's family (its root's rwsem). */

@@ -1,0 +1,286 @@
+//! `rmapfuzz explore`: every operation sequence up to a depth over a small
+//! universe, breadth first, with every fail point of every operation,
+//! deduplicated by the canonical state the C side reaches. The first
+//! failure found is on a shortest path, and is returned as a scenario.
+//!
+//! The universe: at most `mms` processes; mappings inside a window of
+//! `pages` pages from 0x10000, plus one remap target beyond it; every
+//! operation kind but `rmap` (an rmap walk changes nothing, and every
+//! snapshot already walks every page).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use crate::engine::Layout;
+use crate::op::{Access, Advice, FailPlan, Op, Step};
+use crate::report::Failure;
+use crate::runner::{run, state_hash, RunOptions};
+use crate::scenario::{Expect, Scenario, VariantSel};
+use crate::snapshot::canonicalize;
+use crate::variant::Variant;
+
+const PAGE: u64 = 0x1000;
+const BASE: u64 = 0x10000;
+
+/// The bounds of the search.
+#[derive(Clone, Copy, Debug)]
+pub struct Universe {
+    /// Processes alive at once (fork refused beyond).
+    pub mms: usize,
+    /// Pages in the mapping window.
+    pub pages: u64,
+    /// Also try every allocation failure of every operation.
+    pub fail_points: bool,
+}
+
+impl Default for Universe {
+    fn default() -> Universe {
+        Universe {
+            mms: 3,
+            pages: 3,
+            fail_points: true,
+        }
+    }
+}
+
+/// Where the search stands, for a progress display.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub depth: usize,
+    pub level_done: usize,
+    pub level_size: usize,
+    pub states: usize,
+}
+
+/// What a search did and found.
+#[derive(Clone, Debug, Default)]
+pub struct Exploration {
+    /// Distinct states reached (the empty world included).
+    pub states: usize,
+    /// Scenarios run (each one new operation on a known state).
+    pub runs: usize,
+    /// Deepest level completed.
+    pub depth: usize,
+    pub elapsed: Duration,
+    /// The first failure, on a shortest path, as a scenario with a header
+    /// that expects it.
+    pub failure: Option<(Scenario, Failure)>,
+    /// The search stopped at its time limit.
+    pub timed_out: bool,
+}
+
+/// The operations worth trying on a world with this layout.
+pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let window: Vec<u64> = (0..u.pages).map(|i| BASE + i * PAGE).collect();
+    let remap_target = BASE + 0x10000;
+    let mms = layout.mm_ids();
+    for &mm in &mms {
+        let vmas = layout.vmas(mm);
+        let mapped = |a: u64| vmas.iter().any(|&(s, e)| s <= a && a < e);
+        let free = |s: u64, e: u64| !vmas.iter().any(|&(vs, ve)| vs < e && s < ve);
+        for &start in &window {
+            for len in [PAGE, 2 * PAGE] {
+                if start + len <= BASE + u.pages * PAGE && free(start, start + len) {
+                    ops.push(Op::Mmap { mm, start, len });
+                }
+            }
+        }
+        for &addr in window.iter().filter(|&&a| mapped(a)) {
+            ops.push(Op::Fault {
+                mm,
+                addr,
+                access: Access::Read,
+            });
+            ops.push(Op::Fault {
+                mm,
+                addr,
+                access: Access::Write,
+            });
+            ops.push(Op::Munmap {
+                mm,
+                start: addr,
+                len: PAGE,
+            });
+            for advice in [Advice::DontFork, Advice::DoFork, Advice::WipeOnFork] {
+                ops.push(Op::Madvise {
+                    mm,
+                    start: addr,
+                    len: PAGE,
+                    advice,
+                });
+            }
+            if vmas.iter().any(|&(s, e)| s < addr && addr < e) {
+                ops.push(Op::Split { mm, addr });
+            }
+        }
+        for &(start, _) in vmas {
+            ops.push(Op::Merge { mm, addr: start });
+            if free(remap_target, remap_target + 4 * PAGE) && start < remap_target {
+                ops.push(Op::Mremap {
+                    mm,
+                    addr: start,
+                    new_addr: remap_target,
+                });
+            }
+        }
+        if mms.len() < u.mms {
+            ops.push(Op::Fork { mm });
+        }
+        ops.push(Op::Exit { mm });
+    }
+    ops
+}
+
+/// The hash of a new world's state, as the runner computes states.
+fn empty_state(v: Variant) -> u64 {
+    use crate::engine::c::CEngine;
+    use crate::engine::Engine;
+    let mut c = CEngine::new(v.name).expect("the variant exists");
+    state_hash(&canonicalize(&c.snapshot()))
+}
+
+fn layout_of(steps: &[Step], v: Variant) -> Layout {
+    use crate::engine::c::CEngine;
+    use crate::engine::Engine;
+    let mut c = CEngine::new(v.name).expect("the variant exists");
+    for s in steps {
+        c.apply(&s.op, s.fail);
+    }
+    c.layout()
+}
+
+/// One tried scenario: its steps, the C state it reached, its failure.
+type Tried = (Vec<Step>, Option<u64>, Option<Failure>);
+
+/// The steps to try from a state: each operation plain, then (when asked)
+/// with each of its allocations failed once and for good.
+fn expand(
+    path: &[Step],
+    v: Variant,
+    u: &Universe,
+) -> Vec<(Vec<Step>, Option<u64>, Option<Failure>)> {
+    let layout = layout_of(path, v);
+    let mut out = Vec::new();
+    for op in candidate_ops(&layout, u) {
+        let mut steps = path.to_vec();
+        steps.push(Step::new(op));
+        let scenario = Scenario::new(steps.clone());
+        let opts = RunOptions {
+            check_from: path.len(),
+        };
+        let plain = run(&scenario, v, opts);
+        let allocs = plain.allocs.last().copied().unwrap_or(0);
+        out.push((steps.clone(), plain.state_hash, plain.failure));
+        if !u.fail_points {
+            continue;
+        }
+        for nth in 1..=allocs as u32 {
+            for and_later in [false, true] {
+                if and_later && nth as usize == allocs {
+                    continue; // the same as fail=nth
+                }
+                let mut injected = steps.clone();
+                injected.last_mut().expect("one step").fail = Some(FailPlan { nth, and_later });
+                let r = run(&Scenario::new(injected.clone()), v, opts);
+                out.push((injected, r.state_hash, r.failure));
+            }
+        }
+    }
+    out
+}
+
+/// Explores up to `depth` operations on `v`, with `threads` workers,
+/// stopping at the first failure or after `limit`.
+pub fn explore(
+    v: Variant,
+    depth: usize,
+    u: &Universe,
+    threads: usize,
+    limit: Option<Duration>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Exploration {
+    let start = Instant::now();
+    let mut seen: HashSet<u64> = HashSet::new();
+    seen.insert(empty_state(v));
+    let mut result = Exploration::default();
+    let mut frontier: Vec<Vec<Step>> = vec![Vec::new()];
+    let threads = threads.max(1);
+    for level in 1..=depth {
+        let size = frontier.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let deadline_hit = std::sync::atomic::AtomicBool::new(false);
+        let chunks: Vec<&[Vec<Step>]> = frontier.chunks(size.div_ceil(threads).max(1)).collect();
+        let states_so_far = seen.len();
+        let expanded: Vec<Vec<Tried>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| {
+                    let (done, deadline_hit) = (&done, &deadline_hit);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        for path in chunk.iter() {
+                            if limit.is_some_and(|l| start.elapsed() > l) {
+                                deadline_hit.store(true, std::sync::atomic::Ordering::Relaxed);
+                                break;
+                            }
+                            let found = expand(path, v, u);
+                            let failed = found.iter().any(|f| f.2.is_some());
+                            out.extend(found);
+                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            progress(Progress {
+                                depth: level,
+                                level_done: n,
+                                level_size: size,
+                                states: states_so_far,
+                            });
+                            if failed {
+                                break;
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("explorer worker"))
+                .collect()
+        });
+        let mut next = Vec::new();
+        for (steps, hash, failure) in expanded.into_iter().flatten() {
+            result.runs += 1;
+            if let Some(f) = failure {
+                // Chunks are in frontier order, so the first one is the
+                // first in breadth-first order.
+                if result.failure.is_none() {
+                    let mut s = Scenario::new(steps);
+                    s.header.variant = VariantSel::Named(v.name.to_owned());
+                    s.header.expect = Expect::Fail {
+                        check: Some(f.check.clone()),
+                        op: f.op.map(|st| st.op.kind()),
+                    };
+                    result.failure = Some((s, f));
+                }
+                continue;
+            }
+            if let Some(h) = hash {
+                if seen.insert(h) {
+                    next.push(steps);
+                }
+            }
+        }
+        result.states = seen.len();
+        result.timed_out = deadline_hit.load(std::sync::atomic::Ordering::Relaxed);
+        if result.failure.is_some() || result.timed_out {
+            break;
+        }
+        result.depth = level;
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    result.elapsed = start.elapsed();
+    result
+}
