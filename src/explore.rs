@@ -43,6 +43,36 @@ impl Default for Universe {
     }
 }
 
+/// The smallest universe and depth in which a scenario's path lies: as
+/// many processes as it forks (at least 3), a window holding every mapping
+/// it makes, fail points if it injects any, depth its length.
+pub fn universe_for(s: &Scenario) -> (usize, Universe) {
+    let forks = s
+        .steps
+        .iter()
+        .filter(|st| matches!(st.op, Op::Fork { .. }))
+        .count();
+    let pages = s
+        .steps
+        .iter()
+        .filter_map(|st| match st.op {
+            Op::Mmap { start, len, .. } if start >= BASE => {
+                Some((start + len - BASE).div_ceil(PAGE))
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    (
+        s.steps.len(),
+        Universe {
+            mms: (1 + forks).max(3),
+            pages,
+            fail_points: s.steps.iter().any(|st| st.fail.is_some()),
+        },
+    )
+}
+
 /// Where the search stands, for a progress display.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Progress {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod artifact;
+pub mod bench;
 pub mod c_repro;
 pub mod corpus;
 pub mod dot;

@@ -162,6 +162,9 @@ enum Command {
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
+    /// Measurements for scripts/bench (markdown tables on stdout).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Decode and minimize a fuzz artifact (or text scenario) and add it
     /// to the regression corpus as DIR/NAME.txt, with a header recording
     /// variant, expected failure and signature, so `cargo test` keeps it.
@@ -182,6 +185,34 @@ enum Command {
         tree: PathBuf,
         #[arg(short, long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// C alone, oracle alone, C with checks, and the differential run on
+    /// one fixed set of decoded inputs.
+    Throughput {
+        #[arg(long, default_value_t = 2000)]
+        inputs: usize,
+        #[arg(long, default_value_t = 16)]
+        ops: usize,
+        #[arg(long, default_value = "mainline")]
+        variant: String,
+    },
+    /// Cost per operation for scenarios of 8, 32, 128 and 512 operations.
+    Scaling {
+        /// Operations per row (scenarios = budget / length).
+        #[arg(long, default_value_t = 40000)]
+        budget: usize,
+        #[arg(long, default_value = "mainline")]
+        variant: String,
+    },
+    /// explore on every zoo variant, in the universe of its corpus/zoo
+    /// scenario.
+    ExploreZoo {
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
     },
 }
 
@@ -665,6 +696,53 @@ fn explore_cmd(
     }
 }
 
+fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
+    let find = |name: &str| variant::find(name).map_err(|e| InputError(vec![e.to_string()]));
+    match b {
+        BenchCommand::Throughput {
+            inputs,
+            ops,
+            variant,
+        } => {
+            let v = find(variant)?;
+            let set = rmapfuzz::bench::inputs(*inputs, *ops, 0x5eed);
+            let t = rmapfuzz::bench::throughput(&set, v);
+            print!(
+                "{}",
+                rmapfuzz::bench::throughput_table(
+                    &t,
+                    &format!("{v}, {inputs} scenarios of {ops} ops")
+                )
+            );
+        }
+        BenchCommand::Scaling { budget, variant } => {
+            let v = find(variant)?;
+            print!(
+                "{}",
+                rmapfuzz::bench::scaling_table(v, &[8, 32, 128, 512], *budget)
+            );
+        }
+        BenchCommand::ExploreZoo { jobs } => {
+            println!(
+                "| variant | depth (universe of its corpus scenario) | states | seconds | found |"
+            );
+            println!("|---|---|---|---|---|");
+            for &v in variant::ZOO {
+                let path = PathBuf::from(format!("corpus/zoo/{}.txt", v.name));
+                let s = rmapfuzz::parse::parse_file(&path)
+                    .map_err(|e| InputError(vec![e.to_string()]))?;
+                let (depth, states, secs, found) = rmapfuzz::bench::explore_zoo(v, &s, *jobs);
+                println!(
+                    "| `{}` | {depth} | {states} | {secs:.2} | {} |",
+                    v.name,
+                    if found { "yes" } else { "NO" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A spinner on stderr while the minimizer runs.
 fn minimize_with_progress(input: &artifact::Input) -> Result<Minimized, InputError> {
     let bar = indicatif::ProgressBar::new_spinner();
@@ -858,6 +936,7 @@ fn main() -> ExitCode {
         } => decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
         Command::KernelExtract { tree, out } => kernel_extract(tree, out),
         Command::Explain { input, variant } => explain_one(input, variant.as_deref()),
+        Command::Bench(b) => bench(b),
         Command::Explore {
             depth,
             mms,

@@ -7,59 +7,27 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use rmapfuzz::explore::{explore, Universe};
-use rmapfuzz::op::Op;
+use rmapfuzz::explore::{explore, universe_for, Universe};
 use rmapfuzz::parse::parse_file;
-use rmapfuzz::scenario::Expect;
+use rmapfuzz::scenario::{Expect, Scenario};
 use rmapfuzz::variant::{self, Variant, ZOO};
 
-/// The universe a zoo scenario needs: processes it forks, pages it maps.
-fn universe_for(v: Variant) -> Result<(usize, Universe), Failed> {
+fn zoo_scenario(v: Variant) -> Result<Scenario, Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("corpus/zoo")
         .join(format!("{}.txt", v.name));
-    let s = parse_file(&path).map_err(|e| e.to_string())?;
-    let forks = s
-        .steps
-        .iter()
-        .filter(|st| st.op.kind().name() == "fork")
-        .count();
-    // The window must hold every mapping the scenario makes.
-    let pages = s
-        .steps
-        .iter()
-        .filter_map(|st| match st.op {
-            Op::Mmap { start, len, .. } => Some((start + len - 0x10000).div_ceil(0x1000)),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(1);
-    Ok((
-        s.steps.len(),
-        Universe {
-            mms: (1 + forks).max(3),
-            pages,
-            fail_points: s.steps.iter().any(|st| st.fail.is_some()),
-        },
-    ))
+    parse_file(&path).map_err(|e| e.to_string().into())
 }
 
 fn caught_by_explore(v: Variant) -> Result<(), Failed> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("corpus/zoo")
-        .join(format!("{}.txt", v.name));
-    let s = parse_file(&path).map_err(|e| e.to_string())?;
+    let s = zoo_scenario(v)?;
     let Expect::Fail {
         check: Some(check), ..
     } = &s.header.expect
     else {
-        return Err(format!(
-            "{}: the header must expect a failure with a check",
-            path.display()
-        )
-        .into());
+        return Err(format!("corpus/zoo/{}.txt: the header must expect a check", v.name).into());
     };
-    let (depth, u) = universe_for(v)?;
+    let (depth, u) = universe_for(&s);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let x = explore(v, depth, &u, threads, None, &|_| {});
     match x.failure {
@@ -97,7 +65,7 @@ fn main() {
         ));
         trials.push(Trial::test(
             format!("has-a-corpus-scenario::{}", v.name),
-            move || universe_for(v).map(|_| ()),
+            move || zoo_scenario(v).map(|_| ()),
         ));
     }
     for v in variant::correct() {
