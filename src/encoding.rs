@@ -32,12 +32,14 @@ const ESCAPE: u8 = 0xff;
 const WINDOW: u8 = 0xfe;
 /// New-range start bytes from here on name a VMA to be adjacent to.
 const ADJACENT: u8 = 0xc0;
-/// Fail bytes: below FAIL_ONCE no injection (half of them); FAIL_ONCE.. is
-/// `fail=N` and FAIL_LATER.. is `fail=N+`, with N drawn from FAIL_NTH,
-/// where small N (most error paths are at the first allocations of an
-/// operation) take most of the byte values. Other N follow an escape.
-const FAIL_ONCE: u8 = 128;
-const FAIL_LATER: u8 = 192;
+/// Fail bytes: below FAIL_ONCE no injection (three quarters of them, so
+/// that the operations building a world mostly succeed); FAIL_ONCE.. is
+/// `fail=N` and FAIL_LATER.. is `fail=N+`, with N drawn from every other
+/// entry of FAIL_NTH, where small N (most error paths are at the first
+/// allocations of an operation) take most of the byte values. Other N
+/// follow an escape.
+const FAIL_ONCE: u8 = 192;
+const FAIL_LATER: u8 = 224;
 const FAIL_NTH: [u8; 64] = {
     let mut table = [0u8; 64];
     let runs: [(u8, usize); 10] = [
@@ -164,6 +166,11 @@ pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
 /// The fail byte (see FAIL_ONCE); anything else after an escape.
 struct Fail;
 
+/// The N of the `slot`-th fail byte of a kind.
+fn fail_nth(slot: u8) -> u32 {
+    u32::from(FAIL_NTH[usize::from(slot) * 2 % FAIL_NTH.len()])
+}
+
 impl Fail {
     fn read(u: &mut Unstructured) -> Option<FailPlan> {
         match byte(u) {
@@ -173,11 +180,11 @@ impl Fail {
                 and_later: byte(u) & 1 == 1,
             }),
             b if b < FAIL_LATER => Some(FailPlan {
-                nth: u32::from(FAIL_NTH[usize::from(b - FAIL_ONCE)]),
+                nth: fail_nth(b - FAIL_ONCE),
                 and_later: false,
             }),
             b => Some(FailPlan {
-                nth: u32::from(FAIL_NTH[usize::from(b - FAIL_LATER)]),
+                nth: fail_nth(b - FAIL_LATER),
                 and_later: true,
             }),
         }
@@ -193,11 +200,8 @@ impl Fail {
         } else {
             (FAIL_ONCE, FAIL_LATER - FAIL_ONCE)
         };
-        match FAIL_NTH[..usize::from(slots)]
-            .iter()
-            .position(|&n| u32::from(n) == nth)
-        {
-            Some(k) => out.push(base + k as u8),
+        match (0..slots).find(|&k| fail_nth(k) == nth) {
+            Some(k) => out.push(base + k),
             None => {
                 out.push(ESCAPE);
                 out.extend_from_slice(&nth.to_le_bytes());

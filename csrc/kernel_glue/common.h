@@ -28,14 +28,7 @@ static struct rw_semaphore *kernel_anon_vma_own_rwsem(struct anon_vma *anon_vma)
 
 static void kernel_avc_layout(struct avc_layout *out)
 {
-	out->size = sizeof(struct anon_vma_chain);
-	out->vma = offsetof(struct anon_vma_chain, vma);
-	out->anon_vma = offsetof(struct anon_vma_chain, anon_vma);
-	out->same_vma = offsetof(struct anon_vma_chain, same_vma);
-	out->rb = offsetof(struct anon_vma_chain, rb);
-	out->rb_subtree_last = offsetof(struct anon_vma_chain, rb_subtree_last);
-	out->cached_vma_start = offsetof(struct anon_vma_chain, cached_vma_start);
-	out->cached_vma_last = offsetof(struct anon_vma_chain, cached_vma_last);
+	AVC_LAYOUT_FILL(out);
 }
 
 static void kernel_anon_vma_view_common(struct anon_vma *anon_vma,

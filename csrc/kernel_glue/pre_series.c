@@ -1,24 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Glue for a tree from before the series that still counts children and
- * active VMAs apart (Linux 6.1 to 6.x): anon_vma_clone() takes two
- * arguments and a merge goes through anon_vma_merge().
+ * active VMAs apart (Linux 6.1 to 6.x).
  */
-#include "common.h"
-
-static int kernel_anon_vma_clone(struct vm_area_struct *dst,
-				 struct vm_area_struct *src,
-				 enum rf_clone_op op)
-{
-	(void)op;	/* this interface does not say */
-	return anon_vma_clone(dst, src);
-}
-
-static void kernel_unlink_merged_vma(struct vm_area_struct *vma,
-				     struct vm_area_struct *remove)
-{
-	anon_vma_merge(vma, remove);
-}
+#include "before_series.h"
 
 static void kernel_anon_vma_view(struct anon_vma *anon_vma,
 				 struct anon_vma_view *out)

@@ -163,14 +163,7 @@ void our_anon_vma_view(struct anon_vma *anon_vma, struct anon_vma_view *out)
 
 void our_avc_layout(struct avc_layout *out)
 {
-	out->size = sizeof(struct anon_vma_chain);
-	out->vma = offsetof(struct anon_vma_chain, vma);
-	out->anon_vma = offsetof(struct anon_vma_chain, anon_vma);
-	out->same_vma = offsetof(struct anon_vma_chain, same_vma);
-	out->rb = offsetof(struct anon_vma_chain, rb);
-	out->rb_subtree_last = offsetof(struct anon_vma_chain, rb_subtree_last);
-	out->cached_vma_start = offsetof(struct anon_vma_chain, cached_vma_start);
-	out->cached_vma_last = offsetof(struct anon_vma_chain, cached_vma_last);
+	AVC_LAYOUT_FILL(out);
 }
 
 static void anon_vma_ctor(void *data)

@@ -51,6 +51,22 @@ struct avc_layout {
 	size_t cached_vma_start, cached_vma_last;
 };
 
+/* Fills *@out from the struct anon_vma_chain definition in scope. */
+#define AVC_LAYOUT_FILL(out)							\
+	do {									\
+		(out)->size = sizeof(struct anon_vma_chain);			\
+		(out)->vma = offsetof(struct anon_vma_chain, vma);		\
+		(out)->anon_vma = offsetof(struct anon_vma_chain, anon_vma);	\
+		(out)->same_vma = offsetof(struct anon_vma_chain, same_vma);	\
+		(out)->rb = offsetof(struct anon_vma_chain, rb);		\
+		(out)->rb_subtree_last =					\
+			offsetof(struct anon_vma_chain, rb_subtree_last);	\
+		(out)->cached_vma_start =					\
+			offsetof(struct anon_vma_chain, cached_vma_start);	\
+		(out)->cached_vma_last =					\
+			offsetof(struct anon_vma_chain, cached_vma_last);	\
+	} while (0)
+
 struct anon_vma_core {
 	const char *name;
 	/* Creates the core's own slab caches, once per process (may be NULL). */
