@@ -198,6 +198,7 @@ fn expand(
         let scenario = Scenario::new(steps.clone());
         let opts = RunOptions {
             check_from: path.len(),
+            hash_state: true,
         };
         let plain = run(&scenario, v, opts);
         let allocs = plain.allocs.last().copied().unwrap_or(0);

@@ -29,6 +29,9 @@ pub struct RunOptions {
     /// Steps before this index are applied but not checked (their checks
     /// already passed in an earlier run of the same prefix).
     pub check_from: usize,
+    /// Hash the C side's final state into [`RunResult::state_hash`] (for
+    /// explorers; the fuzzers' runs skip it).
+    pub hash_state: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,8 +42,8 @@ pub struct RunResult {
     /// In relaxed mode: the step after which the oracle could no longer
     /// follow (a partial failure on the C side).
     pub desynced_at: Option<usize>,
-    /// A hash of the C side's canonical state after the last step (when
-    /// it was taken), for explorers that deduplicate states.
+    /// With [`RunOptions::hash_state`]: a hash of the C side's canonical
+    /// state after the last step, for explorers that deduplicate states.
     pub state_hash: Option<u64>,
 }
 
@@ -318,7 +321,7 @@ fn drive(
             continue;
         }
         let snap_c = canonicalize(&c.snapshot());
-        if i + 1 == run.scenario.steps.len() {
+        if opts.hash_state && i + 1 == run.scenario.steps.len() {
             result.state_hash = Some(state_hash(&snap_c));
         }
         // (When the oracle skipped an op the C side failed and fully undid,

@@ -51,7 +51,14 @@ pub fn sweep_step(
         for nth in 1..=MAX_NTH {
             let mut injected = scenario.clone();
             injected.steps[i].fail = Some(FailPlan { nth, and_later });
-            let result = run(&injected, variant, RunOptions { check_from: i });
+            let result = run(
+                &injected,
+                variant,
+                RunOptions {
+                    check_from: i,
+                    ..RunOptions::default()
+                },
+            );
             stats.runs += 1;
             if let Some(mut f) = result.failure {
                 f.scenario = Some(injected);
