@@ -534,13 +534,10 @@ static void free_page_tables(void *obj, void *arg)
 	pte_table_free(obj);
 }
 
-void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
+static void exit_all_mms(struct world *w)
 {
-	struct world *w = &rw->w;
 	struct mm_struct *mm, *next;
-	int i;
 
-	world_enter(rw);
 	list_for_each_entry_safe(mm, next, &w->mms, mm_list) {
 		mmap_write_lock(mm);
 		exit_mmap(mm);
@@ -548,6 +545,22 @@ void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
 		list_del(&mm->mm_list);
 		mm_free(mm);
 	}
+}
+
+void rf_world_exit_all(struct rf_world *rw)
+{
+	world_enter(rw);
+	exit_all_mms(&rw->w);
+	world_leave();
+}
+
+void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
+{
+	struct world *w = &rw->w;
+	int i;
+
+	world_enter(rw);
+	exit_all_mms(w);
 	for (i = 0; i < RF_NR_SITES; i++) {
 		if (leaks)
 			leaks[i] = w->sites[i].live;

@@ -206,6 +206,12 @@ void rf_world_hygiene(struct rf_world *world, struct rf_hygiene *out);
 struct rf_world *rf_world_new(const char *variant);
 
 /*
+ * Exit every remaining mm the way RF_OP_EXIT does, oldest first, so that
+ * what goes wrong on the way shows in the next rf_world_hygiene().
+ */
+void rf_world_exit_all(struct rf_world *world);
+
+/*
  * Exit every remaining mm, count what is still allocated per site (a leak),
  * and release everything. @leaks may be NULL.
  */

@@ -13,7 +13,7 @@ use crate::engine::oracle::OracleEngine;
 use crate::engine::Engine;
 use crate::explore::{explore, universe_for};
 use crate::invariants;
-use crate::runner::{run, RunOptions};
+use crate::runner::{run, Checks, RunOptions};
 use crate::scenario::Scenario;
 use crate::snapshot::canonicalize;
 use crate::variant::Variant;
@@ -63,11 +63,14 @@ pub struct Throughput {
     pub c_checked: Duration,
     pub oracle_alone: Duration,
     pub differential: Duration,
+    pub differential_final: Duration,
 }
 
-/// Runs `inputs` four ways: the C side alone (apply only), the C side with
+/// Runs `inputs` five ways: the C side alone (apply only), the C side with
 /// what the runner does to it (canonical snapshot and invariants after
-/// every op), the oracle alone (apply only), and the full differential run.
+/// every op), the oracle alone (apply only), the differential run checking
+/// every step (replay) and checking states after the last step only (the
+/// fuzzers' runs).
 pub fn throughput(inputs: &[Scenario], v: Variant) -> Throughput {
     let ops = inputs.iter().map(|s| s.steps.len()).sum();
     let c_alone = time(|| {
@@ -102,12 +105,22 @@ pub fn throughput(inputs: &[Scenario], v: Variant) -> Throughput {
             std::hint::black_box(run(s, v, RunOptions::default()));
         }
     });
+    let final_only = RunOptions {
+        checks: Checks::Final,
+        ..RunOptions::default()
+    };
+    let differential_final = time(|| {
+        for s in inputs {
+            std::hint::black_box(run(s, v, final_only));
+        }
+    });
     Throughput {
         ops,
         c_alone,
         c_checked,
         oracle_alone,
         differential,
+        differential_final,
     }
 }
 
@@ -129,7 +142,11 @@ pub fn throughput_table(t: &Throughput, what: &str) -> String {
         ("C alone (apply)", t.c_alone),
         ("oracle alone (apply)", t.oracle_alone),
         ("C + snapshot + invariants + hygiene", t.c_checked),
-        ("differential (the runner)", t.differential),
+        ("differential, every step checked (replay)", t.differential),
+        (
+            "differential, states checked after the last step (fuzzers)",
+            t.differential_final,
+        ),
     ] {
         let _ = writeln!(
             out,
@@ -148,9 +165,9 @@ pub fn scaling_table(v: Variant, lengths: &[usize], budget_ops: usize) -> String
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| ops per scenario | scenarios | C alone, us/op | differential, us/op | ratio |"
+        "| ops per scenario | scenarios | C alone, us/op | differential, us/op | ratio | differential (fuzzers), us/op | ratio |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for &len in lengths {
         let count = (budget_ops / len).max(2);
         let set = inputs(count, len, 0x5eed + len as u64);
@@ -158,10 +175,12 @@ pub fn scaling_table(v: Variant, lengths: &[usize], budget_ops: usize) -> String
         let us = |d: Duration| d.as_secs_f64() * 1e6 / t.ops as f64;
         let _ = writeln!(
             out,
-            "| {len} | {count} | {:.2} | {:.2} | {:.1}x |",
+            "| {len} | {count} | {:.2} | {:.2} | {:.1}x | {:.2} | {:.1}x |",
             us(t.c_alone),
             us(t.differential),
-            us(t.differential) / us(t.c_alone).max(1e-9)
+            us(t.differential) / us(t.c_alone).max(1e-9),
+            us(t.differential_final),
+            us(t.differential_final) / us(t.c_alone).max(1e-9)
         );
     }
     out

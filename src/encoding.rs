@@ -14,6 +14,7 @@
 //! deliberately invalid operands still encode.
 
 use std::fmt;
+use std::ops::Range;
 
 use arbitrary::Unstructured;
 
@@ -24,6 +25,8 @@ use crate::scenario::Scenario;
 
 /// Longest scenario an input decodes to.
 pub const MAX_STEPS: usize = 256;
+/// Bytes before the first step's record: the swarm mask.
+pub const HEADER_LEN: usize = 2;
 /// Where addresses chosen without a VMA fall: 255 pages from here.
 pub const WINDOW_BASE: u64 = 0x10000;
 const PAGE: u64 = 4096;
@@ -38,7 +41,7 @@ const ADJACENT: u8 = 0xc0;
 /// entry of FAIL_NTH, where small N (most error paths are at the first
 /// allocations of an operation) take most of the byte values. Other N
 /// follow an escape.
-const FAIL_ONCE: u8 = 192;
+pub const FAIL_ONCE: u8 = 192;
 const FAIL_LATER: u8 = 224;
 const FAIL_NTH: [u8; 64] = {
     let mut table = [0u8; 64];
@@ -110,11 +113,21 @@ fn swarm(mask: u16) -> Vec<OpKind> {
 
 /// Decodes any bytes into a scenario (never fails, never panics).
 pub fn decode(data: &[u8]) -> Scenario {
+    decode_records(data).0
+}
+
+/// [`decode`], and where each step's record lies in `data` (the records
+/// follow one another from [`HEADER_LEN`] on; the last may run past the end
+/// of the data, which decodes as zeros).
+pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Range<usize>>) {
     let mut u = Unstructured::new(data);
+    let at = |u: &Unstructured| data.len() - u.len();
     let kinds = swarm(u16::from(byte(&mut u)) | (u16::from(byte(&mut u)) << 8));
     let mut tracker = OracleEngine::new();
     let mut steps = Vec::new();
+    let mut records = Vec::new();
     while !u.is_empty() && steps.len() < MAX_STEPS {
+        let start = at(&u);
         let layout = tracker.layout();
         let kind = kinds[usize::from(byte(&mut u)) % kinds.len()];
         let fail = Fail::read(&mut u);
@@ -122,8 +135,9 @@ pub fn decode(data: &[u8]) -> Scenario {
         let step = Step { op, fail };
         tracker.apply(&step.op, step.fail);
         steps.push(step);
+        records.push(start..at(&u));
     }
-    Scenario::new(steps)
+    (Scenario::new(steps), records)
 }
 
 /// Encodes a scenario so that [`decode`] gives it back. The header is not
@@ -212,18 +226,26 @@ impl Fail {
     }
 }
 
-/// Process: one of the live ones, or a literal id after an escape.
+/// Process: one of the live ones, counted from the newest for even bytes
+/// and from the oldest for odd ones; a literal id after an escape. Zero,
+/// the byte fuzzers write most, is the newest process, so a copied
+/// `fork` record forks the child the last one made: chains of forks, where
+/// anon_vma hierarchies grow deep, come as easily as fans.
 fn read_mm(u: &mut Unstructured, ids: &[u32]) -> u32 {
     match byte(u) {
         ESCAPE => u32_le(u),
         b if ids.is_empty() => u32::from(b),
-        b => ids[usize::from(b) % ids.len()],
+        b if b % 2 == 0 => ids[ids.len() - 1 - usize::from(b / 2) % ids.len()],
+        b => ids[usize::from(b / 2) % ids.len()],
     }
 }
 
 fn write_mm(out: &mut Vec<u8>, ids: &[u32], mm: u32) {
+    let from_newest = |i: usize| 2 * (ids.len() - 1 - i);
+    let from_oldest = |i: usize| 2 * i + 1;
     match ids.iter().position(|&id| id == mm) {
-        Some(i) if i < usize::from(ESCAPE) => out.push(i as u8),
+        Some(i) if from_newest(i) < usize::from(ESCAPE) => out.push(from_newest(i) as u8),
+        Some(i) if from_oldest(i) < usize::from(ESCAPE) => out.push(from_oldest(i) as u8),
         _ if ids.is_empty() && mm < u32::from(ESCAPE) => out.push(mm as u8),
         _ => {
             out.push(ESCAPE);

@@ -199,6 +199,7 @@ fn expand(
         let opts = RunOptions {
             check_from: path.len(),
             hash_state: true,
+            ..RunOptions::default()
         };
         let plain = run(&scenario, v, opts);
         let allocs = plain.allocs.last().copied().unwrap_or(0);

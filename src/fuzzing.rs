@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use crate::encoding::decode;
 use crate::parse::parse_scenario;
 use crate::report::Failure;
-use crate::runner::{run, RunOptions};
+use crate::runner::{run, Checks, RunOptions};
 use crate::scenario::Scenario;
 use crate::sweep::sweep_step;
 use crate::variant::{self, Variant, DEFAULT_VARIANT};
@@ -30,10 +30,18 @@ fn report(f: &Failure, s: &Scenario) -> String {
     format!("{f}\n--- scenario (rmapfuzz text format) ---\n{s}")
 }
 
+/// Fuzz runs check states once, after the last operation; a failure is
+/// run again with every check, so the report is `replay`'s.
+const FUZZ_RUN: RunOptions = RunOptions {
+    checks: Checks::Final,
+    check_from: 0,
+    hash_state: false,
+};
+
 /// `diff`: decode, then run the variant against the oracle.
 pub fn check_diff(data: &[u8], v: Variant) -> Result<(), String> {
     let s = decode(data);
-    match run(&s, v, RunOptions::default()).failure {
+    match run(&s, v, FUZZ_RUN).failure {
         None => Ok(()),
         Some(f) => Err(report(&f, &s)),
     }
@@ -43,7 +51,7 @@ pub fn check_diff(data: &[u8], v: Variant) -> Result<(), String> {
 /// last step.
 pub fn check_sweep(data: &[u8], v: Variant) -> Result<(), String> {
     let s = decode(data);
-    if let Some(f) = run(&s, v, RunOptions::default()).failure {
+    if let Some(f) = run(&s, v, FUZZ_RUN).failure {
         return Err(report(&f, &s));
     }
     let Some(last) = s.steps.len().checked_sub(1) else {

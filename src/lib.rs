@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod invariants;
 pub mod kernel_build;
 pub mod minimize;
+pub mod mutate;
 pub mod op;
 pub mod parse;
 pub mod report;

@@ -8,6 +8,11 @@
 //! operation rolled back; the oracle obeys every invariant; the two states
 //! agree (strictly or in shape, per the variant's [`Mode`]). At the end both
 //! worlds are torn down and must leave nothing allocated.
+//!
+//! The fuzzers ask for [`Checks::Final`] instead: outcomes after every
+//! operation, everything else after the last one, and a second run with
+//! every check when that finds something, so that their reports are the
+//! ones `replay` gives.
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -24,8 +29,27 @@ use crate::variant::{Mode, Reference, Variant};
 /// A check's verdict: the failure is boxed, it is large and rare.
 type Checked = Result<(), Box<Failure>>;
 
+/// Which steps get the full set of checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Checks {
+    /// Every step: a failure names the first operation that broke
+    /// something.
+    #[default]
+    EveryStep,
+    /// Outcomes (status, allocations, rmap hits) after every step; states,
+    /// invariants, rollback and the instrumentation's findings only after
+    /// the last. A damage that a later operation undoes goes unseen, in
+    /// exchange for most of the cost of a run (BENCHMARKS.md, section 5).
+    /// On a failure the scenario runs again with [`Checks::EveryStep`] and
+    /// that run's failure is the one reported. Strict variants only: a
+    /// relaxed one is checked after every step regardless.
+    Final,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
+    /// How much checking each step gets.
+    pub checks: Checks,
     /// Steps before this index are applied but not checked (their checks
     /// already passed in an earlier run of the same prefix).
     pub check_from: usize,
@@ -228,6 +252,29 @@ pub fn reference_engine(variant: Variant) -> Result<Box<dyn Engine>, String> {
 
 /// Runs `scenario` on `variant` against the oracle; see the module docs.
 pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
+    let result = run_once(scenario, variant, opts);
+    if result.failure.is_none() || opts.checks == Checks::EveryStep {
+        return result;
+    }
+    // Every check of a final-only run is also made by a run that checks
+    // every step, at the same step or earlier: that run fails too, and
+    // names the operation where things first went wrong.
+    let again = run_once(
+        scenario,
+        variant,
+        RunOptions {
+            checks: Checks::EveryStep,
+            ..opts
+        },
+    );
+    if again.failure.is_some() {
+        again
+    } else {
+        result
+    }
+}
+
+fn run_once(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let mut result = RunResult::default();
     let run = Run { variant, scenario };
     let Some(c) = CEngine::new(variant.name) else {
@@ -274,10 +321,12 @@ fn drive(
     result: &mut RunResult,
 ) -> Checked {
     let mode = run.variant.mode;
+    let every_step = opts.checks == Checks::EveryStep || mode == Mode::Relaxed;
+    let last = run.scenario.steps.len().saturating_sub(1);
     let mut prev_c: Option<Snapshot> = None;
     let mut prev_o: Option<Snapshot> = None;
     let mut in_sync = true;
-    if opts.check_from == 0 {
+    if opts.check_from == 0 && every_step {
         // The state before the first step, for its rollback check.
         prev_c = Some(canonicalize(&c.snapshot()));
         prev_o = Some(
@@ -318,6 +367,12 @@ fn drive(
         };
 
         if i + 1 < opts.check_from {
+            continue;
+        }
+        if !every_step && i < last {
+            if let Some(o_out) = &o_out {
+                run.compare_outcomes(i, mode, &c_out, o_out)?;
+            }
             continue;
         }
         let snap_c = canonicalize(&c.snapshot());

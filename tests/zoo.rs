@@ -2,13 +2,19 @@
 //! `corpus/zoo/` (replayed by tests/corpus.rs as "must fail with this
 //! signature") and by `explore` at the depth of that scenario, in a
 //! universe just large enough for it - and the correct variants pass
-//! `explore` to a small depth.
+//! `explore` to a small depth. The fuzzers' runs, which check states only
+//! after the last operation, catch every zoo scenario too, and report the
+//! failure a replay reports, even when more operations follow it.
 
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use rmapfuzz::encoding::encode;
 use rmapfuzz::explore::{explore, universe_for, Universe};
+use rmapfuzz::fuzzing::check_diff;
+use rmapfuzz::op::{Op, Step};
 use rmapfuzz::parse::parse_file;
+use rmapfuzz::runner::{run, Checks, RunOptions};
 use rmapfuzz::scenario::{Expect, Scenario};
 use rmapfuzz::variant::{self, Variant, ZOO};
 
@@ -45,6 +51,44 @@ fn caught_by_explore(v: Variant) -> Result<(), Failed> {
     }
 }
 
+/// The zoo scenario, then an mmap in a far, empty range (it touches
+/// nothing the scenario built), as the fuzz harness runs it.
+fn caught_by_fuzz_runs(v: Variant) -> Result<(), Failed> {
+    let mut s = zoo_scenario(v)?;
+    s.steps.push(Step::new(Op::Mmap {
+        mm: 0,
+        start: 0x7000_0000,
+        len: 0x1000,
+    }));
+    let every = run(&s, v, RunOptions::default()).failure;
+    let last = run(
+        &s,
+        v,
+        RunOptions {
+            checks: Checks::Final,
+            ..RunOptions::default()
+        },
+    )
+    .failure;
+    let (Some(every), Some(last)) = (every, last) else {
+        return Err(format!("not caught with final checks only:\n{s}").into());
+    };
+    if every.signature() != last.signature() || every.step != last.step {
+        return Err(format!(
+            "final checks report another failure than a replay:\nreplay: {every}\nfinal: {last}"
+        )
+        .into());
+    }
+    let bytes = encode(&s).map_err(|e| e.to_string())?;
+    match check_diff(&bytes, v) {
+        Ok(()) => Err("the diff fuzz harness does not catch it".into()),
+        Err(report) if !report.contains(&every.check) => {
+            Err(format!("the diff fuzz harness reports something else:\n{report}").into())
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 fn correct_passes_explore(v: Variant) -> Result<(), Failed> {
     let u = Universe::default();
     let x = explore(v, 3, &u, 2, None, &|_| {});
@@ -62,6 +106,10 @@ fn main() {
         trials.push(Trial::test(
             format!("explore-catches::{}", v.name),
             move || caught_by_explore(v),
+        ));
+        trials.push(Trial::test(
+            format!("fuzz-runs-catch::{}", v.name),
+            move || caught_by_fuzz_runs(v),
         ));
         trials.push(Trial::test(
             format!("has-a-corpus-scenario::{}", v.name),

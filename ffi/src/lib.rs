@@ -315,6 +315,13 @@ impl World {
         text.lines().map(str::to_owned).collect()
     }
 
+    /// Exits every process, as the exit operation does; what goes wrong
+    /// on the way shows in the next [`World::hygiene`].
+    pub fn exit_all(&mut self) {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_exit_all(self.raw.as_ptr()) };
+    }
+
     /// Exits every process, frees the world and returns how many objects
     /// per allocation site were still allocated (all zero unless leaked).
     pub fn free(self) -> [u64; NR_SITES] {

@@ -203,11 +203,8 @@ impl Engine for CEngine {
     }
 
     fn finish(mut self: Box<Self>) -> Teardown {
-        // Exit through the normal path so its warnings are seen too.
-        let ids: Vec<u32> = self.world.snapshot().mms.iter().map(|m| m.id).collect();
-        for mm in ids {
-            self.world.apply(&raw_op(&Op::Exit { mm }), None);
-        }
+        // Exit before asking for hygiene, so the exits' warnings are seen too.
+        self.world.exit_all();
         let problems = self.world.hygiene();
         let CEngine { world } = *self;
         Teardown {
