@@ -124,6 +124,19 @@ pub fn throughput(inputs: &[Scenario], v: Variant) -> Throughput {
     }
 }
 
+/// The differential run alone, with `checks`: what a profiler looks at.
+pub fn differential_only(inputs: &[Scenario], v: Variant, checks: Checks) -> Duration {
+    let opts = RunOptions {
+        checks,
+        ..RunOptions::default()
+    };
+    time(|| {
+        for s in inputs {
+            std::hint::black_box(run(s, v, opts));
+        }
+    })
+}
+
 fn per_sec(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }

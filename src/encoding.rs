@@ -97,15 +97,32 @@ fn u64_le(u: &mut Unstructured) -> u64 {
     u.arbitrary::<u64>().unwrap_or(0)
 }
 
+/// How many selector values each kind takes in an input's kind table:
+/// forks build anon_vma hierarchies; faults, mmaps, unmaps and exits grow
+/// and shrink them; splits and merges are where the series changed
+/// anon_vma_clone. They come twice or three times as often as mremap,
+/// madvise and the rmap walk.
+fn weight(kind: OpKind) -> usize {
+    match kind {
+        OpKind::Fork => 3,
+        OpKind::Mremap | OpKind::Madvise | OpKind::Rmap => 1,
+        _ => 2,
+    }
+}
+
+/// The kind table of an input: the kinds of its swarm mask (all of them
+/// for an empty mask), each repeated by its weight. A kind byte selects
+/// an entry, modulo the table's length.
 fn swarm(mask: u16) -> Vec<OpKind> {
+    let chosen = |i: usize| mask == 0 || mask & (1 << i) != 0;
     let kinds: Vec<OpKind> = OpKind::ALL
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, k)| k)
+        .filter(|&(i, _)| chosen(i))
+        .flat_map(|(_, k)| std::iter::repeat_n(k, weight(k)))
         .collect();
     if kinds.is_empty() {
-        OpKind::ALL.to_vec()
+        swarm(0)
     } else {
         kinds
     }
@@ -116,10 +133,20 @@ pub fn decode(data: &[u8]) -> Scenario {
     decode_records(data).0
 }
 
-/// [`decode`], and where each step's record lies in `data` (the records
-/// follow one another from [`HEADER_LEN`] on; the last may run past the end
-/// of the data, which decodes as zeros).
-pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Range<usize>>) {
+/// One step's record in an input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Where it lies in the input (the last may run past the end of the
+    /// data, which decodes as zeros).
+    pub bytes: Range<usize>,
+    /// Allocations the oracle attempted for the step, with the record's
+    /// own fail plan.
+    pub allocs: usize,
+}
+
+/// [`decode`], and each step's record (the records follow one another
+/// from [`HEADER_LEN`] on).
+pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Record>) {
     let mut u = Unstructured::new(data);
     let at = |u: &Unstructured| data.len() - u.len();
     let kinds = swarm(u16::from(byte(&mut u)) | (u16::from(byte(&mut u)) << 8));
@@ -133,11 +160,31 @@ pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Range<usize>>) {
         let fail = Fail::read(&mut u);
         let op = read_op(&mut u, kind, &layout);
         let step = Step { op, fail };
-        tracker.apply(&step.op, step.fail);
+        let allocs = tracker.apply(&step.op, step.fail).allocs.len();
         steps.push(step);
-        records.push(start..at(&u));
+        records.push(Record {
+            bytes: start..at(&u),
+            allocs,
+        });
     }
     (Scenario::new(steps), records)
+}
+
+/// The bytes of a record's fail field (right after its kind byte) for
+/// `fail`.
+pub fn fail_field(fail: Option<FailPlan>) -> Vec<u8> {
+    let mut out = Vec::new();
+    Fail::write(&mut out, fail).expect("every fail plan encodes");
+    out
+}
+
+/// How many bytes the fail field starting with `first` takes.
+pub fn fail_field_len(first: u8) -> usize {
+    if first == ESCAPE {
+        6
+    } else {
+        1
+    }
 }
 
 /// Encodes a scenario so that [`decode`] gives it back. The header is not
@@ -301,6 +348,23 @@ fn write_new_start(out: &mut Vec<u8>, vmas: &[(u64, u64)], len: u64, start: u64)
     }
 }
 
+/// The VMAs a merge can act on: those touching a neighbour (all of them
+/// when none does), so that a merge byte rarely picks a no-op.
+fn touching(vmas: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let touches = |i: usize| {
+        (i > 0 && vmas[i - 1].1 == vmas[i].0) || vmas.get(i + 1).is_some_and(|n| n.0 == vmas[i].1)
+    };
+    let near: Vec<(u64, u64)> = (0..vmas.len())
+        .filter(|&i| touches(i))
+        .map(|i| vmas[i])
+        .collect();
+    if near.is_empty() {
+        vmas.to_vec()
+    } else {
+        near
+    }
+}
+
 /// Length of the VMA containing `addr` (what mremap moves), or a page.
 fn vma_len(vmas: &[(u64, u64)], addr: u64) -> u64 {
     vmas.iter()
@@ -391,7 +455,7 @@ fn read_op(u: &mut Unstructured, kind: OpKind, layout: &Layout) -> Op {
         },
         OpKind::Merge => Op::Merge {
             mm,
-            addr: read_addr(u, vmas),
+            addr: read_addr(u, &touching(vmas)),
         },
         OpKind::Mremap => {
             let addr = read_addr(u, vmas);
@@ -437,9 +501,8 @@ fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
             out.push(if access == Access::Read { 3 } else { 0 });
         }
         Op::Fork { .. } | Op::Exit { .. } => {}
-        Op::Split { addr, .. } | Op::Merge { addr, .. } | Op::Rmap { addr, .. } => {
-            write_addr(out, vmas, addr)
-        }
+        Op::Split { addr, .. } | Op::Rmap { addr, .. } => write_addr(out, vmas, addr),
+        Op::Merge { addr, .. } => write_addr(out, &touching(vmas), addr),
         Op::Mremap { addr, new_addr, .. } => {
             write_addr(out, vmas, addr);
             write_new_start(out, vmas, vma_len(vmas, addr), new_addr);
@@ -510,6 +573,14 @@ mmap 0 0x20000 0x1000
             // Decoding is deterministic and re-encodes to an equivalent input.
             assert_eq!(decode(&encode(&s).unwrap()), s);
         }
+    }
+
+    #[test]
+    fn merges_pick_among_touching_vmas() {
+        let three = [(0x10000, 0x11000), (0x11000, 0x12000), (0x20000, 0x21000)];
+        assert_eq!(touching(&three), three[..2].to_vec());
+        let apart = [(0x10000, 0x11000), (0x20000, 0x21000)];
+        assert_eq!(touching(&apart), apart.to_vec());
     }
 
     #[test]

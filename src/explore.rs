@@ -198,12 +198,16 @@ fn expand(
         let scenario = Scenario::new(steps.clone());
         let opts = RunOptions {
             check_from: path.len(),
-            hash_state: true,
+            keep_state: true,
             ..RunOptions::default()
         };
         let plain = run(&scenario, v, opts);
         let allocs = plain.allocs.last().copied().unwrap_or(0);
-        out.push((steps.clone(), plain.state_hash, plain.failure));
+        out.push((
+            steps.clone(),
+            plain.final_state.as_ref().map(state_hash),
+            plain.failure,
+        ));
         if !u.fail_points {
             continue;
         }
@@ -215,7 +219,7 @@ fn expand(
                 let mut injected = steps.clone();
                 injected.last_mut().expect("one step").fail = Some(FailPlan { nth, and_later });
                 let r = run(&Scenario::new(injected.clone()), v, opts);
-                out.push((injected, r.state_hash, r.failure));
+                out.push((injected, r.final_state.as_ref().map(state_hash), r.failure));
             }
         }
     }

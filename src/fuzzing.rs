@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use crate::encoding::decode;
 use crate::parse::parse_scenario;
 use crate::report::Failure;
-use crate::runner::{run, Checks, RunOptions};
+use crate::runner::{run, Checks, RunOptions, RunResult};
 use crate::scenario::Scenario;
+use crate::state_features::features;
 use crate::sweep::sweep_step;
 use crate::variant::{self, Variant, DEFAULT_VARIANT};
 
@@ -31,19 +32,32 @@ fn report(f: &Failure, s: &Scenario) -> String {
 }
 
 /// Fuzz runs check states once, after the last operation; a failure is
-/// run again with every check, so the report is `replay`'s.
+/// run again with every check, so the report is `replay`'s. The final
+/// state is kept for its features.
 const FUZZ_RUN: RunOptions = RunOptions {
     checks: Checks::Final,
     check_from: 0,
-    hash_state: false,
+    keep_state: true,
 };
+
+/// A run that passed: mark the features of the world it built for
+/// libFuzzer (see [`crate::state_features`]).
+fn mark_features(result: &RunResult) {
+    if let Some(snap) = &result.final_state {
+        features(snap, rmap_ffi::extra_counters::mark);
+    }
+}
 
 /// `diff`: decode, then run the variant against the oracle.
 pub fn check_diff(data: &[u8], v: Variant) -> Result<(), String> {
     let s = decode(data);
-    match run(&s, v, FUZZ_RUN).failure {
-        None => Ok(()),
-        Some(f) => Err(report(&f, &s)),
+    let result = run(&s, v, FUZZ_RUN);
+    match &result.failure {
+        None => {
+            mark_features(&result);
+            Ok(())
+        }
+        Some(f) => Err(report(f, &s)),
     }
 }
 
@@ -51,9 +65,11 @@ pub fn check_diff(data: &[u8], v: Variant) -> Result<(), String> {
 /// last step.
 pub fn check_sweep(data: &[u8], v: Variant) -> Result<(), String> {
     let s = decode(data);
-    if let Some(f) = run(&s, v, FUZZ_RUN).failure {
-        return Err(report(&f, &s));
+    let result = run(&s, v, FUZZ_RUN);
+    if let Some(f) = &result.failure {
+        return Err(report(f, &s));
     }
+    mark_features(&result);
     let Some(last) = s.steps.len().checked_sub(1) else {
         return Ok(());
     };

@@ -31,6 +31,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod snapshot;
+pub mod state_features;
 pub mod sweep;
 pub mod triage;
 pub mod variant;

@@ -199,6 +199,10 @@ enum BenchCommand {
         ops: usize,
         #[arg(long, default_value = "mainline")]
         variant: String,
+        /// Only the differential run with these checks, once (for
+        /// profilers): `every` (replay) or `final` (fuzzers).
+        #[arg(long, value_parser = ["every", "final"])]
+        profile: Option<String>,
     },
     /// Cost per operation for scenarios of 8, 32, 128 and 512 operations.
     Scaling {
@@ -703,9 +707,18 @@ fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
             inputs,
             ops,
             variant,
+            profile,
         } => {
             let v = find(variant)?;
             let set = rmapfuzz::bench::inputs(*inputs, *ops, 0x5eed);
+            if let Some(checks) = profile {
+                let checks = match checks.as_str() {
+                    "final" => rmapfuzz::runner::Checks::Final,
+                    _ => rmapfuzz::runner::Checks::EveryStep,
+                };
+                rmapfuzz::bench::differential_only(&set, v, checks);
+                return Ok(ExitCode::SUCCESS);
+            }
             let t = rmapfuzz::bench::throughput(&set, v);
             print!(
                 "{}",

@@ -14,7 +14,8 @@
 
 use std::ops::Range;
 
-use crate::encoding::{decode_records, FAIL_ONCE, HEADER_LEN};
+use crate::encoding::{decode_records, fail_field, fail_field_len, Record, FAIL_ONCE, HEADER_LEN};
+use crate::op::FailPlan;
 
 /// A small deterministic generator (xorshift32): libFuzzer hands us a seed
 /// per call and replays depend on it.
@@ -42,19 +43,22 @@ impl Rng {
     }
 }
 
-/// Where each record of `data` lies, clipped to the data.
-fn records(data: &[u8]) -> Vec<Range<usize>> {
+/// The records of `data`, clipped to the data.
+fn records(data: &[u8]) -> Vec<Record> {
     let (_, records) = decode_records(data);
     records
         .into_iter()
-        .map(|r| r.start.min(data.len())..r.end.min(data.len()))
+        .map(|r| Record {
+            bytes: r.bytes.start.min(data.len())..r.bytes.end.min(data.len()),
+            allocs: r.allocs,
+        })
         .collect()
 }
 
 /// The offsets between records, where a record can go: before each record
 /// and at the end.
-fn boundaries(data: &[u8], records: &[Range<usize>]) -> Vec<usize> {
-    let mut at: Vec<usize> = records.iter().map(|r| r.start).collect();
+fn boundaries(data: &[u8], records: &[Record]) -> Vec<usize> {
+    let mut at: Vec<usize> = records.iter().map(|r| r.bytes.start).collect();
     at.push(data.len().max(HEADER_LEN));
     at
 }
@@ -81,13 +85,16 @@ fn with_header(data: &[u8]) -> Vec<u8> {
 /// after it. `None` if that operation would need more than 12 bytes.
 fn fresh_record(data: &[u8], at: usize, rng: &mut Rng) -> Option<Vec<u8>> {
     let mut bytes: Vec<u8> = (0..12).map(|_| rng.byte()).collect();
-    // Most operations should succeed, as in the decoder's fail byte.
-    if rng.below(4) != 0 {
-        bytes[1] = 0;
-    }
+    // Most operations should succeed, as in the decoder's fail byte; a
+    // quarter fail, mostly at their first allocation.
+    bytes[1] = if rng.below(4) == 0 {
+        FAIL_ONCE + [0, rng.byte() % 64][rng.below(2)]
+    } else {
+        0
+    };
     let candidate = spliced(&data[..at], at..at, &bytes);
     let (_, recs) = decode_records(&candidate);
-    let fresh = recs.iter().find(|r| r.start == at)?;
+    let fresh = &recs.iter().find(|r| r.bytes.start == at)?.bytes;
     (fresh.end < candidate.len()).then(|| bytes[..fresh.end - at].to_vec())
 }
 
@@ -96,9 +103,9 @@ fn edit(data: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
     let data = with_header(data);
     let recs = records(&data);
     let pick = |rng: &mut Rng| -> Option<Range<usize>> {
-        (!recs.is_empty()).then(|| recs[rng.below(recs.len())].clone())
+        (!recs.is_empty()).then(|| recs[rng.below(recs.len())].bytes.clone())
     };
-    match rng.below(8) {
+    match rng.below(9) {
         // Delete a record.
         0 => {
             let r = pick(rng)?;
@@ -132,23 +139,24 @@ fn edit(data: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
             let fresh = fresh_record(&data, to, rng)?;
             Some(spliced(&data, to..to, &fresh))
         }
-        // Switch fault injection on (mostly the first allocations) or off.
-        6 => {
-            let r = pick(rng)?;
-            let fail = r.start + 1;
-            if fail >= r.end {
-                return None;
-            }
-            let mut out = data.clone();
-            // Slot 0 is `fail=1`, where most error paths start.
-            out[fail] = if out[fail] < FAIL_ONCE {
-                FAIL_ONCE + [0, rng.below(64)][rng.below(2)] as u8
+        // Fail one of the allocations an operation makes (the oracle
+        // counted them while decoding), mostly the first; or stop
+        // failing one.
+        6 | 7 => {
+            let allocating: Vec<&Record> = recs.iter().filter(|r| r.allocs > 0).collect();
+            let r = allocating.get(rng.below(allocating.len().max(1)))?;
+            let at = r.bytes.start + 1;
+            let old = data.get(at).copied().filter(|_| at < r.bytes.end)?;
+            let old_len = fail_field_len(old).min(r.bytes.end - at);
+            let plan = if old >= FAIL_ONCE && rng.below(2) == 0 {
+                None
             } else {
-                0
+                Some(FailPlan {
+                    nth: [1, 1 + rng.below(r.allocs) as u32][rng.below(2)],
+                    and_later: rng.below(4) == 0,
+                })
             };
-            // An escaped fail plan is longer: drop the edit rather than
-            // shift the records after it.
-            (data[fail] != 0xff).then_some(out)
+            Some(spliced(&data, at..at + old_len, &fail_field(plan)))
         }
         // A new swarm mask: every kind, or a random subset.
         _ => {
@@ -199,7 +207,7 @@ pub fn crossover(a: &[u8], b: &[u8], out: &mut [u8], seed: u32) -> usize {
     let from_b = if b_recs.is_empty() {
         b.len()
     } else {
-        b_recs[rng.below(b_recs.len())].start
+        b_recs[rng.below(b_recs.len())].bytes.start
     };
     let mut child = a[..cut_a].to_vec();
     child.extend_from_slice(&b[from_b.min(b.len())..]);
@@ -207,7 +215,7 @@ pub fn crossover(a: &[u8], b: &[u8], out: &mut [u8], seed: u32) -> usize {
     if child.len() > out.len() {
         let fits = records(&child)
             .iter()
-            .map(|r| r.end)
+            .map(|r| r.bytes.end)
             .take_while(|&end| end <= out.len())
             .last()
             .unwrap_or(HEADER_LEN.min(out.len()));
@@ -237,11 +245,19 @@ mod tests {
         let data = chain();
         let recs = records(&data);
         assert_eq!(recs.len(), 4);
-        assert_eq!(recs[0].start, HEADER_LEN);
+        assert_eq!(recs[0].bytes.start, HEADER_LEN);
         for w in recs.windows(2) {
-            assert_eq!(w[0].end, w[1].start);
+            assert_eq!(w[0].bytes.end, w[1].bytes.start);
         }
-        assert_eq!(recs.last().unwrap().end, data.len());
+        assert_eq!(recs.last().unwrap().bytes.end, data.len());
+        // mmap allocates a VMA; the first write fault an anon_vma, an AVC
+        // and a page; fork an mm, VMAs, anon_vmas and AVCs.
+        let allocs: Vec<usize> = recs.iter().map(|r| r.allocs).collect();
+        assert_eq!(allocs[0], 1);
+        assert!(
+            allocs[1] >= 3 && allocs[2] > 1 && allocs[3] > 1,
+            "{allocs:?}"
+        );
     }
 
     #[test]
@@ -287,13 +303,37 @@ mod tests {
     }
 
     #[test]
+    fn injected_failures_reach_an_allocation() {
+        let data = chain();
+        let (before, recs) = decode_records(&data);
+        let mut injected = 0;
+        for seed in 0..2000 {
+            let mut rng = Rng::new(seed);
+            let Some(out) = edit(&data, &mut rng) else {
+                continue;
+            };
+            let after = decode(&out);
+            if after.steps.len() != before.steps.len() || out[..2] != data[..2] {
+                continue;
+            }
+            for (i, (a, b)) in after.steps.iter().zip(&before.steps).enumerate() {
+                if let (Some(plan), None, true) = (a.fail, b.fail, a.op == b.op) {
+                    assert!(plan.nth as usize <= recs[i].allocs, "seed {seed}: {a:?}");
+                    injected += 1;
+                }
+            }
+        }
+        assert!(injected > 50, "only {injected} injections in 2000 edits");
+    }
+
+    #[test]
     fn fresh_records_do_not_shift_the_ones_after() {
         let data = chain();
         let before = decode(&data).steps;
         let mut inserted = 0;
         for seed in 0..200 {
             let mut rng = Rng::new(seed);
-            let at = records(&data)[1].start;
+            let at = records(&data)[1].bytes.start;
             if let Some(fresh) = fresh_record(&data, at, &mut rng) {
                 let after = decode(&spliced(&data, at..at, &fresh)).steps;
                 assert_eq!(after.len(), before.len() + 1);

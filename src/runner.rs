@@ -53,9 +53,10 @@ pub struct RunOptions {
     /// Steps before this index are applied but not checked (their checks
     /// already passed in an earlier run of the same prefix).
     pub check_from: usize,
-    /// Hash the C side's final state into [`RunResult::state_hash`] (for
-    /// explorers; the fuzzers' runs skip it).
-    pub hash_state: bool,
+    /// Keep the C side's final canonical state in
+    /// [`RunResult::final_state`] (explorers deduplicate on it, fuzzers
+    /// read features of it).
+    pub keep_state: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -66,9 +67,9 @@ pub struct RunResult {
     /// In relaxed mode: the step after which the oracle could no longer
     /// follow (a partial failure on the C side).
     pub desynced_at: Option<usize>,
-    /// With [`RunOptions::hash_state`]: a hash of the C side's canonical
-    /// state after the last step, for explorers that deduplicate states.
-    pub state_hash: Option<u64>,
+    /// With [`RunOptions::keep_state`]: the C side's canonical state after
+    /// the last step.
+    pub final_state: Option<Snapshot>,
 }
 
 /// Keeps the oracle's panics (a bug in the oracle, or a stale reference it
@@ -376,9 +377,7 @@ fn drive(
             continue;
         }
         let snap_c = canonicalize(&c.snapshot());
-        if opts.hash_state && i + 1 == run.scenario.steps.len() {
-            result.state_hash = Some(state_hash(&snap_c));
-        }
+
         // (When the oracle skipped an op the C side failed and fully undid,
         // its unchanged state is compared with the C side's.)
         let snap_o = match in_sync {
@@ -418,6 +417,9 @@ fn drive(
         }
         prev_c = Some(snap_c);
         prev_o = if in_sync { snap_o } else { None };
+    }
+    if opts.keep_state {
+        result.final_state = prev_c;
     }
     Ok(())
 }

@@ -10,6 +10,8 @@
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
+pub mod extra_counters;
+
 #[allow(
     non_upper_case_globals,
     non_camel_case_types,
