@@ -1,6 +1,7 @@
 //! Shrinking a failing scenario while it keeps failing the same way: delta
-//! debugging on the operations, then on the fail points, then on the
-//! operands, repeated until nothing more can be taken away.
+//! debugging on the operations, then forks with the process ids after them
+//! renumbered, then the fail points, then the operands, repeated until
+//! nothing more can be taken away.
 //!
 //! "The same way" is the failure's [`Signature`]: the same check, at the
 //! same kind of operation, on the same variant.
@@ -117,8 +118,67 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
         changed
     }
 
+    /// A fork whose removal breaks the failure only because every later
+    /// process id shifts down by one: removed together with that shift
+    /// (for each id `c` it may have given its child: ids above `c` drop by
+    /// one, operations on `c` itself go).
+    fn shrink_forks(&mut self) -> bool {
+        self.pass = "forks";
+        let mut changed = false;
+        let mut i = 0;
+        while i < self.best.steps.len() {
+            if !matches!(self.best.steps[i].op, Op::Fork { .. }) {
+                i += 1;
+                continue;
+            }
+            let forks = self
+                .best
+                .steps
+                .iter()
+                .filter(|s| matches!(s.op, Op::Fork { .. }))
+                .count() as u32;
+            let highest = self.best.steps[i + 1..]
+                .iter()
+                .map(|s| s.op.mm())
+                .filter(|&mm| mm <= forks)
+                .max()
+                .unwrap_or(0);
+            let mut kept = false;
+            for child in 1..=highest {
+                let steps: Vec<Step> = self.best.steps[..i]
+                    .iter()
+                    .copied()
+                    .chain(
+                        self.best.steps[i + 1..]
+                            .iter()
+                            .filter(|s| s.op.mm() != child)
+                            .map(|s| {
+                                let mm = s.op.mm();
+                                let op = if mm > child {
+                                    s.op.with_mm(mm - 1)
+                                } else {
+                                    s.op
+                                };
+                                Step { op, fail: s.fail }
+                            }),
+                    )
+                    .collect();
+                if !steps.is_empty() && self.try_keep(self.with_steps(steps)) {
+                    kept = true;
+                    break;
+                }
+            }
+            changed |= kept;
+            if !kept {
+                i += 1;
+            }
+        }
+        changed
+    }
+
     /// Fail points: dropped, made one-shot, or moved to an earlier
-    /// allocation.
+    /// allocation (one the operation reaches: fuzz inputs carry fail
+    /// points in the billions).
     fn shrink_fail_points(&mut self) -> bool {
         self.pass = "fail points";
         let mut changed = false;
@@ -126,19 +186,22 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
             let Some(plan) = self.best.steps[i].fail else {
                 continue;
             };
-            let mut candidates = vec![None];
-            if plan.and_later {
-                candidates.push(Some(FailPlan {
-                    nth: plan.nth,
-                    and_later: false,
-                }));
-            }
-            for nth in 1..plan.nth {
-                candidates.push(Some(FailPlan {
+            let reached = run(&self.best, self.variant, RunOptions::default())
+                .allocs
+                .get(i)
+                .copied()
+                .unwrap_or(0);
+            let earlier = (1..plan.nth.min(reached as u32 + 1)).map(|nth| {
+                Some(FailPlan {
                     nth,
                     and_later: plan.and_later,
-                }));
-            }
+                })
+            });
+            let one_shot = plan.and_later.then_some(Some(FailPlan {
+                nth: plan.nth,
+                and_later: false,
+            }));
+            let candidates = std::iter::once(None).chain(one_shot).chain(earlier);
             for fail in candidates {
                 let mut steps = self.best.steps.clone();
                 steps[i].fail = fail;
@@ -197,10 +260,17 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
                 changed = true;
             }
         }
-        // Process numbers, per operation.
+        // Process numbers, per operation: only to ids a process can have
+        // (each fork makes one), not every number below an escaped one.
+        let forks = self
+            .best
+            .steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Fork { .. }))
+            .count() as u32;
         for i in 0..self.best.steps.len() {
             let mm = self.best.steps[i].op.mm();
-            for lower in 0..mm {
+            for lower in 0..mm.min(forks + 1) {
                 let mut steps = self.best.steps.clone();
                 steps[i].op = steps[i].op.with_mm(lower);
                 if self.try_keep(self.with_steps(steps)) {
@@ -363,6 +433,7 @@ pub fn minimize(
     };
     loop {
         let mut changed = shrinker.shrink_steps();
+        changed |= shrinker.shrink_forks();
         changed |= shrinker.shrink_fail_points();
         changed |= shrinker.shrink_operands();
         if !changed {
