@@ -49,10 +49,17 @@ pub fn inputs(count: usize, ops: usize, seed: u64) -> Vec<Scenario> {
         .collect()
 }
 
-fn time(f: impl FnOnce()) -> Duration {
-    let t = Instant::now();
-    f();
-    t.elapsed()
+/// The shortest of three timed runs of `f`: on a shared machine the
+/// shortest is the one least disturbed.
+fn time(f: impl Fn()) -> Duration {
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .expect("three runs")
 }
 
 /// Seconds spent by each way of running `inputs` on `v`.
