@@ -107,20 +107,8 @@ pub fn throughput(inputs: &[Scenario], v: Variant) -> Throughput {
             }
         }
     });
-    let differential = time(|| {
-        for s in inputs {
-            std::hint::black_box(run(s, v, RunOptions::default()));
-        }
-    });
-    let final_only = RunOptions {
-        checks: Checks::Final,
-        ..RunOptions::default()
-    };
-    let differential_final = time(|| {
-        for s in inputs {
-            std::hint::black_box(run(s, v, final_only));
-        }
-    });
+    let differential = differential_only(inputs, v, Checks::EveryStep);
+    let differential_final = differential_only(inputs, v, Checks::Final);
     Throughput {
         ops,
         c_alone,

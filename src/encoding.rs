@@ -178,13 +178,12 @@ pub fn fail_field(fail: Option<FailPlan>) -> Vec<u8> {
     out
 }
 
-/// How many bytes the fail field starting with `first` takes.
-pub fn fail_field_len(first: u8) -> usize {
-    if first == ESCAPE {
-        6
-    } else {
-        1
-    }
+/// How many bytes the fail field at the start of `bytes` takes, as the
+/// decoder reads it.
+pub fn fail_field_len(bytes: &[u8]) -> usize {
+    let mut u = Unstructured::new(bytes);
+    Fail::read(&mut u);
+    bytes.len() - u.len()
 }
 
 /// Encodes a scenario so that [`decode`] gives it back. The header is not

@@ -79,6 +79,16 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
         }
     }
 
+    /// Fork operations in the best scenario so far: no process id above
+    /// this one can exist.
+    fn forks(&self) -> u32 {
+        self.best
+            .steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Fork { .. }))
+            .count() as u32
+    }
+
     fn with_steps(&self, steps: Vec<Step>) -> Scenario {
         Scenario {
             header: self.best.header.clone(),
@@ -131,12 +141,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
                 i += 1;
                 continue;
             }
-            let forks = self
-                .best
-                .steps
-                .iter()
-                .filter(|s| matches!(s.op, Op::Fork { .. }))
-                .count() as u32;
+            let forks = self.forks();
             let highest = self.best.steps[i + 1..]
                 .iter()
                 .map(|s| s.op.mm())
@@ -262,12 +267,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
         }
         // Process numbers, per operation: only to ids a process can have
         // (each fork makes one), not every number below an escaped one.
-        let forks = self
-            .best
-            .steps
-            .iter()
-            .filter(|s| matches!(s.op, Op::Fork { .. }))
-            .count() as u32;
+        let forks = self.forks();
         for i in 0..self.best.steps.len() {
             let mm = self.best.steps[i].op.mm();
             for lower in 0..mm.min(forks + 1) {

@@ -147,7 +147,7 @@ fn edit(data: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
             let r = allocating.get(rng.below(allocating.len().max(1)))?;
             let at = r.bytes.start + 1;
             let old = data.get(at).copied().filter(|_| at < r.bytes.end)?;
-            let old_len = fail_field_len(old).min(r.bytes.end - at);
+            let old_len = fail_field_len(&data[at..r.bytes.end]);
             let plan = if old >= FAIL_ONCE && rng.below(2) == 0 {
                 None
             } else {
