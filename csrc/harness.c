@@ -23,6 +23,10 @@ _Thread_local struct world *current_world;
 #ifdef RMAPFUZZ_HAVE_KERNEL
 extern const struct anon_vma_core kernel_anon_vma_core;
 #endif
+/* A base tree to compare it with (RMAPFUZZ_REFERENCE_SRC). */
+#ifdef RMAPFUZZ_HAVE_KERNEL_BASE
+extern const struct anon_vma_core kernel_base_anon_vma_core;
+#endif
 
 static const struct anon_vma_core *const variants[] = {
 	&mainline_anon_vma_core,
@@ -40,6 +44,9 @@ static const struct anon_vma_core *const variants[] = {
 	&reuse_two_children_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
+#endif
+#ifdef RMAPFUZZ_HAVE_KERNEL_BASE
+	&kernel_base_anon_vma_core,
 #endif
 };
 
@@ -190,10 +197,18 @@ static int hit_cmp(const void *a, const void *b)
 	return 0;
 }
 
-void rf_collect_rmap_hits(struct folio *folio, struct hit_vec *hits)
+void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
+			  struct hit_vec *hits)
 {
+	const struct anon_vma_core *core = rw->w.core;
 	size_t first = hits->n;
 
+	if (!rf_tree_reaches_only_live(rw, core->tree(folio->anon_vma))) {
+		struct rf_hit freed = { .mm = UINT32_MAX };
+
+		vec_push(hits, freed);
+		return;
+	}
 	rmap_walk_anon(folio, record_hit, hits);
 	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), hit_cmp);
 }
@@ -318,7 +333,14 @@ static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 	folio = pte_folio(mm, op->a & PAGE_MASK);
 	if (!folio)
 		return RF_STATUS_NOOP;
-	rf_collect_rmap_hits(folio, &rw->rmap_hits);
+	if (slab_obj_state(folio->anon_vma, ALLOC_SITE_ANON_VMA) != SLAB_OBJ_LIVE) {
+		/* The kernel's walk would follow a dangling mapping. */
+		struct rf_hit freed = { .mm = UINT32_MAX };
+
+		vec_push(&rw->rmap_hits, freed);
+		return RF_STATUS_OK;
+	}
+	rf_collect_rmap_hits(rw, folio, &rw->rmap_hits);
 	return RF_STATUS_OK;
 }
 
@@ -387,6 +409,7 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 	vec_reset(&rw->rmap_hits);
 
 	out->status = apply_op(rw, op);
+	lockdep_op_end();
 
 	w->fail_nth = 0;
 	out->nr_allocs = w->nr_attempts;
@@ -425,58 +448,90 @@ struct tree_audit {
 	struct rf_world *rw;
 	uint32_t *nr;
 	uint32_t index;
+	bool broken;
 };
 
-/* Interval-tree shape, stale keys and held locks of one anon_vma. */
+/* One node of an audited tree: live, of a live VMA, under its current key. */
+static bool audit_tree_node(struct anon_vma_chain *avc, int32_t ref, void *arg)
+{
+	struct tree_audit *audit = arg;
+
+	(void)ref;
+	if (!avc) {
+		hygiene_say(audit->rw, audit->nr,
+			    "tree: anon_vma #%u: interval tree reaches a freed anon_vma_chain",
+			    audit->index);
+		audit->broken = true;
+		return true;
+	}
+	if (slab_obj_state(avc->vma, ALLOC_SITE_VMA) != SLAB_OBJ_LIVE) {
+		hygiene_say(audit->rw, audit->nr,
+			    "tree: anon_vma #%u: interval tree holds an anon_vma_chain of a freed VMA",
+			    audit->index);
+		audit->broken = true;
+		return true;
+	}
+	if (avc->cached_vma_start != avc->vma->vm_pgoff ||
+	    avc->cached_vma_last != vma_last_pgoff(avc->vma))
+		hygiene_say(audit->rw, audit->nr,
+			    "tree: anon_vma #%u: the anon_vma_chain of vma %#lx-%#lx is filed under pgoff %#lx-%#lx, but the VMA now covers %#lx-%#lx",
+			    audit->index, avc->vma->vm_start, avc->vma->vm_end,
+			    avc->cached_vma_start, avc->cached_vma_last,
+			    avc->vma->vm_pgoff, vma_last_pgoff(avc->vma));
+	return true;
+}
+
+/* Interval-tree shape and stale keys of one anon_vma. */
 static void audit_anon_vma(void *obj, void *arg)
 {
 	struct tree_audit *audit = arg;
 	const struct anon_vma_core *core = audit->rw->w.core;
-	struct anon_vma *anon_vma = obj;
-	struct rw_semaphore *rwsem = core->own_rwsem(anon_vma);
-	struct rb_root_cached *tree = core->tree(anon_vma);
-	struct anon_vma_chain *avc;
-	unsigned int faults, guard = 0;
-	bool broken = false;
+	struct rb_root_cached *tree = core->tree(obj);
+	unsigned int faults;
 
-	if (rwsem_is_locked(rwsem))
-		hygiene_say(audit->rw, audit->nr,
-			    "anon_vma #%u: rwsem still held (taken at %s:%d)",
-			    audit->index, rwsem->owner_file ?
-			    rwsem->owner_file : "?", rwsem->owner_line);
-
-	for (avc = anon_vma_interval_tree_first(tree); avc;
-	     avc = anon_vma_interval_tree_next(avc)) {
-		if (slab_obj_state(avc, ALLOC_SITE_AVC) != SLAB_OBJ_LIVE ||
-		    ++guard > audit->rw->w.sites[ALLOC_SITE_AVC].live) {
-			hygiene_say(audit->rw, audit->nr,
-				    "anon_vma #%u: interval tree reaches a freed anon_vma_chain",
-				    audit->index);
-			broken = true;
-			break;
-		}
-		if (slab_obj_state(avc->vma, ALLOC_SITE_VMA) != SLAB_OBJ_LIVE) {
-			hygiene_say(audit->rw, audit->nr,
-				    "anon_vma #%u: interval tree holds an anon_vma_chain of a freed VMA",
-				    audit->index);
-			continue;
-		}
-		anon_vma_interval_tree_verify(avc);
-	}
-	if (!broken) {
+	audit->broken = false;
+	rf_tree_walk(audit->rw, tree, audit_tree_node, audit);
+	if (!audit->broken) {
 		faults = anon_vma_interval_tree_check(tree);
 		if (faults)
 			hygiene_say(audit->rw, audit->nr,
-				    "anon_vma #%u: interval tree has %u structural fault(s)",
+				    "tree: anon_vma #%u: interval tree has %u structural fault(s)",
 				    audit->index, faults);
 	}
 	audit->index++;
 }
 
+struct held_audit {
+	struct rf_world *rw;
+	uint32_t *nr;
+	uint32_t index;
+};
+
+/* An anon_vma whose rwsem stayed held after the operation. */
+static void audit_anon_vma_lock(void *obj, void *arg)
+{
+	struct held_audit *audit = arg;
+	struct rw_semaphore *rwsem = audit->rw->w.core->own_rwsem(obj);
+
+	if (rwsem_is_locked(rwsem))
+		hygiene_say(audit->rw, audit->nr,
+			    "lock: anon_vma #%u: rwsem still held after the operation (taken at %s:%d)",
+			    audit->index, rwsem->owner_file ?
+			    rwsem->owner_file : "?", rwsem->owner_line);
+	audit->index++;
+}
+
+/*
+ * Problems, most telling first: broken lock rules, then warnings of the
+ * code under test, then damaged trees, then writes to freed memory. Each
+ * line starts with its kind, which names the check (hygiene.lock, ...).
+ */
 void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 {
 	struct world *w = &rw->w;
 	struct tree_audit audit = { .rw = rw, .nr = &out->nr_problems };
+	struct held_audit held = { .rw = rw, .nr = &out->nr_problems };
+	struct lockdep_state *ld = &w->lockdep;
 	struct mm_struct *mm;
 	unsigned int i;
 
@@ -484,32 +539,38 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	out->nr_problems = 0;
 	vec_reset(&rw->hygiene_text);
 
-	/* Tree audits may record warnings of their own: run them first. */
-	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
-
+	for (i = 0; i < min(ld->nr_reports, (unsigned int)WORLD_MAX_LOCK_REPORTS); i++)
+		hygiene_say(rw, &out->nr_problems, "lock: %s", ld->reports[i]);
+	if (ld->nr_reports > WORLD_MAX_LOCK_REPORTS)
+		hygiene_say(rw, &out->nr_problems, "lock: ... and %u more",
+			    ld->nr_reports - WORLD_MAX_LOCK_REPORTS);
+	ld->nr_reports = 0;
+	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma_lock, &held);
 	if (w->locks_held)
 		hygiene_say(rw, &out->nr_problems,
-			    "%d lock(s) still held after the operation",
+			    "lock: %d lock(s) still held after the operation",
 			    w->locks_held);
 	list_for_each_entry(mm, &w->mms, mm_list) {
 		if (rwsem_is_locked(&mm->mmap_lock))
 			hygiene_say(rw, &out->nr_problems,
-				    "mm %u: mmap_lock still held", mm->mm_id);
+				    "lock: mm %u: mmap_lock still held", mm->mm_id);
 	}
 
 	for (i = 0; i < min(w->nr_warnings, (unsigned int)WORLD_MAX_WARNINGS); i++)
-		hygiene_say(rw, &out->nr_problems, "%s:%d: warning: %s",
+		hygiene_say(rw, &out->nr_problems, "warning: %s:%d: %s",
 			    w->warnings[i].file, w->warnings[i].line,
 			    w->warnings[i].cond);
 	if (w->nr_warnings > WORLD_MAX_WARNINGS)
-		hygiene_say(rw, &out->nr_problems, "... and %u more warning(s)",
+		hygiene_say(rw, &out->nr_problems, "warning: ... and %u more",
 			    w->nr_warnings - WORLD_MAX_WARNINGS);
 	w->nr_warnings = 0;
+
+	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
 
 	slab_check_quarantine(w);
 	if (w->writes_after_free)
 		hygiene_say(rw, &out->nr_problems,
-			    "%llu write(s) to freed objects",
+			    "write-after-free: %llu write(s) to freed objects",
 			    (unsigned long long)w->writes_after_free);
 	w->writes_after_free = 0;
 

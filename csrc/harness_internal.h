@@ -69,9 +69,23 @@ static inline void world_leave(void)
 }
 
 struct folio;
+struct anon_vma_chain;
+struct rb_root_cached;
 
-/* Walk @folio's anon_vma tree; append where it is really mapped, sorted. */
-void rf_collect_rmap_hits(struct folio *folio, struct hit_vec *hits);
+/*
+ * Walk @folio's anon_vma tree; append where it is really mapped, sorted.
+ * A tree that reaches freed memory is not walked (the kernel's walk would
+ * use it after free): one hit with mm UINT32_MAX says so.
+ */
+void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
+			  struct hit_vec *hits);
+
+/* In-order walk of an interval tree that checks each node before reading it. */
+bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
+		  bool (*fn)(struct anon_vma_chain *avc, int32_t ref, void *arg),
+		  void *arg);
+/* Every node of @tree, its VMA and that VMA's mm are live. */
+bool rf_tree_reaches_only_live(struct rf_world *rw, struct rb_root_cached *tree);
 
 void rf_snapshot_release(struct rf_world *rw);
 

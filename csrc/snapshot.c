@@ -88,12 +88,87 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 	vec_push(&rw->snap_vmas, s);
 }
 
+/*
+ * Visit the nodes of an interval tree in order, checking each node is a
+ * live anon_vma_chain before reading anything of it: a tree that reaches a
+ * freed or foreign node reports it to @fn (avc NULL, its reference in
+ * @ref) and is not followed past it. Returns false if @fn asked to stop or
+ * the tree is not sound.
+ */
+bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
+		  bool (*fn)(struct anon_vma_chain *avc, int32_t ref, void *arg),
+		  void *arg)
+{
+	size_t limit = rw->w.sites[ALLOC_SITE_AVC].live + 1, depth = 0, seen = 0;
+	struct rb_node *stack[64];
+	struct rb_node *node = tree->rb_root.rb_node;
+	bool sound = true;
+
+	while (node || depth) {
+		while (node) {
+			struct anon_vma_chain *avc = rb_entry(node,
+					struct anon_vma_chain, rb);
+			int32_t ref = ref_of(avc, ALLOC_SITE_AVC);
+
+			if (ref < 0 || ++seen > limit || depth == ARRAY_SIZE(stack)) {
+				/* Freed, foreign, looping or absurdly deep. */
+				if (!fn(NULL, ref < 0 ? ref : RF_REF_FOREIGN, arg))
+					return false;
+				sound = false;
+				node = NULL;
+				break;
+			}
+			stack[depth++] = node;
+			node = node->rb_left;
+		}
+		if (!depth)
+			break;
+		node = stack[--depth];
+		if (!fn(rb_entry(node, struct anon_vma_chain, rb),
+			ref_of(rb_entry(node, struct anon_vma_chain, rb),
+			       ALLOC_SITE_AVC), arg))
+			return false;
+		node = node->rb_right;
+	}
+	return sound;
+}
+
+struct tree_snap {
+	struct rf_world *rw;
+};
+
+static bool snap_tree_node(struct anon_vma_chain *avc, int32_t ref, void *arg)
+{
+	struct tree_snap *t = arg;
+	struct rf_snap_tree_node node = { .avc = ref };
+
+	if (avc) {
+		node.start = avc->cached_vma_start;
+		node.last = avc->cached_vma_last;
+	}
+	vec_push(&t->rw->snap_tree, node);
+	return true;
+}
+
+/* Every node of @tree is live, and so are its VMA and that VMA's mm. */
+static bool avc_reaches_live(struct anon_vma_chain *avc, int32_t ref, void *arg)
+{
+	(void)ref;
+	(void)arg;
+	return avc && is_live(avc->vma, ALLOC_SITE_VMA) &&
+	       is_live(avc->vma->vm_mm, ALLOC_SITE_MM);
+}
+
+bool rf_tree_reaches_only_live(struct rf_world *rw, struct rb_root_cached *tree)
+{
+	return rf_tree_walk(rw, tree, avc_reaches_live, NULL);
+}
+
 static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 {
 	const struct anon_vma_core *core = rw->w.core;
-	size_t limit = rw->w.sites[ALLOC_SITE_AVC].live;
 	struct rf_snap_anon_vma s = { 0 };
-	struct anon_vma_chain *avc;
+	struct tree_snap walk = { .rw = rw };
 	struct anon_vma_view view;
 
 	core->view(anon_vma, &view);
@@ -105,19 +180,7 @@ static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 	s.num_active_vmas = (int64_t)view.num_active_vmas;
 	s.degree = (int64_t)view.degree;
 	s.first_tree = rw->snap_tree.n;
-
-	for (avc = anon_vma_interval_tree_first(core->tree(anon_vma)); avc;
-	     avc = anon_vma_interval_tree_next(avc)) {
-		struct rf_snap_tree_node node = { .avc = ref_of(avc, ALLOC_SITE_AVC) };
-
-		if (node.avc >= 0) {
-			node.start = avc->cached_vma_start;
-			node.last = avc->cached_vma_last;
-		}
-		vec_push(&rw->snap_tree, node);
-		if (node.avc < 0 || rw->snap_tree.n - s.first_tree > limit)
-			break;
-	}
+	rf_tree_walk(rw, core->tree(anon_vma), snap_tree_node, &walk);
 	s.nr_tree = rw->snap_tree.n - s.first_tree;
 	vec_push(&rw->snap_anon_vmas, s);
 }
@@ -178,7 +241,7 @@ static void snap_pages(struct rf_world *rw)
 
 		s.first_walk = rw->snap_hits.n;
 		if (s.anon_vma >= 0)
-			rf_collect_rmap_hits(folio, &rw->snap_hits);
+			rf_collect_rmap_hits(rw, folio, &rw->snap_hits);
 		s.nr_walk = rw->snap_hits.n - s.first_walk;
 		vec_push(&rw->snap_pages, s);
 	}
@@ -193,6 +256,7 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	int site;
 
 	world_enter(rw);
+	lockdep_observe(true);
 	for (site = 0; site < NR_ALLOC_SITES; site++) {
 		struct collect c = { .rw = rw, .site = site };
 
@@ -212,14 +276,20 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	list_for_each_entry(mm, &w->mms, mm_list) {
 		struct rf_snap_mm s = { .id = mm->mm_id,
 					.first_vma = rw->snap_vma_order.n };
-		struct vm_area_struct *vma;
+		struct list_head *pos;
 
-		list_for_each_entry(vma, &mm->mmap, vm_list) {
-			if (is_live(vma, ALLOC_SITE_VMA))
-				vec_push(&rw->snap_vma_order,
-					 *slab_obj_scratch(vma));
-			else
+		/* A freed VMA on the list ends the walk: its links are gone. */
+		for (pos = mm->mmap.next; pos != &mm->mmap; pos = pos->next) {
+			struct vm_area_struct *vma = list_entry(pos,
+					struct vm_area_struct, vm_list);
+
+			if (!is_live(vma, ALLOC_SITE_VMA) ||
+			    rw->snap_vma_order.n - s.first_vma >
+			    rw->w.sites[ALLOC_SITE_VMA].live) {
 				s.nr_bad_entries++;
+				break;
+			}
+			vec_push(&rw->snap_vma_order, *slab_obj_scratch(vma));
 		}
 		for (i = 0; i < mm->ptes.nr; i++) {
 			if (!is_live(mm->ptes.entries[i].folio, ALLOC_SITE_PAGE))
@@ -264,6 +334,7 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	out->nr_hits = rw->snap_hits.n;
 	for (site = 0; site < NR_ALLOC_SITES; site++)
 		out->live[site] = w->sites[site].live;
+	lockdep_observe(false);
 	world_leave();
 }
 

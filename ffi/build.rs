@@ -16,7 +16,8 @@
 //! With `RMAPFUZZ_KERNEL_SRC=TREE`, the anon_vma core of that kernel tree is
 //! extracted (crate `rmap-extract`) into one translation unit under
 //! `OUT_DIR`, compiled with the rest (and instrumented like it), and
-//! registered as the variant `kernel`.
+//! registered as the variant `kernel`; `RMAPFUZZ_REFERENCE_SRC=BASE` does
+//! the same for a base tree, registered as `kernel-base`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -110,19 +111,21 @@ fn instrumenting_clang() -> String {
     "clang".into()
 }
 
-/// The kernel tree's core, when `RMAPFUZZ_KERNEL_SRC` names one: writes
-/// its translation unit and returns the path. A tree that cannot be used
-/// stops the build with the extractor's message (file and symbol).
-fn kernel_core() -> Option<PathBuf> {
-    let tree = env::var_os("RMAPFUZZ_KERNEL_SRC").filter(|t| !t.is_empty())?;
+/// A kernel tree's core, when `var` names a tree: writes its translation
+/// unit and returns the path. A tree that cannot be used stops the build
+/// with the extractor's message (file and symbol). `env` is the prefix of
+/// the variables that tell the Rust side what was built in.
+fn kernel_core(var: &str, slot: rmap_extract::Slot, env: &str) -> Option<PathBuf> {
+    let tree = env::var_os(var).filter(|t| !t.is_empty())?;
     let tree = PathBuf::from(tree);
     let tree = tree.canonicalize().unwrap_or_else(|e| {
-        eprintln!("rmapfuzz: RMAPFUZZ_KERNEL_SRC={}: {e}", tree.display());
+        eprintln!("rmapfuzz: {var}={}: {e}", tree.display());
         std::process::exit(1)
     });
-    let x = rmap_extract::extract(&tree).unwrap_or_else(|e| {
+    let x = rmap_extract::extract_as(&tree, slot).unwrap_or_else(|e| {
         eprintln!(
-            "rmapfuzz: cannot build the kernel variant from {}:\n  {e}",
+            "rmapfuzz: cannot build the {} variant from {}:\n  {e}",
+            slot.variant,
             tree.display()
         );
         std::process::exit(1)
@@ -130,19 +133,17 @@ fn kernel_core() -> Option<PathBuf> {
     for input in &x.inputs {
         println!("cargo:rerun-if-changed={}", input.display());
     }
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"))
-        .join(rmap_extract::OUTPUT_FILE);
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this")).join(slot.output_file);
     std::fs::write(&out, &x.source).expect("write the kernel translation unit");
-    println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VERSION={}", x.version);
-    println!(
-        "cargo:rustc-env=RMAPFUZZ_KERNEL_GENERATION={}",
-        x.generation.name()
-    );
-    println!("cargo:rustc-env=RMAPFUZZ_KERNEL_TREE={}", tree.display());
+    println!("cargo:rustc-env={env}_VERSION={}", x.version);
+    println!("cargo:rustc-env={env}_GENERATION={}", x.generation.name());
+    println!("cargo:rustc-env={env}_TREE={}", tree.display());
+    println!("cargo:rustc-env={env}_HASH={}", x.hash);
+    println!("cargo:rustc-env={env}_UNIT={}", out.display());
     Some(out)
 }
 
-fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>) {
+fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>, base: Option<&Path>) {
     let mut build = cc::Build::new();
     build
         .std("gnu11")
@@ -186,6 +187,10 @@ fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>) {
         build.define("RMAPFUZZ_HAVE_KERNEL", None);
         build.file(tu);
     }
+    if let Some(tu) = base {
+        build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
+        build.file(tu);
+    }
     build.compile("rmapharness");
     println!("cargo:rustc-link-lib=pthread");
 }
@@ -216,13 +221,23 @@ fn main() {
         "RMAPFUZZ_CLANG",
         "RMAPFUZZ_COVERAGE",
         "RMAPFUZZ_KERNEL_SRC",
+        "RMAPFUZZ_REFERENCE_SRC",
         "CC",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let how = instrumentation();
     println!("cargo:rustc-env=RMAPFUZZ_C_INSTRUMENTATION={how:?}");
-    let kernel = kernel_core();
-    compile(&csrc, &how, kernel.as_deref());
+    let kernel = kernel_core(
+        "RMAPFUZZ_KERNEL_SRC",
+        rmap_extract::KERNEL,
+        "RMAPFUZZ_KERNEL",
+    );
+    let base = kernel_core(
+        "RMAPFUZZ_REFERENCE_SRC",
+        rmap_extract::KERNEL_BASE,
+        "RMAPFUZZ_KERNEL_BASE",
+    );
+    compile(&csrc, &how, kernel.as_deref(), base.as_deref());
     bind(&csrc);
 }

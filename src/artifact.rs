@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::encoding::decode;
 use crate::parse::parse_file;
 use crate::scenario::{Scenario, VariantSel};
-use crate::variant::{self, Variant, DEFAULT_VARIANT};
+use crate::variant::{self, Variant};
 
 /// How an input was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,13 +38,16 @@ pub fn is_text(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "txt")
 }
 
-/// The variant an input runs on: the one asked for, else the one a text
-/// header names, else `RMAPFUZZ_VARIANT`, else the default.
+/// The variant an input runs on: the one asked for; in a build that
+/// carries a kernel tree, `kernel`; else the one a text header names, else
+/// `RMAPFUZZ_VARIANT`, else the default.
 fn choose_variant(asked: Option<&str>, header: Option<&VariantSel>) -> Result<Variant, InputError> {
     let name = match (asked, header) {
         (Some(name), _) => name.to_owned(),
+        _ if rmap_ffi::KERNEL.is_some() => variant::KERNEL_VARIANT.to_owned(),
         (None, Some(VariantSel::Named(name))) => name.clone(),
-        _ => std::env::var("RMAPFUZZ_VARIANT").unwrap_or_else(|_| DEFAULT_VARIANT.to_owned()),
+        _ => std::env::var("RMAPFUZZ_VARIANT")
+            .unwrap_or_else(|_| variant::default_variant().to_owned()),
     };
     variant::find(&name).map_err(|e| InputError(e.to_string()))
 }

@@ -106,7 +106,7 @@ fn c_string(s: &str) -> String {
 /// The reference's outcome of the failing step, when the check compares
 /// outcomes.
 fn reference_outcome(s: &Scenario, v: Variant, at: usize) -> Option<Outcome> {
-    let mut r = reference_engine(v).ok()?;
+    let mut r = reference_engine(v).ok()??;
     let mut last = None;
     for step in &s.steps[..=at] {
         last = Some(r.apply(&step.op, step.fail));

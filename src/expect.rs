@@ -5,8 +5,13 @@ use crate::scenario::{Expect, Scenario, VariantSel};
 use crate::variant::{self, Variant};
 
 /// The variants a scenario runs on when none is chosen on the command line:
-/// the one its header names, or every correct variant.
+/// in a build that carries a kernel tree, `kernel` (the tree is what the
+/// user asked about); else the one its header names, or every correct
+/// variant.
 pub fn default_variants(scenario: &Scenario) -> Result<Vec<Variant>, variant::UnknownVariant> {
+    if rmap_ffi::KERNEL.is_some() {
+        return Ok(vec![variant::find(variant::KERNEL_VARIANT)?]);
+    }
     match &scenario.header.variant {
         VariantSel::Any => Ok(variant::correct().collect()),
         VariantSel::Named(name) => Ok(vec![variant::find(name)?]),

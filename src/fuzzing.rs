@@ -4,7 +4,9 @@
 //! fails; the `check_*` forms return it instead.
 //!
 //! The variant under test comes from `RMAPFUZZ_VARIANT` (default
-//! `mainline`).
+//! `mainline`, or `kernel` in a build that carries a kernel tree), and what
+//! it is compared with from `RMAPFUZZ_REFERENCE` (default: the variant's
+//! own reference; `none` judges it by contracts, locks and hygiene alone).
 
 use std::sync::OnceLock;
 
@@ -15,13 +17,14 @@ use crate::runner::{run, Checks, RunOptions, RunResult};
 use crate::scenario::Scenario;
 use crate::state_features::features;
 use crate::sweep::sweep_step;
-use crate::variant::{self, Variant, DEFAULT_VARIANT};
+use crate::variant::{self, Variant};
 
 /// The variant named by `RMAPFUZZ_VARIANT`, read once.
 pub fn variant() -> Variant {
     static VARIANT: OnceLock<Variant> = OnceLock::new();
     *VARIANT.get_or_init(|| {
-        let name = std::env::var("RMAPFUZZ_VARIANT").unwrap_or_else(|_| DEFAULT_VARIANT.to_owned());
+        let name = std::env::var("RMAPFUZZ_VARIANT")
+            .unwrap_or_else(|_| variant::default_variant().to_owned());
         variant::find(&name).unwrap_or_else(|e| panic!("RMAPFUZZ_VARIANT: {e}"))
     })
 }

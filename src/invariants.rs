@@ -34,6 +34,9 @@ pub const RULES: &[(&str, &str)] = &[
     ("chain.avc", "every AVC on a VMA's chain points back at that VMA, sits in its anon_vma's tree once, and the chain has one AVC per anon_vma"),
     ("chain.root", "all anon_vmas on one VMA's chain share a root"),
     ("chain.own", "a faulted VMA is linked to its own anon_vma; an unfaulted VMA has an empty chain"),
+    ("chain.ancestors", "a VMA linked to an anon_vma is linked to that anon_vma's parent too (chains are closed under parents)"),
+    ("share.one_mm", "the VMAs that use one anon_vma all belong to one process"),
+    ("share.same_links", "the VMAs that use one anon_vma are linked to the same set of anon_vmas"),
     ("page.mapcount", "a page's mapcount equals the number of entries mapping it"),
     ("page.linked", "a page is mapped at its linear index, by VMAs linked to the page's anon_vma"),
     ("rmap.complete", "an rmap walk from a page finds exactly the entries that map it"),
@@ -75,6 +78,7 @@ pub fn check(snap: &Snapshot) -> Vec<Violation> {
     check_counters(&mut c);
     check_forest(&mut c);
     check_chains_and_trees(&mut c);
+    check_sharing(&mut c);
     check_pages(&mut c);
     c.out
 }
@@ -493,12 +497,75 @@ fn check_one_chain(
             }
         }
     }
+    for &linked in &seen {
+        let Some(a) = c.live_av(linked) else { continue };
+        let parent = s.anon_vmas[a].parent;
+        if parent != linked && c.live_av(parent).is_some() && !seen.contains(&parent) {
+            c.fail(
+                "chain.ancestors",
+                format!("vma {name}: linked to {linked} but not to its parent {parent}"),
+            );
+        }
+    }
     if roots.len() > 1 {
         let roots: Vec<String> = roots.iter().map(AvRef::to_string).collect();
         c.fail(
             "chain.root",
             format!("vma {name}: its anon_vmas have roots {}", roots.join(", ")),
         );
+    }
+}
+
+/// The anon_vmas a VMA is linked to, as a set.
+fn link_set(v: &VmaState) -> Vec<AvRef> {
+    let mut set: Vec<AvRef> = v.chain.iter().map(|e| e.anon_vma).collect();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
+/// VMAs that share an anon_vma: one process, one set of links (what fork's
+/// reuse rule and the neighbour rule of `__anon_vma_prepare` establish,
+/// and what merges rely on; docs/CONTRACTS.md).
+fn check_sharing(c: &mut Checker) {
+    let s = c.snap;
+    let mut first: Vec<Option<(VmaRef, &VmaState)>> = vec![None; s.anon_vmas.len()];
+    for (r, v) in s.vmas() {
+        let Some(i) = c.live_av(v.anon_vma) else {
+            continue;
+        };
+        let Some((r0, v0)) = first[i] else {
+            first[i] = Some((r, v));
+            continue;
+        };
+        let mm_of = |r: VmaRef| match r {
+            VmaRef::InMm { mm, .. } => Some(mm),
+            _ => None,
+        };
+        if mm_of(r0) != mm_of(r) {
+            c.fail(
+                "share.one_mm",
+                format!(
+                    "anon_vma av{i} is the anon_vma of vma {r0} and of vma {r}, in another process"
+                ),
+            );
+        } else if link_set(v0) != link_set(v) {
+            let show = |v: &VmaState| {
+                link_set(v)
+                    .iter()
+                    .map(AvRef::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            c.fail(
+                "share.same_links",
+                format!(
+                    "anon_vma av{i} is the anon_vma of vma {r0} (linked to [{}]) and of vma {r} (linked to [{}])",
+                    show(v0),
+                    show(v)
+                ),
+            );
+        }
     }
 }
 
@@ -711,6 +778,107 @@ mod tests {
             vma,
         });
         assert_eq!(rules(&s), vec!["chain.root"]);
+    }
+
+    /// A consistent world from a description: anon_vma `i` has parent
+    /// `parents[i]` (itself for a root); each VMA is (mm, start, its
+    /// anon_vma, the anon_vmas on its chain). Trees, counters and
+    /// refcounts are filled in to match, so only sharing and chain rules
+    /// can break.
+    fn built(parents: &[usize], vmas: &[(u32, u64, usize, &[usize])]) -> Snapshot {
+        let root_of = |mut i: usize| {
+            while parents[i] != i {
+                i = parents[i];
+            }
+            i
+        };
+        let mut anon_vmas: Vec<AnonVmaState> = (0..parents.len())
+            .map(|i| AnonVmaState {
+                root: AvRef::Id(root_of(i) as u32),
+                parent: AvRef::Id(parents[i] as u32),
+                refcount: 1,
+                num_children: 0,
+                num_active_vmas: 0,
+                degree: None,
+                tree: Vec::new(),
+            })
+            .collect();
+        for (i, &p) in parents.iter().enumerate() {
+            anon_vmas[p].num_children += 1;
+            if root_of(i) != i {
+                anon_vmas[root_of(i)].refcount += 1;
+            }
+        }
+        let mut mms: Vec<MmState> = Vec::new();
+        for &(mm, start, own, chain) in vmas {
+            let vma = VmaRef::InMm { mm, start };
+            anon_vmas[own].num_active_vmas += 1;
+            for (pos, &a) in chain.iter().enumerate() {
+                anon_vmas[a].tree.push(TreeEntry {
+                    start: start >> 12,
+                    last: start >> 12,
+                    avc: AvcRef::OnChain {
+                        vma,
+                        pos: pos as u32,
+                    },
+                });
+            }
+            let state = VmaState {
+                start,
+                end: start + 0x1000,
+                pgoff: start >> 12,
+                flags: 0,
+                attached: true,
+                anon_vma: AvRef::Id(own as u32),
+                chain: chain
+                    .iter()
+                    .map(|&a| ChainEntry {
+                        anon_vma: AvRef::Id(a as u32),
+                        vma,
+                    })
+                    .collect(),
+                chain_broken: false,
+            };
+            match mms.iter_mut().find(|m| m.id == mm) {
+                Some(m) => m.vmas.push(state),
+                None => mms.push(MmState {
+                    id: mm,
+                    vmas: vec![state],
+                    bad_entries: 0,
+                }),
+            }
+        }
+        Snapshot {
+            live: LiveCounts {
+                mm: mms.len() as u64,
+                ..LiveCounts::default()
+            },
+            mms,
+            anon_vmas,
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn sharing_and_closure_are_contracts() {
+        // A fork child: its VMA links its own anon_vma and the parent's.
+        let fine = built(&[0, 0], &[(0, 0x10000, 0, &[0]), (1, 0x10000, 1, &[1, 0])]);
+        assert_eq!(check(&fine), vec![]);
+
+        // The child's VMA lost the link to the parent's anon_vma.
+        let open = built(&[0, 0], &[(0, 0x10000, 0, &[0]), (1, 0x10000, 1, &[1])]);
+        assert_eq!(rules(&open), vec!["chain.ancestors"]);
+
+        // Two processes use one anon_vma (the degree-era double reuse).
+        let two_mms = built(&[0], &[(0, 0x10000, 0, &[0]), (1, 0x10000, 0, &[0])]);
+        assert_eq!(rules(&two_mms), vec!["share.one_mm"]);
+
+        // One process, one anon_vma, two different sets of links.
+        let differ = built(
+            &[0, 0, 0],
+            &[(0, 0x10000, 1, &[1, 0]), (0, 0x20000, 1, &[1, 2, 0])],
+        );
+        assert_eq!(rules(&differ), vec!["share.same_links"]);
     }
 
     #[test]

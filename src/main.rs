@@ -252,8 +252,8 @@ fn load(
     }
 }
 
-/// Says, once per variant, what it is compared with and which checks its
-/// core cannot support.
+/// Says, once per variant, what it is (the tree, for a kernel variant),
+/// what judges it, and what the comparison leaves out.
 fn announce<'a>(variants: impl IntoIterator<Item = &'a Variant>) {
     let mut seen = Vec::new();
     for v in variants {
@@ -261,15 +261,11 @@ fn announce<'a>(variants: impl IntoIterator<Item = &'a Variant>) {
             continue;
         }
         seen.push(v.name);
-        let how = match v.mode {
-            variant::Mode::Strict => "strictly",
-            variant::Mode::Relaxed => "in shape",
-        };
-        println!("note  [{v}] compared {how} with the {}", v.reference);
+        println!("note  [{v}] {}", v.verdict_basis());
         let relaxed = v.relaxed_checks();
         if !relaxed.is_empty() {
             println!(
-                "note  [{v}] has no {}: left out of the comparison; invariant counter.degree checks its single counter instead",
+                "note  [{v}] has no {}: invariant counter.degree checks its single counter instead",
                 relaxed.join(", ")
             );
         }
@@ -419,7 +415,7 @@ fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
 }
 
 fn run_inputs(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
-    let v = variant::find(variant.unwrap_or(variant::DEFAULT_VARIANT))
+    let v = variant::find(variant.unwrap_or(variant::default_variant()))
         .map_err(|e| InputError(vec![e.to_string()]))?;
     let mut tally = Tally::default();
     for file in input_files(paths)? {

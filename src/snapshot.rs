@@ -267,6 +267,27 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// Whether its anon_vmas keep a degree-era single counter.
+    pub fn has_degree(&self) -> bool {
+        self.anon_vmas.iter().any(|a| a.degree.is_some())
+    }
+
+    /// The same world with each anon_vma's two counters replaced by their
+    /// sum, as a degree-era core keeps them (to compare with one).
+    pub fn counters_as_degree(&self) -> Snapshot {
+        let mut s = self.clone();
+        for a in &mut s.anon_vmas {
+            if a.degree.is_none() {
+                a.degree = Some(a.num_children + a.num_active_vmas);
+                a.num_children = 0;
+                a.num_active_vmas = 0;
+            }
+        }
+        s
+    }
+}
+
 /// Renames a raw snapshot canonically.
 pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
     let mut names = Naming::new(raw.anon_vmas.len());

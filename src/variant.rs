@@ -3,11 +3,45 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-/// How a C variant is compared with the oracle.
+/// The shapes the anon_vma code has had (see `rmap-extract`); two cores of
+/// one generation can be compared strictly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Generation {
+    /// One `degree` counter for children and active VMAs (2015-2022).
+    Degree,
+    /// `num_children` / `num_active_vmas`, the code before the series
+    /// (Linux 6.1 to 6.x).
+    PreSeries,
+    /// After the "clean up anon_vma implementation" series (Linux 7.x); the
+    /// oracle's semantics.
+    PostSeries,
+}
+
+impl Generation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Generation::Degree => "degree",
+            Generation::PreSeries => "pre-series",
+            Generation::PostSeries => "post-series",
+        }
+    }
+
+    fn from_name(name: &str) -> Generation {
+        match name {
+            "degree" => Generation::Degree,
+            "pre-series" => Generation::PreSeries,
+            _ => Generation::PostSeries,
+        }
+    }
+}
+
+/// How a C variant is compared with its reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Same semantics, same allocation order: outcomes, allocation sites
-    /// and canonical snapshots must be equal after every operation.
+    /// and canonical snapshots must be equal after every operation (a
+    /// degree-era core's single counter is compared with the sum of the
+    /// reference's two).
     Strict,
     /// Correct, but different in which ancestor fork reuses, in chain
     /// order and in allocation order: outcomes and the [shape] of the world
@@ -18,21 +52,63 @@ pub enum Mode {
     Relaxed,
 }
 
+impl Mode {
+    /// How two cores of these generations can be compared: strictly within
+    /// one generation, and across the 2022 counter split (which changed the
+    /// counters' representation, not the behaviour of correct code); in
+    /// shape across the series, which changed chain order, allocation
+    /// order and which ancestor fork reuses.
+    pub fn between(a: Generation, b: Generation) -> Mode {
+        use Generation::*;
+        match (a, b) {
+            _ if a == b => Mode::Strict,
+            (Degree, PreSeries) | (PreSeries, Degree) => Mode::Strict,
+            _ => Mode::Relaxed,
+        }
+    }
+
+    /// What a comparison in this mode between these generations leaves
+    /// out, for reports.
+    pub fn left_out(self, a: Generation, b: Generation) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self == Mode::Relaxed {
+            out.extend([
+                "which ancestor a fork reuses",
+                "chain order",
+                "allocation order and counts",
+                "anon_vma identities, counters and trees",
+                "injected failures (the reference is not injected)",
+            ]);
+        }
+        if (a == Generation::Degree) != (b == Generation::Degree) {
+            out.push("num_children and num_active_vmas apart (compared as their sum, degree)");
+        }
+        out
+    }
+}
+
 /// What a variant's C side is compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reference {
     /// The Rust oracle (`mainline` semantics).
     Oracle,
-    /// Another C variant of the harness, for cores older than the oracle's
-    /// semantics (a kernel tree from before the series).
+    /// Another C variant of the harness: our `pre-series` core for a kernel
+    /// tree from before the series, or a base tree (`kernel-base`).
     C(&'static str),
+    /// Nothing: the variant is judged by the contracts, the lock rules,
+    /// hygiene, AddressSanitizer and leaks alone.
+    None,
 }
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reference::Oracle => f.write_str("oracle"),
-            Reference::C(name) => write!(f, "C {name}"),
+            Reference::C(name) => match built_tree(name) {
+                Some(k) => write!(f, "C {name} (Linux {}, {})", k.version, k.generation),
+                None => write!(f, "C {name}"),
+            },
+            Reference::None => f.write_str("no reference"),
         }
     }
 }
@@ -46,6 +122,7 @@ pub struct Variant {
     pub summary: &'static str,
     /// A correct variant must never fail a check.
     pub correct: bool,
+    pub generation: Generation,
     pub mode: Mode,
     pub reference: Reference,
 }
@@ -62,6 +139,74 @@ impl Variant {
     pub fn relaxed_checks(&self) -> Vec<&'static str> {
         rmap_ffi::relaxed_checks(self.name)
     }
+
+    /// The generation of what this variant is compared with.
+    pub fn reference_generation(&self) -> Option<Generation> {
+        match self.reference {
+            Reference::Oracle => Some(Generation::PostSeries),
+            Reference::C(name) => base_variants()
+                .iter()
+                .find(|v| v.name == name)
+                .map(|v| v.generation),
+            Reference::None => None,
+        }
+    }
+
+    /// What the comparison with the reference leaves out, for reports.
+    pub fn left_out(&self) -> Vec<&'static str> {
+        match self.reference_generation() {
+            Some(g) => self.mode.left_out(self.generation, g),
+            None => Vec::new(),
+        }
+    }
+
+    /// The kernel tree this variant was built from, if any.
+    pub fn tree(&self) -> Option<rmap_ffi::KernelBuild> {
+        built_tree(self.name)
+    }
+
+    /// One line that says what this variant is and what judges it: the
+    /// tree (path, version, hash of the files taken) for a kernel variant,
+    /// the reference and how it is compared, and what that leaves out.
+    pub fn verdict_basis(&self) -> String {
+        let mut s = String::new();
+        if let Some(k) = self.tree() {
+            s += &format!(
+                "{} is {} (Linux {}, {} generation, files {})",
+                self.name, k.tree, k.version, k.generation, k.hash
+            );
+            s += "; ";
+        }
+        match self.reference {
+            Reference::None => s += "judged by contracts, lock rules, hygiene, ASan and leaks alone, compared with nothing",
+            r => {
+                let how = match self.mode {
+                    Mode::Strict => "strictly",
+                    Mode::Relaxed => "in shape",
+                };
+                s += &format!("compared {how} with the {r}");
+                if let Some(k) = built_tree(match r {
+                    Reference::C(n) => n,
+                    _ => "",
+                }) {
+                    s += &format!(" ({}, files {})", k.tree, k.hash);
+                }
+                let out = self.left_out();
+                if !out.is_empty() {
+                    s += &format!("; left out: {}", out.join(", "));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The kernel tree built in as the variant `name`, if any.
+fn built_tree(name: &str) -> Option<rmap_ffi::KernelBuild> {
+    [rmap_ffi::KERNEL, rmap_ffi::KERNEL_BASE]
+        .into_iter()
+        .flatten()
+        .find(|k| k.variant == name)
 }
 
 /// The variants every build has.
@@ -71,6 +216,7 @@ pub const VARIANTS: &[Variant] = &[
         label: "mainline",
         summary: "the anon_vma series as merged, with its later fix (Linux 7.x); the oracle's semantics",
         correct: true,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -79,6 +225,7 @@ pub const VARIANTS: &[Variant] = &[
         label: "pre-series",
         summary: "the code before the series (Linux 6.12): lock_anon_vma_root, GFP_NOWAIT retry, clone-then-allocate fork",
         correct: true,
+        generation: Generation::PreSeries,
         mode: Mode::Relaxed,
         reference: Reference::Oracle,
     },
@@ -92,6 +239,7 @@ pub const ZOO: &[Variant] = &[
         label: "v2-fork-enomem",
         summary: "v2 of the series: fork clones, then allocates; a failure there leaves the child's AVCs in the parent's trees",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -100,6 +248,7 @@ pub const ZOO: &[Variant] = &[
         label: "v3-as-posted",
         summary: "the series as posted in v3: a failed merge clone leaves the unfaulted VMA's anon_vma set",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -108,6 +257,7 @@ pub const ZOO: &[Variant] = &[
         label: "degree-double-reuse",
         summary: "fork reuses an ancestor when children + VMAs < 2 (the single degree counter, CVE-2022-42703)",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -116,6 +266,7 @@ pub const ZOO: &[Variant] = &[
         label: "reuse-on-split",
         summary: "a split, like a fork, adopts an ancestor no VMA uses instead of the source's anon_vma",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -124,6 +275,7 @@ pub const ZOO: &[Variant] = &[
         label: "unlocked-insert",
         summary: "anon_vma_clone() fills the interval trees before taking the root lock",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -132,6 +284,7 @@ pub const ZOO: &[Variant] = &[
         label: "stale-pgoff",
         summary: "a range change re-keys only the VMA's own AVC, leaving its ancestors' links under the old key",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -140,6 +293,7 @@ pub const ZOO: &[Variant] = &[
         label: "unlink-wrong-parent",
         summary: "unlink_anon_vmas() drops the child count of the root instead of the parent",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -148,6 +302,7 @@ pub const ZOO: &[Variant] = &[
         label: "fork-pins-parent",
         summary: "anon_vma_fork() pins the parent instead of the root",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -156,6 +311,7 @@ pub const ZOO: &[Variant] = &[
         label: "prepare-counts-new-only",
         summary: "__anon_vma_prepare() counts the VMA only on a new anon_vma, not on a neighbour's",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -164,6 +320,7 @@ pub const ZOO: &[Variant] = &[
         label: "reuse-two-children",
         summary: "maybe_reuse_anon_vma() accepts an ancestor with two children",
         correct: false,
+        generation: Generation::PostSeries,
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
@@ -171,46 +328,131 @@ pub const ZOO: &[Variant] = &[
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).
 pub const KERNEL_VARIANT: &str = "kernel";
+/// The name of the variant built from a base tree (`--reference-src`).
+pub const KERNEL_BASE_VARIANT: &str = "kernel-base";
 
-/// The `kernel` variant, when this build carries a kernel tree's core: a
-/// post-series tree is held strictly to the oracle; an older one to our
-/// `pre-series` core, strictly when it has the same counters, in shape
-/// when it is from the degree era.
+/// A variant built from a kernel tree. Its default reference: a base tree
+/// when one is built in (for `kernel`), else the oracle for a post-series
+/// tree and our C `pre-series` core for an older one; strictly when the
+/// generations allow it (see [`Mode::between`]).
 fn kernel_variant(k: rmap_ffi::KernelBuild) -> Variant {
-    let (mode, reference) = match k.generation {
-        "post-series" => (Mode::Strict, Reference::Oracle),
-        "pre-series" => (Mode::Strict, Reference::C("pre-series")),
-        _ => (Mode::Relaxed, Reference::C("pre-series")),
+    let generation = Generation::from_name(k.generation);
+    let (reference, reference_generation) = match rmap_ffi::KERNEL_BASE {
+        Some(base) if k.variant == KERNEL_VARIANT => (
+            Reference::C(KERNEL_BASE_VARIANT),
+            Generation::from_name(base.generation),
+        ),
+        _ if generation == Generation::PostSeries => (Reference::Oracle, Generation::PostSeries),
+        _ => (Reference::C("pre-series"), Generation::PreSeries),
     };
-    let label = format!("kernel {} ({})", k.version, k.generation);
+    let label = format!("{} {} ({})", k.variant, k.version, k.generation);
     let summary = format!(
-        "the anon_vma core of Linux {} ({} generation), extracted from {}",
-        k.version, k.generation, k.tree
+        "the anon_vma core of Linux {} ({} generation), extracted from {} (files {})",
+        k.version, k.generation, k.tree, k.hash
     );
     Variant {
-        name: KERNEL_VARIANT,
+        name: k.variant,
         label: Box::leak(label.into_boxed_str()),
         summary: Box::leak(summary.into_boxed_str()),
         correct: true,
-        mode,
+        generation,
+        mode: Mode::between(generation, reference_generation),
         reference,
     }
 }
 
-/// Every variant of this build: [`VARIANTS`], `kernel` if built in, then
-/// the [`ZOO`].
-pub fn all() -> &'static [Variant] {
-    static ALL: OnceLock<Vec<Variant>> = OnceLock::new();
-    ALL.get_or_init(|| {
+/// The variants as built, before any `--reference` choice.
+fn base_variants() -> &'static [Variant] {
+    static BASE: OnceLock<Vec<Variant>> = OnceLock::new();
+    BASE.get_or_init(|| {
         let mut v = VARIANTS.to_vec();
         v.extend(rmap_ffi::KERNEL.map(kernel_variant));
+        v.extend(rmap_ffi::KERNEL_BASE.map(kernel_variant));
         v.extend_from_slice(ZOO);
         v
     })
 }
 
-/// The variant used when none is named.
-pub const DEFAULT_VARIANT: &str = "mainline";
+/// A reference chosen on the command line (`--reference`) or by
+/// `RMAPFUZZ_REFERENCE` (the fuzz targets): `none`, `oracle` or the name of
+/// a C variant.
+static CHOSEN_REFERENCE: OnceLock<String> = OnceLock::new();
+
+/// Why a reference cannot be chosen.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("--reference {0}: expected none, oracle or a C variant ({1})")]
+    Unknown(String, String),
+    #[error("--reference was already chosen as {0}")]
+    AlreadyChosen(String),
+}
+
+/// Makes every variant (but the reference itself) compare with `choice`.
+/// Call before anything looks a variant up.
+pub fn choose_reference(choice: &str) -> Result<(), ReferenceError> {
+    let known: Vec<&str> = base_variants().iter().map(|v| v.name).collect();
+    if !matches!(choice, "none" | "oracle") && !known.contains(&choice) {
+        return Err(ReferenceError::Unknown(choice.to_owned(), known.join(", ")));
+    }
+    CHOSEN_REFERENCE
+        .set(choice.to_owned())
+        .map_err(|_| ReferenceError::AlreadyChosen(choice.to_owned()))
+}
+
+fn chosen_reference() -> Option<String> {
+    CHOSEN_REFERENCE.get().cloned().or_else(|| {
+        std::env::var("RMAPFUZZ_REFERENCE")
+            .ok()
+            .filter(|r| !r.is_empty())
+    })
+}
+
+/// `v` compared with `choice` instead of its own reference.
+fn with_reference(mut v: Variant, choice: &str) -> Variant {
+    if v.name == choice {
+        return v;
+    }
+    let (reference, generation) = match choice {
+        "none" => (Reference::None, None),
+        "oracle" => (Reference::Oracle, Some(Generation::PostSeries)),
+        name => match base_variants().iter().find(|b| b.name == name) {
+            Some(b) => (Reference::C(b.name), Some(b.generation)),
+            None => return v,
+        },
+    };
+    v.reference = reference;
+    if let Some(g) = generation {
+        v.mode = Mode::between(v.generation, g);
+    }
+    v
+}
+
+/// Every variant of this build: [`VARIANTS`], `kernel` (and `kernel-base`)
+/// if built in, then the [`ZOO`]; each with its reference (the chosen one,
+/// if any).
+pub fn all() -> &'static [Variant] {
+    static ALL: OnceLock<Vec<Variant>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let chosen = chosen_reference();
+        base_variants()
+            .iter()
+            .map(|&v| match &chosen {
+                Some(c) => with_reference(v, c),
+                None => v,
+            })
+            .collect()
+    })
+}
+
+/// The variant used when none is named: `kernel` when this build carries
+/// a kernel tree, else `mainline`.
+pub fn default_variant() -> &'static str {
+    if rmap_ffi::KERNEL.is_some() {
+        KERNEL_VARIANT
+    } else {
+        "mainline"
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown variant `{name}` (known: {known}){hint}")]
@@ -230,6 +472,8 @@ pub fn find(name: &str) -> Result<Variant, UnknownVariant> {
             known: all().iter().map(|v| v.name).collect::<Vec<_>>().join(", "),
             hint: if name == KERNEL_VARIANT {
                 "; the kernel variant needs a tree: --kernel-src PATH (or RMAPFUZZ_KERNEL_SRC at build time)"
+            } else if name == KERNEL_BASE_VARIANT {
+                "; the kernel-base variant needs a base tree: --reference-src PATH (with --kernel-src)"
             } else {
                 ""
             },

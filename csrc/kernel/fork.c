@@ -38,7 +38,7 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm)
 
 	if (!mm)
 		return NULL;
-	mmap_write_lock(mm);
+	mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
 	err = dup_mmap(mm, oldmm);
 	mmap_write_unlock(mm);
 	if (err) {

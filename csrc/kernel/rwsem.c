@@ -2,58 +2,68 @@
 /*
  * Non-blocking rw_semaphores with holder tracking. In a single-threaded
  * model a contended acquisition can only be a self-deadlock, so it is
- * recorded as a warning instead of waiting forever.
+ * reported to the lock checker instead of waiting forever.
  */
-#include <linux/mmdebug.h>
+#include <linux/lockdep.h>
 #include <linux/rwsem.h>
 #include <rmapfuzz/world.h>
 
-void __down_write(struct rw_semaphore *sem, const char *file, int line)
+void __down_write(struct rw_semaphore *sem, bool nested, const char *file,
+		  int line, const char *func)
 {
-	if (sem->writer) {
-		vm_warn_record(file, line, "down_write() on an rw_semaphore already held for write would deadlock");
-		vm_warn_record(sem->owner_file, sem->owner_line, "... the rw_semaphore was taken here");
+	if (sem->writer || sem->readers) {
+		lockdep_report("%s:%d: %s(): down_write() of a rw_semaphore already held for %s (taken at %s:%d) would deadlock",
+			       file, line, func, sem->writer ? "write" : "read",
+			       sem->owner_file ? sem->owner_file : "?",
+			       sem->owner_line);
 		return;
 	}
-	if (sem->readers) {
-		vm_warn_record(file, line, "down_write() on an rw_semaphore held for read would deadlock");
-		return;
-	}
+	lockdep_acquire(sem, sem->class, true, nested, file, line, func);
 	sem->writer = true;
 	sem->owner_file = file;
 	sem->owner_line = line;
 	current_world->locks_held++;
 }
 
-void __up_write(struct rw_semaphore *sem, const char *file, int line)
+void __up_write(struct rw_semaphore *sem, const char *file, int line,
+		const char *func)
 {
 	if (!sem->writer) {
-		vm_warn_record(file, line, "up_write() of an rw_semaphore not held for write");
+		lockdep_report("%s:%d: %s(): up_write() of a rw_semaphore not held for write",
+			       file, line, func);
 		return;
 	}
 	sem->writer = false;
 	sem->owner_file = NULL;
 	sem->owner_line = 0;
 	current_world->locks_held--;
+	lockdep_release(sem, sem->class, true, file, line, func);
 }
 
-void __down_read(struct rw_semaphore *sem, const char *file, int line)
+void __down_read(struct rw_semaphore *sem, const char *file, int line,
+		 const char *func)
 {
 	if (sem->writer) {
-		vm_warn_record(file, line, "down_read() on a write-held rw_semaphore would deadlock");
-		vm_warn_record(sem->owner_file, sem->owner_line, "... the rw_semaphore was taken here");
+		lockdep_report("%s:%d: %s(): down_read() of a rw_semaphore held for write (taken at %s:%d) would deadlock",
+			       file, line, func,
+			       sem->owner_file ? sem->owner_file : "?",
+			       sem->owner_line);
 		return;
 	}
+	lockdep_acquire(sem, sem->class, false, false, file, line, func);
 	sem->readers++;
 	current_world->locks_held++;
 }
 
-void __up_read(struct rw_semaphore *sem, const char *file, int line)
+void __up_read(struct rw_semaphore *sem, const char *file, int line,
+	       const char *func)
 {
 	if (sem->readers <= 0) {
-		vm_warn_record(file, line, "up_read() of an rw_semaphore not held for read");
+		lockdep_report("%s:%d: %s(): up_read() of a rw_semaphore not held for read",
+			       file, line, func);
 		return;
 	}
 	sem->readers--;
 	current_world->locks_held--;
+	lockdep_release(sem, sem->class, false, file, line, func);
 }

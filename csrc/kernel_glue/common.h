@@ -82,7 +82,7 @@ static void kernel_post_update_vma(struct vm_area_struct *vma)
 }
 
 #define KERNEL_ANON_VMA_CORE					\
-	.name			= "kernel",			\
+	.name			= RMAPFUZZ_CORE_NAME,		\
 	.init			= kernel_anon_vma_init,		\
 	.prepare		= kernel_anon_vma_prepare,	\
 	.fork			= kernel_anon_vma_fork,		\
@@ -94,7 +94,5 @@ static void kernel_post_update_vma(struct vm_area_struct *vma)
 	.own_rwsem		= kernel_anon_vma_own_rwsem,	\
 	.avc_layout		= kernel_avc_layout
 
-/* The tree's version and generation, for reports. */
-const char rmapfuzz_kernel_version[] = RMAPFUZZ_KERNEL_VERSION;
 
 #endif /* _RMAPFUZZ_KERNEL_GLUE_COMMON_H */

@@ -15,7 +15,7 @@ static void kernel_anon_vma_view(struct anon_vma *anon_vma,
 	out->degree = anon_vma->degree;
 }
 
-const struct anon_vma_core kernel_anon_vma_core = {
+const struct anon_vma_core RMAPFUZZ_CORE_TABLE = {
 	KERNEL_ANON_VMA_CORE,
 	.clone			= kernel_anon_vma_clone,
 	.unlink_merged		= kernel_unlink_merged_vma,

@@ -42,37 +42,73 @@ void our_avc_layout(struct avc_layout *out);
 /*
  * What the callers see: the current world's core, through its table. A
  * core's own files (ANON_VMA_CORE_IMPL) call their functions directly.
+ * Each call is a checkpoint of the lock checker (linux/lockdep.h), and
+ * asserts the mmap_lock the kernel's callers hold: a VMA's chain changes
+ * only under its mm's lock.
  */
 static inline int anon_vma_prepare(struct vm_area_struct *vma)
 {
+	const char *outer;
+	int ret;
+
 	if (likely(vma->anon_vma))
 		return 0;
-	return current_anon_vma_core()->prepare(vma);
+	mmap_assert_locked(vma->vm_mm);
+	outer = lockdep_core_enter("__anon_vma_prepare");
+	ret = current_anon_vma_core()->prepare(vma);
+	lockdep_core_exit(outer);
+	return ret;
 }
 
 static inline int anon_vma_clone(struct vm_area_struct *dst,
 				 struct vm_area_struct *src,
 				 enum vma_operation operation)
 {
-	return current_anon_vma_core()->clone(dst, src,
-					      (enum rf_clone_op)operation);
+	const char *outer;
+	int ret;
+
+	mmap_assert_write_locked(src->vm_mm);
+	mmap_assert_write_locked(dst->vm_mm);
+	outer = lockdep_core_enter("anon_vma_clone");
+	ret = current_anon_vma_core()->clone(dst, src,
+					     (enum rf_clone_op)operation);
+	lockdep_core_exit(outer);
+	return ret;
 }
 
 static inline int anon_vma_fork(struct vm_area_struct *vma,
 				struct vm_area_struct *pvma)
 {
-	return current_anon_vma_core()->fork(vma, pvma);
+	const char *outer;
+	int ret;
+
+	mmap_assert_write_locked(pvma->vm_mm);
+	mmap_assert_write_locked(vma->vm_mm);
+	outer = lockdep_core_enter("anon_vma_fork");
+	ret = current_anon_vma_core()->fork(vma, pvma);
+	lockdep_core_exit(outer);
+	return ret;
 }
 
 static inline void unlink_anon_vmas(struct vm_area_struct *vma)
 {
+	const char *outer;
+
+	mmap_assert_locked(vma->vm_mm);
+	outer = lockdep_core_enter("unlink_anon_vmas");
 	current_anon_vma_core()->unlink(vma);
+	lockdep_core_exit(outer);
 }
 
 static inline void unlink_merged_vma(struct vm_area_struct *vma,
 				     struct vm_area_struct *remove)
 {
+	const char *outer;
+
+	mmap_assert_write_locked(vma->vm_mm);
+	outer = lockdep_core_enter("unlink_anon_vmas");
 	current_anon_vma_core()->unlink_merged(vma, remove);
+	lockdep_core_exit(outer);
 }
 
 static inline void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)

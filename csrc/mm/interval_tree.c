@@ -18,14 +18,18 @@
 #include "internal.h"
 
 /*
- * Like lockdep_assert_held_write() on the family lock: every change to an
- * anon_vma's tree happens under its root's rwsem, taken for writing.
+ * Every change to an anon_vma's tree happens under its family's rwsem (the
+ * root's) taken for writing; every search with it held at least for
+ * reading. Reported by the lock checker with the caller's function.
  */
-static void assert_tree_locked(struct anon_vma_chain *node)
-{
-	VM_WARN_ON_ONCE(!rwsem_is_write_locked(
-		current_anon_vma_core()->family_lock(node->anon_vma)));
-}
+#define assert_tree_locked(node)					\
+	lockdep_assert_held_write_what(					\
+		current_anon_vma_core()->family_lock((node)->anon_vma),	\
+		LOCK_CLASS_ANON_VMA, "the family's rwsem, to change its trees")
+#define assert_tree_searchable(node)					\
+	lockdep_assert_held_what(					\
+		current_anon_vma_core()->family_lock((node)->anon_vma),	\
+		LOCK_CLASS_ANON_VMA, "the family's rwsem, to search its trees")
 
 static inline struct anon_vma_chain *rb_to_avc(struct rb_node *node)
 {
@@ -211,6 +215,8 @@ anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
 {
 	struct rb_node *top = root->rb_root.rb_node;
 
+	if (top)
+		assert_tree_searchable(rb_to_avc(top));
 	if (!top || subtree_last_of(top) < start)
 		return NULL;
 	return subtree_first_match(top, start, last);
@@ -222,6 +228,7 @@ anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
 {
 	struct rb_node *cur = &node->rb;
 
+	assert_tree_searchable(node);
 	for (;;) {
 		struct rb_node *right = cur->rb_right;
 		struct rb_node *parent;

@@ -3,13 +3,16 @@
  * Slab caches of the model.
  *
  * Each object carries a small header so the harness can enumerate live
- * objects per allocation site and tell a live pointer from a freed one.
- * Outside AddressSanitizer builds, freed objects are not returned to malloc
- * at once: they wait in a bounded quarantine with a checksum of their
- * contents, so a later write to them is detected and a stale pointer still
- * points at readable memory (the snapshot reports it as dangling). Under
- * ASan, objects are freed immediately and ASan does that job.
+ * objects per allocation site. Whether a pointer is live, freed or not ours
+ * at all is decided by the world's index of addresses (below), never by
+ * reading what the pointer points at: a snapshot of a world that holds a
+ * dangling pointer must report it, not trip AddressSanitizer. Outside ASan
+ * builds, freed objects are not returned to malloc at once: they wait in a
+ * bounded quarantine with a checksum of their contents, so a later write
+ * to them is detected. Under ASan, objects are freed immediately and ASan
+ * does that job.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,7 @@ struct slab_obj {
 	u32 checksum;
 	size_t size;
 	struct list_head node;
-	u64 pad;		/* objects that follow stay 16-byte aligned */
+	u64 seal;		/* lockdep's seal of the protected fields */
 };
 
 _Static_assert(sizeof(struct slab_obj) % 16 == 0, "slab header alignment");
@@ -54,6 +57,159 @@ static const struct {
 #define MAX_CACHES 16
 static struct kmem_cache slab_caches[MAX_CACHES];
 static size_t nr_slab_caches;
+
+/* ---- The index of addresses --------------------------------------------- */
+
+/*
+ * Open addressing with linear probing, keyed by object address: live
+ * objects, and the most recently freed ones (up to SLAB_FREED_KEPT; older
+ * freed addresses are forgotten and then read as foreign).
+ */
+#define SLAB_FREED_KEPT		(1u << 15)
+
+enum { SLOT_EMPTY, SLOT_LIVE, SLOT_FREED };
+
+static size_t slot_hash(const void *obj, size_t mask)
+{
+	u64 x = (u64)(uintptr_t)obj;
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 32;
+	return (size_t)x & mask;
+}
+
+static struct slab_slot *index_find(struct slab_index *ix, const void *obj)
+{
+	size_t mask = ix->cap - 1, i;
+
+	if (!ix->cap)
+		return NULL;
+	for (i = slot_hash(obj, mask);; i = (i + 1) & mask) {
+		struct slab_slot *slot = &ix->slots[i];
+
+		if (slot->state == SLOT_EMPTY)
+			return NULL;
+		if (slot->obj == obj)
+			return slot;
+	}
+}
+
+static void index_grow(struct slab_index *ix);
+
+/* The slot of @obj, created empty if it has none. */
+static struct slab_slot *index_get(struct slab_index *ix, const void *obj)
+{
+	size_t mask, i;
+
+	if (2 * (ix->used + 1) > ix->cap)
+		index_grow(ix);
+	mask = ix->cap - 1;
+	for (i = slot_hash(obj, mask);; i = (i + 1) & mask) {
+		struct slab_slot *slot = &ix->slots[i];
+
+		if (slot->state == SLOT_EMPTY) {
+			slot->obj = obj;
+			ix->used++;
+			return slot;
+		}
+		if (slot->obj == obj)
+			return slot;
+	}
+}
+
+static void index_grow(struct slab_index *ix)
+{
+	struct slab_slot *old = ix->slots;
+	size_t old_cap = ix->cap, i;
+
+	ix->cap = old_cap ? old_cap * 2 : 256;
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	if (!ix->slots)
+		abort();
+	ix->used = 0;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].state != SLOT_EMPTY)
+			*index_get(ix, old[i].obj) = old[i];
+	}
+	free(old);
+}
+
+/* Remove @slot, shifting later members of its probe run back. */
+static void index_remove(struct slab_index *ix, struct slab_slot *slot)
+{
+	size_t mask = ix->cap - 1;
+	size_t hole = (size_t)(slot - ix->slots), i = hole;
+
+	for (;;) {
+		size_t home;
+
+		i = (i + 1) & mask;
+		if (ix->slots[i].state == SLOT_EMPTY)
+			break;
+		home = slot_hash(ix->slots[i].obj, mask);
+		/* Move it back unless its home lies in (hole, i]. */
+		if (hole <= i ? (home <= hole || home > i) :
+				(home <= hole && home > i)) {
+			ix->slots[hole] = ix->slots[i];
+			hole = i;
+		}
+	}
+	memset(&ix->slots[hole], 0, sizeof(ix->slots[hole]));
+	ix->used--;
+}
+
+/*
+ * @obj was freed: keep it as freed, and forget the oldest freed address
+ * once SLAB_FREED_KEPT are kept (the ring grows to that size first).
+ */
+static void index_mark_freed(struct slab_index *ix, const void *obj, u8 site)
+{
+	struct slab_freed *old;
+	struct slab_slot *slot;
+
+	if (ix->freed_seq == ix->freed_cap && ix->freed_cap < SLAB_FREED_KEPT) {
+		u32 cap = ix->freed_cap ? ix->freed_cap * 2 : 64;
+		struct slab_freed *ring = realloc(ix->freed, cap * sizeof(*ring));
+
+		if (!ring)
+			abort();
+		memset(ring + ix->freed_cap, 0,
+		       (cap - ix->freed_cap) * sizeof(*ring));
+		ix->freed = ring;
+		ix->freed_cap = cap;
+	}
+	old = &ix->freed[ix->freed_seq % ix->freed_cap];
+	if (old->obj) {
+		struct slab_slot *o = index_find(ix, old->obj);
+
+		if (o && o->state == SLOT_FREED && o->seq == old->seq)
+			index_remove(ix, o);
+	}
+	ix->freed_seq++;
+	slot = index_get(ix, obj);
+	slot->state = SLOT_FREED;
+	slot->site = site;
+	slot->seq = ix->freed_seq;
+	old->obj = obj;
+	old->seq = ix->freed_seq;
+}
+
+static void index_mark_live(struct slab_index *ix, const void *obj, u8 site)
+{
+	struct slab_slot *slot = index_get(ix, obj);
+
+	slot->state = SLOT_LIVE;
+	slot->site = site;
+	slot->seq = 0;
+}
+
+static void index_release(struct slab_index *ix)
+{
+	free(ix->slots);
+	free(ix->freed);
+	memset(ix, 0, sizeof(*ix));
+}
 
 static inline struct slab_obj *obj_to_slab(const void *obj)
 {
@@ -135,6 +291,7 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	s->size = cache->size;
 	list_add_tail(&s->node, &w->sites[cache->site].objects);
 	w->sites[cache->site].live++;
+	index_mark_live(&w->index, slab_to_obj(s), (u8)cache->site);
 
 	obj = slab_to_obj(s);
 	if (cache->ctor)
@@ -170,13 +327,13 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 
 	if (!obj)
 		return;
-	s = obj_to_slab(obj);
-	if (WARN_ON_ONCE(s->magic != SLAB_MAGIC_LIVE) ||
-	    WARN_ON_ONCE(s->site != cache->site))
+	/* A double free or a stray pointer is reported, never followed. */
+	if (WARN_ON_ONCE(slab_obj_state(obj, cache->site) != SLAB_OBJ_LIVE))
 		return;
-
+	s = obj_to_slab(obj);
 	list_del(&s->node);
 	w->sites[s->site].live--;
+	index_mark_freed(&w->index, obj, (u8)s->site);
 
 	if (RMAPFUZZ_ASAN) {
 		free(s);
@@ -191,21 +348,24 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 
 enum slab_obj_state slab_obj_state(const void *obj, enum alloc_site site)
 {
-	const struct slab_obj *s;
+	const struct slab_slot *slot;
 
 	if (!obj)
 		return SLAB_OBJ_NULL;
-	s = obj_to_slab(obj);
-	if (s->magic == SLAB_MAGIC_LIVE && s->site == (u32)site)
-		return SLAB_OBJ_LIVE;
-	if (s->magic == SLAB_MAGIC_FREED && s->site == (u32)site)
-		return SLAB_OBJ_FREED;
-	return SLAB_OBJ_FOREIGN;
+	slot = index_find(&current_world->index, obj);
+	if (!slot || slot->site != (u8)site)
+		return SLAB_OBJ_FOREIGN;
+	return slot->state == SLOT_LIVE ? SLAB_OBJ_LIVE : SLAB_OBJ_FREED;
 }
 
 u32 *slab_obj_scratch(void *obj)
 {
 	return &obj_to_slab(obj)->scratch;
+}
+
+u64 *slab_obj_seal(void *obj)
+{
+	return &obj_to_slab(obj)->seal;
 }
 
 void slab_for_each_live(struct world *w, enum alloc_site site,
@@ -228,6 +388,7 @@ void slab_world_init(struct world *w)
 	INIT_LIST_HEAD(&w->quarantine);
 	w->nr_quarantined = 0;
 	w->writes_after_free = 0;
+	memset(&w->index, 0, sizeof(w->index));
 }
 
 void slab_check_quarantine(struct world *w)
@@ -258,4 +419,5 @@ void slab_world_release(struct world *w)
 	}
 	while (!list_empty(&w->quarantine))
 		slab_release_oldest(w);
+	index_release(&w->index);
 }

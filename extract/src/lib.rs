@@ -93,13 +93,61 @@ pub struct Extraction {
     pub taken: Vec<Taken>,
     /// Files read (for rebuild tracking).
     pub inputs: Vec<PathBuf>,
+    /// A hash of the files read (16 hex digits): which version of the
+    /// tree's code a report is about.
+    pub hash: String,
 }
 
-/// Prefix of every extracted function and variable in the output.
-pub const PREFIX: &str = "rmapfuzz_kernel_";
+/// How an extracted core is named in the build: one binary may carry two
+/// trees (the one under test and a base to compare it with), so each gets
+/// its own symbol prefix, core table and variant name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// The variant name the harness registers the core under.
+    pub variant: &'static str,
+    /// Prefix of every extracted function and variable.
+    pub prefix: &'static str,
+    /// The C name of the core's table (`struct anon_vma_core`).
+    pub table: &'static str,
+    /// File name of the translation unit.
+    pub output_file: &'static str,
+}
 
-/// Name of the translation unit written for a tree.
-pub const OUTPUT_FILE: &str = "rmapfuzz_kernel.c";
+/// The tree under test (`--kernel-src`): the variant `kernel`.
+pub const KERNEL: Slot = Slot {
+    variant: "kernel",
+    prefix: "rmapfuzz_kernel_",
+    table: "kernel_anon_vma_core",
+    output_file: "rmapfuzz_kernel.c",
+};
+
+/// The base tree it is compared with (`--reference-src`): `kernel-base`.
+pub const KERNEL_BASE: Slot = Slot {
+    variant: "kernel-base",
+    prefix: "rmapfuzz_kernel_base_",
+    table: "kernel_base_anon_vma_core",
+    output_file: "rmapfuzz_kernel_base.c",
+};
+
+/// Prefix of every extracted function and variable of the tree under test.
+pub const PREFIX: &str = KERNEL.prefix;
+
+/// Name of the translation unit written for the tree under test.
+pub const OUTPUT_FILE: &str = KERNEL.output_file;
+
+/// FNV-1a over the files, each preceded by its name: stable across
+/// machines and checkouts, different as soon as one byte of the code is.
+fn files_hash(tree: &Path, files: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for rel in files {
+        let data = std::fs::read(tree.join(rel)).unwrap_or_default();
+        for &b in rel.as_bytes().iter().chain([0u8].iter()).chain(data.iter()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
 
 /// Files read from a tree, relative to its root.
 pub const RMAP_C: &str = "mm/rmap.c";
@@ -246,8 +294,13 @@ fn closure(src: &Source, roots: &[&Item]) -> BTreeSet<usize> {
     chosen
 }
 
-/// Extracts the anon_vma core of the tree at `tree`.
+/// Extracts the anon_vma core of the tree at `tree` as the variant `kernel`.
 pub fn extract(tree: &Path) -> Result<Extraction, ExtractError> {
+    extract_as(tree, KERNEL)
+}
+
+/// Extracts the anon_vma core of the tree at `tree` into `slot`.
+pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
     let version = kernel_version(tree)?;
     let rmap_c = Source::read(tree, RMAP_C)?;
     let rmap_h = Source::read(tree, RMAP_H)?;
@@ -360,12 +413,19 @@ pub fn extract(tree: &Path) -> Result<Extraction, ExtractError> {
     source.push_str("#define RMAPFUZZ_EXTRACTED_TYPES 1\n#include <rmapfuzz/kernel_shim.h>\n\n");
     source.push_str("/* The extracted code links beside the harness's own cores. */\n");
     for name in &renamed {
-        source.push_str(&format!("#define {name} {PREFIX}{name}\n"));
+        source.push_str(&format!("#define {name} {}{name}\n", slot.prefix));
     }
     source.push('\n');
     source.push_str(&body);
+    let inputs = [RMAP_C, RMAP_H, INTERNAL_H, MAKEFILE];
+    let hash = files_hash(tree, &inputs);
     source.push_str(&format!(
-        "\n#line 1 \"rmapfuzz-kernel-glue\"\n#define RMAPFUZZ_KERNEL_VERSION \"{version}\"\n"
+        "\n#line 1 \"rmapfuzz-kernel-glue\"\n\
+         #define RMAPFUZZ_KERNEL_VERSION \"{version}\"\n\
+         #define RMAPFUZZ_KERNEL_HASH \"{hash}\"\n\
+         #define RMAPFUZZ_CORE_NAME \"{}\"\n\
+         #define RMAPFUZZ_CORE_TABLE {}\n",
+        slot.variant, slot.table
     ));
     source.push_str(&format!("#include \"{}\"\n", generation.glue()));
 
@@ -374,10 +434,8 @@ pub fn extract(tree: &Path) -> Result<Extraction, ExtractError> {
         version,
         source,
         taken,
-        inputs: [RMAP_C, RMAP_H, INTERNAL_H, MAKEFILE]
-            .iter()
-            .map(|f| tree.join(f))
-            .collect(),
+        inputs: inputs.iter().map(|f| tree.join(f)).collect(),
+        hash,
     })
 }
 

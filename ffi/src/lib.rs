@@ -140,27 +140,59 @@ unsafe fn copy_array<T: Copy>(ptr: *const T, len: u32) -> Vec<T> {
 /// `LibFuzzer { asan: .. }`, `Afl` or `Coverage`).
 pub const C_INSTRUMENTATION: &str = env!("RMAPFUZZ_C_INSTRUMENTATION");
 
-/// The kernel tree whose anon_vma core is compiled in as the variant
-/// `kernel` (`RMAPFUZZ_KERNEL_SRC` when this crate was built).
+/// A kernel tree whose anon_vma core is compiled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelBuild {
+    /// The variant it is registered as: `kernel` or `kernel-base`.
+    pub variant: &'static str,
     /// From the tree's Makefile, e.g. `7.2.13`.
     pub version: &'static str,
     /// `degree`, `pre-series` or `post-series`.
     pub generation: &'static str,
     /// The tree, as an absolute path.
     pub tree: &'static str,
+    /// A hash of the files the core was taken from (16 hex digits).
+    pub hash: &'static str,
+    /// The translation unit extracted from it.
+    pub unit: &'static str,
 }
 
+/// The tree under test, built in as `kernel` (`RMAPFUZZ_KERNEL_SRC` when
+/// this crate was built).
 pub const KERNEL: Option<KernelBuild> = match (
     option_env!("RMAPFUZZ_KERNEL_VERSION"),
     option_env!("RMAPFUZZ_KERNEL_GENERATION"),
     option_env!("RMAPFUZZ_KERNEL_TREE"),
+    option_env!("RMAPFUZZ_KERNEL_HASH"),
+    option_env!("RMAPFUZZ_KERNEL_UNIT"),
 ) {
-    (Some(version), Some(generation), Some(tree)) => Some(KernelBuild {
+    (Some(version), Some(generation), Some(tree), Some(hash), Some(unit)) => Some(KernelBuild {
+        variant: "kernel",
         version,
         generation,
         tree,
+        hash,
+        unit,
+    }),
+    _ => None,
+};
+
+/// The base tree it is compared with, built in as `kernel-base`
+/// (`RMAPFUZZ_REFERENCE_SRC`).
+pub const KERNEL_BASE: Option<KernelBuild> = match (
+    option_env!("RMAPFUZZ_KERNEL_BASE_VERSION"),
+    option_env!("RMAPFUZZ_KERNEL_BASE_GENERATION"),
+    option_env!("RMAPFUZZ_KERNEL_BASE_TREE"),
+    option_env!("RMAPFUZZ_KERNEL_BASE_HASH"),
+    option_env!("RMAPFUZZ_KERNEL_BASE_UNIT"),
+) {
+    (Some(version), Some(generation), Some(tree), Some(hash), Some(unit)) => Some(KernelBuild {
+        variant: "kernel-base",
+        version,
+        generation,
+        tree,
+        hash,
+        unit,
     }),
     _ => None,
 };

@@ -6,17 +6,17 @@
 #include <linux/mmdebug.h>
 
 #define mmap_write_lock(mm)	down_write(&(mm)->mmap_lock)
+/* fork takes the child's lock under the parent's. */
+#define mmap_write_lock_nested(mm, subclass) \
+	down_write_nested(&(mm)->mmap_lock, subclass)
 #define mmap_write_unlock(mm)	up_write(&(mm)->mmap_lock)
+#define SINGLE_DEPTH_NESTING	1
 
-static inline void mmap_assert_locked(const struct mm_struct *mm)
-{
-	VM_WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
-}
-
-static inline void mmap_assert_write_locked(const struct mm_struct *mm)
-{
-	VM_WARN_ON_ONCE(!rwsem_is_write_locked(&mm->mmap_lock));
-}
+/* Lock assertions of the kernel, checked by the lock checker. */
+#define mmap_assert_locked(mm)						\
+	lockdep_assert_held_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "mmap_lock")
+#define mmap_assert_write_locked(mm)					\
+	lockdep_assert_held_write_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "mmap_lock")
 
 /* A VMA is attached while it is reachable from its mm. */
 static inline bool vma_is_attached(const struct vm_area_struct *vma)

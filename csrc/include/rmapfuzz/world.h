@@ -17,11 +17,61 @@ struct anon_vma_core;
 #define WORLD_MAX_ATTEMPTS	256
 #define WORLD_MAX_WARNINGS	16
 #define WORLD_QUARANTINE	4096
+#define WORLD_MAX_HELD_LOCKS	8
+#define WORLD_MAX_LOCK_REPORTS	8
+#define WORLD_LOCK_REPORT_LEN	384
+
+/* A lock held by the world's (single) thread of control. */
+struct held_lock {
+	const void *lock;
+	int class;		/* enum lock_class */
+	bool write;
+	const char *file;
+	int line;
+	const char *func;
+};
+
+/* What kernel/lockdep.c keeps per world. */
+struct lockdep_state {
+	unsigned int depth;
+	struct held_lock held[WORLD_MAX_HELD_LOCKS];
+	/* The anon_vma core entry point being run, for reports. */
+	const char *core_fn;
+	/* Where a lock was last released, for reports of unlocked writes. */
+	const char *last_release_file;
+	int last_release_line;
+	const char *last_release_func;
+	/* The harness is reading the world (snapshot, audit): no checks. */
+	bool observing;
+	unsigned int nr_reports;
+	char reports[WORLD_MAX_LOCK_REPORTS][WORLD_LOCK_REPORT_LEN];
+};
 
 struct warn_hit {
 	const char *file;
 	int line;
 	const char *cond;
+};
+
+/* An address the slab handed out: live, or freed not long ago. */
+struct slab_slot {
+	const void *obj;
+	u32 seq;		/* freed: when (matches the ring entry) */
+	u8 state;		/* SLOT_* of mm/slab.c */
+	u8 site;		/* enum alloc_site */
+};
+
+struct slab_freed {
+	const void *obj;
+	u32 seq;
+};
+
+/* Liveness by address, without reading the object (mm/slab.c). */
+struct slab_index {
+	struct slab_slot *slots;
+	size_t cap, used;
+	struct slab_freed *freed;	/* ring of recently freed addresses */
+	u32 freed_cap, freed_seq;
 };
 
 struct slab_site_state {
@@ -42,9 +92,13 @@ struct world {
 
 	/* Slab accounting; freed objects wait in quarantine (non-ASan). */
 	struct slab_site_state sites[NR_ALLOC_SITES];
+	struct slab_index index;
 	struct list_head quarantine;
 	size_t nr_quarantined;
 	u64 writes_after_free;
+
+	/* Lock rules (kernel/lockdep.c). */
+	struct lockdep_state lockdep;
 
 	/* Hygiene records, cleared when reported. */
 	int locks_held;
@@ -61,6 +115,8 @@ void slab_check_quarantine(struct world *w);
 void slab_world_release(struct world *w);
 /* Scratch index of a live object, for snapshots. */
 u32 *slab_obj_scratch(void *obj);
+/* Lockdep's seal of a live object's protected fields (0: not sealed). */
+u64 *slab_obj_seal(void *obj);
 /* Visit every live object of @site, oldest first. */
 void slab_for_each_live(struct world *w, enum alloc_site site,
 			void (*fn)(void *obj, void *arg), void *arg);

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lock checker: the rules of linux/lockdep.h, checked on every lock
+ * taken and released by the anon_vma code and its callers (ours, or a
+ * kernel tree's), around each call into an anon_vma core, and at the end
+ * of each operation.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/kernel.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <rmapfuzz/anon_vma_core.h>
+#include <rmapfuzz/world.h>
+
+void lockdep_report(const char *fmt, ...)
+{
+	struct world *w = current_world;
+	va_list ap;
+
+	if (!w || w->lockdep.observing)
+		return;
+	if (w->lockdep.nr_reports < WORLD_MAX_LOCK_REPORTS) {
+		va_start(ap, fmt);
+		vsnprintf(w->lockdep.reports[w->lockdep.nr_reports],
+			  WORLD_LOCK_REPORT_LEN, fmt, ap);
+		va_end(ap);
+	}
+	w->lockdep.nr_reports++;
+}
+
+int lockdep_class_of(const char *init_name)
+{
+	static const struct {
+		const char *member;
+		int class;
+	} classes[] = {
+		{ "mmap_lock",		LOCK_CLASS_MMAP },
+		{ "rwsem",		LOCK_CLASS_ANON_VMA },
+		{ "page_table_lock",	LOCK_CLASS_PTL },
+	};
+	const char *member = init_name;
+	size_t i, len;
+
+	/* The member named last: "&anon_vma->rwsem" -> "rwsem". */
+	for (i = 0; init_name[i]; i++) {
+		if (init_name[i] == '>' || init_name[i] == '.')
+			member = init_name + i + 1;
+	}
+	len = strcspn(member, ") ");
+	for (i = 0; i < ARRAY_SIZE(classes); i++) {
+		if (strlen(classes[i].member) == len &&
+		    strncmp(classes[i].member, member, len) == 0)
+			return classes[i].class;
+	}
+	return LOCK_CLASS_OTHER;
+}
+
+/* Function names as the user wrote them (extracted code is renamed). */
+static const char *fn_name(const char *func)
+{
+	static const char *const prefixes[] = {
+		"rmapfuzz_kernel_base_", "rmapfuzz_kernel_",
+	};
+	size_t i;
+
+	if (!func)
+		return "?";
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(func, prefixes[i], n) == 0)
+			return func + n;
+	}
+	return func;
+}
+
+static bool live(const void *obj, enum alloc_site site)
+{
+	return slab_obj_state(obj, site) == SLAB_OBJ_LIVE;
+}
+
+/* ---- Naming locks and anon_vmas in reports ------------------------------- */
+
+struct owner_search {
+	const struct anon_vma_core *core;
+	const void *lock;
+	struct anon_vma *found;
+	unsigned int index, i;
+};
+
+static void match_owner(void *obj, void *arg)
+{
+	struct owner_search *s = arg;
+
+	if (!s->found && s->core->own_rwsem(obj) == s->lock) {
+		s->found = obj;
+		s->index = s->i;
+	}
+	s->i++;
+}
+
+/* The live anon_vma whose own rwsem is @lock, and its number. */
+static struct anon_vma *rwsem_owner(const void *lock, unsigned int *index)
+{
+	struct world *w = current_world;
+	struct owner_search s = { .core = w->core, .lock = lock };
+
+	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, match_owner, &s);
+	if (index)
+		*index = s.index;
+	return s.found;
+}
+
+static unsigned int anon_vma_number(struct anon_vma *anon_vma)
+{
+	unsigned int index = 0;
+
+	rwsem_owner(current_world->core->own_rwsem(anon_vma), &index);
+	return index;
+}
+
+static void describe_mm(const struct mm_struct *mm, const char *what,
+			char *buf, size_t len)
+{
+	if (list_empty(&mm->mm_list))
+		snprintf(buf, len, "the new mm's %s", what);
+	else
+		snprintf(buf, len, "mm %u's %s", mm->mm_id, what);
+}
+
+static void describe_lock(const void *lock, int class, char *buf, size_t len)
+{
+	struct anon_vma *owner;
+	unsigned int index;
+
+	switch (class) {
+	case LOCK_CLASS_MMAP:
+		describe_mm(container_of(lock, struct mm_struct, mmap_lock),
+			    "mmap_lock", buf, len);
+		return;
+	case LOCK_CLASS_PTL:
+		describe_mm(container_of(lock, struct mm_struct, page_table_lock),
+			    "page_table_lock", buf, len);
+		return;
+	case LOCK_CLASS_ANON_VMA:
+		owner = rwsem_owner(lock, &index);
+		if (owner)
+			snprintf(buf, len, "the rwsem of anon_vma #%u", index);
+		else
+			snprintf(buf, len, "an anon_vma rwsem");
+		return;
+	default:
+		snprintf(buf, len, "a lock");
+	}
+}
+
+static const char *class_name(int class)
+{
+	switch (class) {
+	case LOCK_CLASS_MMAP:
+		return "an mmap_lock";
+	case LOCK_CLASS_ANON_VMA:
+		return "an anon_vma family's rwsem";
+	case LOCK_CLASS_PTL:
+		return "a page_table_lock";
+	default:
+		return "a lock";
+	}
+}
+
+/* " (in anon_vma_fork())" when a core function is running. */
+static void in_core(char *buf, size_t len)
+{
+	const char *fn = current_world->lockdep.core_fn;
+
+	if (fn)
+		snprintf(buf, len, " (in %s())", fn);
+	else
+		buf[0] = '\0';
+}
+
+/* ---- Seals ---------------------------------------------------------------- */
+
+static u64 mix(u64 h, u64 v)
+{
+	h ^= v;
+	h *= 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* The anon_vma's family root, when it is live (else the seal is moot). */
+static struct anon_vma *live_root(struct anon_vma *anon_vma,
+				  struct anon_vma_view *view)
+{
+	current_world->core->view(anon_vma, view);
+	return live(view->root, ALLOC_SITE_ANON_VMA) ? view->root : NULL;
+}
+
+static u64 anon_vma_seal_of(const struct anon_vma_view *v)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	h = mix(h, (u64)(uintptr_t)v->root);
+	h = mix(h, (u64)(uintptr_t)v->parent);
+	h = mix(h, v->num_children);
+	h = mix(h, v->num_active_vmas);
+	h = mix(h, v->has_degree);
+	h = mix(h, v->degree);
+	return h | 1;
+}
+
+static u64 vma_seal_of(struct vm_area_struct *vma)
+{
+	size_t limit = current_world->sites[ALLOC_SITE_AVC].live + 1, n = 0;
+	u64 h = 0x84222325cbf29ce4ULL;
+	struct list_head *pos;
+
+	h = mix(h, (u64)(uintptr_t)vma->anon_vma);
+	h = mix(h, vma->vm_start);
+	h = mix(h, vma->vm_end);
+	h = mix(h, vma->vm_pgoff);
+	h = mix(h, vma->vm_flags);
+	/* The chain, read only as far as it leads through live AVCs. */
+	for (pos = vma->anon_vma_chain.next; pos != &vma->anon_vma_chain;
+	     pos = pos->next) {
+		h = mix(h, (u64)(uintptr_t)pos);
+		if (!live(list_entry(pos, struct anon_vma_chain, same_vma),
+			  ALLOC_SITE_AVC) || ++n > limit)
+			break;
+	}
+	return h | 1;
+}
+
+/* Which seals a pass looks at. */
+struct seal_pass {
+	const void *family;	/* only this family's anon_vmas, if set */
+	const struct mm_struct *mm;	/* only this mm's VMAs, if set */
+	bool reseal;		/* record instead of compare */
+	bool all;		/* also objects whose lock is held */
+	const char *when;	/* for reports */
+};
+
+static void seal_anon_vma(void *obj, void *arg)
+{
+	const struct anon_vma_core *core = current_world->core;
+	struct seal_pass *p = arg;
+	struct anon_vma_view view;
+	struct rw_semaphore *lock;
+	u64 *seal = slab_obj_seal(obj), now;
+	char where[96];
+
+	if (!live_root(obj, &view))
+		return;
+	lock = core->family_lock(obj);
+	if (p->family && (const void *)lock != p->family)
+		return;
+	now = anon_vma_seal_of(&view);
+	if (p->reseal) {
+		*seal = now;
+		return;
+	}
+	if (!*seal || *seal == now || (!p->all && rwsem_is_write_locked(lock)))
+		return;
+	in_core(where, sizeof(where));
+	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s (the lock was last released at %s:%d in %s())",
+		       anon_vma_number(obj), where, p->when,
+		       current_world->lockdep.last_release_file ?
+		       current_world->lockdep.last_release_file : "?",
+		       current_world->lockdep.last_release_line,
+		       fn_name(current_world->lockdep.last_release_func));
+	*seal = now;
+}
+
+static void seal_vma(void *obj, void *arg)
+{
+	struct vm_area_struct *vma = obj;
+	struct seal_pass *p = arg;
+	u64 *seal = slab_obj_seal(obj), now;
+	char where[96];
+
+	if (!live(vma->vm_mm, ALLOC_SITE_MM) || !vma_is_attached(vma))
+		return;
+	if (p->mm && vma->vm_mm != p->mm)
+		return;
+	now = vma_seal_of(vma);
+	if (p->reseal) {
+		*seal = now;
+		return;
+	}
+	if (!*seal || *seal == now ||
+	    (!p->all && rwsem_is_locked(&vma->vm_mm->mmap_lock)))
+		return;
+	in_core(where, sizeof(where));
+	lockdep_report("vma %#lx-%#lx of mm %u: its anon_vma, chain or range changed while the mm's mmap_lock was not held%s; %s",
+		       vma->vm_start, vma->vm_end, vma->vm_mm->mm_id, where,
+		       p->when);
+	*seal = now;
+}
+
+static void seal_pass(struct seal_pass *p, bool anon_vmas, bool vmas)
+{
+	struct world *w = current_world;
+
+	if (anon_vmas)
+		slab_for_each_live(w, ALLOC_SITE_ANON_VMA, seal_anon_vma, p);
+	if (vmas)
+		slab_for_each_live(w, ALLOC_SITE_VMA, seal_vma, p);
+}
+
+/* ---- Locks taken and released -------------------------------------------- */
+
+static struct held_lock *find_held(const void *lock)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	unsigned int i;
+
+	for (i = ld->depth; i-- > 0;) {
+		if (ld->held[i].lock == lock)
+			return &ld->held[i];
+	}
+	return NULL;
+}
+
+static void check_order(const void *lock, int class, bool nested,
+			const char *file, int line, const char *func)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	char mine[96], theirs[96], where[96];
+	unsigned int i;
+
+	if (class == LOCK_CLASS_OTHER)
+		return;
+	for (i = 0; i < ld->depth; i++) {
+		struct held_lock *h = &ld->held[i];
+
+		if (h->class == LOCK_CLASS_OTHER || h->lock == lock)
+			continue;
+		if (h->class < class)
+			continue;
+		if (h->class == class && class == LOCK_CLASS_MMAP && nested)
+			continue;
+		describe_lock(lock, class, mine, sizeof(mine));
+		describe_lock(h->lock, h->class, theirs, sizeof(theirs));
+		in_core(where, sizeof(where));
+		if (h->class == class)
+			lockdep_report("%s:%d: %s()%s: took %s while holding %s (taken at %s:%d in %s()): never two of %s at once",
+				       file, line, fn_name(func), where, mine,
+				       theirs, h->file, h->line,
+				       fn_name(h->func), class_name(class));
+		else
+			lockdep_report("%s:%d: %s()%s: took %s while holding %s (taken at %s:%d in %s()): the order is mmap_lock, then an anon_vma family's rwsem, then page_table_lock",
+				       file, line, fn_name(func), where, mine,
+				       theirs, h->file, h->line,
+				       fn_name(h->func));
+		return;
+	}
+}
+
+/* Only a family's root rwsem is ever taken. */
+static void check_root(const void *lock, const char *file, int line,
+		       const char *func)
+{
+	struct anon_vma_view view;
+	struct anon_vma *owner;
+	unsigned int index;
+	char where[96];
+
+	owner = rwsem_owner(lock, &index);
+	if (!owner)
+		return;
+	current_world->core->view(owner, &view);
+	if (view.root == owner)
+		return;
+	in_core(where, sizeof(where));
+	lockdep_report("%s:%d: %s()%s: took the rwsem of anon_vma #%u, which is not its family's root: a family is locked by its root's rwsem only",
+		       file, line, fn_name(func), where, index);
+}
+
+void lockdep_acquire(const void *lock, int class, bool write, bool nested,
+		     const char *file, int line, const char *func)
+{
+	struct world *w = current_world;
+	struct lockdep_state *ld = &w->lockdep;
+	char when[160];
+
+	if (!ld->observing) {
+		check_order(lock, class, nested, file, line, func);
+		if (class == LOCK_CLASS_ANON_VMA) {
+			struct seal_pass p = { .family = lock, .when = when };
+
+			check_root(lock, file, line, func);
+			/* What changed since the family was last unlocked. */
+			snprintf(when, sizeof(when), "noticed when %s() took the lock at %s:%d",
+				 fn_name(func), file, line);
+			seal_pass(&p, true, false);
+		} else if (class == LOCK_CLASS_MMAP) {
+			struct seal_pass p = {
+				.mm = container_of(lock, struct mm_struct, mmap_lock),
+				.when = when,
+			};
+
+			snprintf(when, sizeof(when), "noticed when %s() took the mmap_lock at %s:%d",
+				 fn_name(func), file, line);
+			seal_pass(&p, false, true);
+		}
+	}
+	if (ld->depth < WORLD_MAX_HELD_LOCKS) {
+		struct held_lock *h = &ld->held[ld->depth];
+
+		h->lock = lock;
+		h->class = class;
+		h->write = write;
+		h->file = file;
+		h->line = line;
+		h->func = func;
+	}
+	ld->depth++;
+}
+
+void lockdep_release(const void *lock, int class, bool write,
+		     const char *file, int line, const char *func)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	struct held_lock *h = find_held(lock);
+
+	if (h) {
+		struct held_lock *end = &ld->held[min(ld->depth,
+					(unsigned int)WORLD_MAX_HELD_LOCKS)];
+
+		memmove(h, h + 1, (size_t)((char *)end - (char *)(h + 1)));
+	}
+	if (ld->depth)
+		ld->depth--;
+	ld->last_release_file = file;
+	ld->last_release_line = line;
+	ld->last_release_func = func;
+	if (!write || ld->observing)
+		return;
+	/* What the lock protected is published as it is now. */
+	if (class == LOCK_CLASS_ANON_VMA) {
+		struct seal_pass p = { .family = lock, .reseal = true };
+
+		seal_pass(&p, true, false);
+	} else if (class == LOCK_CLASS_MMAP) {
+		struct seal_pass p = {
+			.mm = container_of(lock, struct mm_struct, mmap_lock),
+			.reseal = true,
+		};
+
+		seal_pass(&p, false, true);
+	}
+}
+
+void __lockdep_assert_held(const void *lock, int class, bool write,
+			   const char *what, const char *file, int line,
+			   const char *func)
+{
+	struct held_lock *h;
+	char name[96], where[96];
+
+	if (current_world->lockdep.observing)
+		return;
+	h = find_held(lock);
+	if (h && (h->write || !write))
+		return;
+	describe_lock(lock, class, name, sizeof(name));
+	in_core(where, sizeof(where));
+	lockdep_report("%s:%d: %s()%s: needs %s (%s) held%s, but it is %s",
+		       file, line, fn_name(func), where, name, what,
+		       write ? " for writing" : "",
+		       h ? "held for reading only" : "not held");
+}
+
+/* ---- Checkpoints ----------------------------------------------------------- */
+
+const char *lockdep_core_enter(const char *fn)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	const char *outer = ld->core_fn;
+	struct seal_pass p = { .when = "noticed on entry" };
+
+	if (!ld->observing)
+		seal_pass(&p, true, true);
+	ld->core_fn = fn;
+	return outer;
+}
+
+void lockdep_core_exit(const char *outer)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	char when[96];
+	struct seal_pass p = { .when = when };
+
+	snprintf(when, sizeof(when), "noticed when %s() returned",
+		 ld->core_fn ? ld->core_fn : "?");
+	if (!ld->observing)
+		seal_pass(&p, true, true);
+	ld->core_fn = outer;
+}
+
+void lockdep_op_end(void)
+{
+	struct lockdep_state *ld = &current_world->lockdep;
+	struct seal_pass check = { .when = "noticed at the end of the operation" };
+	struct seal_pass reseal = { .reseal = true };
+
+	seal_pass(&check, true, true);
+	/* Between operations nothing runs: everything is published. */
+	seal_pass(&reseal, true, true);
+	ld->core_fn = NULL;
+}
+
+void lockdep_observe(bool on)
+{
+	current_world->lockdep.observing = on;
+}
