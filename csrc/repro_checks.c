@@ -15,14 +15,23 @@ static const char *const supported[] = {
 	"invariant.counter.degree",
 	"invariant.counter.refcount",
 	"invariant.rmap.complete",
-	"hygiene",
+	"invariant.share.one_mm",
+	"invariant.share.same_links",
+	"invariant.chain.ancestors",
 };
+
+/* hygiene, hygiene.lock, hygiene.warning, ...: the harness's own report. */
+static bool is_hygiene(const char *check)
+{
+	return strncmp(check, "hygiene", 7) == 0 &&
+	       (check[7] == '\0' || check[7] == '.');
+}
 
 bool rf_repro_supports(const char *check)
 {
 	size_t i;
 
-	if (strcmp(check, "any") == 0)
+	if (strcmp(check, "any") == 0 || is_hygiene(check))
 		return true;
 	for (i = 0; i < sizeof(supported) / sizeof(supported[0]); i++)
 		if (strcmp(check, supported[i]) == 0)
@@ -106,6 +115,98 @@ out:
 	return found;
 }
 
+/* Whether @vma's chain links @av. */
+static bool links(const struct rf_snapshot *s, const struct rf_snap_vma *vma,
+		  int32_t av)
+{
+	uint32_t j;
+
+	for (j = 0; j < vma->nr_chain; j++) {
+		int32_t avc = s->chain[vma->first_chain + j];
+
+		if (avc >= 0 && (uint32_t)avc < s->nr_avcs &&
+		    s->avcs[avc].anon_vma == av)
+			return true;
+	}
+	return false;
+}
+
+/* Every anon_vma @a links, @b links too. */
+static bool links_all_of(const struct rf_snapshot *s,
+			 const struct rf_snap_vma *a, const struct rf_snap_vma *b)
+{
+	uint32_t j;
+
+	for (j = 0; j < a->nr_chain; j++) {
+		int32_t avc = s->chain[a->first_chain + j];
+
+		if (avc >= 0 && (uint32_t)avc < s->nr_avcs &&
+		    !links(s, b, s->avcs[avc].anon_vma))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * VMAs sharing an anon_vma belong to one process and link the same
+ * anon_vmas; a chain links the parent of everything it links
+ * (docs/CONTRACTS.md).
+ */
+static bool check_sharing(const struct rf_snapshot *s, const char *check,
+			  char *buf, size_t size)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->nr_vmas; i++) {
+		const struct rf_snap_vma *a = &s->vmas[i];
+
+		if (a->mm < 0)
+			continue;
+		if (wanted(check, "invariant.chain.ancestors")) {
+			for (j = 0; j < a->nr_chain; j++) {
+				int32_t avc = s->chain[a->first_chain + j], av, parent;
+
+				if (avc < 0 || (uint32_t)avc >= s->nr_avcs)
+					continue;
+				av = s->avcs[avc].anon_vma;
+				if (av < 0 || (uint32_t)av >= s->nr_anon_vmas)
+					continue;
+				parent = s->anon_vmas[av].parent;
+				if (parent >= 0 && parent != av && !links(s, a, parent)) {
+					snprintf(buf, size,
+						 "vma %#llx-%#llx of mm %lld: linked to anon_vma #%d but not to its parent #%d",
+						 (unsigned long long)a->start,
+						 (unsigned long long)a->end,
+						 (long long)a->mm, av, parent);
+					return true;
+				}
+			}
+		}
+		if (a->anon_vma < 0)
+			continue;
+		for (j = i + 1; j < s->nr_vmas; j++) {
+			const struct rf_snap_vma *b = &s->vmas[j];
+
+			if (b->mm < 0 || b->anon_vma != a->anon_vma)
+				continue;
+			if (b->mm != a->mm && wanted(check, "invariant.share.one_mm")) {
+				snprintf(buf, size,
+					 "anon_vma #%d is the anon_vma of a VMA of mm %lld and of one of mm %lld",
+					 a->anon_vma, (long long)a->mm, (long long)b->mm);
+				return true;
+			}
+			if (b->mm == a->mm && wanted(check, "invariant.share.same_links") &&
+			    (!links_all_of(s, a, b) || !links_all_of(s, b, a))) {
+				snprintf(buf, size,
+					 "anon_vma #%d is the anon_vma of two VMAs of mm %lld linked to different anon_vmas",
+					 a->anon_vma, (long long)a->mm);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* Every entry mapping a page is found by an rmap walk from it, and no other. */
 static bool check_rmap(const struct rf_snapshot *s, char *buf, size_t size)
 {
@@ -137,7 +238,7 @@ bool rf_repro_check(struct rf_world *world, const char *check,
 	struct rf_snapshot snap;
 	struct rf_hygiene hygiene;
 
-	if (wanted(check, "hygiene")) {
+	if (strcmp(check, "any") == 0 || is_hygiene(check)) {
 		rf_world_hygiene(world, &hygiene);
 		if (hygiene.nr_problems) {
 			snprintf(buf, size, "%s", hygiene.text);
@@ -151,6 +252,8 @@ bool rf_repro_check(struct rf_world *world, const char *check,
 			return true;
 	}
 	if (wanted(check, "invariant.rmap.complete") && check_rmap(&snap, buf, size))
+		return true;
+	if (check_sharing(&snap, check, buf, size))
 		return true;
 	return false;
 }

@@ -19,12 +19,60 @@ use crate::runner::{reference_engine, run, RunOptions};
 use crate::scenario::Scenario;
 use crate::variant::Variant;
 
-/// The command that builds a reproducer, run from the rmapfuzz checkout.
-pub fn build_command(source: &str, binary: &str) -> String {
+/// The command that builds a reproducer, run from the rmapfuzz checkout;
+/// with the translation unit of a kernel tree's core when the variant is
+/// one (`kernel` / `kernel-base`).
+pub fn build_command(source: &str, binary: &str, kernel: Option<&KernelUnit>) -> String {
+    let unit = kernel.map_or(String::new(), |k| {
+        format!(" -D{} {}", k.define, k.file_name)
+    });
     format!(
-        "cc -std=gnu11 -g -fsanitize=address -Icsrc/include -Icsrc {source} \
+        "cc -std=gnu11 -g -fsanitize=address -Icsrc/include -Icsrc{unit} {source} \
          $(find csrc -name '*.c' ! -path '*kernel_glue*') -o {binary}"
     )
+}
+
+/// The extracted core a reproducer of a kernel variant is built with: the
+/// same translation unit the variant was built from, regenerated from its
+/// tree (and refused if the tree changed since).
+#[derive(Clone, Debug)]
+pub struct KernelUnit {
+    /// Where it goes, next to the reproducer.
+    pub file_name: String,
+    pub source: String,
+    /// The macro that registers it with the harness.
+    pub define: &'static str,
+    /// "kernel is TREE (Linux V, G generation, files H)".
+    pub what: String,
+}
+
+/// The kernel unit of `v`, if it is built from a tree.
+fn kernel_unit(v: Variant, binary: &str) -> Result<Option<KernelUnit>, String> {
+    let Some(k) = v.tree() else {
+        return Ok(None);
+    };
+    let (slot, define) = if k.variant == rmap_extract::KERNEL_BASE.variant {
+        (rmap_extract::KERNEL_BASE, "RMAPFUZZ_HAVE_KERNEL_BASE")
+    } else {
+        (rmap_extract::KERNEL, "RMAPFUZZ_HAVE_KERNEL")
+    };
+    let x = rmap_extract::extract_as(std::path::Path::new(k.tree), slot)
+        .map_err(|e| format!("cannot take the core out of {} again: {e}", k.tree))?;
+    if x.hash != k.hash {
+        return Err(format!(
+            "{} changed since this build (files {} then, {} now): run the command again to rebuild",
+            k.tree, k.hash, x.hash
+        ));
+    }
+    Ok(Some(KernelUnit {
+        file_name: format!("{binary}-{}.c", k.variant),
+        source: x.source,
+        define,
+        what: format!(
+            "{} is {} (Linux {}, {} generation, files {})",
+            k.variant, k.tree, k.version, k.generation, k.hash
+        ),
+    }))
 }
 
 fn c_op(op: &Op) -> String {
@@ -121,19 +169,26 @@ pub struct Repro {
     pub failure: Failure,
     /// The failed check is run as such in C (else a fallback).
     pub native: bool,
+    /// For a kernel variant: the tree's core, to write beside the source.
+    pub kernel: Option<KernelUnit>,
 }
 
 /// Why there is no reproducer to write.
 #[derive(Debug, thiserror::Error)]
-#[error("the scenario does not fail on {0}: nothing to reproduce")]
-pub struct NothingToReproduce(pub String);
+pub enum NothingToReproduce {
+    #[error("the scenario does not fail on {0}: nothing to reproduce")]
+    Passes(String),
+    #[error("{0}")]
+    Tree(String),
+}
 
 /// The reproducer of `s` on `v`; `name` is the file the source goes to.
 pub fn generate(s: &Scenario, v: Variant, name: &str) -> Result<Repro, NothingToReproduce> {
     let failure = run(s, v, RunOptions::default())
         .failure
-        .ok_or_else(|| NothingToReproduce(v.label.to_owned()))?;
+        .ok_or_else(|| NothingToReproduce::Passes(v.label.to_owned()))?;
     let binary = name.strip_suffix(".c").unwrap_or("repro");
+    let kernel = kernel_unit(v, binary).map_err(NothingToReproduce::Tree)?;
     let at = failure.step;
     let check = failure.check.as_str();
     let compares = matches!(check, "outcome" | "allocs");
@@ -146,6 +201,10 @@ pub fn generate(s: &Scenario, v: Variant, name: &str) -> Result<Repro, NothingTo
     let mut c = String::new();
     let _ = writeln!(c, "/*");
     let _ = writeln!(c, " * rmapfuzz reproducer, variant {v}.");
+    if let Some(k) = &kernel {
+        let _ = writeln!(c, " * Variant {}; its core is in {}.", k.what, k.file_name);
+    }
+    let _ = writeln!(c, " * Judged: {}.", failure.basis.replace("*/", "* /"));
     let where_ = at.map_or("at teardown".to_owned(), |i| {
         format!("at op #{} `{}`", i + 1, s.steps[i])
     });
@@ -155,7 +214,11 @@ pub fn generate(s: &Scenario, v: Variant, name: &str) -> Result<Repro, NothingTo
     }
     let _ = writeln!(c, " *");
     let _ = writeln!(c, " * Build and run from the rmapfuzz checkout:");
-    let _ = writeln!(c, " *   {} && ./{binary}", build_command(name, binary));
+    let _ = writeln!(
+        c,
+        " *   {} && ./{binary}",
+        build_command(name, binary, kernel.as_ref())
+    );
     let _ = writeln!(
         c,
         " * It aborts at the failing check; exit 0 means the failure is gone."
@@ -276,5 +339,6 @@ pub fn generate(s: &Scenario, v: Variant, name: &str) -> Result<Repro, NothingTo
         source: c,
         failure,
         native,
+        kernel,
     })
 }

@@ -293,6 +293,7 @@ mod tests {
             c_value: Some("vma 0:0x10000 anon_vma=av3".into()),
             oracle_value: None,
             scenario: None,
+            basis: String::new(),
         };
         let named: Vec<String> = named_objects(&f).into_iter().collect();
         assert_eq!(named, ["av12", "av3", "vma 0:0x10000"]);

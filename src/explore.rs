@@ -4,9 +4,12 @@
 //! failure found is on a shortest path, and is returned as a scenario.
 //!
 //! The universe: at most `mms` processes; mappings inside a window of
-//! `pages` pages from 0x10000, plus one remap target beyond it; every
-//! operation kind but `rmap` (an rmap walk changes nothing, and every
-//! snapshot already walks every page).
+//! `pages` pages from 0x10000, plus one remap target beyond it (0x20000);
+//! every operation kind but `rmap` (an rmap walk changes nothing, and every
+//! snapshot already walks every page), on every page of the window and
+//! every page of a VMA moved out of it: faults, splits, unmaps and flag
+//! changes of a moved VMA, merges, forks and exits, and a move back to
+//! every free place in the window.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -105,10 +108,16 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
     let window: Vec<u64> = (0..u.pages).map(|i| BASE + i * PAGE).collect();
     let remap_target = BASE + 0x10000;
     let mms = layout.mm_ids();
+    let window_end = BASE + u.pages * PAGE;
     for &mm in &mms {
         let vmas = layout.vmas(mm);
         let mapped = |a: u64| vmas.iter().any(|&(s, e)| s <= a && a < e);
         let free = |s: u64, e: u64| !vmas.iter().any(|&(vs, ve)| vs < e && s < ve);
+        // The window's pages, then the pages of VMAs moved out of it.
+        let mut pages = window.clone();
+        for &(s, e) in vmas.iter().filter(|&&(s, _)| s >= window_end) {
+            pages.extend((s..e).step_by(PAGE as usize));
+        }
         for &start in &window {
             for len in [PAGE, 2 * PAGE] {
                 if start + len <= BASE + u.pages * PAGE && free(start, start + len) {
@@ -116,7 +125,7 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
                 }
             }
         }
-        for &addr in window.iter().filter(|&&a| mapped(a)) {
+        for &addr in pages.iter().filter(|&&a| mapped(a)) {
             ops.push(Op::Fault {
                 mm,
                 addr,
@@ -144,7 +153,7 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
                 ops.push(Op::Split { mm, addr });
             }
         }
-        for &(start, _) in vmas {
+        for &(start, end) in vmas {
             ops.push(Op::Merge { mm, addr: start });
             if free(remap_target, remap_target + 4 * PAGE) && start < remap_target {
                 ops.push(Op::Mremap {
@@ -152,6 +161,18 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
                     addr: start,
                     new_addr: remap_target,
                 });
+            }
+            if start >= window_end {
+                // Back into the window, wherever it fits.
+                for &to in &window {
+                    if to + (end - start) <= window_end && free(to, to + (end - start)) {
+                        ops.push(Op::Mremap {
+                            mm,
+                            addr: start,
+                            new_addr: to,
+                        });
+                    }
+                }
             }
         }
         if mms.len() < u.mms {
@@ -319,4 +340,48 @@ pub fn explore(
     }
     result.elapsed = start.elapsed();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A VMA moved out of the window is still faulted, split, unmapped,
+    /// advised, merged and moved back: "nothing at depth D" covers it.
+    #[test]
+    fn a_moved_vma_stays_in_the_universe() {
+        let moved = (BASE + 0x10000, BASE + 0x10000 + 2 * PAGE);
+        let layout = Layout {
+            mms: vec![(0, vec![moved])],
+        };
+        let ops = candidate_ops(&layout, &Universe::default());
+        let inside = BASE + 0x10000 + PAGE;
+        assert!(ops.contains(&Op::Fault {
+            mm: 0,
+            addr: moved.0,
+            access: Access::Write
+        }));
+        assert!(ops.contains(&Op::Split {
+            mm: 0,
+            addr: inside
+        }));
+        assert!(ops.contains(&Op::Munmap {
+            mm: 0,
+            start: inside,
+            len: PAGE
+        }));
+        assert!(ops.contains(&Op::Merge {
+            mm: 0,
+            addr: moved.0
+        }));
+        assert!(ops.contains(&Op::Mremap {
+            mm: 0,
+            addr: moved.0,
+            new_addr: BASE
+        }));
+        assert!(ops.contains(&Op::Fork { mm: 0 }));
+        // Nothing is placed past the window but by a move.
+        assert!(!ops.iter().any(|op| matches!(op,
+            Op::Mmap { start, .. } if *start >= BASE + 3 * PAGE)));
+    }
 }

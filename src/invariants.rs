@@ -157,6 +157,28 @@ fn check_references(c: &mut Checker) {
             );
         }
     }
+    for (i, v) in s.detached.iter().enumerate() {
+        if v.mm_freed {
+            c.fail(
+                "ref.dangling",
+                format!(
+                    "vma detached#{i} ({:#x}-{:#x}): vm_mm points at a freed mm",
+                    v.start, v.end
+                ),
+            );
+        }
+    }
+    for (i, a) in s.stray_avcs.iter().enumerate() {
+        if matches!(a.vma, VmaRef::Dangling) || is_bad_av(a.anon_vma) {
+            c.fail(
+                "ref.dangling",
+                format!(
+                    "anon_vma_chain stray#{i} (in the tree of {}): vma {}, anon_vma {}",
+                    a.anon_vma, a.vma, a.anon_vma
+                ),
+            );
+        }
+    }
     if let Some(v) = s.detached.first() {
         c.fail(
             "leak",
@@ -650,6 +672,7 @@ mod tests {
                         vma,
                     }],
                     chain_broken: false,
+                    mm_freed: false,
                 }],
                 bad_entries: 0,
             }],
@@ -748,6 +771,18 @@ mod tests {
         s.pages[0].anon_vma = AvRef::Dangling;
         assert!(rules(&s).contains(&"ref.dangling"));
 
+        // A VMA no process holds, pointing at its freed mm (a failed fork
+        // that leaked it): named as a dangling reference, then a leak.
+        let mut s = world();
+        let mut leaked = s.mms[0].vmas[0].clone();
+        leaked.anon_vma = AvRef::Null;
+        leaked.chain.clear();
+        leaked.mm_freed = true;
+        s.detached.push(leaked);
+        let found = check(&s);
+        assert_eq!(found[0].rule, "ref.dangling", "{found:?}");
+        assert!(found[0].detail.contains("vm_mm points at a freed mm"));
+
         // A second AVC for the same anon_vma on one chain.
         let mut s = world();
         let vma = VmaRef::InMm {
@@ -838,6 +873,7 @@ mod tests {
                     })
                     .collect(),
                 chain_broken: false,
+                mm_freed: false,
             };
             match mms.iter_mut().find(|m| m.id == mm) {
                 Some(m) => m.vmas.push(state),

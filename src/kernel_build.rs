@@ -1,7 +1,9 @@
-//! What `--kernel-src TREE` does: the `kernel` variant is compiled into the
-//! binary (build.rs reads `RMAPFUZZ_KERNEL_SRC`), so a binary built without
-//! that tree builds one with it, in a target directory of its own, and runs
-//! it with the same arguments.
+//! What `--kernel-src TREE` (and `--reference-src BASE`) do: the `kernel`
+//! variant (and `kernel-base`) is compiled into the binary (build.rs reads
+//! `RMAPFUZZ_KERNEL_SRC` and `RMAPFUZZ_REFERENCE_SRC`), so a binary built
+//! without those trees builds one with them, in a target directory of its
+//! own, and runs it with the same arguments. A binary built with trees
+//! runs only for the trees it carries.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -46,22 +48,20 @@ pub fn canonical_tree(tree: &Path) -> Result<PathBuf, KernelBuildError> {
     Ok(canon)
 }
 
-/// Whether this binary already carries `tree` (absolute) as `kernel`.
-pub fn built_with(tree: &Path) -> bool {
-    rmap_ffi::KERNEL.is_some_and(|k| Path::new(k.tree) == tree)
+/// Whether this binary carries exactly these trees (absolute paths) as
+/// `kernel` and `kernel-base`.
+pub fn built_with(tree: Option<&Path>, base: Option<&Path>) -> bool {
+    let carries = |k: Option<rmap_ffi::KernelBuild>, want: Option<&Path>| match (k, want) {
+        (None, None) => true,
+        (Some(k), Some(w)) => Path::new(k.tree) == w,
+        _ => false,
+    };
+    carries(rmap_ffi::KERNEL, tree) && carries(rmap_ffi::KERNEL_BASE, base)
 }
 
-/// Where builds with `tree` go: one directory per tree, so switching trees
-/// does not rebuild everything; `RMAPFUZZ_KERNEL_TARGET_DIR` names one
-/// directory for all trees instead (the tests share one).
-pub fn target_dir(tree: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("RMAPFUZZ_KERNEL_TARGET_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let mut h = DefaultHasher::new();
-    tree.hash(&mut h);
-    let name: String = tree
-        .file_name()
+/// A file-name-safe form of a tree's last component.
+fn short_name(tree: &Path) -> String {
+    tree.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
         .chars()
@@ -72,42 +72,70 @@ pub fn target_dir(tree: &Path) -> PathBuf {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Where builds with `tree` (and `base`) go: one directory per pair, so
+/// switching trees does not rebuild everything;
+/// `RMAPFUZZ_KERNEL_TARGET_DIR` names one directory for all instead (the
+/// tests share one).
+pub fn target_dir(tree: &Path, base: Option<&Path>) -> PathBuf {
+    if let Some(dir) = std::env::var_os("RMAPFUZZ_KERNEL_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let mut h = DefaultHasher::new();
+    tree.hash(&mut h);
+    base.hash(&mut h);
+    let name = match base {
+        Some(b) => format!("{}-vs-{}", short_name(tree), short_name(b)),
+        None => short_name(tree),
+    };
     workspace()
         .join("target")
         .join("kernel")
         .join(format!("{name}-{:016x}", h.finish()))
 }
 
-/// Builds the rmapfuzz binary with `tree` (absolute) as `kernel` and
-/// returns its path. Cargo's messages (and the extractor's, for a tree it
-/// cannot use) go to stderr.
-pub fn build(tree: &Path) -> Result<PathBuf, KernelBuildError> {
+/// Builds the rmapfuzz binary with `tree` (absolute) as `kernel`, and
+/// `base` as `kernel-base`, and returns its path. Cargo's messages (and
+/// the extractor's, for a tree it cannot use) go to stderr.
+pub fn build(tree: &Path, base: Option<&Path>) -> Result<PathBuf, KernelBuildError> {
     let ws = workspace();
     if !ws.join("Cargo.toml").is_file() {
         return Err(KernelBuildError::NoSources(ws));
     }
-    let target = target_dir(tree);
+    let target = target_dir(tree, base);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!(
-        "rmapfuzz: building the kernel variant from {} into {}",
-        tree.display(),
-        target.display()
-    );
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--bin",
-            "rmapfuzz",
-            "--manifest-path",
-        ])
-        .arg(ws.join("Cargo.toml"))
-        .env("RMAPFUZZ_KERNEL_SRC", tree)
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .map_err(KernelBuildError::Cargo)?;
+    match base {
+        Some(b) => eprintln!(
+            "rmapfuzz: building the kernel variant from {} and kernel-base from {} into {}",
+            tree.display(),
+            b.display(),
+            target.display()
+        ),
+        None => eprintln!(
+            "rmapfuzz: building the kernel variant from {} into {}",
+            tree.display(),
+            target.display()
+        ),
+    }
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--bin",
+        "rmapfuzz",
+        "--manifest-path",
+    ])
+    .arg(ws.join("Cargo.toml"))
+    .env("RMAPFUZZ_KERNEL_SRC", tree)
+    .env("CARGO_TARGET_DIR", &target);
+    match base {
+        Some(b) => cmd.env("RMAPFUZZ_REFERENCE_SRC", b),
+        None => cmd.env_remove("RMAPFUZZ_REFERENCE_SRC"),
+    };
+    let status = cmd.status().map_err(KernelBuildError::Cargo)?;
     if !status.success() {
         return Err(KernelBuildError::Build(tree.to_owned()));
     }

@@ -27,8 +27,19 @@ use rmapfuzz::variant::{self, Variant};
 struct Cli {
     /// Add the variant `kernel`: the anon_vma core of this Linux source
     /// tree (builds rmapfuzz with it on first use, then runs that build).
+    /// Every command then runs `kernel` unless told otherwise.
     #[arg(long, global = true, value_name = "TREE")]
     kernel_src: Option<PathBuf>,
+    /// Compare `kernel` with the anon_vma core of this base tree (added as
+    /// the variant `kernel-base`): strictly when both are of one
+    /// generation, in shape otherwise. Needs --kernel-src.
+    #[arg(long, global = true, value_name = "BASE", requires = "kernel_src")]
+    reference_src: Option<PathBuf>,
+    /// What each variant is compared with: `none` (the contracts, lock
+    /// rules, hygiene, ASan and leaks alone), `oracle`, or a C variant
+    /// (e.g. `pre-series`, `kernel-base`). Default: each variant's own.
+    #[arg(long, global = true, value_name = "REF")]
+    reference: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,8 +158,9 @@ enum Command {
         /// Pages in the mapping window.
         #[arg(long, default_value_t = 3)]
         pages: u64,
-        #[arg(long, default_value = "mainline")]
-        variant: String,
+        /// Default: `kernel` with --kernel-src, else `mainline`.
+        #[arg(long)]
+        variant: Option<String>,
         /// Do not try allocation failures.
         #[arg(long)]
         no_fail_points: bool,
@@ -567,8 +579,22 @@ fn c_repro(input: &Path, out: &Path, variant: Option<&str>) -> Result<ExitCode, 
     );
     let repro = rmapfuzz::c_repro::generate(&input.scenario, input.variant, &name)
         .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
+    let unit_path = repro
+        .kernel
+        .as_ref()
+        .map(|k| out.with_file_name(&k.file_name));
+    if let Some(p) = unit_path.as_ref().filter(|p| p.exists()) {
+        return Err(InputError(vec![format!(
+            "{}: already exists (not overwriting)",
+            p.display()
+        )]));
+    }
     artifact::write_new(out, &repro.source).map_err(|e| InputError(vec![e.0]))?;
     println!("wrote {}", out.display());
+    if let (Some(k), Some(p)) = (&repro.kernel, &unit_path) {
+        artifact::write_new(p, &k.source).map_err(|e| InputError(vec![e.0]))?;
+        println!("wrote {} ({})", p.display(), k.what);
+    }
     if !repro.native {
         eprintln!(
             "rmapfuzz: check {} compares with the Rust side; the program runs every C check instead and says when they find nothing",
@@ -576,10 +602,13 @@ fn c_repro(input: &Path, out: &Path, variant: Option<&str>) -> Result<ExitCode, 
         );
     }
     let binary = name.strip_suffix(".c").unwrap_or("repro");
+    let copied = match &repro.kernel {
+        Some(k) => format!("{name} and {}", k.file_name),
+        None => name.clone(),
+    };
     println!(
-        "build and run from the rmapfuzz checkout (with {} copied there):\n  {} && ./{binary}",
-        name,
-        rmapfuzz::c_repro::build_command(&name, binary)
+        "build and run from the rmapfuzz checkout (with {copied} copied there):\n  {} && ./{binary}",
+        rmapfuzz::c_repro::build_command(&name, binary, repro.kernel.as_ref())
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -892,21 +921,26 @@ fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs this command in a build that carries `tree` as `kernel` (see
-/// `rmapfuzz::kernel_build`); `None` when this binary is that build.
-fn with_kernel_tree(tree: &Path) -> Option<ExitCode> {
+/// Runs this command in a build that carries `tree` as `kernel` (and
+/// `base` as `kernel-base`; see `rmapfuzz::kernel_build`); `None` when
+/// this binary is that build.
+fn with_kernel_trees(tree: &Path, base: Option<&Path>) -> Option<ExitCode> {
     let fail = |e: kernel_build::KernelBuildError| {
-        eprintln!("rmapfuzz: --kernel-src: {e}");
+        eprintln!("rmapfuzz: {e}");
         Some(ExitCode::from(2))
     };
     let tree = match kernel_build::canonical_tree(tree) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    if kernel_build::built_with(&tree) {
+    let base = match base.map(kernel_build::canonical_tree).transpose() {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    if kernel_build::built_with(Some(&tree), base.as_deref()) {
         return None;
     }
-    let binary = match kernel_build::build(&tree) {
+    let binary = match kernel_build::build(&tree, base.as_deref()) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -922,14 +956,49 @@ fn with_kernel_tree(tree: &Path) -> Option<ExitCode> {
     }
 }
 
+/// A binary built with kernel trees runs them only when asked for them:
+/// run plainly, it would judge one tree's findings on another.
+fn refuse_foreign_trees(cli: &Cli) -> Result<(), String> {
+    let given = |p: &Option<PathBuf>| p.as_deref().and_then(|p| p.canonicalize().ok());
+    for (built, asked, flag) in [
+        (rmap_ffi::KERNEL, given(&cli.kernel_src), "--kernel-src"),
+        (
+            rmap_ffi::KERNEL_BASE,
+            given(&cli.reference_src),
+            "--reference-src",
+        ),
+    ] {
+        if let Some(k) = built {
+            if asked.as_deref() != Some(Path::new(k.tree)) {
+                return Err(format!(
+                    "this rmapfuzz binary was built with the kernel tree {} (Linux {}, files {}) as `{}`; \
+                     run it with {flag} {}, or run a build without trees (`cargo run --release -- ...` in the checkout)",
+                    k.tree, k.version, k.hash, k.variant, k.tree
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(tree) = &cli.kernel_src {
-        // kernel-extract reads the tree itself; everything else runs it.
-        if !matches!(cli.command, Command::KernelExtract { .. }) {
-            if let Some(code) = with_kernel_tree(tree) {
+    // kernel-extract reads the tree itself; everything else runs it.
+    if !matches!(cli.command, Command::KernelExtract { .. }) {
+        if let Some(tree) = &cli.kernel_src {
+            if let Some(code) = with_kernel_trees(tree, cli.reference_src.as_deref()) {
                 return code;
             }
+        }
+        if let Err(e) = refuse_foreign_trees(&cli) {
+            eprintln!("rmapfuzz: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(reference) = &cli.reference {
+        if let Err(e) = variant::choose_reference(reference) {
+            eprintln!("rmapfuzz: {e}");
+            return ExitCode::from(2);
         }
     }
     let result = match &cli.command {
@@ -962,7 +1031,7 @@ fn main() -> ExitCode {
                 pages: *pages,
                 fail_points: !no_fail_points,
             },
-            variant,
+            variant.as_deref().unwrap_or(variant::default_variant()),
             *time_limit,
             *jobs,
             out.as_deref(),

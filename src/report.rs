@@ -35,6 +35,9 @@ pub struct Failure {
     pub oracle_value: Option<String>,
     /// The exact scenario that failed, when it differs from the input (sweep).
     pub scenario: Option<Scenario>,
+    /// What the verdict rests on: the tree (for a kernel variant), what it
+    /// was compared with and what that comparison left out.
+    pub basis: String,
 }
 
 /// What makes two failures the same bug.
@@ -96,6 +99,9 @@ impl fmt::Display for Failure {
         }
         if let Some(o) = &self.oracle_value {
             writeln!(f, "    {:<width$}  {o}", format!("{}:", self.reference))?;
+        }
+        if !self.basis.is_empty() {
+            writeln!(f, "    judged: {}", self.basis)?;
         }
         if let Some(s) = &self.scenario {
             writeln!(f, "    failing scenario:")?;

@@ -111,6 +111,7 @@ impl Run<'_> {
             c_value: None,
             oracle_value: None,
             scenario: None,
+            basis: self.variant.verdict_basis(),
         })
     }
 

@@ -152,6 +152,8 @@ pub struct VmaState {
     pub anon_vma: AvRef,
     pub chain: Vec<ChainEntry>,
     pub chain_broken: bool,
+    /// Its `vm_mm` points at a freed mm (a VMA no process holds).
+    pub mm_freed: bool,
 }
 
 impl VmaState {
@@ -419,6 +421,7 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
             })
             .collect(),
         chain_broken: v.chain_broken,
+        mm_freed: v.mm == Err(RawRef::Dangling),
     };
 
     let mms = raw
@@ -615,6 +618,9 @@ fn vma_line(name: &str, v: &VmaState) -> String {
     }
     if v.chain_broken {
         line.push_str(" chain_broken=yes");
+    }
+    if v.mm_freed {
+        line.push_str(" vm_mm=FREED");
     }
     line
 }

@@ -3,15 +3,61 @@
 //! libFuzzer's start-up line counts them on top of the Rust ones. Without
 //! the clang flags in ffi/build.rs this fails.
 //!
+//! The same build, run on a world that holds a dangling pointer, reports
+//! the named check (`ref.dangling`), not an AddressSanitizer abort inside
+//! the harness's own snapshot code.
+//!
 //! It needs nightly Rust and cargo-fuzz. Without them it prints
 //! "skipped: ..." and passes, unless RMAPFUZZ_REQUIRE_FUZZ_BUILD=1 (CI sets
-//! it), in which case a missing tool is a failure.
+//! it), in which case a missing tool is a failure. The fuzz build goes
+//! where cargo puts it: `CARGO_TARGET_DIR` when set, else `fuzz/target`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target directory of the fuzz build: the user's `CARGO_TARGET_DIR`
+/// (relative ones are taken from the checkout), else `fuzz/target`.
+fn fuzz_target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => root().join(dir),
+        None => root().join("fuzz").join("target"),
+    }
+}
+
+/// Builds the `diff` target once; `None` (with the reason) when the tools
+/// are missing and the build is not required.
+fn fuzz_build() -> Option<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        if let Some(why) = tool_missing() {
+            return Err(why);
+        }
+        let target = fuzz_target_dir();
+        let status = Command::new("cargo")
+            .args(["+nightly", "fuzz", "build", "diff", "--target-dir"])
+            .arg(&target)
+            .current_dir(root().join("fuzz"))
+            .status()
+            .expect("run cargo fuzz build");
+        assert!(status.success(), "cargo fuzz build diff failed");
+        Ok(target)
+    });
+    match built {
+        Ok(target) => Some(target.clone()),
+        Err(why) => {
+            assert!(
+                std::env::var_os("RMAPFUZZ_REQUIRE_FUZZ_BUILD").is_none(),
+                "fuzz build required: {why}"
+            );
+            println!("skipped: {why}");
+            None
+        }
+    }
 }
 
 fn tool_missing() -> Option<String> {
@@ -62,23 +108,10 @@ fn sancov_counters(archive: &Path) -> u64 {
 
 #[test]
 fn the_fuzz_build_instruments_the_c_side() {
-    if let Some(why) = tool_missing() {
-        assert!(
-            std::env::var_os("RMAPFUZZ_REQUIRE_FUZZ_BUILD").is_none(),
-            "fuzz build required: {why}"
-        );
-        println!("skipped: {why}");
+    let Some(target) = fuzz_build() else {
         return;
-    }
-    let fuzz = root().join("fuzz");
-    let status = Command::new("cargo")
-        .args(["+nightly", "fuzz", "build", "diff"])
-        .current_dir(&fuzz)
-        .status()
-        .expect("run cargo fuzz build");
-    assert!(status.success(), "cargo fuzz build diff failed");
-
-    let archive = harness_archive(&fuzz.join("target"));
+    };
+    let archive = harness_archive(&target);
     let c_counters = sancov_counters(&archive);
     assert!(
         c_counters >= 200,
@@ -94,7 +127,7 @@ fn the_fuzz_build_instruments_the_c_side() {
         "the C objects are not built with AddressSanitizer"
     );
 
-    let binary = fuzz.join("target/x86_64-unknown-linux-gnu/release/diff");
+    let binary = target.join("x86_64-unknown-linux-gnu/release/diff");
     let out = Command::new(&binary)
         .arg("-runs=0")
         .output()
@@ -119,5 +152,47 @@ fn the_fuzz_build_instruments_the_c_side() {
     assert!(
         total > c_counters,
         "libFuzzer does not see the C counters ({total} <= {c_counters})"
+    );
+}
+
+/// v2 of the series leaves a failed fork's AVCs in the parent's tree,
+/// pointing at the child VMA fork then freed. Under ASan the harness must
+/// still report that as a check, reading nothing freed itself.
+#[test]
+fn a_dangling_pointer_is_a_check_under_asan() {
+    let Some(target) = fuzz_build() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("v2.txt");
+    std::fs::write(
+        &scenario,
+        "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0 fail=4\n",
+    )
+    .unwrap();
+    let inputs = dir.path().join("inputs");
+    let enc = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("encode")
+        .arg(&scenario)
+        .arg("-o")
+        .arg(&inputs)
+        .output()
+        .expect("rmapfuzz encode");
+    assert!(enc.status.success(), "{enc:?}");
+    let input = inputs.join("v2.bin");
+    let out = Command::new(target.join("x86_64-unknown-linux-gnu/release/diff"))
+        .arg(&input)
+        .env("RMAPFUZZ_VARIANT", "v2-fork-enomem")
+        .output()
+        .expect("run the diff target");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the input did not fail:\n{log}");
+    assert!(
+        !log.contains("ERROR: AddressSanitizer"),
+        "the harness read freed memory instead of reporting it:\n{log}"
+    );
+    assert!(
+        log.contains("invariant.ref.dangling"),
+        "no ref.dangling report:\n{log}"
     );
 }

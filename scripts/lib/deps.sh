@@ -80,11 +80,20 @@ ensure_matching_llvm() {
 }
 
 # Seeds for a fuzz target from the text corpus (fuzz corpora are disposable).
+# The rmapfuzz CLI from this checkout, built without kernel trees (the
+# trees a script was given reach build.rs through RMAPFUZZ_KERNEL_SRC and
+# RMAPFUZZ_REFERENCE_SRC for the fuzz builds only; the CLI builds its own
+# per-tree binary when passed --kernel-src, and a binary built with a tree
+# refuses to run without it).
+rmapfuzz_plain() {
+	env -u RMAPFUZZ_KERNEL_SRC -u RMAPFUZZ_REFERENCE_SRC cargo run --release --quiet -- "$@"
+}
+
 seed_corpus() { # seed_corpus TARGET DIR
 	mkdir -p "$2"
 	if [ "$1" = parse ]; then
 		cp corpus/*.txt "$2"/
 	else
-		cargo run --release --quiet -- encode corpus -o "$2" >/dev/null
+		rmapfuzz_plain encode corpus -o "$2" >/dev/null
 	fi
 }

@@ -1,8 +1,11 @@
-# Shared by the scripts that take --kernel-src TREE: the kernel variant is
-# compiled in by ffi/build.rs from RMAPFUZZ_KERNEL_SRC (an absolute path),
-# and `rmapfuzz` itself is run with --kernel-src.
+# Shared by the scripts that take --kernel-src TREE (and --reference-src
+# BASE, --reference REF): the kernel variant (and kernel-base) is compiled
+# into the fuzz binaries by ffi/build.rs from RMAPFUZZ_KERNEL_SRC (and
+# RMAPFUZZ_REFERENCE_SRC), absolute paths; the reference reaches the fuzz
+# targets as RMAPFUZZ_REFERENCE; `rmapfuzz` itself is run with the same
+# flags (rmapfuzz_cli), so every command and every hint names the trees.
 
-kernel_src=""
+kernel_src="" reference_src="" reference=""
 rmapfuzz_kernel_args=()
 
 # use_kernel_src TREE: check the tree, export it for build.rs.
@@ -13,7 +16,45 @@ use_kernel_src() {
 	fi
 	kernel_src=$(cd "$1" && pwd)
 	export RMAPFUZZ_KERNEL_SRC=$kernel_src
-	rmapfuzz_kernel_args=(--kernel-src "$kernel_src")
+	rmapfuzz_kernel_args+=(--kernel-src "$kernel_src")
+}
+
+# use_reference_src BASE: the base tree `kernel` is compared with.
+use_reference_src() {
+	if [ ! -f "$1/mm/rmap.c" ]; then
+		echo "rmapfuzz: --reference-src $1: no mm/rmap.c there (expected a Linux source tree)" >&2
+		exit 2
+	fi
+	reference_src=$(cd "$1" && pwd)
+	export RMAPFUZZ_REFERENCE_SRC=$reference_src
+	rmapfuzz_kernel_args+=(--reference-src "$reference_src")
+}
+
+# use_reference REF: none, oracle or a C variant, for every run.
+use_reference() {
+	reference=$1
+	export RMAPFUZZ_REFERENCE=$reference
+	rmapfuzz_kernel_args+=(--reference "$reference")
+}
+
+# Refuse --reference-src without --kernel-src (call after the arguments).
+check_kernel_args() {
+	if [ -n "$reference_src" ] && [ -z "$kernel_src" ]; then
+		echo "$1: --reference-src needs --kernel-src" >&2
+		exit 2
+	fi
+}
+
+# The CLI with this script's trees and reference.
+rmapfuzz_cli() {
+	rmapfuzz_plain "${rmapfuzz_kernel_args[@]}" "$@"
+}
+
+# The same command line, for hints printed to the user.
+rmapfuzz_hint() {
+	printf 'cargo run --release --'
+	printf ' %q' "${rmapfuzz_kernel_args[@]}" "$@"
+	printf '\n'
 }
 
 # The variant to use when none was named: kernel with a tree, else mainline.
@@ -26,7 +67,7 @@ default_variant() {
 # tree the extractor cannot use is reported here).
 check_variant() {
 	local known
-	known=$(env -u RMAPFUZZ_KERNEL_SRC cargo run --release --quiet -- "${rmapfuzz_kernel_args[@]}" variants | awk '{print $1}') ||
+	known=$(rmapfuzz_cli variants | awk '{print $1}') ||
 		{ echo "$1: cannot list the variants (see above)" >&2; exit 2; }
 	echo "$known" | grep -qx "$2" ||
 		{ echo "$1: unknown variant $2 (known: $(echo $known))" >&2; exit 2; }
