@@ -42,6 +42,7 @@ static const struct anon_vma_core *const variants[] = {
 	&fork_pins_parent_anon_vma_core,
 	&prepare_counts_new_only_anon_vma_core,
 	&reuse_two_children_anon_vma_core,
+	&fork_counts_unlocked_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif

@@ -324,6 +324,15 @@ pub const ZOO: &[Variant] = &[
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
+    Variant {
+        name: "fork-counts-unlocked",
+        label: "fork-counts-unlocked",
+        summary: "anon_vma_fork() counts the new child on its parent after dropping the family's lock",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
 ];
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).

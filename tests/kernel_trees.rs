@@ -1,9 +1,14 @@
 //! The `kernel` variant built from real trees: Debian's 6.12 (pre-series,
 //! held strictly to our C `pre-series` core) and 7.2 (post-series, held
-//! strictly to the oracle) must pass replay and sweep over `corpus/`; a
-//! tree with a one-line slip in `unlink_anon_vmas` or `anon_vma_clone` must
-//! be caught; a tree missing a function must be refused with the file and
-//! the symbol named.
+//! strictly to the oracle) must pass replay and sweep over `corpus/`, and
+//! pass them judged by the contracts and lock rules alone (`--reference
+//! none`); a tree with a one-line slip in `unlink_anon_vmas` or
+//! `anon_vma_clone`, a counter bumped after the lock is dropped, or the
+//! 2022 reuse test put back must be caught (the last two by a contract or
+//! a lock rule, with no model to compare with); 7.2 compared with a copy of
+//! itself shows no difference and with 6.12 lists the series' changes; a
+//! binary built with a tree refuses to run without it; a tree missing a
+//! function must be refused with the file and the symbol named.
 //!
 //! Trees come from `scripts/kernel-src VERSION` (cached under
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
@@ -64,9 +69,19 @@ fn makefile_version(tree: &Path) -> Option<String> {
 }
 
 /// `replay` and `sweep` of the whole corpus on `kernel` pass, against the
-/// reference the generation calls for.
+/// reference the generation calls for, and judged by the contracts and
+/// lock rules alone.
 fn passes_corpus(tree: &Path, reference: &str) -> Result<(), Failed> {
     for cmd in ["replay", "sweep"] {
+        let out = rmapfuzz(tree, &["--reference", "none", cmd, "corpus"]);
+        let all = text(&out);
+        if out.status.code() != Some(0) || !all.contains("compared with nothing") {
+            return Err(format!(
+                "{cmd} --reference none failed on {}:\n{all}",
+                tree.display()
+            )
+            .into());
+        }
         let out = rmapfuzz(tree, &[cmd, "--variant", "kernel", "corpus"]);
         let all = text(&out);
         if out.status.code() != Some(0) {
@@ -120,6 +135,219 @@ fn mutated(tree: &Path, function: &str, needle: &str) -> Result<tempfile::TempDi
     lines[hit] = "\t(void)0; /* rmapfuzz test: line dropped */".to_owned();
     std::fs::write(&path, lines.join("\n") + "\n")?;
     Ok(dir)
+}
+
+/// A copy of `tree` where the first line inside `function` containing
+/// `needle` is moved to just after the next line containing `after`.
+fn moved(
+    tree: &Path,
+    function: &str,
+    needle: &str,
+    after: &str,
+) -> Result<tempfile::TempDir, Failed> {
+    let dir = copy_tree(tree)?;
+    let path = dir.path().join("mm/rmap.c");
+    let src = std::fs::read_to_string(&path)?;
+    let call = format!(" {function}(");
+    let mut lines: Vec<String> = src.lines().map(str::to_owned).collect();
+    let head = lines
+        .iter()
+        .position(|l| l.contains(&call) && !l.ends_with(';') && !l.starts_with([' ', '\t']))
+        .ok_or_else(|| format!("no definition of {function}"))?;
+    let body_end = (head..lines.len())
+        .find(|&i| i > head && lines[i] == "}")
+        .ok_or_else(|| format!("no end of {function}"))?;
+    let from = (head..body_end)
+        .find(|&i| lines[i].contains(needle))
+        .ok_or_else(|| format!("no `{needle}` in {function}"))?;
+    let line = lines.remove(from);
+    let to = (from..body_end - 1)
+        .find(|&i| lines[i].contains(after))
+        .ok_or_else(|| format!("no `{after}` after `{needle}` in {function}"))?;
+    lines.insert(to + 1, line);
+    std::fs::write(&path, lines.join("\n") + "\n")?;
+    Ok(dir)
+}
+
+/// A copy of `tree` with `from` replaced by `to` in mm/rmap.c (once).
+fn replaced(tree: &Path, from: &str, to: &str) -> Result<tempfile::TempDir, Failed> {
+    let dir = copy_tree(tree)?;
+    let path = dir.path().join("mm/rmap.c");
+    let src = std::fs::read_to_string(&path)?;
+    if !src.contains(from) {
+        return Err(format!("no `{from}` in mm/rmap.c").into());
+    }
+    std::fs::write(&path, src.replacen(from, to, 1))?;
+    Ok(dir)
+}
+
+/// `replay corpus` on a mutated tree fails with `check`, compared as the
+/// tree's generation asks and with `--reference none` alike.
+fn caught_without_a_model(dir: &Path, check: &str) -> Result<(), Failed> {
+    for extra in [&[][..], &["--reference", "none"][..]] {
+        let mut args = extra.to_vec();
+        args.extend(["replay", "corpus"]);
+        let out = rmapfuzz(dir, &args);
+        let all = text(&out);
+        if out.status.code() != Some(1) || !all.contains(&format!("check {check}")) {
+            return Err(format!("replay {extra:?} did not catch it with {check}:\n{all}").into());
+        }
+    }
+    Ok(())
+}
+
+/// The 2022 double reuse put back into 6.12: its reuse test written with
+/// the single degree (children plus active VMAs, below two, not the
+/// source's anon_vma). No model is needed to see it: two processes end up
+/// using one anon_vma. Its C reproducer carries the tree and shows it too.
+fn degree_reuse_is_a_contract(tree: &Path) -> Result<(), Failed> {
+    let dir = replaced(
+        tree,
+        "anon_vma->num_children < 2 &&\n\t\t    anon_vma->num_active_vmas == 0)",
+        "anon_vma != src->anon_vma &&\n\t\t    anon_vma->num_children + anon_vma->num_active_vmas < 2)",
+    )?;
+    caught_without_a_model(dir.path(), "invariant.share.one_mm")?;
+
+    let out_dir = tempfile::tempdir()?;
+    let repro = out_dir.path().join("degree.c");
+    let out = rmapfuzz(
+        dir.path(),
+        &[
+            "c-repro",
+            "corpus/zoo/degree-double-reuse.txt",
+            "-o",
+            repro.to_str().unwrap(),
+        ],
+    );
+    let all = text(&out);
+    let unit = out_dir.path().join("degree-kernel.c");
+    if out.status.code() != Some(0)
+        || !unit.is_file()
+        || !all.contains("-DRMAPFUZZ_HAVE_KERNEL degree-kernel.c")
+    {
+        return Err(
+            format!("c-repro did not write the tree's core beside the program:\n{all}").into(),
+        );
+    }
+    let source = std::fs::read_to_string(&repro)?;
+    if !source.contains(&dir.path().display().to_string()) {
+        return Err("the reproducer does not name its tree".into());
+    }
+    let binary = out_dir.path().join("degree");
+    let mut cc = Command::new("cc");
+    cc.args([
+        "-std=gnu11",
+        "-g",
+        "-Icsrc/include",
+        "-Icsrc",
+        "-DRMAPFUZZ_HAVE_KERNEL",
+    ])
+    .arg(&unit)
+    .arg(&repro);
+    for entry in walk_c(&workspace().join("csrc")) {
+        cc.arg(entry);
+    }
+    let built = cc
+        .arg("-o")
+        .arg(&binary)
+        .current_dir(workspace())
+        .output()?;
+    if !built.status.success() {
+        return Err(format!("the reproducer does not build:\n{}", text(&built)).into());
+    }
+    let ran = Command::new(&binary).output()?;
+    if ran.status.success() || !text(&ran).contains("check invariant.share.one_mm failed") {
+        return Err(format!(
+            "the reproducer does not abort at the contract:\n{}",
+            text(&ran)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The C files a reproducer is built with (csrc/ but the kernel glue).
+fn walk_c(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() && !path.ends_with("kernel_glue") {
+            out.extend(walk_c(&path));
+        } else if path.extension().is_some_and(|e| e == "c") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A counter bumped after the family's lock is dropped: the state comes
+/// out right, only the lock rules see it.
+fn unlocked_counter_is_a_lock_failure(tree: &Path) -> Result<(), Failed> {
+    let dir = moved(
+        tree,
+        "anon_vma_fork",
+        "anon_vma->parent->num_children++",
+        "anon_vma_unlock_write(anon_vma)",
+    )?;
+    caught_without_a_model(dir.path(), "hygiene.lock")
+}
+
+/// 7.2 against a copy of itself: strict, nothing differs. Against 6.12:
+/// in shape (another generation), and the series' changes are listed.
+fn tree_against_tree(t72: &Path, t612: &Path) -> Result<(), Failed> {
+    let copy = copy_tree(t72)?;
+    let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("--kernel-src")
+        .arg(t72)
+        .arg("--reference-src")
+        .arg(copy.path())
+        .args(["replay", "corpus"])
+        .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
+        .current_dir(workspace())
+        .output()?;
+    let all = text(&out);
+    if out.status.code() != Some(0)
+        || !all.contains("compared strictly with the C kernel-base")
+        || all.contains("differ ")
+    {
+        return Err(format!("7.2 against a copy of itself:\n{all}").into());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("--kernel-src")
+        .arg(t72)
+        .arg("--reference-src")
+        .arg(t612)
+        .args(["replay", "corpus"])
+        .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
+        .current_dir(workspace())
+        .output()?;
+    let all = text(&out);
+    if out.status.code() != Some(0)
+        || !all.contains("compared in shape with the C kernel-base (Linux 6.12")
+        || !all.contains("differ corpus/fork-basic.txt")
+        || !all.contains("behave differently on the two trees")
+    {
+        return Err(format!("7.2 against 6.12:\n{all}").into());
+    }
+    Ok(())
+}
+
+/// The binary a tree was built into refuses to run without that tree.
+fn a_tree_build_needs_its_tree(tree: &Path) -> Result<(), Failed> {
+    let first = rmapfuzz(tree, &["variants"]);
+    if !first.status.success() {
+        return Err(text(&first).into());
+    }
+    let built = target_dir().join("release/rmapfuzz");
+    let out = Command::new(&built)
+        .args(["replay", "corpus"])
+        .current_dir(workspace())
+        .output()?;
+    let all = text(&out);
+    if out.status.code() != Some(2) || !all.contains("was built with the kernel tree") {
+        return Err(format!("{} ran without its tree:\n{all}", built.display()).into());
+    }
+    Ok(())
 }
 
 fn catches(tree: &Path, function: &str, needle: &str, check: &str) -> Result<(), Failed> {
@@ -188,14 +416,25 @@ fn main() {
     };
 
     match tree("6.12") {
-        Some(t) => trials.push(Trial::test(
-            "linux-6.12::pre-series::replay-and-sweep",
-            move || passes_corpus(&t, "C pre-series"),
-        )),
-        None => missing(
-            "linux-6.12::pre-series::replay-and-sweep".into(),
-            &mut trials,
-        ),
+        Some(t) => {
+            let u = t.clone();
+            trials.push(Trial::test(
+                "linux-6.12::pre-series::replay-and-sweep",
+                move || passes_corpus(&t, "C pre-series"),
+            ));
+            trials.push(Trial::test(
+                "linux-6.12::contract::degree-reuse-test-is-caught",
+                move || degree_reuse_is_a_contract(&u),
+            ));
+        }
+        None => {
+            for name in [
+                "pre-series::replay-and-sweep",
+                "contract::degree-reuse-test-is-caught",
+            ] {
+                missing(format!("linux-6.12::{name}"), &mut trials);
+            }
+        }
     }
     match tree("7.2") {
         Some(t) => {
@@ -226,6 +465,21 @@ fn main() {
                     )
                 },
             ));
+            let (d, e) = (t.clone(), t.clone());
+            trials.push(Trial::test(
+                "linux-7.2::lock::anon_vma_fork-counts-after-unlock",
+                move || unlocked_counter_is_a_lock_failure(&d),
+            ));
+            trials.push(Trial::test(
+                "linux-7.2::a-tree-build-needs-its-tree",
+                move || a_tree_build_needs_its_tree(&e),
+            ));
+            if let Some(t612) = tree("6.12") {
+                let f = t.clone();
+                trials.push(Trial::test("linux-7.2::against-a-base-tree", move || {
+                    tree_against_tree(&f, &t612)
+                }));
+            }
             trials.push(Trial::test(
                 "linux-7.2::missing-function-is-refused",
                 move || refuses_missing_function(&t),
@@ -235,6 +489,9 @@ fn main() {
             for name in [
                 "replay-and-sweep",
                 "mutations",
+                "lock::anon_vma_fork-counts-after-unlock",
+                "a-tree-build-needs-its-tree",
+                "against-a-base-tree",
                 "missing-function-is-refused",
             ] {
                 missing(format!("linux-7.2::{name}"), &mut trials);

@@ -173,13 +173,13 @@ static const char *class_name(int class)
 	}
 }
 
-/* " (in anon_vma_fork())" when a core function is running. */
+/* " (during anon_vma_fork())" when a core function is running. */
 static void in_core(char *buf, size_t len)
 {
 	const char *fn = current_world->lockdep.core_fn;
 
 	if (fn)
-		snprintf(buf, len, " (in %s())", fn);
+		snprintf(buf, len, " (during %s())", fn);
 	else
 		buf[0] = '\0';
 }
@@ -252,7 +252,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	struct anon_vma_view view;
 	struct rw_semaphore *lock;
 	u64 *seal = slab_obj_seal(obj), now;
-	char where[96];
+	char where[96], released[192];
 
 	if (!live_root(obj, &view))
 		return;
@@ -267,12 +267,15 @@ static void seal_anon_vma(void *obj, void *arg)
 	if (!*seal || *seal == now || (!p->all && rwsem_is_write_locked(lock)))
 		return;
 	in_core(where, sizeof(where));
-	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s (the lock was last released at %s:%d in %s())",
-		       anon_vma_number(obj), where, p->when,
-		       current_world->lockdep.last_release_file ?
-		       current_world->lockdep.last_release_file : "?",
-		       current_world->lockdep.last_release_line,
-		       fn_name(current_world->lockdep.last_release_func));
+	if (lock->released_file)
+		snprintf(released, sizeof(released),
+			 " (the family's rwsem was last released at %s:%d in %s())",
+			 lock->released_file, lock->released_line,
+			 fn_name(lock->released_func));
+	else
+		released[0] = '\0';
+	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s%s",
+		       anon_vma_number(obj), where, p->when, released);
 	*seal = now;
 }
 
@@ -348,7 +351,7 @@ static void check_order(const void *lock, int class, bool nested,
 		describe_lock(h->lock, h->class, theirs, sizeof(theirs));
 		in_core(where, sizeof(where));
 		if (h->class == class)
-			lockdep_report("%s:%d: %s()%s: took %s while holding %s (taken at %s:%d in %s()): never two of %s at once",
+			lockdep_report("%s:%d: %s()%s: took %s while holding %s (taken at %s:%d in %s()): two locks of one class (%s) at once, without a nesting annotation",
 				       file, line, fn_name(func), where, mine,
 				       theirs, h->file, h->line,
 				       fn_name(h->func), class_name(class));
@@ -422,8 +425,7 @@ void lockdep_acquire(const void *lock, int class, bool write, bool nested,
 	ld->depth++;
 }
 
-void lockdep_release(const void *lock, int class, bool write,
-		     const char *file, int line, const char *func)
+void lockdep_release(const void *lock, int class, bool write)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
 	struct held_lock *h = find_held(lock);
@@ -436,9 +438,6 @@ void lockdep_release(const void *lock, int class, bool write,
 	}
 	if (ld->depth)
 		ld->depth--;
-	ld->last_release_file = file;
-	ld->last_release_line = line;
-	ld->last_release_func = func;
 	if (!write || ld->observing)
 		return;
 	/* What the lock protected is published as it is now. */
@@ -470,8 +469,9 @@ void __lockdep_assert_held(const void *lock, int class, bool write,
 		return;
 	describe_lock(lock, class, name, sizeof(name));
 	in_core(where, sizeof(where));
-	lockdep_report("%s:%d: %s()%s: needs %s (%s) held%s, but it is %s",
-		       file, line, fn_name(func), where, name, what,
+	lockdep_report("%s:%d: %s()%s: needs %s%s%s%s held%s, but it is %s",
+		       file, line, fn_name(func), where, name,
+		       what[0] ? " (" : "", what, what[0] ? ")" : "",
 		       write ? " for writing" : "",
 		       h ? "held for reading only" : "not held");
 }

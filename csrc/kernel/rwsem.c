@@ -36,8 +36,11 @@ void __up_write(struct rw_semaphore *sem, const char *file, int line,
 	sem->writer = false;
 	sem->owner_file = NULL;
 	sem->owner_line = 0;
+	sem->released_file = file;
+	sem->released_line = line;
+	sem->released_func = func;
 	current_world->locks_held--;
-	lockdep_release(sem, sem->class, true, file, line, func);
+	lockdep_release(sem, sem->class, true);
 }
 
 void __down_read(struct rw_semaphore *sem, const char *file, int line,
@@ -65,5 +68,5 @@ void __up_read(struct rw_semaphore *sem, const char *file, int line,
 	}
 	sem->readers--;
 	current_world->locks_held--;
-	lockdep_release(sem, sem->class, false, file, line, func);
+	lockdep_release(sem, sem->class, false);
 }

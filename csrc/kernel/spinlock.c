@@ -22,5 +22,5 @@ void __spin_unlock(spinlock_t *lock, const char *file, int line, const char *fun
 		return;
 	}
 	lock->locked = 0;
-	lockdep_release(lock, lock->class, true, file, line, func);
+	lockdep_release(lock, lock->class, true);
 }

@@ -46,8 +46,7 @@ void lockdep_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void lockdep_acquire(const void *lock, int class, bool write, bool nested,
 		     const char *file, int line, const char *func);
-void lockdep_release(const void *lock, int class, bool write,
-		     const char *file, int line, const char *func);
+void lockdep_release(const void *lock, int class, bool write);
 
 /* Assertions at the places that rely on a lock. */
 void __lockdep_assert_held(const void *lock, int class, bool write,
@@ -62,8 +61,8 @@ void __lockdep_assert_held(const void *lock, int class, bool write,
 const char *lockdep_core_enter(const char *fn);
 void lockdep_core_exit(const char *outer);
 
-/* At the end of an operation: nothing held, every seal intact; then seal
- * what is new. */
+/* At the end of an operation: every seal intact; then seal what is new.
+ * (Locks still held are reported by the harness's hygiene pass.) */
 void lockdep_op_end(void);
 
 /* The harness reads the world without taking part in its locking. */

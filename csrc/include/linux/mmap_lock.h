@@ -14,9 +14,9 @@
 
 /* Lock assertions of the kernel, checked by the lock checker. */
 #define mmap_assert_locked(mm)						\
-	lockdep_assert_held_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "mmap_lock")
+	lockdep_assert_held_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "")
 #define mmap_assert_write_locked(mm)					\
-	lockdep_assert_held_write_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "mmap_lock")
+	lockdep_assert_held_write_what(&(mm)->mmap_lock, LOCK_CLASS_MMAP, "")
 
 /* A VMA is attached while it is reachable from its mm. */
 static inline bool vma_is_attached(const struct vm_area_struct *vma)

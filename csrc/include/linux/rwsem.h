@@ -19,6 +19,10 @@ struct rw_semaphore {
 	/* Where the current writer took the lock, for reports. */
 	const char *owner_file;
 	int owner_line;
+	/* Where it was last released for writing, for reports. */
+	const char *released_file;
+	int released_line;
+	const char *released_func;
 };
 
 static inline void __init_rwsem(struct rw_semaphore *sem, const char *name)
@@ -28,6 +32,9 @@ static inline void __init_rwsem(struct rw_semaphore *sem, const char *name)
 	sem->class = lockdep_class_of(name);
 	sem->owner_file = NULL;
 	sem->owner_line = 0;
+	sem->released_file = NULL;
+	sem->released_line = 0;
+	sem->released_func = NULL;
 }
 
 #define init_rwsem(sem)		__init_rwsem((sem), #sem)

@@ -37,10 +37,6 @@ struct lockdep_state {
 	struct held_lock held[WORLD_MAX_HELD_LOCKS];
 	/* The anon_vma core entry point being run, for reports. */
 	const char *core_fn;
-	/* Where a lock was last released, for reports of unlocked writes. */
-	const char *last_release_file;
-	int last_release_line;
-	const char *last_release_func;
 	/* The harness is reading the world (snapshot, audit): no checks. */
 	bool observing;
 	unsigned int nr_reports;
