@@ -43,6 +43,8 @@ static const struct anon_vma_core *const variants[] = {
 	&prepare_counts_new_only_anon_vma_core,
 	&reuse_two_children_anon_vma_core,
 	&fork_counts_unlocked_anon_vma_core,
+	&prepare_shares_fork_child_anon_vma_core,
+	&locks_own_rwsem_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif
@@ -580,10 +582,16 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	world_leave();
 }
 
+void rf_world_lock_stats(struct rf_world *rw, uint64_t out[RF_NR_LOCK_STATS])
+{
+	memcpy(out, rw->w.lockdep.checked, RF_NR_LOCK_STATS * sizeof(uint64_t));
+}
+
 /* ---- Teardown ------------------------------------------------------------ */
 
 static void rf_world_release(struct rf_world *rw)
 {
+	free(rw->w.lockdep.reports);
 	vec_free(&rw->rmap_hits);
 	vec_free(&rw->hygiene_text);
 	rf_snapshot_release(rw);

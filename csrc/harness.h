@@ -200,6 +200,23 @@ struct rf_hygiene {
 
 void rf_world_hygiene(struct rf_world *world, struct rf_hygiene *out);
 
+/*
+ * How often the lock checker checked each of its rules since the world
+ * was made (for `rmapfuzz bench checks`): which rules a corpus exercises.
+ */
+enum rf_lock_stat {
+	RF_LOCK_STAT_TREE_WRITE,	/* tree changes, family rwsem held for writing */
+	RF_LOCK_STAT_TREE_SEARCH,	/* tree searches, family rwsem held */
+	RF_LOCK_STAT_ANON_VMA_SEAL,	/* anon_vma root/parent/counters vs their seal */
+	RF_LOCK_STAT_VMA_SEAL,		/* a VMA's anon_vma/chain/range vs its seal */
+	RF_LOCK_STAT_MMAP_ASSERT,	/* mmap_lock held where the kernel asserts it */
+	RF_LOCK_STAT_ROOT_ONLY,		/* an anon_vma rwsem taken is a root's */
+	RF_LOCK_STAT_ORDER,		/* a lock taken while others are held */
+	RF_NR_LOCK_STATS,
+};
+
+void rf_world_lock_stats(struct rf_world *world, uint64_t out[RF_NR_LOCK_STATS]);
+
 /* ---- Lifetime ----------------------------------------------------------- */
 
 /* NULL if @variant names no variant. */

@@ -53,11 +53,23 @@ pub fn describe(rule: &str) -> Option<&'static str> {
 struct Checker<'a> {
     snap: &'a Snapshot,
     out: Vec<Violation>,
+    /// When counting (benchmarks): instances each rule examined, by its
+    /// position in [`RULES`].
+    examined: Option<&'a mut [u64]>,
 }
 
 impl Checker<'_> {
     fn fail(&mut self, rule: &'static str, detail: String) {
         self.out.push(Violation { rule, detail });
+    }
+
+    /// One instance of `rule` was looked at (counted only when asked).
+    fn examine(&mut self, rule: &'static str, n: usize) {
+        if let Some(counts) = self.examined.as_deref_mut() {
+            if let Some(i) = RULES.iter().position(|(r, _)| *r == rule) {
+                counts[i] += n as u64;
+            }
+        }
     }
 
     fn live_av(&self, r: AvRef) -> Option<usize> {
@@ -70,10 +82,25 @@ impl Checker<'_> {
 
 /// All violations in `snap`, most fundamental first.
 pub fn check(snap: &Snapshot) -> Vec<Violation> {
-    let mut c = Checker {
+    run_checks(Checker {
         snap,
         out: Vec::new(),
-    };
+        examined: None,
+    })
+}
+
+/// [`check`], counting into `examined` (indexed like [`RULES`]) how many
+/// instances each rule looked at: which rules a corpus exercises.
+pub fn check_counted(snap: &Snapshot, examined: &mut [u64]) -> Vec<Violation> {
+    run_checks(Checker {
+        snap,
+        out: Vec::new(),
+        examined: Some(examined),
+    })
+}
+
+fn run_checks(mut c: Checker) -> Vec<Violation> {
+    count_instances(&mut c);
     check_references(&mut c);
     check_counters(&mut c);
     check_forest(&mut c);
@@ -81,6 +108,73 @@ pub fn check(snap: &Snapshot) -> Vec<Violation> {
     check_sharing(&mut c);
     check_pages(&mut c);
     c.out
+}
+
+/// What each rule had to look at in this snapshot (counting mode only).
+fn count_instances(c: &mut Checker) {
+    if c.examined.is_none() {
+        return;
+    }
+    let s = c.snap;
+    let vmas = s.vmas().count();
+    let links: usize = s.vmas().map(|(_, v)| v.chain.len()).sum();
+    let tree: usize = s.anon_vmas.iter().map(|a| a.tree.len()).sum();
+    let objects = vmas + s.detached.len() + s.anon_vmas.len() + s.pages.len();
+    let non_roots = s
+        .anon_vmas
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.parent != AvRef::Id(*i as u32))
+        .count();
+    let multi = s.vmas().filter(|(_, v)| v.chain.len() > 1).count();
+    let with_parent = s
+        .vmas()
+        .flat_map(|(_, v)| v.chain.iter())
+        .filter(|e| match c.live_av(e.anon_vma) {
+            Some(a) => s.anon_vmas[a].parent != e.anon_vma,
+            None => false,
+        })
+        .count();
+    // Pairs of VMAs that use one anon_vma, in one process and across.
+    let mut users: FxHashMap<AvRef, Vec<u32>> = FxHashMap::default();
+    for (r, v) in s.vmas() {
+        if let (VmaRef::InMm { mm, .. }, AvRef::Id(_)) = (r, v.anon_vma) {
+            users.entry(v.anon_vma).or_default().push(mm);
+        }
+    }
+    let (mut pairs, mut same_mm) = (0, 0);
+    for mms in users.values() {
+        for (i, a) in mms.iter().enumerate() {
+            for b in &mms[i + 1..] {
+                pairs += 1;
+                same_mm += usize::from(a == b);
+            }
+        }
+    }
+    let counters = s.anon_vmas.len();
+    let degree = s.anon_vmas.iter().filter(|a| a.degree.is_some()).count();
+    for (rule, n) in [
+        ("ref.dangling", objects + links + tree),
+        ("leak", objects),
+        ("counter.num_active_vmas", counters - degree),
+        ("counter.num_children", counters - degree),
+        ("counter.degree", degree),
+        ("counter.refcount", counters),
+        ("forest", non_roots),
+        ("tree.empty", counters),
+        ("tree.member", tree),
+        ("chain.avc", links),
+        ("chain.root", multi),
+        ("chain.own", vmas),
+        ("chain.ancestors", with_parent),
+        ("share.one_mm", pairs),
+        ("share.same_links", same_mm),
+        ("page.mapcount", s.pages.len()),
+        ("page.linked", s.pages.iter().map(|p| p.mappers.len()).sum()),
+        ("rmap.complete", s.pages.len()),
+    ] {
+        c.examine(rule, n);
+    }
 }
 
 fn is_bad_av(r: AvRef) -> bool {

@@ -13,6 +13,7 @@
 pub mod artifact;
 pub mod bench;
 pub mod c_repro;
+pub mod check_coverage;
 pub mod corpus;
 pub mod dot;
 pub mod encoding;

@@ -224,6 +224,12 @@ enum BenchCommand {
         #[arg(long, default_value = "mainline")]
         variant: String,
     },
+    /// Which scenario of corpus/ exercises each contract and lock rule,
+    /// and which zoo variant breaks it.
+    Checks {
+        #[arg(long, default_value = "mainline")]
+        variant: String,
+    },
     /// explore on every zoo variant, in the universe of its corpus/zoo
     /// scenario.
     ExploreZoo {
@@ -804,6 +810,21 @@ fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
                 "{}",
                 rmapfuzz::bench::scaling_table(v, &[8, 32, 128, 512], *budget)
             );
+        }
+        BenchCommand::Checks { variant } => {
+            let v = find(variant)?;
+            let corpus = rmapfuzz::corpus::load(&[PathBuf::from("corpus")])
+                .map_err(|errs| InputError(errs.iter().map(|e| e.to_string()).collect()))?;
+            let mut zoo = Vec::new();
+            for &z in variant::ZOO {
+                let path = PathBuf::from(format!("corpus/zoo/{}.txt", z.name));
+                let s = rmapfuzz::parse::parse_file(&path)
+                    .map_err(|e| InputError(vec![e.to_string()]))?;
+                zoo.push((z, path, s));
+            }
+            let ex = rmapfuzz::check_coverage::exercised(&corpus, v);
+            let broken = rmapfuzz::check_coverage::broken_by_zoo(&zoo);
+            print!("{}", rmapfuzz::check_coverage::table(&ex, &broken, v));
         }
         BenchCommand::ExploreZoo { jobs } => {
             println!(

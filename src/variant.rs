@@ -333,6 +333,24 @@ pub const ZOO: &[Variant] = &[
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
+    Variant {
+        name: "prepare-shares-fork-child",
+        label: "prepare-shares-fork-child",
+        summary: "__anon_vma_prepare() shares a neighbour's anon_vma even when the neighbour is a fork child (before d0e9fe1758f2, 2010)",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "locks-own-rwsem",
+        label: "locks-own-rwsem",
+        summary: "the core's lock helpers take the anon_vma's own rwsem instead of its family root's",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
 ];
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).

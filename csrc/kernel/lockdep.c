@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/kernel.h>
@@ -17,6 +18,16 @@
 #include <rmapfuzz/anon_vma_core.h>
 #include <rmapfuzz/world.h>
 
+#include "../harness.h"
+
+_Static_assert(RF_NR_LOCK_STATS <= sizeof(((struct lockdep_state *)0)->checked) /
+	       sizeof(u64), "lock stats fit");
+
+static void counted(enum rf_lock_stat rule)
+{
+	current_world->lockdep.checked[rule]++;
+}
+
 void lockdep_report(const char *fmt, ...)
 {
 	struct world *w = current_world;
@@ -24,6 +35,13 @@ void lockdep_report(const char *fmt, ...)
 
 	if (!w || w->lockdep.observing)
 		return;
+	if (!w->lockdep.reports) {
+		/* Most worlds never break a rule: their memory is made on demand. */
+		w->lockdep.reports = calloc(WORLD_MAX_LOCK_REPORTS,
+					    sizeof(*w->lockdep.reports));
+		if (!w->lockdep.reports)
+			abort();
+	}
 	if (w->lockdep.nr_reports < WORLD_MAX_LOCK_REPORTS) {
 		va_start(ap, fmt);
 		vsnprintf(w->lockdep.reports[w->lockdep.nr_reports],
@@ -214,25 +232,22 @@ static u64 anon_vma_seal_of(const struct anon_vma_view *v)
 	return h | 1;
 }
 
+/*
+ * A VMA's chain is sealed by its head's two links: adding an AVC (at the
+ * head) or emptying the chain changes them, and nothing of the AVCs
+ * themselves is read (they may be freed when the state is broken).
+ */
 static u64 vma_seal_of(struct vm_area_struct *vma)
 {
-	size_t limit = current_world->sites[ALLOC_SITE_AVC].live + 1, n = 0;
 	u64 h = 0x84222325cbf29ce4ULL;
-	struct list_head *pos;
 
 	h = mix(h, (u64)(uintptr_t)vma->anon_vma);
 	h = mix(h, vma->vm_start);
 	h = mix(h, vma->vm_end);
 	h = mix(h, vma->vm_pgoff);
 	h = mix(h, vma->vm_flags);
-	/* The chain, read only as far as it leads through live AVCs. */
-	for (pos = vma->anon_vma_chain.next; pos != &vma->anon_vma_chain;
-	     pos = pos->next) {
-		h = mix(h, (u64)(uintptr_t)pos);
-		if (!live(list_entry(pos, struct anon_vma_chain, same_vma),
-			  ALLOC_SITE_AVC) || ++n > limit)
-			break;
-	}
+	h = mix(h, (u64)(uintptr_t)vma->anon_vma_chain.next);
+	h = mix(h, (u64)(uintptr_t)vma->anon_vma_chain.prev);
 	return h | 1;
 }
 
@@ -242,8 +257,25 @@ struct seal_pass {
 	const struct mm_struct *mm;	/* only this mm's VMAs, if set */
 	bool reseal;		/* record instead of compare */
 	bool all;		/* also objects whose lock is held */
-	const char *when;	/* for reports */
+	bool then_reseal;	/* compare, then record */
+	/* When the pass runs, for reports (formatted only then). */
+	const char *when;	/* "took the lock", "returned", ... */
+	const char *func;
+	const char *file;
+	int line;
 };
+
+/* "noticed when anon_vma_fork() took the lock at mm/rmap.c:420" */
+static void when_noticed(const struct seal_pass *p, char *buf, size_t len)
+{
+	if (p->file)
+		snprintf(buf, len, "noticed when %s() %s at %s:%d",
+			 fn_name(p->func), p->when, p->file, p->line);
+	else if (p->func)
+		snprintf(buf, len, "noticed when %s() %s", p->func, p->when);
+	else
+		snprintf(buf, len, "noticed %s", p->when);
+}
 
 static void seal_anon_vma(void *obj, void *arg)
 {
@@ -252,20 +284,27 @@ static void seal_anon_vma(void *obj, void *arg)
 	struct anon_vma_view view;
 	struct rw_semaphore *lock;
 	u64 *seal = slab_obj_seal(obj), now;
-	char where[96], released[192];
+	char where[96], released[192], when[192];
+	bool check;
 
 	if (!live_root(obj, &view))
 		return;
 	lock = core->family_lock(obj);
 	if (p->family && (const void *)lock != p->family)
 		return;
+	check = !p->reseal && *seal && (p->all || !rwsem_is_write_locked(lock));
+	if (!check && !p->reseal && !p->then_reseal)
+		return;
 	now = anon_vma_seal_of(&view);
 	if (p->reseal) {
 		*seal = now;
 		return;
 	}
-	if (!*seal || *seal == now || (!p->all && rwsem_is_write_locked(lock)))
-		return;
+	if (!check)
+		goto out;
+	counted(RF_LOCK_STAT_ANON_VMA_SEAL);
+	if (*seal == now)
+		goto out;
 	in_core(where, sizeof(where));
 	if (lock->released_file)
 		snprintf(released, sizeof(released),
@@ -274,9 +313,13 @@ static void seal_anon_vma(void *obj, void *arg)
 			 fn_name(lock->released_func));
 	else
 		released[0] = '\0';
+	when_noticed(p, when, sizeof(when));
 	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s%s",
-		       anon_vma_number(obj), where, p->when, released);
+		       anon_vma_number(obj), where, when, released);
 	*seal = now;
+out:
+	if (p->then_reseal)
+		*seal = now;
 }
 
 static void seal_vma(void *obj, void *arg)
@@ -284,25 +327,36 @@ static void seal_vma(void *obj, void *arg)
 	struct vm_area_struct *vma = obj;
 	struct seal_pass *p = arg;
 	u64 *seal = slab_obj_seal(obj), now;
-	char where[96];
+	char where[96], when[192];
+	bool check;
 
+	if (p->mm && vma->vm_mm != p->mm)
+		return;
 	if (!live(vma->vm_mm, ALLOC_SITE_MM) || !vma_is_attached(vma))
 		return;
-	if (p->mm && vma->vm_mm != p->mm)
+	check = !p->reseal && *seal &&
+		(p->all || !rwsem_is_locked(&vma->vm_mm->mmap_lock));
+	if (!check && !p->reseal && !p->then_reseal)
 		return;
 	now = vma_seal_of(vma);
 	if (p->reseal) {
 		*seal = now;
 		return;
 	}
-	if (!*seal || *seal == now ||
-	    (!p->all && rwsem_is_locked(&vma->vm_mm->mmap_lock)))
-		return;
+	if (!check)
+		goto out;
+	counted(RF_LOCK_STAT_VMA_SEAL);
+	if (*seal == now)
+		goto out;
 	in_core(where, sizeof(where));
+	when_noticed(p, when, sizeof(when));
 	lockdep_report("vma %#lx-%#lx of mm %u: its anon_vma, chain or range changed while the mm's mmap_lock was not held%s; %s",
 		       vma->vm_start, vma->vm_end, vma->vm_mm->mm_id, where,
-		       p->when);
+		       when);
 	*seal = now;
+out:
+	if (p->then_reseal)
+		*seal = now;
 }
 
 static void seal_pass(struct seal_pass *p, bool anon_vmas, bool vmas)
@@ -338,6 +392,8 @@ static void check_order(const void *lock, int class, bool nested,
 
 	if (class == LOCK_CLASS_OTHER)
 		return;
+	if (ld->depth)
+		counted(RF_LOCK_STAT_ORDER);
 	for (i = 0; i < ld->depth; i++) {
 		struct held_lock *h = &ld->held[i];
 
@@ -376,6 +432,7 @@ static void check_root(const void *lock, const char *file, int line,
 	owner = rwsem_owner(lock, &index);
 	if (!owner)
 		return;
+	counted(RF_LOCK_STAT_ROOT_ONLY);
 	current_world->core->view(owner, &view);
 	if (view.root == owner)
 		return;
@@ -389,26 +446,25 @@ void lockdep_acquire(const void *lock, int class, bool write, bool nested,
 {
 	struct world *w = current_world;
 	struct lockdep_state *ld = &w->lockdep;
-	char when[160];
 
 	if (!ld->observing) {
 		check_order(lock, class, nested, file, line, func);
 		if (class == LOCK_CLASS_ANON_VMA) {
-			struct seal_pass p = { .family = lock, .when = when };
+			/* What changed since the family was last unlocked. */
+			struct seal_pass p = {
+				.family = lock, .when = "took the lock",
+				.func = func, .file = file, .line = line,
+			};
 
 			check_root(lock, file, line, func);
-			/* What changed since the family was last unlocked. */
-			snprintf(when, sizeof(when), "noticed when %s() took the lock at %s:%d",
-				 fn_name(func), file, line);
 			seal_pass(&p, true, false);
 		} else if (class == LOCK_CLASS_MMAP) {
 			struct seal_pass p = {
 				.mm = container_of(lock, struct mm_struct, mmap_lock),
-				.when = when,
+				.when = "took the mmap_lock",
+				.func = func, .file = file, .line = line,
 			};
 
-			snprintf(when, sizeof(when), "noticed when %s() took the mmap_lock at %s:%d",
-				 fn_name(func), file, line);
 			seal_pass(&p, false, true);
 		}
 	}
@@ -464,6 +520,10 @@ void __lockdep_assert_held(const void *lock, int class, bool write,
 
 	if (current_world->lockdep.observing)
 		return;
+	if (class == LOCK_CLASS_MMAP)
+		counted(RF_LOCK_STAT_MMAP_ASSERT);
+	else if (class == LOCK_CLASS_ANON_VMA)
+		counted(write ? RF_LOCK_STAT_TREE_WRITE : RF_LOCK_STAT_TREE_SEARCH);
 	h = find_held(lock);
 	if (h && (h->write || !write))
 		return;
@@ -478,14 +538,15 @@ void __lockdep_assert_held(const void *lock, int class, bool write,
 
 /* ---- Checkpoints ----------------------------------------------------------- */
 
+/*
+ * Entering a core function checks nothing: what the caller changed without
+ * a lock is seen when the lock is next taken or the operation ends.
+ */
 const char *lockdep_core_enter(const char *fn)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
 	const char *outer = ld->core_fn;
-	struct seal_pass p = { .when = "noticed on entry" };
 
-	if (!ld->observing)
-		seal_pass(&p, true, true);
 	ld->core_fn = fn;
 	return outer;
 }
@@ -493,11 +554,8 @@ const char *lockdep_core_enter(const char *fn)
 void lockdep_core_exit(const char *outer)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
-	char when[96];
-	struct seal_pass p = { .when = when };
+	struct seal_pass p = { .when = "returned", .func = ld->core_fn };
 
-	snprintf(when, sizeof(when), "noticed when %s() returned",
-		 ld->core_fn ? ld->core_fn : "?");
 	if (!ld->observing)
 		seal_pass(&p, true, true);
 	ld->core_fn = outer;
@@ -506,12 +564,13 @@ void lockdep_core_exit(const char *outer)
 void lockdep_op_end(void)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
-	struct seal_pass check = { .when = "noticed at the end of the operation" };
-	struct seal_pass reseal = { .reseal = true };
+	/* Between operations nothing runs: then everything is published. */
+	struct seal_pass p = {
+		.when = "at the end of the operation",
+		.then_reseal = true,
+	};
 
-	seal_pass(&check, true, true);
-	/* Between operations nothing runs: everything is published. */
-	seal_pass(&reseal, true, true);
+	seal_pass(&p, true, true);
 	ld->core_fn = NULL;
 }
 

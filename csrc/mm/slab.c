@@ -123,7 +123,7 @@ static void index_grow(struct slab_index *ix)
 	struct slab_slot *old = ix->slots;
 	size_t old_cap = ix->cap, i;
 
-	ix->cap = old_cap ? old_cap * 2 : 256;
+	ix->cap = old_cap ? old_cap * 2 : 64;
 	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
 	if (!ix->slots)
 		abort();

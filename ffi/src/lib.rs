@@ -35,6 +35,49 @@ pub const REF_FOREIGN: i32 = bindings::RF_REF_FOREIGN;
 /// Number of allocation sites (mm, vma, anon_vma, avc, page).
 pub const NR_SITES: usize = bindings::rf_site_RF_NR_SITES as usize;
 
+/// Number of lock rules the harness counts checks of.
+pub const NR_LOCK_STATS: usize = bindings::rf_lock_stat_RF_NR_LOCK_STATS as usize;
+
+/// The lock rules, in the order [`World::lock_stats`] counts them, with
+/// the text their reports contain (csrc/kernel/lockdep.c).
+pub const LOCK_RULES: [(&str, &str, &str); NR_LOCK_STATS] = [
+    (
+        "lock.tree-write",
+        "an interval tree changes only under its family's rwsem held for writing",
+        "to change its trees",
+    ),
+    (
+        "lock.tree-search",
+        "an interval tree is searched only with its family's rwsem held",
+        "to search its trees",
+    ),
+    (
+        "lock.anon_vma-fields",
+        "an anon_vma's root, parent and counters change only under its family's rwsem held for writing",
+        "changed while its family's rwsem was not held",
+    ),
+    (
+        "lock.vma-fields",
+        "a VMA's anon_vma, chain and range change only under its mm's mmap_lock",
+        "mmap_lock was not held",
+    ),
+    (
+        "lock.mmap-asserts",
+        "the mmap_lock is held where the kernel asserts it (mmap_assert_locked / _write_locked)",
+        "mmap_lock held",
+    ),
+    (
+        "lock.root-only",
+        "only a family's root rwsem is ever taken",
+        "which is not its family's root",
+    ),
+    (
+        "lock.order",
+        "mmap_lock, then a family's rwsem, then page_table_lock; one family at a time",
+        "while holding",
+    ),
+];
+
 /// What an operation does; operands are described on [`Op`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
@@ -347,6 +390,15 @@ impl World {
             .to_string_lossy()
             .into_owned();
         text.lines().map(str::to_owned).collect()
+    }
+
+    /// How often the lock checker checked each of its rules (in the order
+    /// of [`LOCK_RULES`]) since the world was made.
+    pub fn lock_stats(&mut self) -> [u64; NR_LOCK_STATS] {
+        let mut out = [0u64; NR_LOCK_STATS];
+        // Safety: `self.raw` is live; `out` has room for every stat.
+        unsafe { bindings::rf_world_lock_stats(self.raw.as_ptr(), out.as_mut_ptr()) };
+        out
     }
 
     /// Exits every process, as the exit operation does; what goes wrong

@@ -18,6 +18,11 @@ impl CEngine {
     pub fn new(variant: &str) -> Option<CEngine> {
         ffi::World::new(variant).map(|world| CEngine { world })
     }
+
+    /// How often the lock checker checked each rule (`rmap_ffi::LOCK_RULES`).
+    pub fn lock_stats(&mut self) -> [u64; ffi::NR_LOCK_STATS] {
+        self.world.lock_stats()
+    }
 }
 
 fn raw_op(op: &Op) -> ffi::Op {

@@ -39,8 +39,10 @@ struct lockdep_state {
 	const char *core_fn;
 	/* The harness is reading the world (snapshot, audit): no checks. */
 	bool observing;
+	/* Checks made per rule (enum rf_lock_stat), for benchmarks. */
+	u64 checked[8];
 	unsigned int nr_reports;
-	char reports[WORLD_MAX_LOCK_REPORTS][WORLD_LOCK_REPORT_LEN];
+	char (*reports)[WORLD_LOCK_REPORT_LEN];	/* WORLD_MAX_LOCK_REPORTS, on demand */
 };
 
 struct warn_hit {
