@@ -4,7 +4,7 @@
 //! variant breaks is shown to work only by its unit test.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::engine::c::CEngine;
 use crate::engine::Engine;
@@ -52,10 +52,10 @@ pub fn exercised(corpus: &[(PathBuf, Scenario)], v: Variant) -> Exercised {
     out
 }
 
-fn add(total: &mut (u64, Option<PathBuf>), n: u64, path: &PathBuf) {
+fn add(total: &mut (u64, Option<PathBuf>), n: u64, path: &Path) {
     total.0 += n;
     if n > 0 && total.1.is_none() {
-        total.1 = Some(path.clone());
+        total.1 = Some(path.to_path_buf());
     }
 }
 
