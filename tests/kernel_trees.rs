@@ -10,6 +10,8 @@
 //! binary built with a tree refuses to run without it; a tree missing a
 //! function must be refused with the file and the symbol named.
 //!
+//! 6.1 (bookworm's own kernel) is held strictly to `pre-series` as well.
+//!
 //! Trees come from `scripts/kernel-src VERSION` (cached under
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
 //! missing tree shows as an ignored test named "skipped: no kernel tree".
@@ -415,6 +417,16 @@ fn main() {
         });
     };
 
+    match tree("6.1") {
+        Some(t) => trials.push(Trial::test(
+            "linux-6.1::pre-series::replay-and-sweep",
+            move || passes_corpus(&t, "C pre-series"),
+        )),
+        None => missing(
+            "linux-6.1::pre-series::replay-and-sweep".into(),
+            &mut trials,
+        ),
+    }
     match tree("6.12") {
         Some(t) => {
             let u = t.clone();
