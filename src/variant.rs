@@ -4,35 +4,13 @@ use std::fmt;
 use std::sync::OnceLock;
 
 /// The shapes the anon_vma code has had (see `rmap-extract`); two cores of
-/// one generation can be compared strictly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Generation {
-    /// One `degree` counter for children and active VMAs (2015-2022).
-    Degree,
-    /// `num_children` / `num_active_vmas`, the code before the series
-    /// (Linux 6.1 to 6.x).
-    PreSeries,
-    /// After the "clean up anon_vma implementation" series (Linux 7.x); the
-    /// oracle's semantics.
-    PostSeries,
-}
+/// one generation can be compared strictly. Our `mainline`, the zoo and the
+/// oracle are post-series; our `pre-series` core is what its name says.
+pub use rmap_extract::Generation;
 
-impl Generation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Generation::Degree => "degree",
-            Generation::PreSeries => "pre-series",
-            Generation::PostSeries => "post-series",
-        }
-    }
-
-    fn from_name(name: &str) -> Generation {
-        match name {
-            "degree" => Generation::Degree,
-            "pre-series" => Generation::PreSeries,
-            _ => Generation::PostSeries,
-        }
-    }
+/// The generation of a kernel build, by the name build.rs recorded.
+fn generation_of(k: rmap_ffi::KernelBuild) -> Generation {
+    Generation::from_name(k.generation).unwrap_or(Generation::PostSeries)
 }
 
 /// How a C variant is compared with its reference.
@@ -363,12 +341,11 @@ pub const KERNEL_BASE_VARIANT: &str = "kernel-base";
 /// tree and our C `pre-series` core for an older one; strictly when the
 /// generations allow it (see [`Mode::between`]).
 fn kernel_variant(k: rmap_ffi::KernelBuild) -> Variant {
-    let generation = Generation::from_name(k.generation);
+    let generation = generation_of(k);
     let (reference, reference_generation) = match rmap_ffi::KERNEL_BASE {
-        Some(base) if k.variant == KERNEL_VARIANT => (
-            Reference::C(KERNEL_BASE_VARIANT),
-            Generation::from_name(base.generation),
-        ),
+        Some(base) if k.variant == KERNEL_VARIANT => {
+            (Reference::C(KERNEL_BASE_VARIANT), generation_of(base))
+        }
         _ if generation == Generation::PostSeries => (Reference::Oracle, Generation::PostSeries),
         _ => (Reference::C("pre-series"), Generation::PreSeries),
     };

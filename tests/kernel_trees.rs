@@ -294,19 +294,25 @@ fn unlocked_counter_is_a_lock_failure(tree: &Path) -> Result<(), Failed> {
     caught_without_a_model(dir.path(), "hygiene.lock")
 }
 
+/// `rmapfuzz --kernel-src tree --reference-src base ARGS`.
+fn rmapfuzz_against(tree: &Path, base: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("--kernel-src")
+        .arg(tree)
+        .arg("--reference-src")
+        .arg(base)
+        .args(args)
+        .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
+        .current_dir(workspace())
+        .output()
+        .expect("run rmapfuzz")
+}
+
 /// 7.2 against a copy of itself: strict, nothing differs. Against 6.12:
 /// in shape (another generation), and the series' changes are listed.
 fn tree_against_tree(t72: &Path, t612: &Path) -> Result<(), Failed> {
     let copy = copy_tree(t72)?;
-    let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
-        .arg("--kernel-src")
-        .arg(t72)
-        .arg("--reference-src")
-        .arg(copy.path())
-        .args(["replay", "corpus"])
-        .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
-        .current_dir(workspace())
-        .output()?;
+    let out = rmapfuzz_against(t72, copy.path(), &["replay", "corpus"]);
     let all = text(&out);
     if out.status.code() != Some(0)
         || !all.contains("compared strictly with the C kernel-base")
@@ -314,15 +320,7 @@ fn tree_against_tree(t72: &Path, t612: &Path) -> Result<(), Failed> {
     {
         return Err(format!("7.2 against a copy of itself:\n{all}").into());
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
-        .arg("--kernel-src")
-        .arg(t72)
-        .arg("--reference-src")
-        .arg(t612)
-        .args(["replay", "corpus"])
-        .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
-        .current_dir(workspace())
-        .output()?;
+    let out = rmapfuzz_against(t72, t612, &["replay", "corpus"]);
     let all = text(&out);
     if out.status.code() != Some(0)
         || !all.contains("compared in shape with the C kernel-base (Linux 6.12")

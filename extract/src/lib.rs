@@ -42,6 +42,17 @@ impl Generation {
         }
     }
 
+    /// The generation [`Generation::name`] calls `name`.
+    pub fn from_name(name: &str) -> Option<Generation> {
+        [
+            Generation::Degree,
+            Generation::PreSeries,
+            Generation::PostSeries,
+        ]
+        .into_iter()
+        .find(|g| g.name() == name)
+    }
+
     /// The harness glue (under `csrc/`) that adapts this generation.
     pub fn glue(self) -> &'static str {
         match self {

@@ -200,45 +200,53 @@ pub struct KernelBuild {
     pub unit: &'static str,
 }
 
+/// What build.rs recorded of a tree built in, from the variables named
+/// with `$env` (`RMAPFUZZ_KERNEL_VERSION`, ...).
+macro_rules! kernel_build {
+    ($variant:literal, $version:literal, $generation:literal, $tree:literal, $hash:literal, $unit:literal) => {
+        match (
+            option_env!($version),
+            option_env!($generation),
+            option_env!($tree),
+            option_env!($hash),
+            option_env!($unit),
+        ) {
+            (Some(version), Some(generation), Some(tree), Some(hash), Some(unit)) => {
+                Some(KernelBuild {
+                    variant: $variant,
+                    version,
+                    generation,
+                    tree,
+                    hash,
+                    unit,
+                })
+            }
+            _ => None,
+        }
+    };
+}
+
 /// The tree under test, built in as `kernel` (`RMAPFUZZ_KERNEL_SRC` when
 /// this crate was built).
-pub const KERNEL: Option<KernelBuild> = match (
-    option_env!("RMAPFUZZ_KERNEL_VERSION"),
-    option_env!("RMAPFUZZ_KERNEL_GENERATION"),
-    option_env!("RMAPFUZZ_KERNEL_TREE"),
-    option_env!("RMAPFUZZ_KERNEL_HASH"),
-    option_env!("RMAPFUZZ_KERNEL_UNIT"),
-) {
-    (Some(version), Some(generation), Some(tree), Some(hash), Some(unit)) => Some(KernelBuild {
-        variant: "kernel",
-        version,
-        generation,
-        tree,
-        hash,
-        unit,
-    }),
-    _ => None,
-};
+pub const KERNEL: Option<KernelBuild> = kernel_build!(
+    "kernel",
+    "RMAPFUZZ_KERNEL_VERSION",
+    "RMAPFUZZ_KERNEL_GENERATION",
+    "RMAPFUZZ_KERNEL_TREE",
+    "RMAPFUZZ_KERNEL_HASH",
+    "RMAPFUZZ_KERNEL_UNIT"
+);
 
 /// The base tree it is compared with, built in as `kernel-base`
 /// (`RMAPFUZZ_REFERENCE_SRC`).
-pub const KERNEL_BASE: Option<KernelBuild> = match (
-    option_env!("RMAPFUZZ_KERNEL_BASE_VERSION"),
-    option_env!("RMAPFUZZ_KERNEL_BASE_GENERATION"),
-    option_env!("RMAPFUZZ_KERNEL_BASE_TREE"),
-    option_env!("RMAPFUZZ_KERNEL_BASE_HASH"),
-    option_env!("RMAPFUZZ_KERNEL_BASE_UNIT"),
-) {
-    (Some(version), Some(generation), Some(tree), Some(hash), Some(unit)) => Some(KernelBuild {
-        variant: "kernel-base",
-        version,
-        generation,
-        tree,
-        hash,
-        unit,
-    }),
-    _ => None,
-};
+pub const KERNEL_BASE: Option<KernelBuild> = kernel_build!(
+    "kernel-base",
+    "RMAPFUZZ_KERNEL_BASE_VERSION",
+    "RMAPFUZZ_KERNEL_BASE_GENERATION",
+    "RMAPFUZZ_KERNEL_BASE_TREE",
+    "RMAPFUZZ_KERNEL_BASE_HASH",
+    "RMAPFUZZ_KERNEL_BASE_UNIT"
+);
 
 /// The snapshot fields a variant's core does not have (comma-separated in
 /// the harness), which its comparisons leave out.

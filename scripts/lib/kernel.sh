@@ -8,24 +8,25 @@
 kernel_src="" reference_src="" reference=""
 rmapfuzz_kernel_args=()
 
-# use_kernel_src TREE: check the tree, export it for build.rs.
-use_kernel_src() {
-	if [ ! -f "$1/mm/rmap.c" ]; then
-		echo "rmapfuzz: --kernel-src $1: no mm/rmap.c there (expected a Linux source tree)" >&2
+# linux_tree FLAG DIR: DIR as an absolute path, or exit naming FLAG.
+linux_tree() {
+	if [ ! -f "$2/mm/rmap.c" ]; then
+		echo "rmapfuzz: $1 $2: no mm/rmap.c there (expected a Linux source tree)" >&2
 		exit 2
 	fi
-	kernel_src=$(cd "$1" && pwd)
+	(cd "$2" && pwd)
+}
+
+# use_kernel_src TREE: check the tree, export it for build.rs.
+use_kernel_src() {
+	kernel_src=$(linux_tree --kernel-src "$1") || exit 2
 	export RMAPFUZZ_KERNEL_SRC=$kernel_src
 	rmapfuzz_kernel_args+=(--kernel-src "$kernel_src")
 }
 
 # use_reference_src BASE: the base tree `kernel` is compared with.
 use_reference_src() {
-	if [ ! -f "$1/mm/rmap.c" ]; then
-		echo "rmapfuzz: --reference-src $1: no mm/rmap.c there (expected a Linux source tree)" >&2
-		exit 2
-	fi
-	reference_src=$(cd "$1" && pwd)
+	reference_src=$(linux_tree --reference-src "$1") || exit 2
 	export RMAPFUZZ_REFERENCE_SRC=$reference_src
 	rmapfuzz_kernel_args+=(--reference-src "$reference_src")
 }
