@@ -482,3 +482,47 @@ fn drive(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_scenario;
+
+    /// An injected step that sends the C side down a merge's fallback parts
+    /// a relaxed comparison from its (uninjected) reference; that must hold
+    /// when the step is applied without being checked, as explore does for
+    /// a path's prefix, or the next step is compared out of step.
+    #[test]
+    fn unchecked_injected_steps_still_part_ways() {
+        let s = parse_scenario(
+            "mmap 0 0x10000 0x1000\nmmap 0 0x12000 0x1000\nfault 0 0x12000 w\n\
+             mmap 0 0x11000 0x1000 fail=1\nfault 0 0x10000 r\n",
+            "t.txt",
+        )
+        .expect("parses");
+        // Our post-series core against our pre-series one: in shape; the
+        // failed clone makes mainline fall back to a new VMA, while
+        // pre-series, not injected, merges.
+        let v = Variant {
+            mode: Mode::Relaxed,
+            reference: Reference::C("pre-series"),
+            ..crate::variant::find("mainline").expect("mainline")
+        };
+        for check_from in [0, 4] {
+            let r = run(
+                &s,
+                v,
+                RunOptions {
+                    check_from,
+                    ..RunOptions::default()
+                },
+            );
+            assert!(
+                r.failure.is_none(),
+                "check_from {check_from}: {:?}",
+                r.failure
+            );
+            assert_eq!(r.desynced_at, Some(3), "check_from {check_from}");
+        }
+    }
+}
