@@ -582,6 +582,17 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	world_leave();
 }
 
+/* The harness's numbering of the checker's rules is the checker's own. */
+_Static_assert((int)RF_LOCK_STAT_TREE_WRITE == (int)LOCK_STAT_TREE_WRITE &&
+	       (int)RF_LOCK_STAT_TREE_SEARCH == (int)LOCK_STAT_TREE_SEARCH &&
+	       (int)RF_LOCK_STAT_ANON_VMA_SEAL == (int)LOCK_STAT_ANON_VMA_SEAL &&
+	       (int)RF_LOCK_STAT_VMA_SEAL == (int)LOCK_STAT_VMA_SEAL &&
+	       (int)RF_LOCK_STAT_MMAP_ASSERT == (int)LOCK_STAT_MMAP_ASSERT &&
+	       (int)RF_LOCK_STAT_ROOT_ONLY == (int)LOCK_STAT_ROOT_ONLY &&
+	       (int)RF_LOCK_STAT_ORDER == (int)LOCK_STAT_ORDER &&
+	       (int)RF_NR_LOCK_STATS == (int)NR_LOCK_STATS,
+	       "lock stats numbered alike");
+
 void rf_world_lock_stats(struct rf_world *rw, uint64_t out[RF_NR_LOCK_STATS])
 {
 	memcpy(out, rw->w.lockdep.checked, RF_NR_LOCK_STATS * sizeof(uint64_t));

@@ -18,12 +18,7 @@
 #include <rmapfuzz/anon_vma_core.h>
 #include <rmapfuzz/world.h>
 
-#include "../harness.h"
-
-_Static_assert(RF_NR_LOCK_STATS <= sizeof(((struct lockdep_state *)0)->checked) /
-	       sizeof(u64), "lock stats fit");
-
-static void counted(enum rf_lock_stat rule)
+static void counted(enum lock_stat rule)
 {
 	current_world->lockdep.checked[rule]++;
 }
@@ -302,7 +297,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	}
 	if (!check)
 		goto out;
-	counted(RF_LOCK_STAT_ANON_VMA_SEAL);
+	counted(LOCK_STAT_ANON_VMA_SEAL);
 	if (*seal == now)
 		goto out;
 	in_core(where, sizeof(where));
@@ -345,7 +340,7 @@ static void seal_vma(void *obj, void *arg)
 	}
 	if (!check)
 		goto out;
-	counted(RF_LOCK_STAT_VMA_SEAL);
+	counted(LOCK_STAT_VMA_SEAL);
 	if (*seal == now)
 		goto out;
 	in_core(where, sizeof(where));
@@ -393,7 +388,7 @@ static void check_order(const void *lock, int class, bool nested,
 	if (class == LOCK_CLASS_OTHER)
 		return;
 	if (ld->depth)
-		counted(RF_LOCK_STAT_ORDER);
+		counted(LOCK_STAT_ORDER);
 	for (i = 0; i < ld->depth; i++) {
 		struct held_lock *h = &ld->held[i];
 
@@ -432,7 +427,7 @@ static void check_root(const void *lock, const char *file, int line,
 	owner = rwsem_owner(lock, &index);
 	if (!owner)
 		return;
-	counted(RF_LOCK_STAT_ROOT_ONLY);
+	counted(LOCK_STAT_ROOT_ONLY);
 	current_world->core->view(owner, &view);
 	if (view.root == owner)
 		return;
@@ -521,9 +516,9 @@ void __lockdep_assert_held(const void *lock, int class, bool write,
 	if (current_world->lockdep.observing)
 		return;
 	if (class == LOCK_CLASS_MMAP)
-		counted(RF_LOCK_STAT_MMAP_ASSERT);
+		counted(LOCK_STAT_MMAP_ASSERT);
 	else if (class == LOCK_CLASS_ANON_VMA)
-		counted(write ? RF_LOCK_STAT_TREE_WRITE : RF_LOCK_STAT_TREE_SEARCH);
+		counted(write ? LOCK_STAT_TREE_WRITE : LOCK_STAT_TREE_SEARCH);
 	h = find_held(lock);
 	if (h && (h->write || !write))
 		return;

@@ -37,6 +37,18 @@ enum lock_class {
 	LOCK_CLASS_PTL,		/* mm->page_table_lock */
 };
 
+/* The rules, as the checker counts its checks of each (for benchmarks). */
+enum lock_stat {
+	LOCK_STAT_TREE_WRITE,
+	LOCK_STAT_TREE_SEARCH,
+	LOCK_STAT_ANON_VMA_SEAL,
+	LOCK_STAT_VMA_SEAL,
+	LOCK_STAT_MMAP_ASSERT,
+	LOCK_STAT_ROOT_ONLY,
+	LOCK_STAT_ORDER,
+	NR_LOCK_STATS,
+};
+
 /* The class of a lock from the expression its init names, as lockdep keys
  * classes by init site: "&mm->mmap_lock", "&anon_vma->rwsem", ... */
 int lockdep_class_of(const char *init_name);

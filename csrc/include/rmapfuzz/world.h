@@ -9,6 +9,7 @@
 #define _RMAPFUZZ_WORLD_H
 
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/types.h>
 
@@ -39,8 +40,8 @@ struct lockdep_state {
 	const char *core_fn;
 	/* The harness is reading the world (snapshot, audit): no checks. */
 	bool observing;
-	/* Checks made per rule (enum rf_lock_stat), for benchmarks. */
-	u64 checked[8];
+	/* Checks made per rule (enum lock_stat), for benchmarks. */
+	u64 checked[NR_LOCK_STATS];
 	unsigned int nr_reports;
 	char (*reports)[WORLD_LOCK_REPORT_LEN];	/* WORLD_MAX_LOCK_REPORTS, on demand */
 };
