@@ -413,17 +413,23 @@ fn drive(
         // it (a merge's fallback), the two part ways legitimately, and from
         // there the C side is checked alone. Decided on every step, checked
         // or not, so a later step is never compared out of step.
+        // The snapshots it takes serve this step's checks too.
+        let mut taken: Option<(Snapshot, Snapshot)> = None;
         if let (true, Some(out), Some(o)) = (relaxed_injection, &o_out, o.as_deref_mut()) {
-            let apart = c_out.status != out.status
+            let snaps = (
+                canonicalize(&c.snapshot()),
+                guarded(|| canonicalize(&o.snapshot()))
+                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+            );
+            if c_out.status != out.status
                 || c_out.hits != out.hits
-                || canonicalize(&c.snapshot()).shape()
-                    != guarded(|| canonicalize(&o.snapshot()).shape())
-                        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?;
-            if apart {
+                || snaps.0.shape() != snaps.1.shape()
+            {
                 in_sync = false;
                 result.desynced_at = Some(i);
                 o_out = None;
             }
+            taken = Some(snaps);
         }
 
         if i + 1 < opts.check_from {
@@ -435,16 +441,18 @@ fn drive(
             }
             continue;
         }
-        let snap_c = canonicalize(&c.snapshot());
-
         // (When the oracle skipped an op the C side failed and fully undid,
         // its unchanged state is compared with the C side's.)
-        let snap_o = match o.as_deref_mut() {
-            Some(o) if in_sync => Some(
-                guarded(|| canonicalize(&o.snapshot()))
-                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+        let (snap_c, snap_o) = match (taken, o.as_deref_mut()) {
+            (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
+            (None, Some(o)) if in_sync => (
+                canonicalize(&c.snapshot()),
+                Some(
+                    guarded(|| canonicalize(&o.snapshot()))
+                        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+                ),
             ),
-            _ => None,
+            (None, _) => (canonicalize(&c.snapshot()), None),
         };
         if i < opts.check_from {
             prev_c = Some(snap_c);

@@ -118,25 +118,42 @@ fn copy_tree(tree: &Path) -> Result<tempfile::TempDir, Failed> {
     Ok(dir)
 }
 
+/// A copy of `tree` whose mm/rmap.c lines `edit` changes, given the lines
+/// and the range [head, end) of `function`'s definition.
+fn edited(
+    tree: &Path,
+    function: &str,
+    edit: impl FnOnce(&mut Vec<String>, usize, usize) -> Result<(), Failed>,
+) -> Result<tempfile::TempDir, Failed> {
+    let dir = copy_tree(tree)?;
+    let path = dir.path().join("mm/rmap.c");
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let call = format!(" {function}(");
+    let head = lines
+        .iter()
+        .position(|l| l.contains(&call) && !l.ends_with(';') && !l.starts_with([' ', '\t']))
+        .ok_or_else(|| format!("no definition of {function}"))?;
+    let end = (head + 1..lines.len())
+        .find(|&i| lines[i] == "}")
+        .ok_or_else(|| format!("no end of {function}"))?;
+    edit(&mut lines, head, end)?;
+    std::fs::write(&path, lines.join("\n") + "\n")?;
+    Ok(dir)
+}
+
 /// A copy of `tree` with the first line inside `function` (in mm/rmap.c)
 /// that contains `needle` replaced by an empty statement.
 fn mutated(tree: &Path, function: &str, needle: &str) -> Result<tempfile::TempDir, Failed> {
-    let dir = copy_tree(tree)?;
-    let path = dir.path().join("mm/rmap.c");
-    let src = std::fs::read_to_string(&path)?;
-    let call = format!(" {function}(");
-    let head = src
-        .lines()
-        .position(|l| l.contains(&call) && !l.ends_with(';') && !l.starts_with([' ', '\t']))
-        .ok_or_else(|| format!("no definition of {function}"))?;
-    let mut lines: Vec<String> = src.lines().map(str::to_owned).collect();
-    let hit = (head..lines.len())
-        .take_while(|&i| i == head || lines[i] != "}")
-        .find(|&i| i > head && lines[i].contains(needle))
-        .ok_or_else(|| format!("no `{needle}` in {function}"))?;
-    lines[hit] = "\t(void)0; /* rmapfuzz test: line dropped */".to_owned();
-    std::fs::write(&path, lines.join("\n") + "\n")?;
-    Ok(dir)
+    edited(tree, function, |lines, head, end| {
+        let hit = (head + 1..end)
+            .find(|&i| lines[i].contains(needle))
+            .ok_or_else(|| format!("no `{needle}` in {function}"))?;
+        lines[hit] = "\t(void)0; /* rmapfuzz test: line dropped */".to_owned();
+        Ok(())
+    })
 }
 
 /// A copy of `tree` where the first line inside `function` containing
@@ -147,28 +164,17 @@ fn moved(
     needle: &str,
     after: &str,
 ) -> Result<tempfile::TempDir, Failed> {
-    let dir = copy_tree(tree)?;
-    let path = dir.path().join("mm/rmap.c");
-    let src = std::fs::read_to_string(&path)?;
-    let call = format!(" {function}(");
-    let mut lines: Vec<String> = src.lines().map(str::to_owned).collect();
-    let head = lines
-        .iter()
-        .position(|l| l.contains(&call) && !l.ends_with(';') && !l.starts_with([' ', '\t']))
-        .ok_or_else(|| format!("no definition of {function}"))?;
-    let body_end = (head..lines.len())
-        .find(|&i| i > head && lines[i] == "}")
-        .ok_or_else(|| format!("no end of {function}"))?;
-    let from = (head..body_end)
-        .find(|&i| lines[i].contains(needle))
-        .ok_or_else(|| format!("no `{needle}` in {function}"))?;
-    let line = lines.remove(from);
-    let to = (from..body_end - 1)
-        .find(|&i| lines[i].contains(after))
-        .ok_or_else(|| format!("no `{after}` after `{needle}` in {function}"))?;
-    lines.insert(to + 1, line);
-    std::fs::write(&path, lines.join("\n") + "\n")?;
-    Ok(dir)
+    edited(tree, function, |lines, head, end| {
+        let from = (head..end)
+            .find(|&i| lines[i].contains(needle))
+            .ok_or_else(|| format!("no `{needle}` in {function}"))?;
+        let line = lines.remove(from);
+        let to = (from..end - 1)
+            .find(|&i| lines[i].contains(after))
+            .ok_or_else(|| format!("no `{after}` after `{needle}` in {function}"))?;
+        lines.insert(to + 1, line);
+        Ok(())
+    })
 }
 
 /// A copy of `tree` with `from` replaced by `to` in mm/rmap.c (once).

@@ -260,6 +260,33 @@ struct seal_pass {
 	int line;
 };
 
+/*
+ * Whether a pass has anything to do with an object sealed at @seal whose
+ * lock is (@locked) or is not held; *@check: whether it compares.
+ */
+static bool seal_wanted(const struct seal_pass *p, u64 seal, bool locked,
+			bool *check)
+{
+	*check = !p->reseal && seal && (p->all || !locked);
+	return *check || p->reseal || p->then_reseal;
+}
+
+/* Compare and/or record @now; true when a compared seal is broken. */
+static bool seal_apply(const struct seal_pass *p, u64 *seal, bool check,
+		       u64 now, enum lock_stat stat)
+{
+	bool broken = false;
+
+	if (check) {
+		counted(stat);
+		broken = *seal != now;
+	}
+	/* A broken seal is reported once, then follows the object. */
+	if (p->reseal || p->then_reseal || broken)
+		*seal = now;
+	return broken;
+}
+
 /* "noticed when anon_vma_fork() took the lock at mm/rmap.c:420" */
 static void when_noticed(const struct seal_pass *p, char *buf, size_t len)
 {
@@ -278,7 +305,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	struct seal_pass *p = arg;
 	struct anon_vma_view view;
 	struct rw_semaphore *lock;
-	u64 *seal = slab_obj_seal(obj), now;
+	u64 *seal = slab_obj_seal(obj);
 	char where[96], released[192], when[192];
 	bool check;
 
@@ -287,19 +314,10 @@ static void seal_anon_vma(void *obj, void *arg)
 	lock = core->family_lock(obj);
 	if (p->family && (const void *)lock != p->family)
 		return;
-	check = !p->reseal && *seal && (p->all || !rwsem_is_write_locked(lock));
-	if (!check && !p->reseal && !p->then_reseal)
+	if (!seal_wanted(p, *seal, rwsem_is_write_locked(lock), &check) ||
+	    !seal_apply(p, seal, check, anon_vma_seal_of(&view),
+			LOCK_STAT_ANON_VMA_SEAL))
 		return;
-	now = anon_vma_seal_of(&view);
-	if (p->reseal) {
-		*seal = now;
-		return;
-	}
-	if (!check)
-		goto out;
-	counted(LOCK_STAT_ANON_VMA_SEAL);
-	if (*seal == now)
-		goto out;
 	in_core(where, sizeof(where));
 	if (lock->released_file)
 		snprintf(released, sizeof(released),
@@ -311,17 +329,13 @@ static void seal_anon_vma(void *obj, void *arg)
 	when_noticed(p, when, sizeof(when));
 	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s%s",
 		       anon_vma_number(obj), where, when, released);
-	*seal = now;
-out:
-	if (p->then_reseal)
-		*seal = now;
 }
 
 static void seal_vma(void *obj, void *arg)
 {
 	struct vm_area_struct *vma = obj;
 	struct seal_pass *p = arg;
-	u64 *seal = slab_obj_seal(obj), now;
+	u64 *seal = slab_obj_seal(obj);
 	char where[96], when[192];
 	bool check;
 
@@ -329,29 +343,14 @@ static void seal_vma(void *obj, void *arg)
 		return;
 	if (!live(vma->vm_mm, ALLOC_SITE_MM) || !vma_is_attached(vma))
 		return;
-	check = !p->reseal && *seal &&
-		(p->all || !rwsem_is_locked(&vma->vm_mm->mmap_lock));
-	if (!check && !p->reseal && !p->then_reseal)
+	if (!seal_wanted(p, *seal, rwsem_is_locked(&vma->vm_mm->mmap_lock), &check) ||
+	    !seal_apply(p, seal, check, vma_seal_of(vma), LOCK_STAT_VMA_SEAL))
 		return;
-	now = vma_seal_of(vma);
-	if (p->reseal) {
-		*seal = now;
-		return;
-	}
-	if (!check)
-		goto out;
-	counted(LOCK_STAT_VMA_SEAL);
-	if (*seal == now)
-		goto out;
 	in_core(where, sizeof(where));
 	when_noticed(p, when, sizeof(when));
 	lockdep_report("vma %#lx-%#lx of mm %u: its anon_vma, chain or range changed while the mm's mmap_lock was not held%s; %s",
 		       vma->vm_start, vma->vm_end, vma->vm_mm->mm_id, where,
 		       when);
-	*seal = now;
-out:
-	if (p->then_reseal)
-		*seal = now;
 }
 
 static void seal_pass(struct seal_pass *p, bool anon_vmas, bool vmas)
