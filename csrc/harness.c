@@ -31,6 +31,7 @@ extern const struct anon_vma_core kernel_base_anon_vma_core;
 static const struct anon_vma_core *const variants[] = {
 	&mainline_anon_vma_core,
 	&pre_series_anon_vma_core,
+	&anon_pgoff_anon_vma_core,
 	/* The bug zoo (csrc/zoo/). */
 	&v2_fork_enomem_anon_vma_core,
 	&v3_as_posted_anon_vma_core,
@@ -474,13 +475,13 @@ static bool audit_tree_node(struct anon_vma_chain *avc, int32_t ref, void *arg)
 		audit->broken = true;
 		return true;
 	}
-	if (avc->cached_vma_start != avc->vma->vm_pgoff ||
-	    avc->cached_vma_last != vma_last_pgoff(avc->vma))
+	if (avc->cached_vma_start != avc_key_start(avc->vma) ||
+	    avc->cached_vma_last != avc_key_last(avc->vma))
 		hygiene_say(audit->rw, audit->nr,
 			    "tree: anon_vma #%u: the anon_vma_chain of vma %#lx-%#lx is filed under pgoff %#lx-%#lx, but the VMA now covers %#lx-%#lx",
 			    audit->index, avc->vma->vm_start, avc->vma->vm_end,
 			    avc->cached_vma_start, avc->cached_vma_last,
-			    avc->vma->vm_pgoff, vma_last_pgoff(avc->vma));
+			    avc_key_start(avc->vma), avc_key_last(avc->vma));
 	return true;
 }
 

@@ -126,6 +126,8 @@ struct rf_snap_mm {
 struct rf_snap_vma {
 	int64_t mm;		/* mm id, or an RF_REF_* */
 	uint64_t start, end, pgoff;
+	uint64_t anon_pgoff;	/* as stored; valid if has_anon_pgoff */
+	uint32_t has_anon_pgoff;	/* the core keys by it (Linux 7.3) */
 	uint32_t flags;		/* 1: VM_DONTCOPY, 2: VM_WIPEONFORK */
 	uint32_t attached;
 	int32_t anon_vma;

@@ -67,6 +67,10 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 	s.start = vma->vm_start;
 	s.end = vma->vm_end;
 	s.pgoff = vma->vm_pgoff;
+	if (rw->w.core->anon_pgoff) {
+		s.has_anon_pgoff = 1;
+		s.anon_pgoff = vma_stored_anon_pgoff(vma);
+	}
 	s.flags = snap_flags(vma->vm_flags);
 	s.attached = vma_is_attached(vma);
 	s.anon_vma = ref_of(vma->anon_vma, ALLOC_SITE_ANON_VMA);

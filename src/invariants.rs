@@ -30,7 +30,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("counter.refcount", "refcount is 1, plus one per other member of the family on a root"),
     ("forest", "parent and root links form a forest; a child shares its parent's root"),
     ("tree.empty", "an anon_vma whose interval tree is empty has been freed"),
-    ("tree.member", "every interval-tree entry is an AVC of a live VMA, filed under that VMA's current pgoff range"),
+    ("tree.member", "every interval-tree entry is an AVC of a live VMA, filed under that VMA's current pgoff range (its anonymous page offset range in 7.3)"),
     ("chain.avc", "every AVC on a VMA's chain points back at that VMA, sits in its anon_vma's tree once, and the chain has one AVC per anon_vma"),
     ("chain.root", "all anon_vmas on one VMA's chain share a root"),
     ("chain.own", "a faulted VMA is linked to its own anon_vma; an unfaulted VMA has an empty chain"),
@@ -38,7 +38,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("share.one_mm", "the VMAs that use one anon_vma all belong to one process"),
     ("share.same_links", "the VMAs that use one anon_vma are linked to the same set of anon_vmas"),
     ("page.mapcount", "a page's mapcount equals the number of entries mapping it"),
-    ("page.linked", "a page is mapped at its linear index, by VMAs linked to the page's anon_vma"),
+    ("page.linked", "a page is mapped at its linear index (by the anonymous page offset in 7.3), by VMAs linked to the page's anon_vma"),
+    ("vma.anon_pgoff", "an anonymous VMA's anonymous page offset equals its pgoff (7.3: linear_anon_page_index warns otherwise)"),
     ("rmap.complete", "an rmap walk from a page finds exactly the entries that map it"),
 ];
 
@@ -107,7 +108,31 @@ fn run_checks(mut c: Checker) -> Vec<Violation> {
     check_chains_and_trees(&mut c);
     check_sharing(&mut c);
     check_pages(&mut c);
+    check_anon_pgoff(&mut c);
     c.out
+}
+
+/// Linux 7.3 keeps a second page offset beside vm_pgoff. Both move
+/// together for anonymous memory (every caller sets both, by the same
+/// delta); the kernel asserts it where it indexes a page
+/// (linear_anon_page_index), and its trees and folio indices rely on it.
+fn check_anon_pgoff(c: &mut Checker) {
+    let s = c.snap;
+    let all = s
+        .vmas()
+        .map(|(r, v)| (r.to_string(), v))
+        .chain(s.detached.iter().map(|v| ("a detached VMA".to_owned(), v)));
+    for (name, v) in all {
+        if let Some(anon) = v.anon_pgoff.filter(|&a| a != v.pgoff) {
+            c.fail(
+                "vma.anon_pgoff",
+                format!(
+                    "VMA {name} ({:#x}-{:#x}): anonymous page offset {anon:#x}, pgoff {:#x}",
+                    v.start, v.end, v.pgoff
+                ),
+            );
+        }
+    }
 }
 
 /// What each rule had to look at in this snapshot (counting mode only).
@@ -172,6 +197,10 @@ fn count_instances(c: &mut Checker) {
         ("page.mapcount", s.pages.len()),
         ("page.linked", s.pages.iter().map(|p| p.mappers.len()).sum()),
         ("rmap.complete", s.pages.len()),
+        (
+            "vma.anon_pgoff",
+            s.vmas().filter(|(_, v)| v.anon_pgoff.is_some()).count(),
+        ),
     ] {
         c.examine(rule, n);
     }
@@ -709,7 +738,7 @@ fn check_pages(c: &mut Checker) {
                     ),
                 ),
                 Some(v) => {
-                    let index = v.pgoff + ((addr - v.start) >> 12);
+                    let index = v.index_at(addr);
                     if index != p.index {
                         c.fail(
                             "page.linked",
@@ -758,6 +787,7 @@ mod tests {
                     start: 0x10000,
                     end: 0x12000,
                     pgoff: 0x10,
+                    anon_pgoff: None,
                     flags: 0,
                     attached: true,
                     anon_vma: AvRef::Id(0),
@@ -956,6 +986,7 @@ mod tests {
                 start,
                 end: start + 0x1000,
                 pgoff: start >> 12,
+                anon_pgoff: None,
                 flags: 0,
                 attached: true,
                 anon_vma: AvRef::Id(own as u32),

@@ -206,6 +206,19 @@ impl Run<'_> {
             }
             _ => (c, o),
         };
+        // A core before 7.3 has no anonymous page offset: compare without.
+        let unkeyed;
+        let (c, o) = match (c.has_anon_pgoff(), o.has_anon_pgoff()) {
+            (true, false) => {
+                unkeyed = c.without_anon_pgoff();
+                (&unkeyed, o)
+            }
+            (false, true) => {
+                unkeyed = o.without_anon_pgoff();
+                (c, &unkeyed)
+            }
+            _ => (c, o),
+        };
         match mode {
             Mode::Strict => match first_difference(c, o) {
                 None => Ok(()),
@@ -281,7 +294,9 @@ pub fn state_hash(snap: &Snapshot) -> u64 {
 /// variant judged on its own).
 pub fn reference_engine(variant: Variant) -> Result<Option<Box<dyn Engine>>, String> {
     match variant.reference {
-        Reference::Oracle => Ok(Some(Box::new(OracleEngine::new()))),
+        Reference::Oracle => Ok(Some(Box::new(OracleEngine::for_generation(
+            variant.generation,
+        )))),
         Reference::C(name) => CEngine::new(name)
             .map(|e| Some(Box::new(e) as Box<dyn Engine>))
             .ok_or_else(|| format!("the C harness has no variant {name}")),

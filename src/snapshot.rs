@@ -37,6 +37,8 @@ pub struct RawVma {
     pub start: u64,
     pub end: u64,
     pub pgoff: u64,
+    /// The anonymous page offset, for a core that keys by it (Linux 7.3).
+    pub anon_pgoff: Option<u64>,
     pub flags: u32,
     pub attached: bool,
     pub anon_vma: RawRef,
@@ -147,6 +149,9 @@ pub struct VmaState {
     pub start: u64,
     pub end: u64,
     pub pgoff: u64,
+    /// The anonymous page offset (Linux 7.3's generation only): what the
+    /// VMA's AVCs are keyed and its pages indexed by.
+    pub anon_pgoff: Option<u64>,
     pub flags: u32,
     pub attached: bool,
     pub anon_vma: AvRef,
@@ -161,9 +166,21 @@ impl VmaState {
         (self.end - self.start) >> 12
     }
 
+    /// The page offset pages and AVCs are keyed by: the anonymous one
+    /// where the generation has it.
+    pub fn key_pgoff(&self) -> u64 {
+        self.anon_pgoff.unwrap_or(self.pgoff)
+    }
+
     /// The pgoff range the VMA's AVCs must be filed under.
     pub fn key(&self) -> (u64, u64) {
-        (self.pgoff, (self.pgoff + self.pages()).wrapping_sub(1))
+        let first = self.key_pgoff();
+        (first, (first + self.pages()).wrapping_sub(1))
+    }
+
+    /// The index of the page mapped at `addr` in this VMA.
+    pub fn index_at(&self, addr: u64) -> u64 {
+        self.key_pgoff() + ((addr - self.start) >> 12)
     }
 }
 
@@ -273,6 +290,26 @@ impl Snapshot {
     /// Whether its anon_vmas keep a degree-era single counter.
     pub fn has_degree(&self) -> bool {
         self.anon_vmas.iter().any(|a| a.degree.is_some())
+    }
+
+    /// Whether the VMAs carry an anonymous page offset (Linux 7.3).
+    pub fn has_anon_pgoff(&self) -> bool {
+        self.vmas().any(|(_, v)| v.anon_pgoff.is_some())
+    }
+
+    /// The same world without anonymous page offsets, as a core before 7.3
+    /// sees it (to compare with one).
+    pub fn without_anon_pgoff(&self) -> Snapshot {
+        let mut s = self.clone();
+        for v in s
+            .mms
+            .iter_mut()
+            .flat_map(|m| m.vmas.iter_mut())
+            .chain(s.detached.iter_mut())
+        {
+            v.anon_pgoff = None;
+        }
+        s
     }
 
     /// The same world with each anon_vma's two counters replaced by their
@@ -399,6 +436,7 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
         start: v.start,
         end: v.end,
         pgoff: v.pgoff,
+        anon_pgoff: v.anon_pgoff,
         flags: v.flags,
         attached: v.attached,
         anon_vma: av(v.anon_vma),
@@ -1041,6 +1079,7 @@ mod tests {
                 start: 0x10000,
                 end: 0x11000,
                 pgoff: 16,
+                anon_pgoff: None,
                 flags: 0,
                 attached: true,
                 anon_vma: RawRef::Index(b),

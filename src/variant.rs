@@ -8,6 +8,17 @@ use std::sync::OnceLock;
 /// oracle are post-series; our `pre-series` core is what its name says.
 pub use rmap_extract::Generation;
 
+/// The generation the oracle models when it is the reference of a core of
+/// `generation`: post-series, with 7.3's anonymous page offset if the core
+/// has one.
+pub fn oracle_generation(generation: Generation) -> Generation {
+    if generation == Generation::AnonPgoff {
+        Generation::AnonPgoff
+    } else {
+        Generation::PostSeries
+    }
+}
+
 /// The generation of a kernel build, by the name build.rs recorded.
 fn generation_of(k: rmap_ffi::KernelBuild) -> Generation {
     Generation::from_name(k.generation).unwrap_or(Generation::PostSeries)
@@ -41,6 +52,9 @@ impl Mode {
         match (a, b) {
             _ if a == b => Mode::Strict,
             (Degree, PreSeries) | (PreSeries, Degree) => Mode::Strict,
+            // 7.3 kept the core and added a key that equals vm_pgoff for
+            // every anonymous VMA (checked on its side: vma.anon_pgoff).
+            (PostSeries, AnonPgoff) | (AnonPgoff, PostSeries) => Mode::Strict,
             _ => Mode::Relaxed,
         }
     }
@@ -60,6 +74,9 @@ impl Mode {
         }
         if (a == Generation::Degree) != (b == Generation::Degree) {
             out.push("num_children and num_active_vmas apart (compared as their sum, degree)");
+        }
+        if (a == Generation::AnonPgoff) != (b == Generation::AnonPgoff) {
+            out.push("the anonymous page offset (7.3's; the other side has none)");
         }
         out
     }
@@ -121,7 +138,7 @@ impl Variant {
     /// The generation of what this variant is compared with.
     pub fn reference_generation(&self) -> Option<Generation> {
         match self.reference {
-            Reference::Oracle => Some(Generation::PostSeries),
+            Reference::Oracle => Some(oracle_generation(self.generation)),
             Reference::C(name) => base_variants()
                 .iter()
                 .find(|v| v.name == name)
@@ -205,6 +222,15 @@ pub const VARIANTS: &[Variant] = &[
         correct: true,
         generation: Generation::PreSeries,
         mode: Mode::Relaxed,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "anon-pgoff",
+        label: "anon-pgoff",
+        summary: "mainline in Linux 7.3's shape: AVCs keyed and pages indexed by a separate anonymous page offset",
+        correct: true,
+        generation: Generation::AnonPgoff,
+        mode: Mode::Strict,
         reference: Reference::Oracle,
     },
 ];
@@ -346,7 +372,9 @@ fn kernel_variant(k: rmap_ffi::KernelBuild) -> Variant {
         Some(base) if k.variant == KERNEL_VARIANT => {
             (Reference::C(KERNEL_BASE_VARIANT), generation_of(base))
         }
-        _ if generation == Generation::PostSeries => (Reference::Oracle, Generation::PostSeries),
+        _ if matches!(generation, Generation::PostSeries | Generation::AnonPgoff) => {
+            (Reference::Oracle, generation)
+        }
         _ => (Reference::C("pre-series"), Generation::PreSeries),
     };
     let label = format!("{} {} ({})", k.variant, k.version, k.generation);
@@ -418,7 +446,7 @@ fn with_reference(mut v: Variant, choice: &str) -> Variant {
     }
     let (reference, generation) = match choice {
         "none" => (Reference::None, None),
-        "oracle" => (Reference::Oracle, Some(Generation::PostSeries)),
+        "oracle" => (Reference::Oracle, Some(oracle_generation(v.generation))),
         name => match base_variants().iter().find(|b| b.name == name) {
             Some(b) => (Reference::C(b.name), Some(b.generation)),
             None => return v,

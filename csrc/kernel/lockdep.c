@@ -240,6 +240,7 @@ static u64 vma_seal_of(struct vm_area_struct *vma)
 	h = mix(h, vma->vm_start);
 	h = mix(h, vma->vm_end);
 	h = mix(h, vma->vm_pgoff);
+	h = mix(h, vma_stored_anon_pgoff(vma));
 	h = mix(h, vma->vm_flags);
 	h = mix(h, (u64)(uintptr_t)vma->anon_vma_chain.next);
 	h = mix(h, (u64)(uintptr_t)vma->anon_vma_chain.prev);

@@ -65,7 +65,7 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 }
 
 /* The kernel's mm/vma.c re-keying helpers are not extracted: ours. */
-static void kernel_pre_update_vma(struct vm_area_struct *vma)
+static __attribute__((unused)) void kernel_pre_update_vma(struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc;
 
@@ -73,7 +73,7 @@ static void kernel_pre_update_vma(struct vm_area_struct *vma)
 		anon_vma_interval_tree_remove(avc, &avc->anon_vma->rb_root);
 }
 
-static void kernel_post_update_vma(struct vm_area_struct *vma)
+static __attribute__((unused)) void kernel_post_update_vma(struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc;
 
@@ -81,18 +81,22 @@ static void kernel_post_update_vma(struct vm_area_struct *vma)
 		anon_vma_interval_tree_insert(avc, &avc->anon_vma->rb_root);
 }
 
-#define KERNEL_ANON_VMA_CORE					\
+/* Every generation's entries but the re-keying. */
+#define KERNEL_ANON_VMA_CORE_COMMON				\
 	.name			= RMAPFUZZ_CORE_NAME,		\
 	.init			= kernel_anon_vma_init,		\
 	.prepare		= kernel_anon_vma_prepare,	\
 	.fork			= kernel_anon_vma_fork,		\
 	.unlink			= kernel_unlink_anon_vmas,	\
-	.pre_update_vma		= kernel_pre_update_vma,	\
-	.post_update_vma	= kernel_post_update_vma,	\
 	.tree			= kernel_anon_vma_tree,		\
 	.family_lock		= kernel_anon_vma_family_lock,	\
 	.own_rwsem		= kernel_anon_vma_own_rwsem,	\
 	.avc_layout		= kernel_avc_layout
 
+/* Trees that key AVCs by vm_pgoff, through the harness's interval tree. */
+#define KERNEL_ANON_VMA_CORE					\
+	KERNEL_ANON_VMA_CORE_COMMON,				\
+	.pre_update_vma		= kernel_pre_update_vma,	\
+	.post_update_vma	= kernel_post_update_vma
 
 #endif /* _RMAPFUZZ_KERNEL_GLUE_COMMON_H */

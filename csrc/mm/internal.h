@@ -20,6 +20,7 @@ enum vma_operation {
 
 extern const struct anon_vma_core mainline_anon_vma_core;
 extern const struct anon_vma_core pre_series_anon_vma_core;
+extern const struct anon_vma_core anon_pgoff_anon_vma_core;
 /* The bug zoo (csrc/zoo/). */
 extern const struct anon_vma_core v2_fork_enomem_anon_vma_core;
 extern const struct anon_vma_core v3_as_posted_anon_vma_core;
@@ -129,6 +130,107 @@ static inline struct rb_root_cached *anon_vma_tree(struct anon_vma *anon_vma)
 	return current_anon_vma_core()->tree(anon_vma);
 }
 
+/*
+ * The anonymous page offset (Linux 7.3) as the callers see it: through the
+ * current core's own helpers when it brings them (a 7.3 tree's), else the
+ * harness's. Every caller keeps it, whatever the core's generation.
+ */
+static inline pgoff_t vma_start_anon_pgoff(const struct vm_area_struct *vma)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (core->start_anon_pgoff)
+		return core->start_anon_pgoff(vma);
+	return vma_stored_anon_pgoff(vma);
+}
+
+static inline void vma_set_anon_pgoff(struct vm_area_struct *vma, pgoff_t pgoff)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (core->set_anon_pgoff) {
+		core->set_anon_pgoff(vma, pgoff);
+		return;
+	}
+	vma->__vm_anon_pgoff_hi = pgoff >> 32;
+	vma->__vm_anon_pgoff_lo = (unsigned int)pgoff;
+}
+
+/* The index a new anonymous page at @address of @vma gets. */
+static inline pgoff_t anon_page_index(const struct vm_area_struct *vma,
+				      unsigned long address)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (!core->anon_pgoff)
+		return linear_page_index(vma, address);
+	if (core->anon_page_index)
+		return core->anon_page_index(vma, address);
+	return vma_start_anon_pgoff(vma) +
+	       ((address - vma->vm_start) >> PAGE_SHIFT);
+}
+
+/* Where @vma maps the anonymous page of index @pgoff, or -EFAULT. */
+static inline unsigned long anon_page_address(const struct vm_area_struct *vma,
+					      pgoff_t pgoff)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+	pgoff_t first;
+	unsigned long address;
+
+	if (core->anon_pgoff && core->anon_address)
+		return core->anon_address(vma, pgoff);
+	first = core->anon_pgoff ? vma_start_anon_pgoff(vma) : vma->vm_pgoff;
+	if (pgoff < first)
+		return (unsigned long)-EFAULT;
+	address = vma->vm_start + ((pgoff - first) << PAGE_SHIFT);
+	if (address < vma->vm_start || address >= vma->vm_end)
+		return (unsigned long)-EFAULT;
+	return address;
+}
+
+/*
+ * The first pgoff @vma's AVCs must be filed under, read from the VMA the
+ * harness's way (not through the core's helpers): what trees are keyed by
+ * in our interval tree, and what the checks expect of any core's.
+ */
+static inline pgoff_t avc_key_start(const struct vm_area_struct *vma)
+{
+	if (current_anon_vma_core()->anon_pgoff)
+		return vma_stored_anon_pgoff(vma);
+	return vma->vm_pgoff;
+}
+
+static inline pgoff_t avc_key_last(const struct vm_area_struct *vma)
+{
+	return avc_key_start(vma) + vma_pages(vma) - 1;
+}
+
+/* A stabbing query of @anon_vma's tree: the core's own when it has one. */
+static inline struct anon_vma_chain *
+anon_vma_tree_first(struct anon_vma *anon_vma, pgoff_t start, pgoff_t last)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (core->tree_first)
+		return core->tree_first(anon_vma, start, last);
+	return anon_vma_interval_tree_iter_first(core->tree(anon_vma), start, last);
+}
+
+static inline struct anon_vma_chain *
+anon_vma_tree_next(struct anon_vma_chain *avc, pgoff_t start, pgoff_t last)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (core->tree_next)
+		return core->tree_next(avc, start, last);
+	return anon_vma_interval_tree_iter_next(avc, start, last);
+}
+
+#define anon_vma_tree_foreach(avc, anon_vma, start, last)		\
+	for (avc = anon_vma_tree_first(anon_vma, start, last); avc;	\
+	     avc = anon_vma_tree_next(avc, start, last))
+
 /* Macros, so that lock tracking records the caller's file and line. */
 #define anon_vma_lock_write(av)	 down_write(current_anon_vma_core()->family_lock(av))
 #define anon_vma_unlock_write(av) up_write(current_anon_vma_core()->family_lock(av))
@@ -157,6 +259,7 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm,
 					   unsigned long start,
 					   unsigned long end,
 					   vm_flags_t vm_flags, pgoff_t pgoff,
+					   pgoff_t anon_pgoff,
 					   struct vm_area_struct *copied_from,
 					   int *err);
 int vma_modify_flags(struct vm_area_struct *vma, unsigned long start,

@@ -36,15 +36,24 @@ static inline struct anon_vma_chain *rb_to_avc(struct rb_node *node)
 	return node ? rb_entry(node, struct anon_vma_chain, rb) : NULL;
 }
 
-static inline unsigned long avc_start_pgoff(const struct anon_vma_chain *avc)
+/*
+ * The harness's keys: the VMA's pgoff range, or with a core of 7.3's
+ * generation its anonymous page offset range (read as stored).
+ */
+static unsigned long avc_start_pgoff(struct anon_vma_chain *avc)
 {
-	return avc->vma->vm_pgoff;
+	return avc_key_start(avc->vma);
 }
 
-static inline unsigned long avc_last_pgoff(const struct anon_vma_chain *avc)
+static unsigned long avc_last_pgoff(struct anon_vma_chain *avc)
 {
-	return vma_last_pgoff(avc->vma);
+	return avc_key_last(avc->vma);
 }
+
+static const struct avc_tree_keys harness_keys = {
+	.start	= avc_start_pgoff,
+	.last	= avc_last_pgoff,
+};
 
 static unsigned long subtree_last_of(struct rb_node *node)
 {
@@ -52,9 +61,10 @@ static unsigned long subtree_last_of(struct rb_node *node)
 }
 
 /* The augmented value a node should carry, from its children's values. */
-static unsigned long compute_subtree_last(struct anon_vma_chain *avc)
+static unsigned long compute_subtree_last(struct anon_vma_chain *avc,
+					  const struct avc_tree_keys *keys)
 {
-	unsigned long last = avc_last_pgoff(avc);
+	unsigned long last = keys->last(avc);
 
 	last = max(last, subtree_last_of(avc->rb.rb_left));
 	last = max(last, subtree_last_of(avc->rb.rb_right));
@@ -62,11 +72,12 @@ static unsigned long compute_subtree_last(struct anon_vma_chain *avc)
 }
 
 /* Recompute the augmented values from @node up to the root. */
-static void propagate_subtree_last(struct rb_node *node)
+static void propagate_subtree_last(struct rb_node *node,
+				   const struct avc_tree_keys *keys)
 {
 	for (; node; node = rb_parent(node))
 		rb_to_avc(node)->rb_subtree_last =
-			compute_subtree_last(rb_to_avc(node));
+			compute_subtree_last(rb_to_avc(node), keys);
 }
 
 static struct rb_node *rb_first_of(struct rb_node *node)
@@ -105,13 +116,13 @@ static void replace_child(struct rb_root *root, struct rb_node *old,
 		rb_set_parent(new, parent);
 }
 
-void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
-				   struct rb_root_cached *root)
+void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
+		     const struct avc_tree_keys *keys)
 {
 	struct rb_node **link = &root->rb_root.rb_node;
 	struct rb_node *parent = NULL;
-	unsigned long start = avc_start_pgoff(node);
-	unsigned long last = avc_last_pgoff(node);
+	unsigned long start = keys->start(node);
+	unsigned long last = keys->last(node);
 	bool leftmost = true;
 
 	assert_tree_locked(node);
@@ -126,7 +137,7 @@ void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
 		if (cur->rb_subtree_last < last)
 			cur->rb_subtree_last = last;
 		/* Equal keys go right, so insertion order is kept. */
-		if (start < avc_start_pgoff(cur)) {
+		if (start < keys->start(cur)) {
 			link = &parent->rb_left;
 		} else {
 			link = &parent->rb_right;
@@ -143,8 +154,8 @@ void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
 		root->rb_leftmost = &node->rb;
 }
 
-void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
-				   struct rb_root_cached *root)
+void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
+		     const struct avc_tree_keys *keys)
 {
 	struct rb_node *victim = &node->rb;
 	struct rb_node *fixup;
@@ -175,7 +186,7 @@ void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
 		succ->rb_left = victim->rb_left;
 		rb_set_parent(succ->rb_left, succ);
 	}
-	propagate_subtree_last(fixup);
+	propagate_subtree_last(fixup, keys);
 
 	victim->rb_left = victim->rb_right = NULL;
 	rb_set_parent(victim, NULL);
@@ -186,9 +197,9 @@ void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
  * [start, last], or NULL. Nodes are ordered by start, so the first match in
  * order is found by preferring the left subtree whenever it can hold one.
  */
-static struct anon_vma_chain *subtree_first_match(struct rb_node *node,
-						  unsigned long start,
-						  unsigned long last)
+static struct anon_vma_chain *
+subtree_first_match(struct rb_node *node, unsigned long start,
+		    unsigned long last, const struct avc_tree_keys *keys)
 {
 	while (node) {
 		struct anon_vma_chain *avc = rb_to_avc(node);
@@ -198,9 +209,9 @@ static struct anon_vma_chain *subtree_first_match(struct rb_node *node,
 			continue;
 		}
 		/* Nothing on the left: this node, then the right subtree. */
-		if (avc_start_pgoff(avc) > last)
+		if (keys->start(avc) > last)
 			return NULL;
-		if (avc_last_pgoff(avc) >= start)
+		if (keys->last(avc) >= start)
 			return avc;
 		node = node->rb_right;
 		if (!node || subtree_last_of(node) < start)
@@ -210,8 +221,8 @@ static struct anon_vma_chain *subtree_first_match(struct rb_node *node,
 }
 
 struct anon_vma_chain *
-anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
-				  unsigned long start, unsigned long last)
+avc_tree_iter_first(struct rb_root_cached *root, unsigned long start,
+		    unsigned long last, const struct avc_tree_keys *keys)
 {
 	struct rb_node *top = root->rb_root.rb_node;
 
@@ -219,12 +230,12 @@ anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
 		assert_tree_searchable(rb_to_avc(top));
 	if (!top || subtree_last_of(top) < start)
 		return NULL;
-	return subtree_first_match(top, start, last);
+	return subtree_first_match(top, start, last, keys);
 }
 
 struct anon_vma_chain *
-anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
-				 unsigned long start, unsigned long last)
+avc_tree_iter_next(struct anon_vma_chain *node, unsigned long start,
+		   unsigned long last, const struct avc_tree_keys *keys)
 {
 	struct rb_node *cur = &node->rb;
 
@@ -235,7 +246,7 @@ anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
 
 		/* Matches after @cur in its right subtree come first. */
 		if (right && subtree_last_of(right) >= start)
-			return subtree_first_match(right, start, last);
+			return subtree_first_match(right, start, last, keys);
 
 		/* Otherwise climb to the first ancestor we are left of. */
 		for (;;) {
@@ -247,11 +258,38 @@ anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
 			cur = parent;
 		}
 		cur = parent;
-		if (avc_start_pgoff(rb_to_avc(cur)) > last)
+		if (keys->start(rb_to_avc(cur)) > last)
 			return NULL;
-		if (avc_last_pgoff(rb_to_avc(cur)) >= start)
+		if (keys->last(rb_to_avc(cur)) >= start)
 			return rb_to_avc(cur);
 	}
+}
+
+/* Our cores' (and older trees') tree, keyed the harness's way. */
+void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
+				   struct rb_root_cached *root)
+{
+	avc_tree_insert(node, root, &harness_keys);
+}
+
+void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
+				   struct rb_root_cached *root)
+{
+	avc_tree_remove(node, root, &harness_keys);
+}
+
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
+				  unsigned long start, unsigned long last)
+{
+	return avc_tree_iter_first(root, start, last, &harness_keys);
+}
+
+struct anon_vma_chain *
+anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
+				 unsigned long start, unsigned long last)
+{
+	return avc_tree_iter_next(node, start, last, &harness_keys);
 }
 
 void anon_vma_interval_tree_verify(struct anon_vma_chain *node)
@@ -277,7 +315,7 @@ static unsigned int check_subtree(struct rb_node *node, struct rb_node *parent,
 		faults++;
 	*prev_start = avc_start_pgoff(avc);
 	*seen = true;
-	if (avc->rb_subtree_last != compute_subtree_last(avc))
+	if (avc->rb_subtree_last != compute_subtree_last(avc, &harness_keys))
 		faults++;
 	faults += check_subtree(node->rb_right, node, prev_start, seen);
 	return faults;

@@ -149,7 +149,7 @@ static int map_new_folio(struct vm_area_struct *vma, unsigned long address)
 	if (!folio)
 		return -ENOMEM;
 	folio->anon_vma = vma->anon_vma;
-	folio->index = linear_page_index(vma, address);
+	folio->index = anon_page_index(vma, address);
 	folio->mapcount = 1;
 	pte_install(vma->vm_mm, address, folio);
 	return 0;

@@ -19,8 +19,8 @@ int do_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len)
 	struct vm_area_struct *vma;
 	int err;
 
-	vma = vma_merge_new_range(mm, addr, addr + len, VM_NONE, pgoff, NULL,
-				  &err);
+	vma = vma_merge_new_range(mm, addr, addr + len, VM_NONE, pgoff, pgoff,
+				  NULL, &err);
 	if (vma)
 		return 0;
 
@@ -31,6 +31,7 @@ int do_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len)
 	vma->vm_end = addr + len;
 	vma->vm_flags = VM_NONE;
 	vma->vm_pgoff = pgoff;
+	vma_set_anon_pgoff(vma, pgoff);
 	vma_link(mm, vma);
 	return 0;
 }

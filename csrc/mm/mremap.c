@@ -13,14 +13,14 @@
  */
 static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
 				       unsigned long addr, unsigned long len,
-				       pgoff_t pgoff)
+				       pgoff_t pgoff, pgoff_t anon_pgoff)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct vm_area_struct *new_vma;
 	int err;
 
 	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags,
-				      pgoff, vma, &err);
+				      pgoff, anon_pgoff, vma, &err);
 	if (new_vma)
 		return new_vma;
 
@@ -31,6 +31,7 @@ static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
 	new_vma->vm_start = addr;
 	new_vma->vm_end = addr + len;
 	new_vma->vm_pgoff = pgoff;
+	vma_set_anon_pgoff(new_vma, anon_pgoff);
 	if (anon_vma_clone(new_vma, vma, VMA_OP_REMAP)) {
 		vm_area_free(new_vma);
 		return NULL;
@@ -43,11 +44,13 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
 	pgoff_t pgoff = vma->vm_pgoff;
+	pgoff_t anon_pgoff = vma_start_anon_pgoff(vma);
 
+	/* 7.3 moves the anonymous page offset alike, for the same reason. */
 	if (!vma->anon_vma)
-		pgoff = new_addr >> PAGE_SHIFT;
+		pgoff = anon_pgoff = new_addr >> PAGE_SHIFT;
 
-	if (!copy_vma(vma, new_addr, len, pgoff))
+	if (!copy_vma(vma, new_addr, len, pgoff, anon_pgoff))
 		return -ENOMEM;
 
 	pte_move_range(vma->vm_mm, vma->vm_start, vma->vm_end, new_addr);

@@ -274,4 +274,7 @@ const struct anon_vma_core ANON_VMA_CORE_TABLE = {
 	.pre_update_vma		= ZOO_PRE_UPDATE_VMA,
 	.post_update_vma	= ZOO_POST_UPDATE_VMA,
 	OUR_ANON_VMA_LAYOUT,
+#ifdef ANON_VMA_CORE_EXTRA
+	ANON_VMA_CORE_EXTRA
+#endif
 };

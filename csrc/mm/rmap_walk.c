@@ -22,15 +22,13 @@ void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
 	if (!anon_vma)
 		return;
 	anon_vma_lock_read(anon_vma);
-	anon_vma_interval_tree_foreach(avc, anon_vma_tree(anon_vma), pgoff, pgoff) {
+	anon_vma_tree_foreach(avc, anon_vma, pgoff, pgoff) {
 		struct vm_area_struct *vma = avc->vma;
-		unsigned long address;
+		unsigned long address = anon_page_address(vma, pgoff);
 
 		/* The tree promised this VMA covers pgoff. */
-		if (WARN_ON_ONCE(pgoff < vma->vm_pgoff ||
-				 pgoff > vma_last_pgoff(vma)))
+		if (WARN_ON_ONCE(address == (unsigned long)-EFAULT))
 			continue;
-		address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
 		rmap_one(folio, vma, address, arg);
 	}
 	anon_vma_unlock_read(anon_vma);

@@ -133,13 +133,19 @@ static bool is_mergeable_anon_vma(struct vm_area_struct *tgt,
 	return src_anon == tgt_anon;
 }
 
-/* Adjacent, same flags, and linear in pgoff: may @a and @b share? */
+/*
+ * Adjacent, same flags, and linear in pgoff (7.3: in the anonymous page
+ * offset too): may @a and @b share?
+ */
 static bool anon_vma_compatible(struct vm_area_struct *a,
 				struct vm_area_struct *b)
 {
 	return a->vm_end == b->vm_start &&
 	       a->vm_flags == b->vm_flags &&
-	       b->vm_pgoff == a->vm_pgoff + vma_pages(a);
+	       b->vm_pgoff == a->vm_pgoff + vma_pages(a) &&
+	       (!current_anon_vma_core()->anon_pgoff ||
+		vma_start_anon_pgoff(b) ==
+			vma_start_anon_pgoff(a) + vma_pages(a));
 }
 
 static struct anon_vma *reusable_anon_vma(struct vm_area_struct *old,
@@ -183,18 +189,31 @@ struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 struct vma_change {
 	struct vm_area_struct *vma;
 	unsigned long start, end;
-	pgoff_t pgoff;
+	pgoff_t pgoff, anon_pgoff;
 	struct vm_area_struct *adjust;
 	unsigned long adj_start, adj_end;
-	pgoff_t adj_pgoff;
+	pgoff_t adj_pgoff, adj_anon_pgoff;
 };
 
+/*
+ * Both page offsets of a changed range, @delta pages from those of @ref
+ * (the kernel computes each from its own kind of offset, never one from
+ * the other).
+ */
+static void offsets_from(pgoff_t *pgoff, pgoff_t *anon_pgoff,
+			 const struct vm_area_struct *ref, long delta)
+{
+	*pgoff = ref->vm_pgoff + delta;
+	*anon_pgoff = vma_start_anon_pgoff(ref) + delta;
+}
+
 static void vma_set_range(struct vm_area_struct *vma, unsigned long start,
-			  unsigned long end, pgoff_t pgoff)
+			  unsigned long end, pgoff_t pgoff, pgoff_t anon_pgoff)
 {
 	vma->vm_start = start;
 	vma->vm_end = end;
 	vma->vm_pgoff = pgoff;
+	vma_set_anon_pgoff(vma, anon_pgoff);
 }
 
 static void commit_vma_change(const struct vma_change *c)
@@ -212,9 +231,10 @@ static void commit_vma_change(const struct vma_change *c)
 		if (c->adjust)
 			anon_vma_interval_tree_pre_update_vma(c->adjust);
 	}
-	vma_set_range(c->vma, c->start, c->end, c->pgoff);
+	vma_set_range(c->vma, c->start, c->end, c->pgoff, c->anon_pgoff);
 	if (c->adjust)
-		vma_set_range(c->adjust, c->adj_start, c->adj_end, c->adj_pgoff);
+		vma_set_range(c->adjust, c->adj_start, c->adj_end,
+			      c->adj_pgoff, c->adj_anon_pgoff);
 	if (anon_vma) {
 		anon_vma_interval_tree_post_update_vma(c->vma);
 		if (c->adjust)
@@ -269,8 +289,11 @@ int __split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below)
 	if (new_below) {
 		new->vm_end = addr;
 	} else {
+		pgoff_t delta = (addr - vma->vm_start) >> PAGE_SHIFT;
+
 		new->vm_start = addr;
-		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+		new->vm_pgoff += delta;
+		vma_set_anon_pgoff(new, vma_start_anon_pgoff(new) + delta);
 	}
 
 	err = anon_vma_clone(new, vma, VMA_OP_SPLIT);
@@ -282,11 +305,12 @@ int __split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below)
 	if (new_below) {
 		change.start = addr;
 		change.end = vma->vm_end;
-		change.pgoff = vma->vm_pgoff + ((addr - new->vm_start) >> PAGE_SHIFT);
+		offsets_from(&change.pgoff, &change.anon_pgoff, vma,
+			     (addr - new->vm_start) >> PAGE_SHIFT);
 	} else {
 		change.start = vma->vm_start;
 		change.end = addr;
-		change.pgoff = vma->vm_pgoff;
+		offsets_from(&change.pgoff, &change.anon_pgoff, vma, 0);
 	}
 	commit_vma_change(&change);
 	vma_link(vma->vm_mm, new);
@@ -345,7 +369,7 @@ struct vm_area_struct *vma_merge_existing_range(struct vm_area_struct *middle,
 		change.vma = prev;
 		change.start = prev->vm_start;
 		change.end = next->vm_end;
-		change.pgoff = prev->vm_pgoff;
+		offsets_from(&change.pgoff, &change.anon_pgoff, prev, 0);
 		remove = middle;
 		remove2 = next;
 	} else if (merge_left) {
@@ -355,15 +379,15 @@ struct vm_area_struct *vma_merge_existing_range(struct vm_area_struct *middle,
 		change.vma = prev;
 		change.start = prev->vm_start;
 		change.end = end;
-		change.pgoff = prev->vm_pgoff;
+		offsets_from(&change.pgoff, &change.anon_pgoff, prev, 0);
 		if (remove_middle) {
 			remove = middle;
 		} else {
 			change.adjust = middle;
 			change.adj_start = end;
 			change.adj_end = middle->vm_end;
-			change.adj_pgoff = middle->vm_pgoff +
-					   PHYS_PFN(end - middle->vm_start);
+			offsets_from(&change.adj_pgoff, &change.adj_anon_pgoff,
+				     middle, PHYS_PFN(end - middle->vm_start));
 		}
 	} else {
 		/* next grows down over the end of middle, or all of it. */
@@ -373,18 +397,19 @@ struct vm_area_struct *vma_merge_existing_range(struct vm_area_struct *middle,
 			change.vma = next;
 			change.start = middle->vm_start;
 			change.end = next->vm_end;
-			change.pgoff = next->vm_pgoff - vma_pages(middle);
+			offsets_from(&change.pgoff, &change.anon_pgoff, next,
+				     -(long)vma_pages(middle));
 			remove = middle;
 		} else {
 			change.vma = middle;
 			change.start = middle->vm_start;
 			change.end = start;
-			change.pgoff = middle->vm_pgoff;
+			offsets_from(&change.pgoff, &change.anon_pgoff, middle, 0);
 			change.adjust = next;
 			change.adj_start = start;
 			change.adj_end = next->vm_end;
-			change.adj_pgoff = next->vm_pgoff -
-					   PHYS_PFN(next->vm_start - start);
+			offsets_from(&change.adj_pgoff, &change.adj_anon_pgoff,
+				     next, -(long)PHYS_PFN(next->vm_start - start));
 		}
 	}
 
@@ -412,6 +437,7 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm,
 					   unsigned long start,
 					   unsigned long end,
 					   vm_flags_t vm_flags, pgoff_t pgoff,
+					   pgoff_t anon_pgoff,
 					   struct vm_area_struct *copied_from,
 					   int *err)
 {
@@ -455,11 +481,12 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm,
 	if (can_left) {
 		change.start = prev->vm_start;
 		change.end = remove_next ? next->vm_end : end;
-		change.pgoff = prev->vm_pgoff;
+		offsets_from(&change.pgoff, &change.anon_pgoff, prev, 0);
 	} else {
 		change.start = start;
 		change.end = next->vm_end;
 		change.pgoff = pgoff;
+		change.anon_pgoff = anon_pgoff;
 	}
 
 	/* vma_expand(): the target takes over the anon_vma it must cover. */

@@ -36,6 +36,7 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	new->vm_end = orig->vm_end;
 	new->vm_flags = orig->vm_flags;
 	new->vm_pgoff = orig->vm_pgoff;
+	vma_set_anon_pgoff(new, vma_start_anon_pgoff(orig));
 	new->anon_vma = orig->anon_vma;
 	return new;
 }

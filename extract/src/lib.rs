@@ -29,8 +29,13 @@ pub enum Generation {
     /// `lock_anon_vma_root`, `anon_vma_merge` (e.g. Linux 6.12).
     PreSeries,
     /// After the "clean up anon_vma implementation" series: `enum
-    /// vma_operation`, `cleanup_partial_anon_vmas` (Linux 7.x).
+    /// vma_operation`, `cleanup_partial_anon_vmas` (Linux 7.0 to 7.2).
     PostSeries,
+    /// The post-series core with an anonymous page offset of its own per
+    /// VMA (`vma_start_anon_pgoff`, `__vm_anon_pgoff_lo/hi`), by which
+    /// AVCs are keyed in the tree's `anon_rmap_tree_*` (mm/interval_tree.c)
+    /// and anonymous pages are indexed (Linux 7.3).
+    AnonPgoff,
 }
 
 impl Generation {
@@ -39,6 +44,7 @@ impl Generation {
             Generation::Degree => "degree",
             Generation::PreSeries => "pre-series",
             Generation::PostSeries => "post-series",
+            Generation::AnonPgoff => "anon-pgoff",
         }
     }
 
@@ -48,6 +54,7 @@ impl Generation {
             Generation::Degree,
             Generation::PreSeries,
             Generation::PostSeries,
+            Generation::AnonPgoff,
         ]
         .into_iter()
         .find(|g| g.name() == name)
@@ -59,6 +66,7 @@ impl Generation {
             Generation::Degree => "kernel_glue/degree.c",
             Generation::PreSeries => "kernel_glue/pre_series.c",
             Generation::PostSeries => "kernel_glue/post_series.c",
+            Generation::AnonPgoff => "kernel_glue/anon_pgoff.c",
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct DumpVma {
     pub start: u64,
     pub end: u64,
     pub pgoff: u64,
+    /// The anonymous page offset (Linux 7.3).
+    pub anon_pgoff: u64,
     pub flags: u32,
     pub anon_vma: Ref,
     /// Indices into `Dump::avcs`, head first.
@@ -121,6 +123,7 @@ impl World {
                 start: v.start,
                 end: v.end,
                 pgoff: v.pgoff,
+                anon_pgoff: v.anon_pgoff,
                 flags: v.flags,
                 anon_vma: reference(&av_ix, v.anon_vma),
                 chain: avc_list(&mut v.chain.iter()),

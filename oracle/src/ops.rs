@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::world::{Alloc, MmKey, Page, Vma, VmaKey, World};
+use crate::world::{Alloc, MmKey, Offsets, Page, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
 /// What an operation returns before the outcome is assembled.
@@ -32,16 +32,17 @@ impl World {
         if !valid_range(start, len) || !self.range_is_free(mm, start, start + len) {
             return Err(Status::Einval);
         }
-        let pgoff = start / PAGE_SIZE;
+        let off = Offsets::at(start);
         // A merge that runs out of memory falls back to a new VMA.
-        if let Ok(Some(_)) = self.merge_new(mm, start, start + len, 0, pgoff, None) {
+        if let Ok(Some(_)) = self.merge_new(mm, start, start + len, 0, off, None) {
             return Ok(Status::Ok);
         }
         let vma = Vma {
             mm,
             start,
             end: start + len,
-            pgoff,
+            pgoff: off.pgoff,
+            anon_pgoff: off.anon,
             flags: 0,
             anon_vma: None,
             chain: VecDeque::new(),
@@ -205,19 +206,20 @@ impl World {
         if !valid_range(new_addr, len) || !self.range_is_free(mm, new_addr, new_addr + len) {
             return Err(Status::Einval);
         }
-        // An unfaulted VMA takes the new address's pgoff, to help merging.
-        let pgoff = if v.anon_vma.is_some() {
-            v.pgoff
+        // An unfaulted VMA takes the new address's offsets (both of them,
+        // in 7.3), to help merging.
+        let off = if v.anon_vma.is_some() {
+            v.offsets()
         } else {
-            new_addr / PAGE_SIZE
+            Offsets::at(new_addr)
         };
         let merged = matches!(
-            self.merge_new(mm, new_addr, new_addr + len, v.flags, pgoff, Some(vma)),
+            self.merge_new(mm, new_addr, new_addr + len, v.flags, off, Some(vma)),
             Ok(Some(_))
         );
         if !merged {
             let copy = self.vma_dup(vma).map_err(|_| Status::Enomem)?;
-            self.vma_set_range(copy, new_addr, new_addr + len, pgoff);
+            self.vma_set_range(copy, new_addr, new_addr + len, off);
             if self
                 .anon_vma_clone(copy, vma, crate::core::CloneOp::Remap)
                 .is_err()
@@ -313,10 +315,10 @@ impl World {
                 hits.push((u32::MAX, 0));
                 continue;
             };
-            if p.index < v.pgoff || p.index > v.last_pgoff() {
+            if p.index < v.anon_pgoff || p.index > v.last_anon_pgoff() {
                 continue;
             }
-            let addr = v.start + ((p.index - v.pgoff) << crate::PAGE_SHIFT);
+            let addr = v.start + ((p.index - v.anon_pgoff) << crate::PAGE_SHIFT);
             if self.pte(v.mm, addr) == Some(page) {
                 hits.push((self.mm(v.mm).id, addr));
             }

@@ -2,14 +2,14 @@
 //! merges of existing and of new ranges, flag changes and unmapping.
 
 use crate::core::CloneOp;
-use crate::world::{Alloc, AvKey, MmKey, VmaKey, World};
+use crate::world::{Alloc, AvKey, MmKey, Offsets, VmaKey, World};
 use crate::PAGE_SHIFT;
 
 /// A range change of one VMA, and optionally of its neighbour.
 struct Change {
     vma: VmaKey,
-    range: (u64, u64, u64),
-    adjust: Option<(VmaKey, (u64, u64, u64))>,
+    range: (u64, u64, Offsets),
+    adjust: Option<(VmaKey, (u64, u64, Offsets))>,
 }
 
 impl World {
@@ -42,8 +42,10 @@ impl World {
     /// order) are adjacent, alike and linear, and `old` has no fork history.
     fn reusable_anon_vma(&self, old: VmaKey, a: VmaKey, b: VmaKey) -> Option<AvKey> {
         let (va, vb) = (self.vma(a), self.vma(b));
-        let compatible =
-            va.end == vb.start && va.flags == vb.flags && vb.pgoff == va.pgoff + va.pages();
+        let compatible = va.end == vb.start
+            && va.flags == vb.flags
+            && vb.pgoff == va.pgoff + va.pages()
+            && vb.anon_pgoff == va.anon_pgoff + va.pages();
         let o = self.vma(old);
         (compatible && o.anon_vma.is_some() && o.chain.len() == 1).then_some(o.anon_vma?)
     }
@@ -97,17 +99,24 @@ impl World {
             self.vma_mut(new).end = addr;
         } else {
             let n = self.vma_mut(new);
+            let delta = (addr - v.start) >> PAGE_SHIFT;
             n.start = addr;
-            n.pgoff += (addr - v.start) >> PAGE_SHIFT;
+            n.pgoff += delta;
+            n.anon_pgoff += delta;
         }
         if let Err(e) = self.anon_vma_clone(new, vma, CloneOp::Split) {
             self.vma_free(new);
             return Err(e);
         }
         if new_below {
-            self.vma_set_range(vma, addr, v.end, v.pgoff + ((addr - v.start) >> PAGE_SHIFT));
+            self.vma_set_range(
+                vma,
+                addr,
+                v.end,
+                v.offsets().plus((addr - v.start) >> PAGE_SHIFT),
+            );
         } else {
-            self.vma_set_range(vma, v.start, addr, v.pgoff);
+            self.vma_set_range(vma, v.start, addr, v.offsets());
         }
         self.vma_link(new);
         Ok(new)
@@ -167,7 +176,7 @@ impl World {
             let dup_src = if nv.anon_vma.is_some() { n } else { middle };
             let change = Change {
                 vma: p,
-                range: (pv.start, nv.end, pv.pgoff),
+                range: (pv.start, nv.end, pv.offsets()),
                 adjust: None,
             };
             (p, dup_src, change, vec![middle, n])
@@ -176,7 +185,7 @@ impl World {
             let pv = self.vma(p);
             let mut change = Change {
                 vma: p,
-                range: (pv.start, end, pv.pgoff),
+                range: (pv.start, end, pv.offsets()),
                 adjust: None,
             };
             let removed = if remove_middle {
@@ -184,7 +193,7 @@ impl World {
             } else {
                 change.adjust = Some((
                     middle,
-                    (end, m.end, m.pgoff + ((end - m.start) >> PAGE_SHIFT)),
+                    (end, m.end, m.offsets().plus((end - m.start) >> PAGE_SHIFT)),
                 ));
                 vec![]
             };
@@ -195,15 +204,19 @@ impl World {
             if remove_middle {
                 let change = Change {
                     vma: n,
-                    range: (m.start, nv.end, nv.pgoff - m.pages()),
+                    range: (m.start, nv.end, nv.offsets().minus(m.pages())),
                     adjust: None,
                 };
                 (n, middle, change, vec![middle])
             } else {
-                let adj = (start, nv.end, nv.pgoff - ((nv.start - start) >> PAGE_SHIFT));
+                let adj = (
+                    start,
+                    nv.end,
+                    nv.offsets().minus((nv.start - start) >> PAGE_SHIFT),
+                );
                 let change = Change {
                     vma: middle,
-                    range: (m.start, start, m.pgoff),
+                    range: (m.start, start, m.offsets()),
                     adjust: Some((n, adj)),
                 };
                 (n, middle, change, vec![])
@@ -224,9 +237,10 @@ impl World {
         start: u64,
         end: u64,
         flags: u32,
-        pgoff: u64,
+        off: Offsets,
         copied_from: Option<VmaKey>,
     ) -> Alloc<Option<VmaKey>> {
+        let pgoff = off.pgoff;
         let src_anon = copied_from.and_then(|c| self.vma(c).anon_vma);
         let m = self.mm(mm);
         let prev = m
@@ -281,7 +295,7 @@ impl World {
                 p,
                 Change {
                     vma: p,
-                    range: (pv.start, new_end, pv.pgoff),
+                    range: (pv.start, new_end, pv.offsets()),
                     adjust: None,
                 },
             )
@@ -291,7 +305,7 @@ impl World {
                 n,
                 Change {
                     vma: n,
-                    range: (start, self.vma(n).end, pgoff),
+                    range: (start, self.vma(n).end, off),
                     adjust: None,
                 },
             )

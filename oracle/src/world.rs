@@ -37,6 +37,10 @@ pub(crate) struct Vma {
     pub(crate) start: u64,
     pub(crate) end: u64,
     pub(crate) pgoff: u64,
+    /// The anonymous page offset (Linux 7.3): what pages are indexed and
+    /// AVCs keyed by. Kept beside `pgoff` as the kernel keeps it, though
+    /// for an anonymous VMA the two never differ.
+    pub(crate) anon_pgoff: u64,
     pub(crate) flags: u32,
     pub(crate) anon_vma: Option<AvKey>,
     /// The anon_vma_chain list; the front is the head.
@@ -49,12 +53,52 @@ impl Vma {
         (self.end - self.start) >> PAGE_SHIFT
     }
 
-    pub(crate) fn last_pgoff(&self) -> u64 {
-        (self.pgoff + self.pages()).wrapping_sub(1)
+    pub(crate) fn last_anon_pgoff(&self) -> u64 {
+        (self.anon_pgoff + self.pages()).wrapping_sub(1)
     }
 
+    /// The index of a new anonymous page at `addr`.
     pub(crate) fn index_of(&self, addr: u64) -> u64 {
-        self.pgoff + ((addr - self.start) >> PAGE_SHIFT)
+        self.anon_pgoff + ((addr - self.start) >> PAGE_SHIFT)
+    }
+
+    pub(crate) fn offsets(&self) -> Offsets {
+        Offsets {
+            pgoff: self.pgoff,
+            anon: self.anon_pgoff,
+        }
+    }
+}
+
+/// Both page offsets of a range: the kernel computes each from its own
+/// kind, `delta` pages from a neighbour's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Offsets {
+    pub(crate) pgoff: u64,
+    pub(crate) anon: u64,
+}
+
+impl Offsets {
+    /// A new range at `addr`: both offsets are its page number.
+    pub(crate) fn at(addr: u64) -> Offsets {
+        Offsets {
+            pgoff: addr >> PAGE_SHIFT,
+            anon: addr >> PAGE_SHIFT,
+        }
+    }
+
+    pub(crate) fn plus(self, pages: u64) -> Offsets {
+        Offsets {
+            pgoff: self.pgoff + pages,
+            anon: self.anon + pages,
+        }
+    }
+
+    pub(crate) fn minus(self, pages: u64) -> Offsets {
+        Offsets {
+            pgoff: self.pgoff - pages,
+            anon: self.anon - pages,
+        }
     }
 }
 
@@ -210,7 +254,7 @@ impl World {
     }
 
     /// Changes a linked VMA's range, keeping the mm's index by start.
-    pub(crate) fn vma_set_range(&mut self, k: VmaKey, start: u64, end: u64, pgoff: u64) {
+    pub(crate) fn vma_set_range(&mut self, k: VmaKey, start: u64, end: u64, off: Offsets) {
         let (mm, old_start, attached) = {
             let v = self.vma(k);
             (v.mm, v.start, v.attached)
@@ -225,7 +269,8 @@ impl World {
         let v = self.vma_mut(k);
         v.start = start;
         v.end = end;
-        v.pgoff = pgoff;
+        v.pgoff = off.pgoff;
+        v.anon_pgoff = off.anon;
     }
 
     pub(crate) fn alloc_vma(&mut self, vma: Vma) -> Alloc<VmaKey> {

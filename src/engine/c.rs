@@ -118,6 +118,7 @@ fn convert(s: &ffi::Snapshot) -> RawSnapshot {
                 start: v.start,
                 end: v.end,
                 pgoff: v.pgoff,
+                anon_pgoff: (v.has_anon_pgoff != 0).then_some(v.anon_pgoff),
                 flags: v.flags,
                 attached: v.attached != 0,
                 anon_vma: reference(v.anon_vma),

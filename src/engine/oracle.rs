@@ -7,16 +7,28 @@ use crate::op::{Access, Advice, FailPlan, Op};
 use crate::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
+use crate::variant::Generation;
 
 /// The reference implementation of the mainline semantics.
 #[derive(Default)]
 pub struct OracleEngine {
     world: oracle::World,
+    /// Report each VMA's anonymous page offset (Linux 7.3's generation).
+    anon_pgoff: bool,
 }
 
 impl OracleEngine {
     pub fn new() -> OracleEngine {
         OracleEngine::default()
+    }
+
+    /// The oracle as a reference for a core of `generation`: one that
+    /// keys by the anonymous page offset sees it in the snapshots.
+    pub fn for_generation(generation: Generation) -> OracleEngine {
+        OracleEngine {
+            anon_pgoff: generation == Generation::AnonPgoff,
+            ..OracleEngine::default()
+        }
     }
 }
 
@@ -57,14 +69,14 @@ fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
     });
     match vma {
         Some(v) => (
-            v.pgoff,
-            (v.pgoff + ((v.end - v.start) >> 12)).wrapping_sub(1),
+            v.anon_pgoff,
+            (v.anon_pgoff + ((v.end - v.start) >> 12)).wrapping_sub(1),
         ),
         None => (0, 0),
     }
 }
 
-fn convert(d: &oracle::Dump) -> RawSnapshot {
+fn convert(d: &oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
     RawSnapshot {
         mms: d
             .mms
@@ -83,6 +95,7 @@ fn convert(d: &oracle::Dump) -> RawSnapshot {
                 start: v.start,
                 end: v.end,
                 pgoff: v.pgoff,
+                anon_pgoff: anon_pgoff.then_some(v.anon_pgoff),
                 flags: v.flags,
                 attached: v.attached,
                 anon_vma: reference(v.anon_vma),
@@ -190,7 +203,7 @@ impl Engine for OracleEngine {
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
-        convert(&self.world.dump())
+        convert(&self.world.dump(), self.anon_pgoff)
     }
 
     fn layout(&mut self) -> Layout {

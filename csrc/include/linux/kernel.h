@@ -13,4 +13,7 @@
 #define min(a, b)	((a) < (b) ? (a) : (b))
 #define max(a, b)	((a) > (b) ? (a) : (b))
 
+/* Bits @l..@h (inclusive) of an unsigned long set, the rest clear. */
+#define GENMASK(h, l)	((~0UL >> (63 - (h))) & (~0UL << (l)))
+
 #endif /* _LINUX_KERNEL_H */

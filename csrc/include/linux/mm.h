@@ -38,6 +38,27 @@ static inline unsigned long vma_last_pgoff(const struct vm_area_struct *vma)
 	return vma->vm_pgoff + vma_pages(vma) - 1;
 }
 
+/* Every VMA of the model is a private anonymous mapping. */
+static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
+{
+	return !vma->vm_file;
+}
+
+static inline bool vma_is_cow_mapping(const struct vm_area_struct *vma)
+{
+	(void)vma;
+	return true;
+}
+
+/*
+ * The anonymous page offset as stored, read the harness's way: what the
+ * snapshot and the checks compare a core's own helpers against.
+ */
+static inline pgoff_t vma_stored_anon_pgoff(const struct vm_area_struct *vma)
+{
+	return ((pgoff_t)vma->__vm_anon_pgoff_hi << 32) | vma->__vm_anon_pgoff_lo;
+}
+
 struct anon_vma_chain;
 
 void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
@@ -51,6 +72,27 @@ struct anon_vma_chain *
 anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
 				 unsigned long start, unsigned long last);
 void anon_vma_interval_tree_verify(struct anon_vma_chain *node);
+
+/*
+ * The tree itself, keyed by functions of the caller's choice: how a tree of
+ * 7.3 (INTERVAL_TREE_DEFINE in its mm/interval_tree.c, with its own key
+ * functions) gets an interval tree here. See linux/interval_tree_generic.h.
+ */
+struct avc_tree_keys {
+	unsigned long (*start)(struct anon_vma_chain *avc);
+	unsigned long (*last)(struct anon_vma_chain *avc);
+};
+
+void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
+		     const struct avc_tree_keys *keys);
+void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
+		     const struct avc_tree_keys *keys);
+struct anon_vma_chain *
+avc_tree_iter_first(struct rb_root_cached *root, unsigned long start,
+		    unsigned long last, const struct avc_tree_keys *keys);
+struct anon_vma_chain *
+avc_tree_iter_next(struct anon_vma_chain *node, unsigned long start,
+		   unsigned long last, const struct avc_tree_keys *keys);
 
 #define anon_vma_interval_tree_foreach(avc, root, start, last)		 \
 	for (avc = anon_vma_interval_tree_iter_first(root, start, last); \

@@ -14,6 +14,7 @@
 #include <linux/spinlock.h>
 
 struct anon_vma;
+struct file;
 struct folio;
 
 /* One present page-table entry. */
@@ -45,6 +46,15 @@ struct vm_area_struct {
 	struct mm_struct *vm_mm;
 	vm_flags_t vm_flags;
 	pgoff_t vm_pgoff;
+	/*
+	 * The anonymous page offset (Linux 7.3): the page offset anonymous
+	 * pages of this VMA are indexed and its AVCs keyed by, kept in two
+	 * halves as the kernel keeps it. Every caller maintains it; only a
+	 * core of that generation reads it (see anon_vma_core.h).
+	 */
+	unsigned int __vm_anon_pgoff_lo;
+	unsigned int __vm_anon_pgoff_hi;
+	struct file *vm_file;		/* always NULL: every VMA is anonymous */
 
 	/*
 	 * anon_vma: where new anonymous pages of this VMA go (NULL while

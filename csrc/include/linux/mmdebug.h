@@ -10,6 +10,7 @@
 
 #include <linux/compiler.h>
 
+#define CONFIG_64BIT 1
 #define CONFIG_DEBUG_VM 1
 #define CONFIG_DEBUG_VM_RB 1
 #define CONFIG_PER_VMA_LOCK 1

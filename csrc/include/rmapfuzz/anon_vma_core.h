@@ -98,6 +98,29 @@ struct anon_vma_core {
 	void (*avc_layout)(struct avc_layout *out);
 	/* Checks of the snapshot a generation cannot support, for reports. */
 	const char *relaxed_checks;
+
+	/*
+	 * Linux 7.3 keys a VMA's AVCs and indexes its anonymous pages by a
+	 * page offset of their own (vma->__vm_anon_pgoff_{lo,hi}), not by
+	 * vm_pgoff. A core of that generation sets @anon_pgoff; the helpers
+	 * below are the tree's own where it has them (NULL: the harness's),
+	 * so the callers exercise them as the kernel's callers do.
+	 */
+	bool anon_pgoff;
+	unsigned long (*start_anon_pgoff)(const struct vm_area_struct *vma);
+	void (*set_anon_pgoff)(struct vm_area_struct *vma, unsigned long pgoff);
+	unsigned long (*anon_page_index)(const struct vm_area_struct *vma,
+					 unsigned long address);
+	/* Where @vma maps anonymous page offset @pgoff, or -EFAULT. */
+	unsigned long (*anon_address)(const struct vm_area_struct *vma,
+				      unsigned long pgoff);
+	/* A stabbing query of @anon_vma's tree (NULL: the harness's tree). */
+	struct anon_vma_chain *(*tree_first)(struct anon_vma *anon_vma,
+					     unsigned long start,
+					     unsigned long last);
+	struct anon_vma_chain *(*tree_next)(struct anon_vma_chain *avc,
+					    unsigned long start,
+					    unsigned long last);
 };
 
 #endif /* _RMAPFUZZ_ANON_VMA_CORE_H */
