@@ -46,6 +46,7 @@ static const struct anon_vma_core *const variants[] = {
 	&fork_counts_unlocked_anon_vma_core,
 	&prepare_shares_fork_child_anon_vma_core,
 	&locks_own_rwsem_anon_vma_core,
+	&anon_pgoff_low_half_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif

@@ -68,7 +68,14 @@ fn vma_label(v: &VmaState) -> String {
     } else {
         format!("\\n{}", flags.join(" "))
     };
-    format!("{:#x}-{:#x}\\npgoff {:#x}{flags}", v.start, v.end, v.pgoff)
+    let anon = v
+        .anon_pgoff
+        .map(|a| format!("\\nanon pgoff {a:#x}"))
+        .unwrap_or_default();
+    format!(
+        "{:#x}-{:#x}\\npgoff {:#x}{anon}{flags}",
+        v.start, v.end, v.pgoff
+    )
 }
 
 /// The picture of `snap`, titled `title`, with `highlight` in red.

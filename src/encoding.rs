@@ -29,6 +29,13 @@ pub const MAX_STEPS: usize = 256;
 pub const HEADER_LEN: usize = 2;
 /// Where addresses chosen without a VMA fall: 255 pages from here.
 pub const WINDOW_BASE: u64 = 0x10000;
+/// New ranges may also start in a high window of 16 pages around 16 TiB,
+/// where page offsets cross 2^32: Linux 7.3 keeps a VMA's anonymous page
+/// offset in two 32-bit halves, and only there do both matter.
+pub const HIGH_WINDOW_BASE: u64 = (1 << 44) - 8 * PAGE;
+/// New-start bytes HIGH.. (16 of them) name a page of the high window.
+const HIGH: u8 = 0xb0;
+const HIGH_PAGES: u8 = 16;
 const PAGE: u64 = 4096;
 /// Byte values with a fixed meaning in operand positions.
 const ESCAPE: u8 = 0xff;
@@ -302,11 +309,14 @@ fn write_mm(out: &mut Vec<u8>, ids: &[u32], mm: u32) {
 
 /// Start of a new range of `len` bytes (mmap, mremap's destination): right
 /// after or right before one of the process's VMAs (byte ADJACENT.. and a
-/// side byte), which is how merges happen; else a page of the window; or
-/// literal after an escape.
+/// side byte), which is how merges happen; a page of the high window
+/// (HIGH..); else a page of the window; or literal after an escape.
 fn read_new_start(u: &mut Unstructured, vmas: &[(u64, u64)], len: u64) -> u64 {
     match byte(u) {
         ESCAPE => u64_le(u),
+        b if (HIGH..HIGH + HIGH_PAGES).contains(&b) => {
+            HIGH_WINDOW_BASE + u64::from(b - HIGH) * PAGE
+        }
         b if b >= ADJACENT && !vmas.is_empty() => {
             let (start, end) = vmas[usize::from(b - ADJACENT) % vmas.len()];
             if byte(u) % 2 == 0 {
@@ -338,7 +348,14 @@ fn write_new_start(out: &mut Vec<u8>, vmas: &[(u64, u64)], len: u64, start: u64)
         return;
     }
     let limit = if vmas.is_empty() { ESCAPE } else { ADJACENT };
-    match window_page(start, limit) {
+    let high = start
+        .checked_sub(HIGH_WINDOW_BASE)
+        .filter(|d| d % PAGE == 0 && d / PAGE < u64::from(HIGH_PAGES));
+    if let Some(d) = high {
+        out.push(HIGH + (d / PAGE) as u8);
+        return;
+    }
+    match window_page(start, limit).filter(|p| !(HIGH..HIGH + HIGH_PAGES).contains(p)) {
         Some(p) => out.push(p),
         None => {
             out.push(ESCAPE);
@@ -572,6 +589,22 @@ mmap 0 0x20000 0x1000
             // Decoding is deterministic and re-encodes to an equivalent input.
             assert_eq!(decode(&encode(&s).unwrap()), s);
         }
+    }
+
+    #[test]
+    fn new_ranges_reach_the_high_window_in_one_byte() {
+        let high = HIGH_WINDOW_BASE + 7 * PAGE;
+        let s = parse_scenario(&format!("mmap 0 {high:#x} 0x3000\n"), "t").unwrap();
+        let bytes = encode(&s).unwrap();
+        assert!(bytes.contains(&(HIGH + 7)), "{bytes:?}");
+        assert!(!bytes.contains(&ESCAPE), "{bytes:?}");
+        assert_eq!(decode(&bytes), s);
+        // Pages below and above 2^32 page offsets, and a low page whose
+        // byte the high window took, all encode back.
+        let text = "mmap 0 0xffffffff8000 0x9000\nmmap 0 0xc0000 0x1000\n\
+                    mremap 0 0xc0000 0x100000004000\n";
+        let s = parse_scenario(text, "t").unwrap();
+        assert_eq!(decode(&encode(&s).unwrap()), s);
     }
 
     #[test]

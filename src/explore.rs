@@ -4,7 +4,9 @@
 //! failure found is on a shortest path, and is returned as a scenario.
 //!
 //! The universe: at most `mms` processes; mappings inside a window of
-//! `pages` pages from 0x10000, plus one remap target beyond it (0x20000);
+//! `pages` pages from `base` (0x10000 unless asked; just below 16 TiB, say,
+//! puts 7.3's anonymous page offsets across 2^32), plus one remap target
+//! 16 pages beyond it;
 //! every operation kind but `rmap` (an rmap walk changes nothing, and every
 //! snapshot already walks every page), on every page of the window and
 //! every page of a VMA moved out of it: faults, splits, unmaps and flag
@@ -23,7 +25,8 @@ use crate::snapshot::canonicalize;
 use crate::variant::Variant;
 
 const PAGE: u64 = 0x1000;
-const BASE: u64 = 0x10000;
+/// Where the window starts unless asked otherwise.
+pub const DEFAULT_BASE: u64 = 0x10000;
 
 /// The bounds of the search.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +35,8 @@ pub struct Universe {
     pub mms: usize,
     /// Pages in the mapping window.
     pub pages: u64,
+    /// The window's first address (page-aligned).
+    pub base: u64,
     /// Also try every allocation failure of every operation.
     pub fail_points: bool,
 }
@@ -41,29 +46,35 @@ impl Default for Universe {
         Universe {
             mms: 3,
             pages: 3,
+            base: DEFAULT_BASE,
             fail_points: true,
         }
     }
 }
 
 /// The smallest universe and depth in which a scenario's path lies: as
-/// many processes as it forks (at least 3), a window holding every mapping
-/// it makes, fail points if it injects any, depth its length.
+/// many processes as it forks (at least 3), a window from its lowest
+/// mapping (no lower than the default) holding every mapping it makes, fail
+/// points if it injects any, depth its length.
 pub fn universe_for(s: &Scenario) -> (usize, Universe) {
     let forks = s
         .steps
         .iter()
         .filter(|st| matches!(st.op, Op::Fork { .. }))
         .count();
-    let pages = s
-        .steps
-        .iter()
-        .filter_map(|st| match st.op {
-            Op::Mmap { start, len, .. } if start >= BASE => {
-                Some((start + len - BASE).div_ceil(PAGE))
-            }
+    let mmaps = || {
+        s.steps.iter().filter_map(|st| match st.op {
+            Op::Mmap { start, len, .. } if start >= DEFAULT_BASE => Some((start, len)),
             _ => None,
         })
+    };
+    let base = mmaps()
+        .map(|(start, _)| start & !(PAGE - 1))
+        .min()
+        .filter(|&b| b >= DEFAULT_BASE + 0x10_0000)
+        .unwrap_or(DEFAULT_BASE);
+    let pages = mmaps()
+        .map(|(start, len)| (start + len - base).div_ceil(PAGE))
         .max()
         .unwrap_or(1);
     (
@@ -71,6 +82,7 @@ pub fn universe_for(s: &Scenario) -> (usize, Universe) {
         Universe {
             mms: (1 + forks).max(3),
             pages,
+            base,
             fail_points: s.steps.iter().any(|st| st.fail.is_some()),
         },
     )
@@ -105,10 +117,10 @@ pub struct Exploration {
 /// The operations worth trying on a world with this layout.
 pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
     let mut ops = Vec::new();
-    let window: Vec<u64> = (0..u.pages).map(|i| BASE + i * PAGE).collect();
-    let remap_target = BASE + 0x10000;
+    let window: Vec<u64> = (0..u.pages).map(|i| u.base + i * PAGE).collect();
+    let remap_target = u.base + 0x10000;
     let mms = layout.mm_ids();
-    let window_end = BASE + u.pages * PAGE;
+    let window_end = u.base + u.pages * PAGE;
     for &mm in &mms {
         let vmas = layout.vmas(mm);
         let mapped = |a: u64| vmas.iter().any(|&(s, e)| s <= a && a < e);
@@ -120,7 +132,7 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
         }
         for &start in &window {
             for len in [PAGE, 2 * PAGE] {
-                if start + len <= BASE + u.pages * PAGE && free(start, start + len) {
+                if start + len <= window_end && free(start, start + len) {
                     ops.push(Op::Mmap { mm, start, len });
                 }
             }
@@ -350,12 +362,12 @@ mod tests {
     /// advised, merged and moved back: "nothing at depth D" covers it.
     #[test]
     fn a_moved_vma_stays_in_the_universe() {
-        let moved = (BASE + 0x10000, BASE + 0x10000 + 2 * PAGE);
+        let moved = (DEFAULT_BASE + 0x10000, DEFAULT_BASE + 0x10000 + 2 * PAGE);
         let layout = Layout {
             mms: vec![(0, vec![moved])],
         };
         let ops = candidate_ops(&layout, &Universe::default());
-        let inside = BASE + 0x10000 + PAGE;
+        let inside = DEFAULT_BASE + 0x10000 + PAGE;
         assert!(ops.contains(&Op::Fault {
             mm: 0,
             addr: moved.0,
@@ -377,11 +389,11 @@ mod tests {
         assert!(ops.contains(&Op::Mremap {
             mm: 0,
             addr: moved.0,
-            new_addr: BASE
+            new_addr: DEFAULT_BASE
         }));
         assert!(ops.contains(&Op::Fork { mm: 0 }));
         // Nothing is placed past the window but by a move.
         assert!(!ops.iter().any(|op| matches!(op,
-            Op::Mmap { start, .. } if *start >= BASE + 3 * PAGE)));
+            Op::Mmap { start, .. } if *start >= DEFAULT_BASE + 3 * PAGE)));
     }
 }

@@ -158,6 +158,10 @@ enum Command {
         /// Pages in the mapping window.
         #[arg(long, default_value_t = 3)]
         pages: u64,
+        /// The window's first address (0xfffffffe000, just below 16 TiB,
+        /// puts 7.3's anonymous page offsets across 2^32).
+        #[arg(long, default_value = "0x10000", value_parser = parse_base)]
+        base: u64,
         /// Default: `kernel` with --kernel-src, else `mainline`.
         #[arg(long)]
         variant: Option<String>,
@@ -763,8 +767,14 @@ fn explore_cmd(
         Some((s, f)) => {
             print!("{f}");
             let text = format!(
-                "# Found by rmapfuzz explore --depth {depth} --mms {} --pages {}: a shortest failing path.\n{s}",
-                universe.mms, universe.pages
+                "# Found by rmapfuzz explore --depth {depth} --mms {} --pages {}{}: a shortest failing path.\n{s}",
+                universe.mms,
+                universe.pages,
+                if universe.base == rmapfuzz::explore::DEFAULT_BASE {
+                    String::new()
+                } else {
+                    format!(" --base {:#x}", universe.base)
+                }
             );
             println!("--- scenario ---\n{text}");
             if let Some(out) = out {
@@ -951,6 +961,19 @@ fn import(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A page-aligned address, in hex (0x...) or decimal.
+fn parse_base(text: &str) -> Result<u64, String> {
+    let value = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|e| format!("{text}: {e}"))?;
+    if value % 4096 != 0 || value >= 1 << 47 {
+        return Err(format!("{text}: not a page-aligned user address"));
+    }
+    Ok(value)
+}
+
 fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
     let x = rmap_extract::extract(tree).map_err(|e| InputError(vec![e.to_string()]))?;
     std::fs::create_dir_all(out)
@@ -1085,6 +1108,7 @@ fn main() -> ExitCode {
             depth,
             mms,
             pages,
+            base,
             variant,
             no_fail_points,
             time_limit,
@@ -1095,6 +1119,7 @@ fn main() -> ExitCode {
             &rmapfuzz::explore::Universe {
                 mms: *mms,
                 pages: *pages,
+                base: *base,
                 fail_points: !no_fail_points,
             },
             variant.as_deref().unwrap_or(variant::default_variant()),

@@ -641,8 +641,12 @@ fn flags(flags: u32) -> String {
 }
 
 fn vma_line(name: &str, v: &VmaState) -> String {
+    let anon_pgoff = v
+        .anon_pgoff
+        .map(|a| format!(" anon_pgoff={a:#x}"))
+        .unwrap_or_default();
     let mut line = format!(
-        "{name} range={:#x}-{:#x} pgoff={:#x} flags={} anon_vma={}",
+        "{name} range={:#x}-{:#x} pgoff={:#x}{anon_pgoff} flags={} anon_vma={}",
         v.start,
         v.end,
         v.pgoff,

@@ -355,6 +355,15 @@ pub const ZOO: &[Variant] = &[
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
+    Variant {
+        name: "anon-pgoff-low-half",
+        label: "anon-pgoff-low-half",
+        summary: "7.3's shape with a setter of the anonymous page offset that writes only its low 32-bit half",
+        correct: false,
+        generation: Generation::AnonPgoff,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
 ];
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).

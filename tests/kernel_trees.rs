@@ -105,16 +105,27 @@ fn passes_corpus(tree: &Path, reference: &str) -> Result<(), Failed> {
 /// A copy of the files of `tree` the extractor reads.
 fn copy_tree(tree: &Path) -> Result<tempfile::TempDir, Failed> {
     let dir = tempfile::tempdir()?;
-    for rel in [
-        "Makefile",
-        "mm/rmap.c",
-        "mm/internal.h",
-        "include/linux/rmap.h",
-    ] {
+    let files = rmap_extract::TREE_FILES.iter().map(|&(rel, _)| rel);
+    for rel in files.chain([rmap_extract::MAKEFILE]) {
+        if !tree.join(rel).is_file() {
+            continue;
+        }
         let to = dir.path().join(rel);
         std::fs::create_dir_all(to.parent().unwrap())?;
         std::fs::copy(tree.join(rel), &to)?;
     }
+    Ok(dir)
+}
+
+/// A copy of `tree` with `from` replaced by `to` (once) in its file `rel`.
+fn slipped(tree: &Path, rel: &str, from: &str, to: &str) -> Result<tempfile::TempDir, Failed> {
+    let dir = copy_tree(tree)?;
+    let path = dir.path().join(rel);
+    let src = std::fs::read_to_string(&path)?;
+    if !src.contains(from) {
+        return Err(format!("no `{from}` in {rel}").into());
+    }
+    std::fs::write(&path, src.replacen(from, to, 1))?;
     Ok(dir)
 }
 
@@ -179,14 +190,7 @@ fn moved(
 
 /// A copy of `tree` with `from` replaced by `to` in mm/rmap.c (once).
 fn replaced(tree: &Path, from: &str, to: &str) -> Result<tempfile::TempDir, Failed> {
-    let dir = copy_tree(tree)?;
-    let path = dir.path().join("mm/rmap.c");
-    let src = std::fs::read_to_string(&path)?;
-    if !src.contains(from) {
-        return Err(format!("no `{from}` in mm/rmap.c").into());
-    }
-    std::fs::write(&path, src.replacen(from, to, 1))?;
-    Ok(dir)
+    slipped(tree, "mm/rmap.c", from, to)
 }
 
 /// `replay corpus` on a mutated tree fails with `check`, compared as the
@@ -380,7 +384,7 @@ fn refuses_missing_function(tree: &Path) -> Result<(), Failed> {
         "int anon_vma_fork_renamed(struct",
     );
     std::fs::write(&path, src)?;
-    let want = "mm/rmap.c: no definition of `anon_vma_fork`";
+    let want = "mm/rmap.c has no definition of `anon_vma_fork`";
     let out = rmapfuzz(dir.path(), &["replay", "corpus"]);
     let all = text(&out);
     if out.status.code() != Some(2) || !all.contains(want) {
@@ -398,6 +402,62 @@ fn refuses_missing_function(tree: &Path) -> Result<(), Failed> {
             text(&x)
         )
         .into());
+    }
+    Ok(())
+}
+
+/// A one-line slip in a 7.3 tree's own anon pgoff helpers or anon
+/// interval tree fails `replay corpus` with `check`.
+fn slip_is_caught(
+    tree: &Path,
+    rel: &str,
+    from: &str,
+    to: &str,
+    check: &str,
+) -> Result<(), Failed> {
+    let dir = slipped(tree, rel, from, to)?;
+    let out = rmapfuzz(dir.path(), &["replay", "--variant", "kernel", "corpus"]);
+    let all = text(&out);
+    if out.status.code() != Some(1) || !all.contains(&format!("check {check}")) {
+        return Err(format!("replay did not catch `{to}` in {rel} with {check}:\n{all}").into());
+    }
+    Ok(())
+}
+
+/// A tree whose anon interval tree function is renamed: the extractor
+/// cannot place the name the core calls, and says where it is called.
+fn refuses_unplaceable_function(tree: &Path) -> Result<(), Failed> {
+    let dir = slipped(
+        tree,
+        "mm/interval_tree.c",
+        "void anon_rmap_tree_insert(",
+        "void anon_rmap_tree_add(",
+    )?;
+    let rmap = std::fs::read_to_string(dir.path().join("mm/rmap.c"))?;
+    let line = rmap
+        .lines()
+        .position(|l| l.contains("anon_rmap_tree_insert("))
+        .ok_or("mm/rmap.c never calls anon_rmap_tree_insert")?
+        + 1;
+    let want = format!("mm/rmap.c:{line}: `anon_rmap_tree_insert` is called here");
+    for args in [&["replay", "corpus"][..], &["kernel-extract", "--out"][..]] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"));
+        if args[0] == "kernel-extract" {
+            cmd.args(args).arg(dir.path().join("out")).arg(dir.path());
+        } else {
+            cmd.arg("--kernel-src").arg(dir.path()).args(args);
+        }
+        let out = cmd
+            .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
+            .current_dir(workspace())
+            .output()?;
+        let all = text(&out);
+        if out.status.code() != Some(2)
+            || !all.contains(&want)
+            || !all.contains("anon-pgoff generation keeps it in mm/interval_tree.c")
+        {
+            return Err(format!("{args:?}: expected exit 2 and `{want}`:\n{all}").into());
+        }
     }
     Ok(())
 }
@@ -511,6 +571,52 @@ fn main() {
                 "missing-function-is-refused",
             ] {
                 missing(format!("linux-7.2::{name}"), &mut trials);
+            }
+        }
+    }
+    match tree("7.3") {
+        Some(t) => {
+            let (a, b, c) = (t.clone(), t.clone(), t.clone());
+            trials.push(Trial::test(
+                "linux-7.3::anon-pgoff::replay-and-sweep",
+                move || passes_corpus(&a, "oracle"),
+            ));
+            trials.push(Trial::test(
+                "linux-7.3::slip::vma_start_anon_pgoff-shifts-the-high-half-by-31",
+                move || {
+                    slip_is_caught(
+                        &b,
+                        "include/linux/mm.h",
+                        "\tpgoff <<= 32;",
+                        "\tpgoff <<= 31;",
+                        "invariant.tree.member",
+                    )
+                },
+            ));
+            trials.push(Trial::test(
+                "linux-7.3::slip::anon_rmap_tree_remove-from-the-root's-tree",
+                move || {
+                    slip_is_caught(
+                        &c,
+                        "mm/interval_tree.c",
+                        "__anon_rmap_tree_remove(avc, &anon_vma->rb_root);",
+                        "__anon_rmap_tree_remove(avc, &anon_vma->root->rb_root);",
+                        "invariant.ref.dangling",
+                    )
+                },
+            ));
+            trials.push(Trial::test(
+                "linux-7.3::unplaceable-function-is-refused",
+                move || refuses_unplaceable_function(&t),
+            ));
+        }
+        None => {
+            for name in [
+                "anon-pgoff::replay-and-sweep",
+                "slips",
+                "unplaceable-function-is-refused",
+            ] {
+                missing(format!("linux-7.3::{name}"), &mut trials);
             }
         }
     }

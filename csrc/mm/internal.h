@@ -35,6 +35,7 @@ extern const struct anon_vma_core reuse_two_children_anon_vma_core;
 extern const struct anon_vma_core fork_counts_unlocked_anon_vma_core;
 extern const struct anon_vma_core prepare_shares_fork_child_anon_vma_core;
 extern const struct anon_vma_core locks_own_rwsem_anon_vma_core;
+extern const struct anon_vma_core anon_pgoff_low_half_anon_vma_core;
 
 /* The core of the world the current thread is working on. */
 const struct anon_vma_core *current_anon_vma_core(void);

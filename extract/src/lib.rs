@@ -11,16 +11,18 @@
 //! tree's generation. Used by `ffi/build.rs` and by `rmapfuzz
 //! kernel-extract`.
 
+mod place;
 pub mod scan;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use place::Placer;
 use scan::{identifiers, Item, Kind};
 
-/// The shapes of the anon_vma code over its history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The shapes of the anon_vma code over its history, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Generation {
     /// 2015-2022: one `degree` counter for children and active VMAs
     /// (before 2555283eb40d, the fix of CVE-2022-42703).
@@ -77,16 +79,21 @@ impl fmt::Display for Generation {
     }
 }
 
-/// Why a tree could not be used: the file, and what is missing or wrong.
+/// Why a tree could not be used: the file (and line), and what is missing
+/// or wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtractError {
     pub file: PathBuf,
+    pub line: Option<usize>,
     pub message: String,
 }
 
 impl fmt::Display for ExtractError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
     }
 }
 
@@ -172,7 +179,51 @@ fn files_hash(tree: &Path, files: &[&str]) -> String {
 pub const RMAP_C: &str = "mm/rmap.c";
 pub const RMAP_H: &str = "include/linux/rmap.h";
 pub const INTERNAL_H: &str = "mm/internal.h";
+pub const INTERVAL_TREE_C: &str = "mm/interval_tree.c";
+pub const MM_H: &str = "include/linux/mm.h";
+pub const PAGEMAP_H: &str = "include/linux/pagemap.h";
+pub const VMA_H: &str = "mm/vma.h";
 pub const MAKEFILE: &str = "Makefile";
+
+/// The tree's files the extractor reads, whether each must exist, in the
+/// order their text is emitted (a file's definitions before the files that
+/// use them). Trees keep helpers in different places over time: a name the
+/// core calls is taken from whichever of these defines it.
+pub const TREE_FILES: &[(&str, bool)] = &[
+    (MM_H, false),
+    (PAGEMAP_H, false),
+    (RMAP_H, true),
+    (INTERNAL_H, true),
+    (VMA_H, false),
+    (INTERVAL_TREE_C, false),
+    (RMAP_C, true),
+];
+
+/// Where rmapfuzz's shims of the kernel headers live.
+const SHIM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../csrc/include");
+
+/// What a generation's glue (`csrc/kernel_glue/`) calls beyond the core,
+/// with the file that generation keeps it in: 7.3's anon interval tree and
+/// its anonymous page offset helpers, which the harness's callers use as
+/// the kernel's callers do.
+fn glue_needs(generation: Generation) -> &'static [(&'static str, &'static str)] {
+    match generation {
+        Generation::AnonPgoff => &[
+            ("anon_rmap_tree_insert", INTERVAL_TREE_C),
+            ("anon_rmap_tree_remove", INTERVAL_TREE_C),
+            ("anon_rmap_tree_iter_first", INTERVAL_TREE_C),
+            ("anon_rmap_tree_iter_next", INTERVAL_TREE_C),
+            ("vma_start_anon_pgoff", MM_H),
+            ("linear_anon_page_index", PAGEMAP_H),
+            ("vma_anon_address", INTERNAL_H),
+            ("__vma_set_anon_pgoff", VMA_H),
+        ],
+        _ => &[],
+    }
+}
+
+/// Words only a tree with an anonymous page offset (7.3) uses.
+const ANON_PGOFF_WORDS: &[&str] = &["vma_start_anon_pgoff", "linear_anon_page_index"];
 
 /// The functions of mm/rmap.c that make up the core.
 const CORE_FUNCTIONS: &[&str] = &[
@@ -196,20 +247,27 @@ const HEADER_INLINES: &[&str] = &[
 const OPTIONAL_HEADER_ITEMS: &[&str] = &["anon_vma_merge", "enum vma_operation"];
 
 struct Source {
+    rel: &'static str,
     path: PathBuf,
     text: String,
     items: Vec<Item>,
 }
 
 impl Source {
-    fn read(tree: &Path, rel: &str) -> Result<Source, ExtractError> {
+    fn read(tree: &Path, rel: &'static str) -> Result<Source, ExtractError> {
         let path = tree.join(rel);
         let text = std::fs::read_to_string(&path).map_err(|e| ExtractError {
             file: path.clone(),
+            line: None,
             message: format!("cannot read: {e}"),
         })?;
         let items = scan::items(&text);
-        Ok(Source { path, text, items })
+        Ok(Source {
+            rel,
+            path,
+            text,
+            items,
+        })
     }
 
     fn find(&self, name: &str, kinds: &[Kind]) -> Option<&Item> {
@@ -225,8 +283,23 @@ impl Source {
     fn error(&self, message: impl Into<String>) -> ExtractError {
         ExtractError {
             file: self.path.clone(),
+            line: None,
             message: message.into(),
         }
+    }
+
+    fn error_at(&self, item: &Item, message: impl Into<String>) -> ExtractError {
+        ExtractError {
+            line: Some(item.line),
+            ..self.error(message)
+        }
+    }
+
+    fn index_of(&self, item: &Item) -> usize {
+        self.items
+            .iter()
+            .position(|i| i.start == item.start)
+            .expect("item of this file")
     }
 }
 
@@ -235,6 +308,7 @@ pub fn kernel_version(tree: &Path) -> Result<String, ExtractError> {
     let path = tree.join(MAKEFILE);
     let text = std::fs::read_to_string(&path).map_err(|e| ExtractError {
         file: path.clone(),
+        line: None,
         message: format!("cannot read: {e}"),
     })?;
     let field = |key: &str| {
@@ -246,6 +320,7 @@ pub fn kernel_version(tree: &Path) -> Result<String, ExtractError> {
     let (Some(v), Some(p)) = (field("VERSION"), field("PATCHLEVEL")) else {
         return Err(ExtractError {
             file: path,
+            line: None,
             message: "no VERSION / PATCHLEVEL lines: not a Linux tree".into(),
         });
     };
@@ -284,81 +359,91 @@ fn detect(
     }
 }
 
-/// Static functions and variables of `src` that `selected` items use,
-/// transitively (their prototypes come along).
-fn closure(src: &Source, roots: &[&Item]) -> BTreeSet<usize> {
-    let index_of = |item: &Item| {
-        src.items
-            .iter()
-            .position(|i| i.start == item.start)
-            .expect("item of this file")
-    };
-    let mut chosen: BTreeSet<usize> = roots.iter().map(|i| index_of(i)).collect();
-    let mut todo: Vec<usize> = chosen.iter().copied().collect();
-    while let Some(i) = todo.pop() {
-        for word in identifiers(src.text_of(&src.items[i])) {
-            for (j, item) in src.items.iter().enumerate() {
-                let wanted = item.name == word
-                    && matches!(
-                        item.kind,
-                        Kind::Function | Kind::Prototype | Kind::Declaration
-                    )
-                    && src.text_of(item).trim_start().starts_with("static");
-                if wanted && chosen.insert(j) {
-                    todo.push(j);
-                }
-            }
-        }
-    }
-    chosen
-}
-
 /// Extracts the anon_vma core of the tree at `tree` as the variant `kernel`.
 pub fn extract(tree: &Path) -> Result<Extraction, ExtractError> {
     extract_as(tree, KERNEL)
 }
 
+/// Whether the tree has 7.3's anonymous page offset.
+fn has_anon_pgoff(sources: &[Source]) -> Option<&Source> {
+    sources.iter().find(|s| {
+        identifiers(&s.text)
+            .iter()
+            .any(|w| ANON_PGOFF_WORDS.contains(w))
+    })
+}
+
 /// Extracts the anon_vma core of the tree at `tree` into `slot`.
 pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
     let version = kernel_version(tree)?;
-    let rmap_c = Source::read(tree, RMAP_C)?;
-    let rmap_h = Source::read(tree, RMAP_H)?;
-    let internal_h = Source::read(tree, INTERNAL_H)?;
-    let headers = [&rmap_h, &internal_h];
+    let mut sources = Vec::new();
+    for &(rel, required) in TREE_FILES {
+        match Source::read(tree, rel) {
+            Ok(src) => sources.push(src),
+            Err(e) if required => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let file = |rel: &str| sources.iter().position(|s| s.rel == rel);
+    let (rmap_c, rmap_h, internal_h) = (
+        file(RMAP_C).expect("required"),
+        file(RMAP_H).expect("required"),
+        file(INTERNAL_H).expect("required"),
+    );
+    let headers = [rmap_h, internal_h];
 
-    let find_type = |name: &str| -> Result<(&Source, &Item), ExtractError> {
+    let find_type = |name: &str| -> Result<(usize, &Item), ExtractError> {
         headers
             .iter()
-            .find_map(|h| h.find(name, &[Kind::Struct]).map(|i| (*h, i)))
-            .ok_or_else(|| rmap_h.error(format!("no definition of `{name}`")))
+            .find_map(|&h| sources[h].find(name, &[Kind::Struct]).map(|i| (h, i)))
+            .ok_or_else(|| sources[rmap_h].error(format!("no definition of `{name}`")))
     };
     let (anon_vma_src, anon_vma) = find_type("struct anon_vma")?;
     let (avc_src, avc) = find_type("struct anon_vma_chain")?;
 
     let mut roots = Vec::new();
     for name in CORE_FUNCTIONS {
-        let item = rmap_c.find(name, &[Kind::Function]).ok_or_else(|| {
-            rmap_c.error(format!(
-                "no definition of `{name}` (expected in the anon_vma core)"
-            ))
-        })?;
+        let Some(item) = sources[rmap_c].find(name, &[Kind::Function]) else {
+            let why = format!("no definition of `{name}` (expected in the anon_vma core)");
+            // Where the tree declares it, when it does.
+            let declared = headers
+                .iter()
+                .find_map(|&h| sources[h].find(name, &[Kind::Prototype]).map(|i| (h, i)));
+            return Err(match declared {
+                Some((h, proto)) => sources[h].error_at(
+                    proto,
+                    format!("`{name}` is declared here, but {RMAP_C} has {why}"),
+                ),
+                None => sources[rmap_c].error(why),
+            });
+        };
         roots.push(item);
     }
     let clone = roots[1];
-    let generation = detect(anon_vma_src, anon_vma, &rmap_c, clone)?;
+    let mut generation = detect(&sources[anon_vma_src], anon_vma, &sources[rmap_c], clone)?;
+    if let Some(src) = has_anon_pgoff(&sources) {
+        if generation != Generation::PostSeries {
+            return Err(src.error(format!(
+                "an anonymous page offset (vma_start_anon_pgoff) in a {generation} tree: \
+                 rmapfuzz knows it only after the anon_vma series (Linux 7.3)"
+            )));
+        }
+        generation = Generation::AnonPgoff;
+    }
 
     // Header pieces: the two structs, the inlines, and what exists of the
     // optional ones, from whichever header holds them in this version.
-    let mut header_picks: Vec<(&Source, &Item)> = vec![(anon_vma_src, anon_vma), (avc_src, avc)];
+    let mut picks: Vec<(usize, &Item)> = vec![(anon_vma_src, anon_vma), (avc_src, avc)];
     for name in HEADER_INLINES.iter().chain(OPTIONAL_HEADER_ITEMS) {
         let kinds = [Kind::Function, Kind::Enum];
         let found = headers
             .iter()
-            .find_map(|h| h.find(name, &kinds).map(|i| (*h, i)));
+            .find_map(|&h| sources[h].find(name, &kinds).map(|i| (h, i)));
         match found {
-            Some(pick) => header_picks.push(pick),
+            Some(pick) => picks.push(pick),
             None if HEADER_INLINES.contains(name) => {
-                return Err(rmap_h.error(format!("no inline `{name}` in {RMAP_H} or {INTERNAL_H}")))
+                return Err(sources[rmap_h]
+                    .error(format!("no inline `{name}` in {RMAP_H} or {INTERNAL_H}")))
             }
             None => {}
         }
@@ -368,29 +453,55 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
     for name in CORE_FUNCTIONS {
         if let Some(pick) = headers
             .iter()
-            .find_map(|h| h.find(name, &[Kind::Prototype]).map(|i| (*h, i)))
+            .find_map(|&h| sources[h].find(name, &[Kind::Prototype]).map(|i| (h, i)))
         {
-            header_picks.push(pick);
+            picks.push(pick);
         }
     }
-    if generation == Generation::PostSeries
-        && !header_picks
-            .iter()
-            .any(|(_, i)| i.name == "enum vma_operation")
-    {
-        return Err(internal_h.error("a three-argument anon_vma_clone but no `enum vma_operation`"));
+    let picked = |name: &str| picks.iter().any(|(_, i)| i.name == name);
+    if generation >= Generation::PostSeries && !picked("enum vma_operation") {
+        return Err(sources[rmap_c].error_at(
+            clone,
+            format!("a three-argument anon_vma_clone but no `enum vma_operation` in {RMAP_H} or {INTERNAL_H}"),
+        ));
     }
-    if generation != Generation::PostSeries
-        && !header_picks.iter().any(|(_, i)| i.name == "anon_vma_merge")
-    {
-        return Err(rmap_h.error("no inline `anon_vma_merge` (expected before the series)"));
+    if generation < Generation::PostSeries && !picked("anon_vma_merge") {
+        return Err(sources[rmap_h].error("no inline `anon_vma_merge` (expected before the series)"));
     }
 
-    let chosen = closure(&rmap_c, &roots);
+    let shims = place::shim_names(Path::new(SHIM_DIR));
+    let mut placer = Placer::new(&sources, &shims, generation);
+    for (f, item) in &picks {
+        placer.take(*f, sources[*f].index_of(item));
+    }
+    for item in &roots {
+        placer.take(rmap_c, sources[rmap_c].index_of(item));
+    }
+    for &(name, expected) in glue_needs(generation) {
+        match placer.find(name, 0) {
+            Some((f, i)) => placer.take(f, i),
+            None => return Err(placer.missing(name, expected, tree)),
+        }
+    }
+    placer.close()?;
+
+    // Types first, then prototypes and macros, then definitions; each group
+    // in file order (TREE_FILES), so a definition precedes its uses.
+    let rank = |k: Kind| match k {
+        Kind::Struct => 0,
+        Kind::Enum => 1,
+        Kind::Prototype => 2,
+        Kind::Directive => 3,
+        _ => 4,
+    };
+    let mut order: Vec<(usize, usize)> = placer.taken.iter().copied().collect();
+    order.sort_by_key(|&(f, i)| (rank(sources[f].items[i].kind), f, sources[f].items[i].start));
+
     let mut taken = Vec::new();
     let mut body = String::new();
     let mut renamed: BTreeSet<String> = BTreeSet::new();
-    let mut emit = |src: &Source, item: &Item, body: &mut String| {
+    for (f, i) in order {
+        let (src, item) = (&sources[f], &sources[f].items[i]);
         body.push_str(&format!("#line {} \"{}\"\n", item.line, src.path.display()));
         body.push_str(src.text_of(item));
         body.push('\n');
@@ -407,21 +518,6 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
         {
             renamed.insert(item.name.clone());
         }
-    };
-    // Types first, then prototypes, then the inlines that use them; each
-    // group in file order.
-    let rank = |k: Kind| match k {
-        Kind::Struct => 0,
-        Kind::Enum => 1,
-        Kind::Prototype => 2,
-        _ => 3,
-    };
-    header_picks.sort_by_key(|(src, item)| (rank(item.kind), src.path.clone(), item.start));
-    for (src, item) in &header_picks {
-        emit(src, item, &mut body);
-    }
-    for &i in &chosen {
-        emit(&rmap_c, &rmap_c.items[i], &mut body);
     }
 
     let mut source = String::new();
@@ -436,7 +532,11 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
     }
     source.push('\n');
     source.push_str(&body);
-    let inputs = [RMAP_C, RMAP_H, INTERNAL_H, MAKEFILE];
+    let inputs: Vec<&str> = sources
+        .iter()
+        .map(|s| s.rel)
+        .chain([MAKEFILE])
+        .collect();
     let hash = files_hash(tree, &inputs);
     source.push_str(&format!(
         "\n#line 1 \"rmapfuzz-kernel-glue\"\n\

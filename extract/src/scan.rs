@@ -17,8 +17,13 @@ pub enum Kind {
     Enum,
     /// Any other declaration ending in `;` (variables, typedefs...).
     Declaration,
-    /// A preprocessor line (with its continuations).
+    /// A preprocessor line (with its continuations); named after the macro
+    /// when it is a `#define`.
     Directive,
+    /// A macro called at file level, without a `;` after it (e.g.
+    /// `INTERVAL_TREE_DEFINE(...)`, which expands to definitions); named
+    /// after the macro.
+    Invocation,
 }
 
 /// One top-level item of a file.
@@ -180,9 +185,20 @@ pub fn items(text: &str) -> Vec<Item> {
             lx.skip_directive();
             out.push(Item {
                 kind: Kind::Directive,
-                name: String::new(),
+                name: defined_name(&text[start..lx.pos]),
                 start,
                 end: lx.pos,
+                line: line_of(start),
+            });
+            continue;
+        }
+        if let Some(end) = invocation_end(src, start) {
+            lx.pos = end;
+            out.push(Item {
+                kind: Kind::Invocation,
+                name: identifiers(&text[start..end])[0].to_owned(),
+                start,
+                end,
                 line: line_of(start),
             });
             continue;
@@ -246,6 +262,130 @@ pub fn items(text: &str) -> Vec<Item> {
         });
     }
     out
+}
+
+/// The macro a `#define` line defines, or "" for any other directive.
+fn defined_name(directive: &str) -> String {
+    let rest = directive.trim_start().trim_start_matches('#').trim_start();
+    match rest.strip_prefix("define") {
+        Some(r) if r.starts_with([' ', '\t']) => identifiers(r).first().copied().unwrap_or("").to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// At `start`, a file-level macro call with nothing after it on its line:
+/// an upper-case name, its balanced argument list, then the end of the
+/// line. Returns where the call ends.
+fn invocation_end(src: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    while i < src.len() && is_ident(src[i]) {
+        i += 1;
+    }
+    let name = &src[start..i];
+    let upper = name.iter().any(|b| b.is_ascii_uppercase())
+        && name.iter().all(|&b| !b.is_ascii_lowercase());
+    if !upper || src.get(i) != Some(&b'(') {
+        return None;
+    }
+    let mut lx = Lexer { src, pos: i };
+    let mut depth = 0;
+    while lx.pos < src.len() {
+        if lx.skip_non_code() {
+            continue;
+        }
+        let c = lx.peek(0);
+        lx.pos += 1;
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = lx.pos;
+    let mut j = end;
+    while j < src.len() && matches!(src[j], b' ' | b'\t') {
+        j += 1;
+    }
+    (depth == 0 && (j == src.len() || src[j] == b'\n')).then_some(end)
+}
+
+/// The names `code` calls: identifiers followed by `(`, but not members
+/// (`a.f(`, `a->f(`) and not C's own words. With the byte offset of each.
+pub fn calls(code: &str) -> Vec<(&str, usize)> {
+    let code_text = code_only(code);
+    let bytes = code_text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if is_ident(b) && !b.is_ascii_digit() && (i == 0 || !is_ident(bytes[i - 1])) {
+            let start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            let mut j = i;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let mut k = start;
+            while k > 0 && bytes[k - 1].is_ascii_whitespace() {
+                k -= 1;
+            }
+            let member = k > 0 && (bytes[k - 1] == b'.' || (k > 1 && &bytes[k - 2..k] == b"->"));
+            let word = &code[start..i];
+            if bytes.get(j) == Some(&b'(') && !member && !is_c_word(word) {
+                out.push((word, start));
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Keywords, operators spelled as words and compiler built-ins.
+fn is_c_word(word: &str) -> bool {
+    word.starts_with("__builtin_")
+        || matches!(
+            word,
+            "if" | "for"
+                | "while"
+                | "switch"
+                | "return"
+                | "sizeof"
+                | "typeof"
+                | "__typeof__"
+                | "_Alignof"
+                | "__alignof__"
+                | "alignof"
+                | "_Static_assert"
+                | "static_assert"
+                | "__attribute__"
+                | "__attribute"
+                | "asm"
+                | "__asm__"
+                | "defined"
+                | "do"
+                | "else"
+                | "case"
+                | "void"
+                | "int"
+                | "long"
+                | "char"
+                | "unsigned"
+                | "signed"
+                | "short"
+                | "bool"
+                | "_Bool"
+                | "__extension__"
+                | "volatile"
+                | "__volatile__"
+        )
 }
 
 fn is_qualifier(word: &str) -> bool {
@@ -370,7 +510,7 @@ void __init anon_vma_init(void)
             names,
             [
                 "",
-                "",
+                "TWO",
                 "cachep",
                 "struct anon_vma",
                 "enum vma_operation",
@@ -381,6 +521,32 @@ void __init anon_vma_init(void)
         );
         assert!(found[6].1.ends_with("return NULL;\n}"));
         assert!(found[7].1.starts_with("void __init anon_vma_init(void)"));
+    }
+
+    #[test]
+    fn a_file_level_macro_call_is_an_item_of_its_own() {
+        let text = "static int key(struct x *n) { return n->k; }\n\n\
+                    TREE_DEFINE(struct x, rb, int, key,\n\t    static, __x_tree)\n\n\
+                    void x_insert(struct x *n) { __x_tree_insert(n); }\n";
+        let got: Vec<(Kind, String, usize)> = items(text)
+            .into_iter()
+            .map(|i| (i.kind, i.name, i.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Function, "key".to_owned(), 1),
+                (Kind::Invocation, "TREE_DEFINE".to_owned(), 3),
+                (Kind::Function, "x_insert".to_owned(), 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_are_named_without_members_and_keywords() {
+        let code = "if (a(b)) return c->d(e) + f . g(1) + sizeof(h) + i_j (2);";
+        let names: Vec<&str> = calls(code).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["a", "i_j"]);
     }
 
     #[test]
