@@ -408,13 +408,7 @@ fn refuses_missing_function(tree: &Path) -> Result<(), Failed> {
 
 /// A one-line slip in a 7.3 tree's own anon pgoff helpers or anon
 /// interval tree fails `replay corpus` with `check`.
-fn slip_is_caught(
-    tree: &Path,
-    rel: &str,
-    from: &str,
-    to: &str,
-    check: &str,
-) -> Result<(), Failed> {
+fn slip_is_caught(tree: &Path, rel: &str, from: &str, to: &str, check: &str) -> Result<(), Failed> {
     let dir = slipped(tree, rel, from, to)?;
     let out = rmapfuzz(dir.path(), &["replay", "--variant", "kernel", "corpus"]);
     let all = text(&out);

@@ -466,7 +466,9 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
         ));
     }
     if generation < Generation::PostSeries && !picked("anon_vma_merge") {
-        return Err(sources[rmap_h].error("no inline `anon_vma_merge` (expected before the series)"));
+        return Err(
+            sources[rmap_h].error("no inline `anon_vma_merge` (expected before the series)")
+        );
     }
 
     let shims = place::shim_names(Path::new(SHIM_DIR));
@@ -532,11 +534,7 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
     }
     source.push('\n');
     source.push_str(&body);
-    let inputs: Vec<&str> = sources
-        .iter()
-        .map(|s| s.rel)
-        .chain([MAKEFILE])
-        .collect();
+    let inputs: Vec<&str> = sources.iter().map(|s| s.rel).chain([MAKEFILE]).collect();
     let hash = files_hash(tree, &inputs);
     source.push_str(&format!(
         "\n#line 1 \"rmapfuzz-kernel-glue\"\n\

@@ -268,7 +268,9 @@ pub fn items(text: &str) -> Vec<Item> {
 fn defined_name(directive: &str) -> String {
     let rest = directive.trim_start().trim_start_matches('#').trim_start();
     match rest.strip_prefix("define") {
-        Some(r) if r.starts_with([' ', '\t']) => identifiers(r).first().copied().unwrap_or("").to_owned(),
+        Some(r) if r.starts_with([' ', '\t']) => {
+            identifiers(r).first().copied().unwrap_or("").to_owned()
+        }
         _ => String::new(),
     }
 }
