@@ -143,7 +143,15 @@ fn kernel_core(var: &str, slot: rmap_extract::Slot, env: &str) -> Option<PathBuf
     Some(out)
 }
 
-fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>, base: Option<&Path>) {
+/// Made an error for the kernel translation units only: a tree whose code
+/// calls a function the extractor did not take (renamed, or new in that
+/// tree) then stops at compile time with the tree's file and line (the
+/// unit carries `#line` directives), not at link time with an undefined
+/// symbol. Both gcc and clang know this spelling.
+const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
+
+/// The compiler setup shared by our C sources and the kernel units.
+fn base_build(csrc: &Path, how: &Instrumentation) -> cc::Build {
     let mut build = cc::Build::new();
     build
         .std("gnu11")
@@ -180,16 +188,53 @@ fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>, base: Opti
                 .opt_level(0);
         }
     }
+    build
+}
+
+/// Compiles the kernel units with `build`'s setup and [`KERNEL_ERRORS`],
+/// returning their objects. A unit the compiler rejects stops the build
+/// with one short line: the compiler's own messages (file:line in the
+/// tree), forwarded by `cc` as cargo warnings, say why, and cc's error
+/// would only repeat the whole compiler command line.
+fn compile_kernel_units(build: &cc::Build, units: &[&Path]) -> Vec<PathBuf> {
+    if units.is_empty() {
+        return Vec::new();
+    }
+    let mut kernel = build.clone();
+    for flag in KERNEL_ERRORS {
+        kernel.flag(flag);
+    }
+    for unit in units {
+        kernel.file(unit);
+    }
+    kernel.try_compile_intermediates().unwrap_or_else(|e| {
+        let e = e.to_string();
+        if e.starts_with("ToolExecError") {
+            eprintln!(
+                "rmapfuzz: the C compiler rejected the kernel code; \
+                 its messages (the warnings of rmap-ffi) say where"
+            );
+        } else {
+            eprintln!("rmapfuzz: cannot compile the kernel code: {e}");
+        }
+        std::process::exit(1)
+    })
+}
+
+fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>, base: Option<&Path>) {
+    let mut build = base_build(csrc, how);
+    if kernel.is_some() {
+        build.define("RMAPFUZZ_HAVE_KERNEL", None);
+    }
+    if base.is_some() {
+        build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
+    }
+    let units: Vec<&Path> = kernel.into_iter().chain(base).collect();
+    for object in compile_kernel_units(&build, &units) {
+        build.object(object);
+    }
     for src in c_sources(csrc) {
         build.file(src);
-    }
-    if let Some(tu) = kernel {
-        build.define("RMAPFUZZ_HAVE_KERNEL", None);
-        build.file(tu);
-    }
-    if let Some(tu) = base {
-        build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
-        build.file(tu);
     }
     build.compile("rmapharness");
     println!("cargo:rustc-link-lib=pthread");
