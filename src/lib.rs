@@ -7,11 +7,13 @@
 //! - [`snapshot`], [`invariants`]: canonical state and the rules it obeys;
 //! - [`runner`], [`sweep`]: the differential loop and systematic injection;
 //! - [`expect`]: what each scenario must produce on each variant;
-//! - [`kernel_build`]: building in a kernel tree's core (`--kernel-src`).
+//! - [`kernel_build`]: building in a kernel tree's core (`--kernel-src`),
+//!   and [`build_failure`]: what a failed build of one reports.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
 pub mod bench;
+pub mod build_failure;
 pub mod c_repro;
 pub mod check_coverage;
 pub mod corpus;

@@ -1,0 +1,571 @@
+//! What a failed build of rmapfuzz with a kernel tree reports: cargo's
+//! output (cc forwards the C compiler's messages as cargo warnings) read
+//! for the C compiler's first errors and warnings with the tree's file and
+//! line, else the linker's undefined symbols, else the build script's own
+//! message, never the linker's command line.
+
+use std::fmt;
+
+/// How many compiler or linker messages a report of a failed build shows.
+const MAX_SHOWN: usize = 10;
+/// How many lines of cargo's output a report shows when it finds neither.
+const MAX_CARGO_LINES: usize = 30;
+/// Longer lines (command lines) are cut in reports.
+const MAX_LINE: usize = 300;
+
+/// How serious a C compiler message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A C compiler message about a place in a file:
+/// `FILE:LINE[:COLUMN]: error|fatal error|warning: TEXT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CDiagnostic {
+    pub file: String,
+    pub line: u32,
+    pub column: Option<u32>,
+    pub severity: Severity,
+    /// The compiler's words for it (`fatal error` keeps its `fatal`).
+    pub kind: String,
+    pub text: String,
+}
+
+impl fmt::Display for CDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if let Some(c) = self.column {
+            write!(f, ":{c}")?;
+        }
+        write!(f, ": {}: {}", self.kind, self.text)
+    }
+}
+
+/// What the output of a failed cargo build says went wrong.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BuildFailure {
+    /// The C compiler's messages about places in files, each once, errors
+    /// first, each kind in the order it came.
+    pub diagnostics: Vec<CDiagnostic>,
+    /// The linker's `undefined symbol` / `undefined reference` lines, each
+    /// once.
+    pub undefined: Vec<String>,
+    /// What failed build scripts wrote to stderr (the extractor's message
+    /// for a tree it cannot use).
+    pub script_stderr: Vec<String>,
+}
+
+impl BuildFailure {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Drops terminal colour sequences (`ESC [ ... letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.clone().next() == Some('[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A line of output without the wrapping cargo puts around what a build
+/// script (here `cc`, forwarding the compiler) gave as a warning:
+/// `warning: PKG@VERSION: TEXT` as cargo shows it, or `cargo:warning=TEXT`
+/// as it lists a failed script's output.
+fn unwrap_script_warning(line: &str) -> &str {
+    if let Some(rest) = line.strip_prefix("warning: ") {
+        if let Some((package, text)) = rest.split_once(": ") {
+            if package.contains('@') && !package.contains(char::is_whitespace) {
+                return text;
+            }
+        }
+    }
+    let trimmed = line.trim_start();
+    for prefix in ["cargo:warning=", "cargo::warning="] {
+        if let Some(text) = trimmed.strip_prefix(prefix) {
+            return text;
+        }
+    }
+    line
+}
+
+/// `FILE:LINE[:COLUMN]: KIND: TEXT`, where KIND is one the C compilers
+/// use for errors and warnings (notes are left out).
+fn parse_diagnostic(line: &str) -> Option<CDiagnostic> {
+    let line = line.trim();
+    let kinds = [
+        ("fatal error", Severity::Error),
+        ("error", Severity::Error),
+        ("warning", Severity::Warning),
+    ];
+    // The first `: KIND: ` with a location before it.
+    for (at, _) in line.match_indices(": ") {
+        let (place, rest) = (&line[..at], &line[at + 2..]);
+        let Some((kind, severity, text)) = kinds.iter().find_map(|&(k, sev)| {
+            rest.strip_prefix(k)
+                .and_then(|r| r.strip_prefix(": "))
+                .map(|t| (k, sev, t))
+        }) else {
+            continue;
+        };
+        let mut parts = place.rsplitn(3, ':');
+        let last = parts.next()?;
+        let middle = parts.next();
+        let first = parts.next();
+        let number = |s: &str| -> Option<u32> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let (file, line_no, column) = match (first, middle.and_then(number), number(last)) {
+            (Some(file), Some(l), Some(c)) => (file, l, Some(c)),
+            _ => {
+                let (file, l) = place.rsplit_once(':')?;
+                (file, number(l)?, None)
+            }
+        };
+        if file.is_empty() || file.contains(": ") {
+            return None;
+        }
+        return Some(CDiagnostic {
+            file: file.to_owned(),
+            line: line_no,
+            column,
+            severity,
+            kind: kind.to_owned(),
+            text: text.trim_end().to_owned(),
+        });
+    }
+    None
+}
+
+/// Reads the output (stderr) of a failed cargo build.
+pub fn parse_build_failure(output: &str) -> BuildFailure {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut undefined: Vec<String> = Vec::new();
+    let mut script_stderr = Vec::new();
+    let mut in_script_stderr = false;
+    for raw in output.lines() {
+        let raw = strip_ansi(raw);
+        if in_script_stderr {
+            match raw.strip_prefix("  ") {
+                Some(text) => {
+                    script_stderr.push(text.to_owned());
+                    continue;
+                }
+                None => in_script_stderr = false,
+            }
+        }
+        if raw.trim() == "--- stderr" {
+            in_script_stderr = true;
+            continue;
+        }
+        let line = unwrap_script_warning(&raw);
+        if let Some(d) = parse_diagnostic(line) {
+            let seen = match d.severity {
+                Severity::Error => &mut errors,
+                Severity::Warning => &mut warnings,
+            };
+            if !seen.contains(&d) {
+                seen.push(d);
+            }
+            continue;
+        }
+        if line.contains("undefined symbol") || line.contains("undefined reference") {
+            let line = line.trim();
+            let line = line.strip_prefix("= note:").unwrap_or(line).trim();
+            if !undefined.iter().any(|u| u == line) {
+                undefined.push(line.to_owned());
+            }
+        }
+    }
+    while script_stderr.last().is_some_and(|l| l.trim().is_empty()) {
+        script_stderr.pop();
+    }
+    errors.extend(warnings);
+    BuildFailure {
+        diagnostics: errors,
+        undefined,
+        script_stderr,
+    }
+}
+
+/// A line as shown in a report: cut when it is a command line's length.
+fn shown(line: &str) -> String {
+    match line.char_indices().nth(MAX_LINE) {
+        Some((at, _)) => format!("{} [... cut; see the log]", &line[..at]),
+        None => line.to_owned(),
+    }
+}
+
+fn list(out: &mut String, heading: &str, lines: &[String], max: usize) {
+    out.push_str(heading);
+    out.push('\n');
+    for line in lines.iter().take(max) {
+        out.push_str("  ");
+        out.push_str(&shown(line));
+        out.push('\n');
+    }
+    if lines.len() > max {
+        out.push_str(&format!("  (and {} more)\n", lines.len() - max));
+    }
+}
+
+/// The short account of a failed cargo build to show before naming its
+/// log: the C compiler's first errors and warnings (file:line) when there
+/// are any; when none of them is an error, what else failed: the linker's
+/// undefined symbols, else what a build script said, else the start of
+/// cargo's output. Command lines (the linker's runs to thousands of
+/// characters) are never shown whole.
+pub fn failure_report(output: &str) -> String {
+    let failure = parse_build_failure(output);
+    let mut out = String::new();
+    if !failure.diagnostics.is_empty() {
+        let lines: Vec<String> = failure.diagnostics.iter().map(|d| d.to_string()).collect();
+        let heading = if failure.has_errors() {
+            "rmapfuzz: the C compiler rejected the kernel code:"
+        } else {
+            "rmapfuzz: the C compiler warned:"
+        };
+        list(&mut out, heading, &lines, MAX_SHOWN);
+    }
+    if failure.has_errors() {
+        return out;
+    }
+    if !failure.undefined.is_empty() {
+        list(
+            &mut out,
+            "rmapfuzz: the link failed:",
+            &failure.undefined,
+            MAX_SHOWN,
+        );
+    } else if !failure.script_stderr.is_empty() {
+        for line in &failure.script_stderr {
+            out.push_str(&shown(line));
+            out.push('\n');
+        }
+    } else {
+        let lines: Vec<String> = output.lines().map(strip_ansi).collect();
+        list(&mut out, "rmapfuzz: cargo says:", &lines, MAX_CARGO_LINES);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cargo without `--quiet` on a tree gcc rejects: cc's forwarded
+    /// compiler output as warnings of rmap-ffi, then again as
+    /// `cargo:warning=` lines in the failed script's stdout.
+    const GCC_REJECTS: &str = "\
+   Compiling rmap-ffi v0.1.0 (/src/rmapfuzz/ffi)
+warning: rmap-ffi@0.1.0: /trees/9.1/mm/rmap.c: In function 'rmapfuzz_kernel___anon_vma_prepare':
+warning: rmap-ffi@0.1.0: /trees/9.1/mm/rmap.c:231:9: error: implicit declaration of function 'anon_tree_add'; did you mean 'anon_tree_del'? [-Werror=implicit-function-declaration]
+warning: rmap-ffi@0.1.0:   231 |         anon_tree_add(avc, av);
+warning: rmap-ffi@0.1.0:       |         ^~~~~~~~~~~~~
+warning: rmap-ffi@0.1.0: /trees/9.1/mm/rmap.c:240:5: warning: unused variable 'x' [-Wunused-variable]
+warning: rmap-ffi@0.1.0: /trees/9.1/mm/rmap.c: In function 'rmapfuzz_kernel_unlink_anon_vmas':
+warning: rmap-ffi@0.1.0: /trees/9.1/mm/rmap.c:517:17: error: implicit declaration of function 'anon_tree_cut' [-Werror=implicit-function-declaration]
+warning: rmap-ffi@0.1.0: cc1: some warnings being treated as errors
+error: failed to run custom build command for `rmap-ffi v0.1.0 (/src/rmapfuzz/ffi)`
+
+Caused by:
+  process didn't exit successfully: `/t/release/build/rmap-ffi-1/build-script-build` (exit status: 1)
+  --- stdout
+  cargo:rerun-if-changed=/trees/9.1/mm/rmap.c
+  cargo:rustc-env=RMAPFUZZ_KERNEL_VERSION=9.1.0
+  CFLAGS = None
+  cargo:warning=/trees/9.1/mm/rmap.c: In function 'rmapfuzz_kernel___anon_vma_prepare':
+  cargo:warning=/trees/9.1/mm/rmap.c:231:9: error: implicit declaration of function 'anon_tree_add'; did you mean 'anon_tree_del'? [-Werror=implicit-function-declaration]
+  cargo:warning=  231 |         anon_tree_add(avc, av);
+  cargo:warning=/trees/9.1/mm/rmap.c:240:5: warning: unused variable 'x' [-Wunused-variable]
+  cargo:warning=/trees/9.1/mm/rmap.c:517:17: error: implicit declaration of function 'anon_tree_cut' [-Werror=implicit-function-declaration]
+  cargo:warning=cc1: some warnings being treated as errors
+
+  --- stderr
+  rmapfuzz: the C compiler rejected the kernel code; its messages (the warnings of rmap-ffi) say where
+";
+
+    /// A linker command line as rustc shows it: thousands of characters.
+    fn link_command() -> String {
+        let mut line = String::from("  = note:  \"cc\" \"-m64\" \"/t/release/deps/symbols.o\"");
+        for i in 0..80 {
+            line.push_str(&format!(
+                " \"/t/release/deps/libcrate{i}-0123456789abcdef.rlib\""
+            ));
+        }
+        line
+    }
+
+    /// rustc's report of a link with rust-lld that misses symbols.
+    fn lld_fails() -> String {
+        format!(
+            "\
+   Compiling rmapfuzz v0.1.0 (/src/rmapfuzz)
+error: linking with `cc` failed: exit status: 1
+  |
+{}
+  = note: some arguments are omitted. use `--verbose` to show all linker arguments
+  = note: rust-lld: error: undefined symbol: anon_tree_add
+          >>> referenced by rmap.c:361 (/trees/9.1/mm/rmap.c:361)
+          >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel_anon_vma_clone) in archive /t/librmap_ffi.rlib
+          >>> referenced by rmap.c:231 (/trees/9.1/mm/rmap.c:231)
+          >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel___anon_vma_prepare) in archive /t/librmap_ffi.rlib
+
+          rust-lld: error: undefined symbol: anon_tree_cut
+          >>> referenced by rmap.c:517 (/trees/9.1/mm/rmap.c:517)
+          collect2: error: ld returned 1 exit status
+
+
+error: could not compile `rmapfuzz` (bin \"rmapfuzz\") due to 1 previous error
+",
+            link_command()
+        )
+    }
+
+    fn at(
+        file: &str,
+        line: u32,
+        column: Option<u32>,
+        severity: Severity,
+    ) -> (String, u32, Option<u32>, Severity) {
+        (file.to_owned(), line, column, severity)
+    }
+
+    fn places(f: &BuildFailure) -> Vec<(String, u32, Option<u32>, Severity)> {
+        f.diagnostics
+            .iter()
+            .map(|d| (d.file.clone(), d.line, d.column, d.severity))
+            .collect()
+    }
+
+    #[test]
+    fn gcc_errors_come_first_each_once_with_the_tree_file_and_line() {
+        let f = parse_build_failure(GCC_REJECTS);
+        assert_eq!(
+            places(&f),
+            vec![
+                at("/trees/9.1/mm/rmap.c", 231, Some(9), Severity::Error),
+                at("/trees/9.1/mm/rmap.c", 517, Some(17), Severity::Error),
+                at("/trees/9.1/mm/rmap.c", 240, Some(5), Severity::Warning),
+            ]
+        );
+        assert_eq!(
+            f.diagnostics[0].text,
+            "implicit declaration of function 'anon_tree_add'; did you mean 'anon_tree_del'? \
+             [-Werror=implicit-function-declaration]"
+        );
+        assert!(f.undefined.is_empty());
+        assert_eq!(
+            f.script_stderr,
+            vec![
+                "rmapfuzz: the C compiler rejected the kernel code; its messages (the warnings of rmap-ffi) say where"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rejected_tree_reports_only_the_compiler_lines() {
+        let report = failure_report(GCC_REJECTS);
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(
+            lines,
+            vec![
+                "rmapfuzz: the C compiler rejected the kernel code:",
+                "  /trees/9.1/mm/rmap.c:231:9: error: implicit declaration of function 'anon_tree_add'; \
+                 did you mean 'anon_tree_del'? [-Werror=implicit-function-declaration]",
+                "  /trees/9.1/mm/rmap.c:517:17: error: implicit declaration of function 'anon_tree_cut' \
+                 [-Werror=implicit-function-declaration]",
+                "  /trees/9.1/mm/rmap.c:240:5: warning: unused variable 'x' [-Wunused-variable]",
+            ]
+        );
+    }
+
+    #[test]
+    fn clang_output_with_colours_and_a_fatal_error() {
+        let out = "\
+warning: rmap-ffi@0.1.0: \u{1b}[1m/trees/x/mm/rmap.c:12:3: \u{1b}[0;1;35mwarning: \u{1b}[0mcomparison of integers of different signs [-Wsign-compare]\u{1b}[0m
+warning: rmap-ffi@0.1.0: /trees/x/include/linux/rmap.h:88:10: fatal error: 'linux/absent.h' file not found
+warning: rmap-ffi@0.1.0: #include <linux/absent.h>
+warning: rmap-ffi@0.1.0:          ^~~~~~~~~~~~~~~~
+warning: rmap-ffi@0.1.0: /trees/x/mm/rmap.c:12:3: note: expanded from macro 'X'
+warning: rmap-ffi@0.1.0: 1 warning and 1 error generated.
+";
+        let f = parse_build_failure(out);
+        assert_eq!(
+            places(&f),
+            vec![
+                at(
+                    "/trees/x/include/linux/rmap.h",
+                    88,
+                    Some(10),
+                    Severity::Error
+                ),
+                at("/trees/x/mm/rmap.c", 12, Some(3), Severity::Warning),
+            ]
+        );
+        assert_eq!(f.diagnostics[0].kind, "fatal error");
+        assert_eq!(
+            f.diagnostics[1].to_string(),
+            "/trees/x/mm/rmap.c:12:3: warning: comparison of integers of different signs [-Wsign-compare]"
+        );
+    }
+
+    #[test]
+    fn at_most_ten_diagnostics_are_shown() {
+        let mut out = String::new();
+        for i in 1..=13 {
+            out.push_str(&format!(
+                "warning: rmap-ffi@0.1.0: /trees/y/mm/rmap.c:{i}:1: error: expected ';' before '}}' token\n"
+            ));
+        }
+        assert_eq!(parse_build_failure(&out).diagnostics.len(), 13);
+        let report = failure_report(&out);
+        assert!(report.contains("mm/rmap.c:10:1: error"), "{report}");
+        assert!(!report.contains("mm/rmap.c:11:1: error"), "{report}");
+        assert!(report.ends_with("  (and 3 more)\n"), "{report}");
+        assert_eq!(report.lines().count(), 12, "{report}");
+    }
+
+    #[test]
+    fn a_link_failure_shows_the_undefined_symbols_not_the_command_line() {
+        let out = lld_fails();
+        let f = parse_build_failure(&out);
+        assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+        assert_eq!(
+            f.undefined,
+            vec![
+                "rust-lld: error: undefined symbol: anon_tree_add",
+                "rust-lld: error: undefined symbol: anon_tree_cut",
+            ]
+        );
+        let report = failure_report(&out);
+        assert_eq!(
+            report,
+            "rmapfuzz: the link failed:\n  \
+             rust-lld: error: undefined symbol: anon_tree_add\n  \
+             rust-lld: error: undefined symbol: anon_tree_cut\n"
+        );
+    }
+
+    #[test]
+    fn gnu_ld_undefined_references_each_once() {
+        let out = format!(
+            "error: linking with `cc` failed: exit status: 1\n{}\n  = note: /usr/bin/ld: /t/librmap_ffi.rlib(0a-rmapfuzz_kernel.o): in function `rmapfuzz_kernel_anon_vma_clone':\n          /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /usr/bin/ld: /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /trees/z/mm/rmap.c:517: undefined reference to `anon_tree_cut'\n          collect2: error: ld returned 1 exit status\n",
+            link_command()
+        );
+        let f = parse_build_failure(&out);
+        assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+        assert_eq!(
+            f.undefined,
+            vec![
+                "/trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'",
+                "/usr/bin/ld: /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'",
+                "/trees/z/mm/rmap.c:517: undefined reference to `anon_tree_cut'",
+            ]
+        );
+        assert!(!failure_report(&out).contains("-m64"));
+    }
+
+    #[test]
+    fn warnings_before_a_link_failure_come_with_it() {
+        let out = format!(
+            "warning: rmap-ffi@0.1.0: /trees/w/mm/rmap.c:300:12: warning: passing argument 1 of 'f' from incompatible pointer type [-Wincompatible-pointer-types]\n{}",
+            lld_fails()
+        );
+        let report = failure_report(&out);
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines[0], "rmapfuzz: the C compiler warned:");
+        assert!(lines[1].starts_with("  /trees/w/mm/rmap.c:300:12: warning: passing argument 1"));
+        assert_eq!(lines[2], "rmapfuzz: the link failed:");
+        assert_eq!(lines.len(), 5, "{report}");
+    }
+
+    #[test]
+    fn a_build_script_message_is_shown_without_the_script_stdout() {
+        let out = "\
+   Compiling rmap-ffi v0.1.0 (/src/rmapfuzz/ffi)
+error: failed to run custom build command for `rmap-ffi v0.1.0 (/src/rmapfuzz/ffi)`
+
+Caused by:
+  process didn't exit successfully: `/t/build-script-build` (exit status: 1)
+  --- stdout
+  cargo:rerun-if-changed=/src/rmapfuzz/csrc
+  cargo:rerun-if-env-changed=RMAPFUZZ_KERNEL_SRC
+  --- stderr
+  rmapfuzz: cannot build the kernel variant from /trees/v:
+    /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)
+
+warning: build failed, waiting for other jobs to finish...
+";
+        let report = failure_report(out);
+        assert_eq!(
+            report,
+            "rmapfuzz: cannot build the kernel variant from /trees/v:\n  \
+             /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)\n"
+        );
+    }
+
+    #[test]
+    fn anything_else_shows_the_start_of_cargo_output_with_long_lines_cut() {
+        let out = format!(
+            "error[E0425]: cannot find value `x` in this scope\n  --> src/main.rs:3:5\n{}\n",
+            link_command()
+        );
+        let f = parse_build_failure(&out);
+        assert_eq!(f, BuildFailure::default());
+        let report = failure_report(&out);
+        assert!(
+            report.starts_with("rmapfuzz: cargo says:\n  error[E0425]"),
+            "{report}"
+        );
+        assert!(report.contains("  --> src/main.rs:3:5\n"), "{report}");
+        assert!(report.contains("[... cut; see the log]"), "{report}");
+        assert!(
+            report.lines().all(|l| l.chars().count() < MAX_LINE + 40),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_compiler_diagnostic() {
+        for line in [
+            "rust-lld: error: undefined symbol: anon_tree_add",
+            ">>> referenced by rmap.c:361 (/trees/9.1/mm/rmap.c:361)",
+            "cc1: some warnings being treated as errors",
+            "/trees/x/mm/rmap.c:12:3: note: expanded from macro 'X'",
+            "/trees/x/mm/rmap.c: In function 'f':",
+            "/trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'",
+            "error: linking with `cc` failed: exit status: 1",
+            "warning: unused variable: `x`",
+            "/trees/x/mm/rmap.c:1x: error: not a line number",
+        ] {
+            assert_eq!(parse_diagnostic(line), None, "{line}");
+        }
+        let d = parse_diagnostic("/trees/x/mm/rmap.c:77: error: old style, no column").unwrap();
+        assert_eq!(
+            (d.file.as_str(), d.line, d.column, d.severity),
+            ("/trees/x/mm/rmap.c", 77, None, Severity::Error)
+        );
+    }
+}
