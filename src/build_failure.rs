@@ -259,8 +259,10 @@ pub fn failure_report(output: &str) -> String {
             MAX_SHOWN,
         );
     } else if !failure.script_stderr.is_empty() {
+        // The extractor's own messages, whole: they are written to be read
+        // (file:line, the symbol, what was expected), however long.
         for line in &failure.script_stderr {
-            out.push_str(&shown(line));
+            out.push_str(line);
             out.push('\n');
         }
     } else {
@@ -523,6 +525,23 @@ warning: build failed, waiting for other jobs to finish...
             report,
             "rmapfuzz: cannot build the kernel variant from /trees/v:\n  \
              /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)\n"
+        );
+    }
+
+    #[test]
+    fn a_long_build_script_message_is_not_cut() {
+        let why = format!(
+            "/t/mm/rmap.c:218: `f` is called here, but {}",
+            "x".repeat(400)
+        );
+        let out = format!(
+            "error: failed to run custom build command for `rmap-ffi`\n\
+             Caused by:\n  --- stderr\n  rmapfuzz: cannot build the kernel variant from /t:\n    {why}\n"
+        );
+        assert!(
+            failure_report(&out).contains(&why),
+            "{}",
+            failure_report(&out)
         );
     }
 

@@ -680,6 +680,92 @@ mod tests {
     }
 
     #[test]
+    fn a_call_placed_nowhere_is_refused_at_its_line() {
+        let split =
+            anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+        let rmap = rmap_c(TWO, "").replace(
+            "int anon_vma_fork(struct vm_area_struct *v, struct vm_area_struct *p) { return 0; }",
+            "int anon_vma_fork(struct vm_area_struct *v, struct vm_area_struct *p)\n{\n\treturn nowhere_defined(v);\n}",
+        );
+        let dir = tree(&format!("{split}{AVC}{INLINES}{MERGE}"), "", &rmap);
+        let e = extract(dir.path()).unwrap_err();
+        assert!(e.file.ends_with(RMAP_C), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(
+            e.message
+                .contains("`nowhere_defined`, called by `anon_vma_fork`, is defined neither"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_7_3_tree_gets_its_tree_and_offset_helpers_taken() {
+        let split =
+            anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+        let rmap = rmap_c(
+            THREE,
+            "static void link(struct anon_vma_chain *avc, struct anon_vma *av) { anon_rmap_tree_insert(avc, av); }\n",
+        );
+        let dir = tree(&format!("{split}{AVC}"), &format!("{INLINES}{ENUM}"), &rmap);
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let interval_tree = "static unsigned long avc_start_pgoff(struct anon_vma_chain *avc)\n\
+             { return vma_start_anon_pgoff(avc->vma); }\n\
+             static unsigned long avc_last_pgoff(struct anon_vma_chain *avc)\n\
+             { return vma_start_anon_pgoff(avc->vma); }\n\n\
+             INTERVAL_TREE_DEFINE(struct anon_vma_chain, rb, unsigned long, rb_subtree_last,\n\
+             \t\t     avc_start_pgoff, avc_last_pgoff, static, __anon_rmap_tree)\n\n";
+        let wrappers = ["insert", "remove", "iter_first", "iter_next"]
+            .map(|w| format!("void anon_rmap_tree_{w}(void) {{ __anon_rmap_tree_{w}(); }}\n"))
+            .concat();
+        write(INTERVAL_TREE_C, &format!("{interval_tree}{wrappers}"));
+        write(
+            MM_H,
+            "static inline unsigned long vma_start_anon_pgoff(const struct vm_area_struct *v) { return 0; }\n",
+        );
+        write(
+            PAGEMAP_H,
+            "static inline unsigned long linear_anon_page_index(const struct vm_area_struct *v, unsigned long a) { return 0; }\n",
+        );
+        write(
+            VMA_H,
+            "static inline void __vma_set_anon_pgoff(struct vm_area_struct *v, unsigned long p) { }\n",
+        );
+        // Without vma_anon_address (7.3's mm/internal.h): refused, naming it.
+        let e = extract(dir.path()).unwrap_err();
+        assert!(
+            e.message.contains("no definition of `vma_anon_address`")
+                && e.message
+                    .contains("the anon-pgoff generation keeps it in mm/internal.h"),
+            "{e}"
+        );
+        write(
+            INTERNAL_H,
+            &format!("{INLINES}{ENUM}static inline unsigned long vma_anon_address(const struct vm_area_struct *v, unsigned long p, unsigned long n) {{ return 0; }}\n"),
+        );
+        let x = extract(dir.path()).unwrap();
+        assert_eq!(x.generation, Generation::AnonPgoff);
+        let names: Vec<&str> = x.taken.iter().map(|t| t.name.as_str()).collect();
+        for name in [
+            "vma_start_anon_pgoff",
+            "avc_start_pgoff",
+            "INTERVAL_TREE_DEFINE",
+            "anon_rmap_tree_insert",
+            "linear_anon_page_index",
+            "vma_anon_address",
+            "__vma_set_anon_pgoff",
+        ] {
+            assert!(names.contains(&name), "{name} not taken: {names:?}");
+        }
+        // The tree's key helper comes before the tree that uses it.
+        let at = |n: &str| x.source.find(&format!("{n}(")).unwrap();
+        assert!(at("unsigned long vma_start_anon_pgoff") < at("INTERVAL_TREE_DEFINE"));
+    }
+
+    #[test]
     fn unknown_shapes_name_the_file_and_symbol() {
         let split =
             anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");

@@ -182,17 +182,26 @@ impl<'a> Placer<'a> {
         }
     }
 
-    /// The first place the tree's files call `name`, if any.
+    /// The first place the taken code calls `name`, else the first place
+    /// any of the tree's files read does, if any.
     pub fn first_call(&self, name: &str) -> Option<(usize, usize)> {
-        for (f, src) in self.sources.iter().enumerate() {
-            for item in &src.items {
-                let text = src.text_of(item);
-                if let Some((_, off)) = scan::calls(text).into_iter().find(|(n, _)| *n == name) {
-                    return Some((f, item.line + text[..off].matches('\n').count()));
-                }
-            }
-        }
-        None
+        let call_in = |f: usize, item: &Item| {
+            let text = self.sources[f].text_of(item);
+            scan::calls(text)
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, off)| (f, item.line + text[..off].matches('\n').count()))
+        };
+        let taken = self
+            .taken
+            .iter()
+            .find_map(|&(f, i)| call_in(f, &self.sources[f].items[i]));
+        taken.or_else(|| {
+            self.sources
+                .iter()
+                .enumerate()
+                .find_map(|(f, src)| src.items.iter().find_map(|item| call_in(f, item)))
+        })
     }
 
     /// `name`, which the glue of this generation needs, is defined nowhere:
