@@ -384,11 +384,13 @@ fn catches(tree: &Path, function: &str, needle: &str, check: &str) -> Result<(),
 /// kernel might), which must be a compile error rather than an undefined
 /// symbol at link time; and a missing semicolon.
 fn uncompilable_tree_shows_the_compiler(tree: &Path) -> Result<(), Failed> {
+    // (A call to a function defined nowhere is refused before the
+    // compiler runs: see refuses_unplaceable_function.)
     compiler_error_at_the_slip(
         tree,
-        "undeclared call",
-        |l| l.replace("anon_vma_chain_assign(", "anon_vma_chain_assign_elsewhere("),
-        "anon_vma_chain_assign_elsewhere",
+        "a misspelt member",
+        |l| l.replace("pavc->anon_vma)", "pavc->anon_vma_x)"),
+        "anon_vma_x",
     )?;
     compiler_error_at_the_slip(
         tree,
