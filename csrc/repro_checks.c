@@ -18,6 +18,7 @@ static const char *const supported[] = {
 	"invariant.share.one_mm",
 	"invariant.share.same_links",
 	"invariant.chain.ancestors",
+	"invariant.vma.anon_pgoff",
 };
 
 /* hygiene, hygiene.lock, hygiene.warning, ...: the harness's own report. */
@@ -232,6 +233,28 @@ static bool check_rmap(const struct rf_snapshot *s, char *buf, size_t size)
 	return false;
 }
 
+/* 7.3: an anonymous VMA's anonymous page offset is its pgoff. */
+static bool check_anon_pgoff(const struct rf_snapshot *s, char *buf,
+			     size_t size)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nr_vmas; i++) {
+		const struct rf_snap_vma *v = &s->vmas[i];
+
+		if (v->has_anon_pgoff && v->anon_pgoff != v->pgoff) {
+			snprintf(buf, size,
+				 "vma %#llx-%#llx: anonymous page offset %#llx, pgoff %#llx",
+				 (unsigned long long)v->start,
+				 (unsigned long long)v->end,
+				 (unsigned long long)v->anon_pgoff,
+				 (unsigned long long)v->pgoff);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool rf_repro_check(struct rf_world *world, const char *check,
 		    char *buf, size_t size)
 {
@@ -254,6 +277,9 @@ bool rf_repro_check(struct rf_world *world, const char *check,
 	if (wanted(check, "invariant.rmap.complete") && check_rmap(&snap, buf, size))
 		return true;
 	if (check_sharing(&snap, check, buf, size))
+		return true;
+	if (wanted(check, "invariant.vma.anon_pgoff") &&
+	    check_anon_pgoff(&snap, buf, size))
 		return true;
 	return false;
 }
