@@ -210,3 +210,31 @@ fn run_captured(cmd: &mut Command) -> std::io::Result<(std::process::ExitStatus,
     let status = child.wait()?;
     read.map(|()| (status, output))
 }
+
+/// Compiles an extracted translation unit as the build does (`$CC`, else
+/// `cc`; gnu11, -Wall -Wextra, calls to undeclared functions an error), to
+/// check only: `kernel-extract` fails when the build would. The error is
+/// the report of [`failure_report`] over the compiler's output.
+pub fn compile_check(unit: &Path) -> Result<(), String> {
+    let csrc = workspace().join("csrc");
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let out = Command::new(&cc)
+        .args([
+            "-fsyntax-only",
+            "-std=gnu11",
+            "-Wall",
+            "-Wextra",
+            "-Werror=implicit-function-declaration",
+        ])
+        .arg("-I")
+        .arg(csrc.join("include"))
+        .arg("-I")
+        .arg(&csrc)
+        .arg(unit)
+        .output()
+        .map_err(|e| format!("cannot run the C compiler {}: {e}", cc.to_string_lossy()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(failure_report(&String::from_utf8_lossy(&out.stderr)))
+}

@@ -1000,12 +1000,21 @@ fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
         file.write_all(text.as_bytes())
             .map_err(|e| InputError(vec![format!("{}: {e}", path.display())]))?;
     }
+    let unit = out.join(rmap_extract::OUTPUT_FILE);
+    // What the build would say of it: refused here, not at build time.
+    if let Err(report) = kernel_build::compile_check(&unit) {
+        eprint!("{report}");
+        return Err(InputError(vec![format!(
+            "{} does not compile (written as it is, with TAKEN.txt, for a look)",
+            unit.display()
+        )]));
+    }
     println!(
         "Linux {} ({} generation): {} items taken into {}",
         x.version,
         x.generation,
         x.taken.len(),
-        out.join(rmap_extract::OUTPUT_FILE).display()
+        unit.display()
     );
     Ok(ExitCode::SUCCESS)
 }

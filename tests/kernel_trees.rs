@@ -447,6 +447,21 @@ fn compiler_error_at_the_slip(
         )
         .into());
     }
+    // kernel-extract fails as the build does, with the same line.
+    let x = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("kernel-extract")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()?;
+    let said = text(&x);
+    if x.status.code() != Some(2)
+        || !said
+            .lines()
+            .any(|l| l.contains(&place) && l.contains(words))
+    {
+        return Err(format!("{slip}: kernel-extract did not fail at `{place}`:\n{said}").into());
+    }
     Ok(())
 }
 
