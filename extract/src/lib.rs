@@ -1,10 +1,14 @@
 //! Takes the anon_vma core out of a Linux source tree.
 //!
 //! [`extract`] reads the files that hold the core in the tree's generation
-//! (`mm/rmap.c`, `include/linux/rmap.h`, `mm/internal.h`), picks out by name
-//! the anon_vma functions, the static helpers and variables they use, the
-//! header inlines and the `struct anon_vma` / `struct anon_vma_chain`
-//! definitions, and writes one C translation unit: the harness's shims,
+//! ([`TREE_FILES`]: `mm/rmap.c`, `include/linux/rmap.h`, `mm/internal.h`,
+//! and where present the headers and `mm/interval_tree.c` that 7.3 keeps
+//! helpers in), picks out by name the anon_vma functions, the static
+//! helpers and variables they use, the header inlines and the `struct
+//! anon_vma` / `struct anon_vma_chain` definitions, then every definition
+//! the taken code calls that our shims do not provide (`place`; a name
+//! found nowhere is refused with the file and line of the call), and
+//! writes one C translation unit: the harness's shims,
 //! renames that let the code link beside the harness's own cores, then the
 //! extracted text unchanged behind `#line` directives (so a compiler error
 //! points at the user's file and line), then the harness's glue for the
