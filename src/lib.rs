@@ -2,39 +2,21 @@
 //! reverse-mapping core, C (`csrc/`, via `rmap-ffi`) against a safe Rust
 //! implementation (`rmap-oracle`).
 //!
-//! - [`op`], [`scenario`], [`parse`]: operations and the text format;
-//! - [`engine`]: the one trait both implementations sit behind;
-//! - [`snapshot`], [`invariants`]: canonical state and the rules it obeys;
-//! - [`runner`], [`sweep`]: the differential loop and systematic injection;
-//! - [`expect`]: what each scenario must produce on each variant;
-//! - [`kernel_build`]: building in a kernel tree's core (`--kernel-src`),
-//!   and [`build_failure`]: what a failed build of one reports.
+//! The folders are the flow of a finding:
+//! - [`language`]: operations, scenarios, the text format, expectations,
+//!   corpora — how an input is written down;
+//! - [`input`]: fuzz inputs, decoded into scenarios, and the harness
+//!   functions the fuzz targets call;
+//! - [`engine`]: the one trait both implementations sit behind, the
+//!   variants, and kernel trees built in (`--kernel-src`);
+//! - [`check`]: canonical snapshots, the contracts, the differential runner,
+//!   the fault sweep, reports — how a run is judged;
+//! - [`tools`]: minimize, explain, dot, c-repro, triage, explore, bench —
+//!   how a finding becomes a test.
 #![forbid(unsafe_code)]
 
-pub mod artifact;
-pub mod bench;
-pub mod build_failure;
-pub mod c_repro;
-pub mod check_coverage;
-pub mod corpus;
-pub mod dot;
-pub mod encoding;
+pub mod check;
 pub mod engine;
-pub mod expect;
-pub mod explain;
-pub mod explore;
-pub mod fuzzing;
-pub mod invariants;
-pub mod kernel_build;
-pub mod minimize;
-pub mod mutate;
-pub mod op;
-pub mod parse;
-pub mod report;
-pub mod runner;
-pub mod scenario;
-pub mod snapshot;
-pub mod state_features;
-pub mod sweep;
-pub mod triage;
-pub mod variant;
+pub mod input;
+pub mod language;
+pub mod tools;

@@ -6,17 +6,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use rmapfuzz::artifact;
-use rmapfuzz::corpus;
-use rmapfuzz::encoding;
-use rmapfuzz::expect::{default_variants, expectation, met};
-use rmapfuzz::kernel_build;
-use rmapfuzz::minimize::{minimize, Minimized};
-use rmapfuzz::report::Failure;
-use rmapfuzz::runner::{run, RunOptions};
-use rmapfuzz::scenario::{Expect, Scenario, VariantSel};
-use rmapfuzz::sweep::{sweep, sweep_step};
-use rmapfuzz::variant::{self, Variant};
+use rmapfuzz::check::report::Failure;
+use rmapfuzz::check::runner::{run, RunOptions};
+use rmapfuzz::check::sweep::{sweep, sweep_step};
+use rmapfuzz::engine::kernel_build;
+use rmapfuzz::engine::variant::{self, Variant};
+use rmapfuzz::input::artifact;
+use rmapfuzz::input::encoding;
+use rmapfuzz::language::corpus;
+use rmapfuzz::language::expect::{default_variants, expectation, met};
+use rmapfuzz::language::scenario::{Expect, Scenario, VariantSel};
+use rmapfuzz::tools::minimize::{minimize, Minimized};
 
 #[derive(Parser)]
 #[command(
@@ -488,7 +488,7 @@ fn run_inputs(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Inpu
     for file in input_files(paths)? {
         let data = std::fs::read(&file)
             .map_err(|e| InputError(vec![format!("{}: {e}", file.display())]))?;
-        match rmapfuzz::fuzzing::check_diff(&data, v) {
+        match rmapfuzz::input::fuzzing::check_diff(&data, v) {
             Ok(()) => tally.ok += 1,
             Err(report) => {
                 tally.failed += 1;
@@ -580,7 +580,7 @@ fn decode_one(
 
 fn explain_one(input: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
-    let x = rmapfuzz::explain::explain(&input.scenario, input.variant);
+    let x = rmapfuzz::tools::explain::explain(&input.scenario, input.variant);
     println!(
         "{}: {} operations",
         input.path.display(),
@@ -601,7 +601,7 @@ fn dot_one(
     variant: Option<&str>,
 ) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
-    let (graph, step) = rmapfuzz::dot::picture(&input.scenario, input.variant, step)
+    let (graph, step) = rmapfuzz::tools::dot::picture(&input.scenario, input.variant, step)
         .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
     let out = out.map_or_else(
         || artifact::next_to(&input.path, &format!("step{step}.dot")),
@@ -632,7 +632,7 @@ fn c_repro(input: &Path, out: &Path, variant: Option<&str>) -> Result<ExitCode, 
         || "repro.c".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let repro = rmapfuzz::c_repro::generate(&input.scenario, input.variant, &name)
+    let repro = rmapfuzz::tools::c_repro::generate(&input.scenario, input.variant, &name)
         .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
     let unit_path = repro
         .kernel
@@ -663,7 +663,7 @@ fn c_repro(input: &Path, out: &Path, variant: Option<&str>) -> Result<ExitCode, 
     };
     println!(
         "build and run from the rmapfuzz checkout (with {copied} copied there):\n  {} && ./{binary}",
-        rmapfuzz::c_repro::build_command(&name, binary, repro.kernel.as_ref())
+        rmapfuzz::tools::c_repro::build_command(&name, binary, repro.kernel.as_ref())
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -678,14 +678,14 @@ fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputError>
     if let Some(v) = variant {
         variant::find(v).map_err(|e| InputError(vec![e.to_string()]))?;
     }
-    let files = rmapfuzz::triage::input_files(dir)
+    let files = rmapfuzz::tools::triage::input_files(dir)
         .map_err(|e| InputError(vec![format!("{}: {e}", dir.display())]))?;
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("triage [{bar:30}] {pos}/{len} {elapsed}")
             .expect("valid template"),
     );
-    let t = rmapfuzz::triage::triage(&files, variant, |n| bar.set_position(n as u64));
+    let t = rmapfuzz::tools::triage::triage(&files, variant, |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let failing = t.groups.iter().filter(|g| g.signature.is_some()).count();
     println!(
@@ -713,7 +713,7 @@ fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputError>
 
 fn explore_cmd(
     depth: usize,
-    universe: &rmapfuzz::explore::Universe,
+    universe: &rmapfuzz::tools::explore::Universe,
     variant_name: &str,
     time_limit: Option<u64>,
     jobs: Option<usize>,
@@ -734,12 +734,12 @@ fn explore_cmd(
         )
         .expect("valid template"),
     );
-    let progress = |p: rmapfuzz::explore::Progress| {
+    let progress = |p: rmapfuzz::tools::explore::Progress| {
         bar.set_length(p.level_size as u64);
         bar.set_position(p.level_done as u64);
         bar.set_message(format!("{} ({} known)", p.depth, p.states));
     };
-    let x = rmapfuzz::explore::explore(
+    let x = rmapfuzz::tools::explore::explore(
         v,
         depth,
         universe,
@@ -770,7 +770,7 @@ fn explore_cmd(
                 "# Found by rmapfuzz explore --depth {depth} --mms {} --pages {}{}: a shortest failing path.\n{s}",
                 universe.mms,
                 universe.pages,
-                if universe.base == rmapfuzz::explore::DEFAULT_BASE {
+                if universe.base == rmapfuzz::tools::explore::DEFAULT_BASE {
                     String::new()
                 } else {
                     format!(" --base {:#x}", universe.base)
@@ -796,19 +796,19 @@ fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
             profile,
         } => {
             let v = find(variant)?;
-            let set = rmapfuzz::bench::inputs(*inputs, *ops, 0x5eed);
+            let set = rmapfuzz::tools::bench::inputs(*inputs, *ops, 0x5eed);
             if let Some(checks) = profile {
                 let checks = match checks.as_str() {
-                    "final" => rmapfuzz::runner::Checks::Final,
-                    _ => rmapfuzz::runner::Checks::EveryStep,
+                    "final" => rmapfuzz::check::runner::Checks::Final,
+                    _ => rmapfuzz::check::runner::Checks::EveryStep,
                 };
-                rmapfuzz::bench::differential_only(&set, v, checks);
+                rmapfuzz::tools::bench::differential_only(&set, v, checks);
                 return Ok(ExitCode::SUCCESS);
             }
-            let t = rmapfuzz::bench::throughput(&set, v);
+            let t = rmapfuzz::tools::bench::throughput(&set, v);
             print!(
                 "{}",
-                rmapfuzz::bench::throughput_table(
+                rmapfuzz::tools::bench::throughput_table(
                     &t,
                     &format!("{v}, {inputs} scenarios of {ops} ops")
                 )
@@ -818,23 +818,23 @@ fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
             let v = find(variant)?;
             print!(
                 "{}",
-                rmapfuzz::bench::scaling_table(v, &[8, 32, 128, 512], *budget)
+                rmapfuzz::tools::bench::scaling_table(v, &[8, 32, 128, 512], *budget)
             );
         }
         BenchCommand::Checks { variant } => {
             let v = find(variant)?;
-            let corpus = rmapfuzz::corpus::load(&[PathBuf::from("corpus")])
+            let corpus = rmapfuzz::language::corpus::load(&[PathBuf::from("corpus")])
                 .map_err(|errs| InputError(errs.iter().map(|e| e.to_string()).collect()))?;
             let mut zoo = Vec::new();
             for &z in variant::ZOO {
                 let path = PathBuf::from(format!("corpus/zoo/{}.txt", z.name));
-                let s = rmapfuzz::parse::parse_file(&path)
+                let s = rmapfuzz::language::parse::parse_file(&path)
                     .map_err(|e| InputError(vec![e.to_string()]))?;
                 zoo.push((z, path, s));
             }
-            let ex = rmapfuzz::check_coverage::exercised(&corpus, v);
-            let broken = rmapfuzz::check_coverage::broken_by_zoo(&zoo);
-            print!("{}", rmapfuzz::check_coverage::table(&ex, &broken, v));
+            let ex = rmapfuzz::check::coverage::exercised(&corpus, v);
+            let broken = rmapfuzz::check::coverage::broken_by_zoo(&zoo);
+            print!("{}", rmapfuzz::check::coverage::table(&ex, &broken, v));
         }
         BenchCommand::ExploreZoo { jobs } => {
             println!(
@@ -843,9 +843,10 @@ fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
             println!("|---|---|---|---|---|");
             for &v in variant::ZOO {
                 let path = PathBuf::from(format!("corpus/zoo/{}.txt", v.name));
-                let s = rmapfuzz::parse::parse_file(&path)
+                let s = rmapfuzz::language::parse::parse_file(&path)
                     .map_err(|e| InputError(vec![e.to_string()]))?;
-                let (depth, states, secs, found) = rmapfuzz::bench::explore_zoo(v, &s, *jobs);
+                let (depth, states, secs, found) =
+                    rmapfuzz::tools::bench::explore_zoo(v, &s, *jobs);
                 println!(
                     "| `{}` | {depth} | {states} | {secs:.2} | {} |",
                     v.name,
@@ -908,7 +909,7 @@ fn minimize_one(
 }
 
 /// A file name from a failure signature: `counter.num_active_vmas-at-merge`.
-fn name_from(sig: &rmapfuzz::report::Signature) -> String {
+fn name_from(sig: &rmapfuzz::check::report::Signature) -> String {
     let check = sig.check.trim_start_matches("invariant.");
     let op = sig.op.map_or("teardown", |k| k.name());
     format!("{check}-at-{op}")
@@ -1020,7 +1021,7 @@ fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
 }
 
 /// Runs this command in a build that carries `tree` as `kernel` (and
-/// `base` as `kernel-base`; see `rmapfuzz::kernel_build`); `None` when
+/// `base` as `kernel-base`; see `rmapfuzz::engine::kernel_build`); `None` when
 /// this binary is that build.
 fn with_kernel_trees(tree: &Path, base: Option<&Path>) -> Option<ExitCode> {
     let fail = |e: kernel_build::KernelBuildError| {
@@ -1125,7 +1126,7 @@ fn main() -> ExitCode {
             out,
         } => explore_cmd(
             *depth,
-            &rmapfuzz::explore::Universe {
+            &rmapfuzz::tools::explore::Universe {
                 mms: *mms,
                 pages: *pages,
                 base: *base,

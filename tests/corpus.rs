@@ -7,15 +7,15 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use rmapfuzz::corpus::scenario_files;
-use rmapfuzz::encoding::{decode, encode};
-use rmapfuzz::expect::{default_variants, expectation, met};
-use rmapfuzz::fuzzing::check_diff;
-use rmapfuzz::parse::{parse_file, parse_scenario};
-use rmapfuzz::runner::{run, RunOptions};
-use rmapfuzz::scenario::{Expect, Scenario};
-use rmapfuzz::sweep::sweep;
-use rmapfuzz::variant::Variant;
+use rmapfuzz::check::runner::{run, RunOptions};
+use rmapfuzz::check::sweep::sweep;
+use rmapfuzz::engine::variant::Variant;
+use rmapfuzz::input::encoding::{decode, encode};
+use rmapfuzz::input::fuzzing::check_diff;
+use rmapfuzz::language::corpus::scenario_files;
+use rmapfuzz::language::expect::{default_variants, expectation, met};
+use rmapfuzz::language::parse::{parse_file, parse_scenario};
+use rmapfuzz::language::scenario::{Expect, Scenario};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -104,7 +104,7 @@ fn main() {
         // correct one: the defect, not the scenario, makes it fail.
         let mut variants = default_variants(&s).unwrap_or_default();
         if variants.iter().any(|v| !v.correct) {
-            variants.extend(rmapfuzz::variant::correct());
+            variants.extend(rmapfuzz::engine::variant::correct());
         }
         for v in variants {
             let f = file.clone();

@@ -117,7 +117,7 @@ fn minimize_works_on_fuzz_artifacts() {
 /// every smaller number, which once took it to 24 GiB.
 #[test]
 fn minimize_copes_with_escaped_operands() {
-    use rmapfuzz::minimize::minimize;
+    use rmapfuzz::tools::minimize::minimize;
     let text = "\
 mmap 0 0x10000 0x2000
 fault 4294967295 0xf9f9f9bec525420a w fail=4294967295+
@@ -125,8 +125,8 @@ split 0 0x11000
 fault 0 0x11000 w fail=1111638594
 merge 0 0x11000 fail=1
 ";
-    let scenario = rmapfuzz::parse::parse_scenario(text, "escaped").unwrap();
-    let v = rmapfuzz::variant::find("v3-as-posted").unwrap();
+    let scenario = rmapfuzz::language::parse::parse_scenario(text, "escaped").unwrap();
+    let v = rmapfuzz::engine::variant::find("v3-as-posted").unwrap();
     let m = minimize(&scenario, v, |_| {}).unwrap();
     assert_eq!(m.scenario.steps.len(), 4, "{}", m.scenario);
     assert!(m
@@ -143,7 +143,7 @@ merge 0 0x11000 fail=1
 /// the shortest is 7).
 #[test]
 fn minimize_renumbers_processes_when_it_drops_a_fork() {
-    use rmapfuzz::minimize::minimize;
+    use rmapfuzz::tools::minimize::minimize;
     let text = "\
 mmap 0 0x10000 0x1000
 fault 0 0x10000 w
@@ -157,8 +157,8 @@ exit 5
 fork 6
 fork 7
 ";
-    let scenario = rmapfuzz::parse::parse_scenario(text, "forks").unwrap();
-    let v = rmapfuzz::variant::find("degree-double-reuse").unwrap();
+    let scenario = rmapfuzz::language::parse::parse_scenario(text, "forks").unwrap();
+    let v = rmapfuzz::engine::variant::find("degree-double-reuse").unwrap();
     let m = minimize(&scenario, v, |_| {}).unwrap();
     assert_eq!(m.scenario.steps.len(), 7, "{}", m.scenario);
 }

@@ -5,13 +5,13 @@
 //! so most operations do real work. The fuzz targets explore this space far
 //! more; this keeps a fixed, seeded sample in the test suite.
 
+use rmapfuzz::check::runner::{run, RunOptions};
+use rmapfuzz::check::snapshot::{canonicalize, Snapshot};
 use rmapfuzz::engine::oracle::OracleEngine;
+use rmapfuzz::engine::variant;
 use rmapfuzz::engine::Engine;
-use rmapfuzz::op::{Access, Advice, FailPlan, Op, Step};
-use rmapfuzz::runner::{run, RunOptions};
-use rmapfuzz::scenario::Scenario;
-use rmapfuzz::snapshot::{canonicalize, Snapshot};
-use rmapfuzz::variant;
+use rmapfuzz::language::op::{Access, Advice, FailPlan, Op, Step};
+use rmapfuzz::language::scenario::Scenario;
 
 struct Rng(u64);
 

@@ -9,14 +9,14 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use rmapfuzz::encoding::encode;
-use rmapfuzz::explore::{explore, universe_for, Universe};
-use rmapfuzz::fuzzing::check_diff;
-use rmapfuzz::op::{Op, Step};
-use rmapfuzz::parse::parse_file;
-use rmapfuzz::runner::{run, Checks, RunOptions};
-use rmapfuzz::scenario::{Expect, Scenario};
-use rmapfuzz::variant::{self, Variant, ZOO};
+use rmapfuzz::check::runner::{run, Checks, RunOptions};
+use rmapfuzz::engine::variant::{self, Variant, ZOO};
+use rmapfuzz::input::encoding::encode;
+use rmapfuzz::input::fuzzing::check_diff;
+use rmapfuzz::language::op::{Op, Step};
+use rmapfuzz::language::parse::parse_file;
+use rmapfuzz::language::scenario::{Expect, Scenario};
+use rmapfuzz::tools::explore::{explore, universe_for, Universe};
 
 fn zoo_scenario(v: Variant) -> Result<Scenario, Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,10 +1,10 @@
 //! A scenario, then every allocation failure of its last operation,
 //! mutated operation by operation.
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| rmapfuzz::fuzzing::sweep(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rmapfuzz::input::fuzzing::sweep(data));
 libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max: usize, seed: u32| {
-    rmapfuzz::mutate::mutate(data, size, max, seed, libfuzzer_sys::fuzzer_mutate)
+    rmapfuzz::input::mutate::mutate(data, size, max, seed, libfuzzer_sys::fuzzer_mutate)
 });
 libfuzzer_sys::fuzz_crossover!(|a: &[u8], b: &[u8], out: &mut [u8], seed: u32| {
-    rmapfuzz::mutate::crossover(a, b, out, seed)
+    rmapfuzz::input::mutate::crossover(a, b, out, seed)
 });

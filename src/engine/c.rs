@@ -3,10 +3,10 @@
 use rmap_ffi as ffi;
 
 use super::{Engine, Outcome, Site, Status, Teardown};
-use crate::op::{Access, Advice, FailPlan, Op};
-use crate::snapshot::{
+use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
+use crate::language::op::{Access, Advice, FailPlan, Op};
 
 /// One C world running one anon_vma core variant.
 pub struct CEngine {

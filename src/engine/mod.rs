@@ -1,15 +1,21 @@
 //! The one interface the runner sees: an engine applies operations, takes
 //! snapshots and reports what its own instrumentation noticed. The C harness
 //! ([`c::CEngine`]) and the Rust oracle ([`oracle::OracleEngine`]) implement
-//! it; nothing else in rmapfuzz knows either of them.
+//! it; nothing else in rmapfuzz knows either of them. Beside them: the
+//! variants the C side can run and how each is judged ([`variant`]), and the
+//! build of a kernel tree's core into the C side ([`kernel_build`], with
+//! [`build_failure`] for what a failed one reports).
 
+pub mod build_failure;
 pub mod c;
+pub mod kernel_build;
 pub mod oracle;
+pub mod variant;
 
 use std::fmt;
 
-use crate::op::{FailPlan, Op};
-use crate::snapshot::{LiveCounts, RawSnapshot};
+use crate::check::snapshot::{LiveCounts, RawSnapshot};
+use crate::language::op::{FailPlan, Op};
 
 /// Result code of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

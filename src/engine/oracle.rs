@@ -3,11 +3,11 @@
 use rmap_oracle as oracle;
 
 use super::{Engine, Layout, Outcome, Site, Status, Teardown};
-use crate::op::{Access, Advice, FailPlan, Op};
-use crate::snapshot::{
+use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
-use crate::variant::Generation;
+use crate::engine::variant::Generation;
+use crate::language::op::{Access, Advice, FailPlan, Op};
 
 /// The reference implementation of the mainline semantics.
 #[derive(Default)]

@@ -1,4 +1,4 @@
-//! AFL++ front end of `rmapfuzz::fuzzing::diff`.
+//! AFL++ front end of `rmapfuzz::input::fuzzing::diff`.
 fn main() {
-    afl::fuzz!(|data: &[u8]| rmapfuzz::fuzzing::diff(data));
+    afl::fuzz!(|data: &[u8]| rmapfuzz::input::fuzzing::diff(data));
 }

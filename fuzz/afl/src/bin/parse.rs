@@ -1,4 +1,4 @@
-//! AFL++ front end of `rmapfuzz::fuzzing::parse`.
+//! AFL++ front end of `rmapfuzz::input::fuzzing::parse`.
 fn main() {
-    afl::fuzz!(|data: &[u8]| rmapfuzz::fuzzing::parse(data));
+    afl::fuzz!(|data: &[u8]| rmapfuzz::input::fuzzing::parse(data));
 }

@@ -1,4 +1,4 @@
-//! AFL++ front end of `rmapfuzz::fuzzing::sweep`.
+//! AFL++ front end of `rmapfuzz::input::fuzzing::sweep`.
 fn main() {
-    afl::fuzz!(|data: &[u8]| rmapfuzz::fuzzing::sweep(data));
+    afl::fuzz!(|data: &[u8]| rmapfuzz::input::fuzzing::sweep(data));
 }

@@ -37,7 +37,7 @@ pub enum Mode {
     /// must agree while no injected failure separates the two; invariants,
     /// hygiene and rollback are checked on the C side throughout.
     ///
-    /// [shape]: crate::snapshot::Snapshot::shape
+    /// [shape]: crate::check::snapshot::Snapshot::shape
     Relaxed,
 }
 

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 use std::fmt;
 
-use crate::snapshot::{AvRef, AvcRef, Snapshot, VmaRef, VmaState};
+use crate::check::snapshot::{AvRef, AvcRef, Snapshot, VmaRef, VmaState};
 
 /// One broken rule, with the object and the values that break it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -772,7 +772,9 @@ fn check_pages(c: &mut Checker) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{AnonVmaState, ChainEntry, LiveCounts, MmState, PageState, TreeEntry};
+    use crate::check::snapshot::{
+        AnonVmaState, ChainEntry, LiveCounts, MmState, PageState, TreeEntry,
+    };
 
     /// One process, one faulted VMA with one page: a correct world.
     fn world() -> Snapshot {

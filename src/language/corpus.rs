@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::parse::{parse_file, ParseError};
-use crate::scenario::Scenario;
+use crate::language::parse::{parse_file, ParseError};
+use crate::language::scenario::Scenario;
 
 /// Why a set of paths could not be turned into scenarios.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,8 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::op::{Access, Advice, FailPlan, Op, OpKind, Step};
-use crate::scenario::{Expect, Header, Scenario, VariantSel};
+use crate::language::op::{Access, Advice, FailPlan, Op, OpKind, Step};
+use crate::language::scenario::{Expect, Header, Scenario, VariantSel};
 
 /// A malformed scenario: where, and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

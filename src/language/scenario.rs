@@ -1,10 +1,10 @@
 //! A scenario: a header (which variant, what result is expected) and the
 //! steps to replay. [`Scenario`]'s `Display` is the text format that
-//! [`crate::parse::parse_scenario`] reads back.
+//! [`crate::language::parse::parse_scenario`] reads back.
 
 use std::fmt;
 
-use crate::op::{OpKind, Step};
+use crate::language::op::{OpKind, Step};
 
 /// Which variants a scenario's expectation is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -9,7 +9,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::snapshot::{AvRef, Snapshot};
+use crate::check::snapshot::{AvRef, Snapshot};
 
 fn key(feature: impl Hash) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
@@ -101,9 +101,9 @@ pub fn features(snap: &Snapshot, mut emit: impl FnMut(u64)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_scenario;
-    use crate::runner::{run, RunOptions};
-    use crate::variant;
+    use crate::check::runner::{run, RunOptions};
+    use crate::engine::variant;
+    use crate::language::parse::parse_scenario;
 
     fn final_state(text: &str) -> Snapshot {
         let s = parse_scenario(text, "t").unwrap();
@@ -143,8 +143,8 @@ mod tests {
         .unwrap();
         let touching = key(("touching", false, true, false, true));
         let before = rmap_ffi::extra_counters::count(touching);
-        let bytes = crate::encoding::encode(&s).unwrap();
-        crate::fuzzing::check_diff(&bytes, variant::find("mainline").unwrap()).unwrap();
+        let bytes = crate::input::encoding::encode(&s).unwrap();
+        crate::input::fuzzing::check_diff(&bytes, variant::find("mainline").unwrap()).unwrap();
         assert!(rmap_ffi::extra_counters::count(touching) > before);
     }
 

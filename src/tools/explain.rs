@@ -5,14 +5,14 @@
 
 use std::fmt::Write as _;
 
+use crate::check::invariants;
+use crate::check::report::Failure;
+use crate::check::runner::{reference_engine, run, RunOptions};
+use crate::check::snapshot::{canonicalize, changes, Change, Snapshot};
 use crate::engine::c::CEngine;
+use crate::engine::variant::{Mode, Variant};
 use crate::engine::Engine;
-use crate::invariants;
-use crate::report::Failure;
-use crate::runner::{reference_engine, run, RunOptions};
-use crate::scenario::Scenario;
-use crate::snapshot::{canonicalize, changes, Change, Snapshot};
-use crate::variant::{Mode, Variant};
+use crate::language::scenario::Scenario;
 
 /// What the explanation found.
 #[derive(Clone, Debug)]

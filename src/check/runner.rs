@@ -20,15 +20,17 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::check::invariants;
+use crate::check::report::{Failure, Side};
+use crate::check::snapshot::{
+    canonicalize, first_difference, shape_difference, LiveCounts, Snapshot,
+};
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
+use crate::engine::variant::{Mode, Reference, Variant};
 use crate::engine::{Engine, Outcome, Status};
-use crate::invariants;
-use crate::op::Step;
-use crate::report::{Failure, Side};
-use crate::scenario::Scenario;
-use crate::snapshot::{canonicalize, first_difference, shape_difference, LiveCounts, Snapshot};
-use crate::variant::{Mode, Reference, Variant};
+use crate::language::op::Step;
+use crate::language::scenario::Scenario;
 
 /// A check's verdict: the failure is boxed, it is large and rare.
 type Checked = Result<(), Box<Failure>>;
@@ -509,7 +511,7 @@ fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_scenario;
+    use crate::language::parse::parse_scenario;
 
     /// An injected step that sends the C side down a merge's fallback parts
     /// a relaxed comparison from its (uninjected) reference; that must hold
@@ -529,7 +531,7 @@ mod tests {
         let v = Variant {
             mode: Mode::Relaxed,
             reference: Reference::C("pre-series"),
-            ..crate::variant::find("mainline").expect("mainline")
+            ..crate::engine::variant::find("mainline").expect("mainline")
         };
         for check_from in [0, 4] {
             let r = run(

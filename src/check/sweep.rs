@@ -1,11 +1,11 @@
 //! Systematic fault injection: every allocation of every operation of a
 //! scenario, failed once (`fail=N`) and failed for good (`fail=N+`).
 
-use crate::op::FailPlan;
-use crate::report::Failure;
-use crate::runner::{run, RunOptions};
-use crate::scenario::Scenario;
-use crate::variant::Variant;
+use crate::check::report::Failure;
+use crate::check::runner::{run, RunOptions};
+use crate::engine::variant::Variant;
+use crate::language::op::FailPlan;
+use crate::language::scenario::Scenario;
 
 /// How much a sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::op::{OpKind, Step};
-use crate::scenario::{Expect, Scenario};
+use crate::language::op::{OpKind, Step};
+use crate::language::scenario::{Expect, Scenario};
 
 /// Which engine a check failed on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -7,16 +7,16 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::encoding::decode;
+use crate::check::invariants;
+use crate::check::runner::{run, Checks, RunOptions};
+use crate::check::snapshot::canonicalize;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
+use crate::engine::variant::Variant;
 use crate::engine::Engine;
-use crate::explore::{explore, universe_for};
-use crate::invariants;
-use crate::runner::{run, Checks, RunOptions};
-use crate::scenario::Scenario;
-use crate::snapshot::canonicalize;
-use crate::variant::Variant;
+use crate::input::encoding::decode;
+use crate::language::scenario::Scenario;
+use crate::tools::explore::{explore, universe_for};
 
 /// A deterministic byte stream (xorshift64*), so every run of a benchmark
 /// decodes the same inputs.

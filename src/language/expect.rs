@@ -1,8 +1,8 @@
 //! Which variants a scenario runs on, and what it must produce there.
 
-use crate::report::Failure;
-use crate::scenario::{Expect, Scenario, VariantSel};
-use crate::variant::{self, Variant};
+use crate::check::report::Failure;
+use crate::engine::variant::{self, Variant};
+use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 /// The variants a scenario runs on when none is chosen on the command line:
 /// in a build that carries a kernel tree, `kernel` (the tree is what the

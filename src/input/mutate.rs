@@ -1,5 +1,5 @@
 //! A structure-aware mutator and crossover for the fuzz input format
-//! ([`crate::encoding`]). Byte mutations rarely grow an input by a whole
+//! ([`crate::input::encoding`]). Byte mutations rarely grow an input by a whole
 //! operation without garbling the operations after it; the bugs worth
 //! finding here sit at the end of chains like fork, fork, unmap, fork. So
 //! most mutations edit whole records: delete one, duplicate one, move one,
@@ -14,8 +14,10 @@
 
 use std::ops::Range;
 
-use crate::encoding::{decode_records, fail_field, fail_field_len, Record, FAIL_ONCE, HEADER_LEN};
-use crate::op::FailPlan;
+use crate::input::encoding::{
+    decode_records, fail_field, fail_field_len, Record, FAIL_ONCE, HEADER_LEN,
+};
+use crate::language::op::FailPlan;
 
 /// A small deterministic generator (xorshift32): libFuzzer hands us a seed
 /// per call and replays depend on it.
@@ -228,8 +230,8 @@ pub fn crossover(a: &[u8], b: &[u8], out: &mut [u8], seed: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::{decode, encode};
-    use crate::parse::parse_scenario;
+    use crate::input::encoding::{decode, encode};
+    use crate::language::parse::parse_scenario;
 
     fn chain() -> Vec<u8> {
         let s = parse_scenario(
@@ -368,7 +370,7 @@ mod tests {
 
     #[test]
     fn crossover_joins_records_of_both() {
-        use crate::op::Op;
+        use crate::language::op::Op;
         // Same kinds, so the same swarm mask: b's records read as in b.
         let a = chain();
         let b = encode(

@@ -10,14 +10,14 @@
 
 use std::sync::OnceLock;
 
-use crate::encoding::decode;
-use crate::parse::parse_scenario;
-use crate::report::Failure;
-use crate::runner::{run, Checks, RunOptions, RunResult};
-use crate::scenario::Scenario;
-use crate::state_features::features;
-use crate::sweep::sweep_step;
-use crate::variant::{self, Variant};
+use crate::check::report::Failure;
+use crate::check::runner::{run, Checks, RunOptions, RunResult};
+use crate::check::sweep::sweep_step;
+use crate::engine::variant::{self, Variant};
+use crate::input::encoding::decode;
+use crate::input::state_features::features;
+use crate::language::parse::parse_scenario;
+use crate::language::scenario::Scenario;
 
 /// The variant named by `RMAPFUZZ_VARIANT`, read once.
 pub fn variant() -> Variant {
@@ -44,7 +44,7 @@ const FUZZ_RUN: RunOptions = RunOptions {
 };
 
 /// A run that passed: mark the features of the world it built for
-/// libFuzzer (see [`crate::state_features`]).
+/// libFuzzer (see [`crate::input::state_features`]).
 fn mark_features(result: &RunResult) {
     if let Some(snap) = &result.final_state {
         features(snap, rmap_ffi::extra_counters::mark);

@@ -6,13 +6,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::check::invariants;
+use crate::check::runner::{run, RunOptions};
+use crate::check::snapshot::canonicalize;
 use crate::engine::c::CEngine;
+use crate::engine::variant::{self, Variant};
 use crate::engine::Engine;
-use crate::invariants;
-use crate::runner::{run, RunOptions};
-use crate::scenario::Scenario;
-use crate::snapshot::canonicalize;
-use crate::variant::{self, Variant};
+use crate::language::scenario::Scenario;
 
 /// What replaying a corpus on one variant exercised.
 #[derive(Clone, Debug, Default)]
@@ -72,7 +72,7 @@ pub struct Broken {
 
 /// Runs each zoo variant's scenario both ways.
 pub fn broken_by_zoo(zoo: &[(Variant, PathBuf, Scenario)]) -> Vec<Broken> {
-    let first = |f: Option<crate::report::Failure>| {
+    let first = |f: Option<crate::check::report::Failure>| {
         f.map(|f| {
             let line = f.detail.lines().next().unwrap_or("").to_owned();
             (f.check, line)
@@ -214,7 +214,8 @@ mod tests {
     /// corpus/ (in its generation): none of them checks nothing.
     #[test]
     fn the_corpus_exercises_every_rule() {
-        let corpus = crate::corpus::load(&[PathBuf::from("corpus")]).expect("corpus/ loads");
+        let corpus =
+            crate::language::corpus::load(&[PathBuf::from("corpus")]).expect("corpus/ loads");
         let v = variant::find("mainline").expect("mainline");
         let ex = exercised(&corpus, v);
         // The degree era's counter and 7.3's anonymous page offset have

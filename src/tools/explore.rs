@@ -16,13 +16,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::check::report::Failure;
+use crate::check::runner::{run, state_hash, RunOptions};
+use crate::check::snapshot::canonicalize;
+use crate::engine::variant::Variant;
 use crate::engine::Layout;
-use crate::op::{Access, Advice, FailPlan, Op, Step};
-use crate::report::Failure;
-use crate::runner::{run, state_hash, RunOptions};
-use crate::scenario::{Expect, Scenario, VariantSel};
-use crate::snapshot::canonicalize;
-use crate::variant::Variant;
+use crate::language::op::{Access, Advice, FailPlan, Op, Step};
+use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 const PAGE: u64 = 0x1000;
 /// Where the window starts unless asked otherwise.

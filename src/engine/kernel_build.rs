@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::build_failure::failure_report;
+use crate::engine::build_failure::failure_report;
 
 /// Why the tree could not be built in.
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ use arbitrary::Unstructured;
 
 use crate::engine::oracle::OracleEngine;
 use crate::engine::{Engine, Layout};
-use crate::op::{Access, Advice, FailPlan, Op, OpKind, Step};
-use crate::scenario::Scenario;
+use crate::language::op::{Access, Advice, FailPlan, Op, OpKind, Step};
+use crate::language::scenario::Scenario;
 
 /// Longest scenario an input decodes to.
 pub const MAX_STEPS: usize = 256;
@@ -546,7 +546,7 @@ fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_scenario;
+    use crate::language::parse::parse_scenario;
 
     #[test]
     fn encode_then_decode_gives_the_scenario_back() {

@@ -6,10 +6,10 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::encoding::decode;
-use crate::parse::parse_file;
-use crate::scenario::{Scenario, VariantSel};
-use crate::variant::{self, Variant};
+use crate::engine::variant::{self, Variant};
+use crate::input::encoding::decode;
+use crate::language::parse::parse_file;
+use crate::language::scenario::{Scenario, VariantSel};
 
 /// How an input was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::op::{FailPlan, Op, Step};
-use crate::report::{Failure, Signature};
-use crate::runner::{run, RunOptions};
-use crate::scenario::{Expect, Scenario, VariantSel};
-use crate::sweep::sweep_step;
-use crate::variant::Variant;
+use crate::check::report::{Failure, Signature};
+use crate::check::runner::{run, RunOptions};
+use crate::check::sweep::sweep_step;
+use crate::engine::variant::Variant;
+use crate::language::op::{FailPlan, Op, Step};
+use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 /// The failure a scenario produces on a variant: from a plain run, or, for
 /// an input of the `sweep` fuzz target, from the injections into its last

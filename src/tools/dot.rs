@@ -6,13 +6,13 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::check::report::Failure;
+use crate::check::runner::{run, RunOptions};
+use crate::check::snapshot::{canonicalize, AvRef, Snapshot, VmaState};
 use crate::engine::c::CEngine;
+use crate::engine::variant::Variant;
 use crate::engine::Engine;
-use crate::report::Failure;
-use crate::runner::{run, RunOptions};
-use crate::scenario::Scenario;
-use crate::snapshot::{canonicalize, AvRef, Snapshot, VmaState};
-use crate::variant::Variant;
+use crate::language::scenario::Scenario;
 
 const BAD: &str = "#d62728";
 
@@ -285,7 +285,7 @@ pub fn picture(s: &Scenario, v: Variant, step: Option<usize>) -> Result<(String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Side;
+    use crate::check::report::Side;
 
     #[test]
     fn failure_details_name_their_objects() {

@@ -12,12 +12,12 @@
 
 use std::fmt::Write as _;
 
+use crate::check::report::Failure;
+use crate::check::runner::{reference_engine, run, RunOptions};
+use crate::engine::variant::Variant;
 use crate::engine::{Outcome, Site, Status};
-use crate::op::{Access, Advice, Op};
-use crate::report::Failure;
-use crate::runner::{reference_engine, run, RunOptions};
-use crate::scenario::Scenario;
-use crate::variant::Variant;
+use crate::language::op::{Access, Advice, Op};
+use crate::language::scenario::Scenario;
 
 /// The command that builds a reproducer, run from the rmapfuzz checkout;
 /// with the translation unit of a kernel tree's core when the variant is

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::artifact;
-use crate::minimize::reproduce;
-use crate::report::Signature;
+use crate::check::report::Signature;
+use crate::input::artifact;
+use crate::tools::minimize::reproduce;
 
 /// Files in an artifacts directory that are not inputs.
 const NOT_INPUTS: &[&str] = &["log", "dot", "svg", "png", "md", "json"];

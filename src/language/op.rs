@@ -1,7 +1,7 @@
 //! Operations on a world, and the fail plans that can be attached to them.
 //!
 //! An [`Op`] prints as one line of the text scenario format (see
-//! [`crate::parse`]), so a scenario in a report can be pasted back into a
+//! [`crate::language::parse`]), so a scenario in a report can be pasted back into a
 //! file and replayed.
 
 use std::fmt;

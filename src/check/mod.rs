@@ -1,0 +1,10 @@
+//! Judging a run: canonical snapshots, the contracts they must obey, the
+//! differential runner and the systematic fault sweep, the reports of a
+//! failure, and which checks a corpus exercises.
+
+pub mod coverage;
+pub mod invariants;
+pub mod report;
+pub mod runner;
+pub mod snapshot;
+pub mod sweep;
