@@ -1,0 +1,71 @@
+//! `rmapfuzz decode`: a fuzz input to a text scenario.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use rmapfuzz::check::runner::{run, RunOptions};
+use rmapfuzz::check::sweep::sweep_step;
+use rmapfuzz::engine::variant::{self};
+use rmapfuzz::input::encoding;
+use rmapfuzz::language::scenario::{Expect, VariantSel};
+
+use super::*;
+
+pub fn decode_one(
+    input: &Path,
+    out: Option<&Path>,
+    variant: Option<&str>,
+    sweep_last: bool,
+) -> Result<ExitCode, InputError> {
+    let data = std::fs::read(input)
+        .map_err(|e| InputError(vec![format!("{}: cannot read: {e}", input.display())]))?;
+    let mut s = encoding::decode(&data);
+    let chosen = match variant
+        .map(str::to_owned)
+        .or_else(|| std::env::var("RMAPFUZZ_VARIANT").ok())
+    {
+        Some(name) => Some(variant::find(&name).map_err(|e| InputError(vec![e.to_string()]))?),
+        None => None,
+    };
+    if let Some(v) = chosen {
+        let failure = match run(&s, v, RunOptions::default()).failure {
+            Some(f) => Some(f),
+            None if sweep_last && !s.steps.is_empty() => {
+                sweep_step(&s, v, s.steps.len() - 1).err().map(|f| *f)
+            }
+            None => None,
+        };
+        if let Some(injected) = failure.as_ref().and_then(|f| f.scenario.clone()) {
+            s = injected;
+        }
+        s.header.variant = VariantSel::Named(v.name.to_owned());
+        match failure {
+            Some(f) => {
+                eprintln!("{f}");
+                s.header.expect = Expect::Fail {
+                    check: Some(f.check.clone()),
+                    op: f.op.map(|st| st.op.kind()),
+                };
+            }
+            None => eprintln!("rmapfuzz: {} does not fail on {}", input.display(), v.name),
+        }
+    }
+    let text = format!("# Decoded from {}\n{s}", input.display());
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    InputError(vec![format!("{}: {e} (not overwriting)", path.display())])
+                })?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| InputError(vec![format!("{}: {e}", path.display())]))?;
+            eprintln!("rmapfuzz: wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

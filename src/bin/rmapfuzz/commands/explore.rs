@@ -1,0 +1,84 @@
+//! `rmapfuzz explore`: every operation sequence up to a depth.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use rmapfuzz::engine::variant::{self};
+use rmapfuzz::input::artifact;
+
+use super::*;
+
+pub fn explore_cmd(
+    depth: usize,
+    universe: &rmapfuzz::tools::explore::Universe,
+    variant_name: &str,
+    time_limit: Option<u64>,
+    jobs: Option<usize>,
+    out: Option<&Path>,
+) -> Result<ExitCode, InputError> {
+    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
+    if universe.mms == 0 || universe.pages == 0 {
+        return Err(InputError(vec![
+            "--mms and --pages must be at least 1".into()
+        ]));
+    }
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "explore depth {msg} [{bar:30}] {pos}/{len} states [{elapsed}]",
+        )
+        .expect("valid template"),
+    );
+    let progress = |p: rmapfuzz::tools::explore::Progress| {
+        bar.set_length(p.level_size as u64);
+        bar.set_position(p.level_done as u64);
+        bar.set_message(format!("{} ({} known)", p.depth, p.states));
+    };
+    let x = rmapfuzz::tools::explore::explore(
+        v,
+        depth,
+        universe,
+        threads,
+        time_limit.map(std::time::Duration::from_secs),
+        &progress,
+    );
+    bar.finish_and_clear();
+    let secs = x.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "explore {v}: depth {} of {depth} complete, {} states, {} runs in {:.1} s ({:.0} states/s, {:.0} runs/s, {threads} thread(s)){}",
+        x.depth,
+        x.states,
+        x.runs,
+        secs,
+        x.states as f64 / secs,
+        x.runs as f64 / secs,
+        if x.timed_out { ", stopped at the time limit" } else { "" }
+    );
+    match &x.failure {
+        None => {
+            println!("no failure");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((s, f)) => {
+            print!("{f}");
+            let text = format!(
+                "# Found by rmapfuzz explore --depth {depth} --mms {} --pages {}{}: a shortest failing path.\n{s}",
+                universe.mms,
+                universe.pages,
+                if universe.base == rmapfuzz::tools::explore::DEFAULT_BASE {
+                    String::new()
+                } else {
+                    format!(" --base {:#x}", universe.base)
+                }
+            );
+            println!("--- scenario ---\n{text}");
+            if let Some(out) = out {
+                artifact::write_new(out, &text).map_err(|e| InputError(vec![e.0]))?;
+                println!("wrote {}", out.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `rmapfuzz run-inputs`: fuzz inputs through the `diff` harness, no fuzzer.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rmapfuzz::engine::variant::{self};
+
+use super::*;
+
+pub fn run_inputs(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let v = variant::find(variant.unwrap_or(variant::default_variant()))
+        .map_err(|e| InputError(vec![e.to_string()]))?;
+    let mut tally = Tally::default();
+    for file in input_files(paths)? {
+        let data = std::fs::read(&file)
+            .map_err(|e| InputError(vec![format!("{}: {e}", file.display())]))?;
+        match rmapfuzz::input::fuzzing::check_diff(&data, v) {
+            Ok(()) => tally.ok += 1,
+            Err(report) => {
+                tally.failed += 1;
+                println!("FAIL  {} [{v}]\n{report}", file.display());
+            }
+        }
+    }
+    Ok(tally.finish("run-inputs"))
+}

@@ -1,0 +1,40 @@
+//! `rmapfuzz sweep`: replay with every allocation failed in turn.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rmapfuzz::check::sweep::sweep;
+use rmapfuzz::language::expect::expectation;
+use rmapfuzz::language::scenario::Expect;
+
+use super::*;
+
+pub fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+    let mut tally = Tally::default();
+    let loaded = load(paths, variant)?;
+    announce(loaded.iter().flat_map(|l| &l.2));
+    for (path, s, variants) in loaded {
+        for v in variants {
+            match expectation(&s, v) {
+                Some(Expect::Pass) => {}
+                _ => {
+                    tally.skipped += 1;
+                    println!(
+                        "skip  {} [{v}]: sweeps only scenarios expected to pass",
+                        path.display()
+                    );
+                    continue;
+                }
+            }
+            let (failure, note) = match sweep(&s, v) {
+                Ok(stats) => (
+                    None,
+                    format!(" ({} injections, {} runs)", stats.injections, stats.runs),
+                ),
+                Err(f) => (Some(*f), String::new()),
+            };
+            tally.record(&path, v, &Expect::Pass, failure.as_ref(), &note);
+        }
+    }
+    Ok(tally.finish("sweep"))
+}
