@@ -17,8 +17,6 @@
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
 
-_Thread_local struct world *current_world;
-
 /* A kernel tree's core, when build.rs extracted one (RMAPFUZZ_KERNEL_SRC). */
 #ifdef RMAPFUZZ_HAVE_KERNEL
 extern const struct anon_vma_core kernel_anon_vma_core;
@@ -68,11 +66,6 @@ const char *rf_variant_name(uint32_t index)
 const char *rf_variant_relaxed_checks(uint32_t index)
 {
 	return index < ARRAY_SIZE(variants) ? variants[index]->relaxed_checks : NULL;
-}
-
-const struct anon_vma_core *current_anon_vma_core(void)
-{
-	return current_world->core;
 }
 
 /* The caches every core shares, then each core's own, once per process. */

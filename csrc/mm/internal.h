@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <linux/rmap.h>
 #include <rmapfuzz/anon_vma_core.h>
+#include <rmapfuzz/world.h>
 
 /* Operations which modify VMAs, as passed to anon_vma_clone(). */
 enum vma_operation {
@@ -37,8 +38,14 @@ extern const struct anon_vma_core prepare_shares_fork_child_anon_vma_core;
 extern const struct anon_vma_core locks_own_rwsem_anon_vma_core;
 extern const struct anon_vma_core anon_pgoff_low_half_anon_vma_core;
 
-/* The core of the world the current thread is working on. */
-const struct anon_vma_core *current_anon_vma_core(void);
+/*
+ * The core of the world the current thread is working on: the table every
+ * caller goes through (chosen by whoever set up the world).
+ */
+static inline const struct anon_vma_core *current_anon_vma_core(void)
+{
+	return current_world->core;
+}
 
 /* Our layout of struct anon_vma_chain, which every core must share. */
 void our_avc_layout(struct avc_layout *out);
