@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Checks a standalone reproducer (rmapfuzz c-repro) runs on a C world
- * without the Rust side: the rules of src/check/invariants.rs that are about
+ * without the Rust side: the rules of src/check/invariants/ that are about
  * counters and reverse mapping, the harness's own hygiene, and leaks.
  */
 #ifndef _RMAPFUZZ_REPRO_CHECKS_H
