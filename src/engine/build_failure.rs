@@ -157,6 +157,41 @@ fn parse_diagnostic(line: &str) -> Option<CDiagnostic> {
     None
 }
 
+/// gcc's `FILE: In function 'NAME':` line: the file and function the next
+/// messages are about.
+fn function_context(line: &str) -> Option<(String, String)> {
+    let (file, rest) = line.split_once(": In function ")?;
+    let name = rest
+        .trim_end()
+        .strip_suffix(':')?
+        .trim_matches(|c| matches!(c, '\'' | '\u{2018}' | '\u{2019}'));
+    Some((file.trim().to_owned(), name.to_owned()))
+}
+
+/// The function a renamed kernel function had in the tree.
+fn tree_name(name: &str) -> &str {
+    ["rmapfuzz_kernel_base_", "rmapfuzz_kernel_"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
+/// A message gcc places at the generated unit's `#define` that renames a
+/// kernel function (a call with the wrong arguments, say) says nothing of
+/// where the call is: add the tree's function and file it came up in.
+fn with_context(mut d: CDiagnostic, context: Option<&(String, String)>) -> CDiagnostic {
+    let generated =
+        d.file.ends_with("rmapfuzz_kernel.c") || d.file.ends_with("rmapfuzz_kernel_base.c");
+    if let (true, Some((file, function))) = (generated, context) {
+        d.text = format!(
+            "{} (in `{}` of {file}, at a name the extraction renamed)",
+            d.text,
+            tree_name(function)
+        );
+    }
+    d
+}
+
 /// Reads the output (stderr) of a failed cargo build.
 pub fn parse_build_failure(output: &str) -> BuildFailure {
     let mut errors = Vec::new();
@@ -164,6 +199,7 @@ pub fn parse_build_failure(output: &str) -> BuildFailure {
     let mut undefined: Vec<String> = Vec::new();
     let mut script_stderr = Vec::new();
     let mut in_script_stderr = false;
+    let mut context = None;
     for raw in output.lines() {
         let raw = strip_ansi(raw);
         if in_script_stderr {
@@ -180,7 +216,12 @@ pub fn parse_build_failure(output: &str) -> BuildFailure {
             continue;
         }
         let line = unwrap_script_warning(&raw);
+        if let Some(c) = function_context(line) {
+            context = Some(c);
+            continue;
+        }
         if let Some(d) = parse_diagnostic(line) {
+            let d = with_context(d, context.as_ref());
             let seen = match d.severity {
                 Severity::Error => &mut errors,
                 Severity::Warning => &mut warnings,
@@ -526,6 +567,27 @@ warning: build failed, waiting for other jobs to finish...
             "rmapfuzz: cannot build the kernel variant from /trees/v:\n  \
              /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)\n"
         );
+    }
+
+    #[test]
+    fn a_message_at_a_renaming_define_names_the_tree_function() {
+        let out = "\
+warning: rmap-ffi@0.1.0: /t/mm/rmap.c: In function \u{2018}rmapfuzz_kernel_anon_vma_clone\u{2019}:
+warning: rmap-ffi@0.1.0: /o/rmapfuzz_kernel.c:11:31: error: too many arguments to function \u{2018}rmapfuzz_kernel_anon_vma_chain_assign\u{2019}
+warning: rmap-ffi@0.1.0: /t/mm/rmap.c: In function 'rmapfuzz_kernel_unlink_anon_vmas':
+warning: rmap-ffi@0.1.0: /t/mm/rmap.c:500:3: error: expected ';' before 'if'
+";
+        let f = parse_build_failure(out);
+        assert_eq!(f.diagnostics.len(), 2, "{f:?}");
+        assert!(
+            f.diagnostics[0].text.ends_with(
+                "(in `anon_vma_clone` of /t/mm/rmap.c, at a name the extraction renamed)"
+            ),
+            "{}",
+            f.diagnostics[0]
+        );
+        // A message at the tree's own line is left as it is.
+        assert_eq!(f.diagnostics[1].text, "expected ';' before 'if'");
     }
 
     #[test]
