@@ -48,27 +48,27 @@ fn link_command() -> String {
 /// rustc's report of a link with rust-lld that misses symbols.
 fn lld_fails() -> String {
     format!(
-        "\
+            "\
    Compiling rmapfuzz v0.1.0 (/src/rmapfuzz)
 error: linking with `cc` failed: exit status: 1
   |
 {}
   = note: some arguments are omitted. use `--verbose` to show all linker arguments
   = note: rust-lld: error: undefined symbol: anon_tree_add
-      >>> referenced by rmap.c:361 (/trees/9.1/mm/rmap.c:361)
-      >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel_anon_vma_clone) in archive /t/librmap_ffi.rlib
-      >>> referenced by rmap.c:231 (/trees/9.1/mm/rmap.c:231)
-      >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel___anon_vma_prepare) in archive /t/librmap_ffi.rlib
+          >>> referenced by rmap.c:361 (/trees/9.1/mm/rmap.c:361)
+          >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel_anon_vma_clone) in archive /t/librmap_ffi.rlib
+          >>> referenced by rmap.c:231 (/trees/9.1/mm/rmap.c:231)
+          >>>               0a1b-rmapfuzz_kernel.o:(rmapfuzz_kernel___anon_vma_prepare) in archive /t/librmap_ffi.rlib
 
-      rust-lld: error: undefined symbol: anon_tree_cut
-      >>> referenced by rmap.c:517 (/trees/9.1/mm/rmap.c:517)
-      collect2: error: ld returned 1 exit status
+          rust-lld: error: undefined symbol: anon_tree_cut
+          >>> referenced by rmap.c:517 (/trees/9.1/mm/rmap.c:517)
+          collect2: error: ld returned 1 exit status
 
 
 error: could not compile `rmapfuzz` (bin \"rmapfuzz\") due to 1 previous error
 ",
-        link_command()
-    )
+            link_command()
+        )
 }
 
 fn at(
@@ -101,15 +101,15 @@ fn gcc_errors_come_first_each_once_with_the_tree_file_and_line() {
     assert_eq!(
         f.diagnostics[0].text,
         "implicit declaration of function 'anon_tree_add'; did you mean 'anon_tree_del'? \
-         [-Werror=implicit-function-declaration]"
+             [-Werror=implicit-function-declaration]"
     );
     assert!(f.undefined.is_empty());
     assert_eq!(
-        f.script_stderr,
-        vec![
-            "rmapfuzz: the C compiler rejected the kernel code; its messages (the warnings of rmap-ffi) say where"
-        ]
-    );
+            f.script_stderr,
+            vec![
+                "rmapfuzz: the C compiler rejected the kernel code; its messages (the warnings of rmap-ffi) say where"
+            ]
+        );
 }
 
 #[test]
@@ -117,16 +117,16 @@ fn a_rejected_tree_reports_only_the_compiler_lines() {
     let report = failure_report(GCC_REJECTS);
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(
-        lines,
-        vec![
-            "rmapfuzz: the C compiler rejected the kernel code:",
-            "  /trees/9.1/mm/rmap.c:231:9: error: implicit declaration of function 'anon_tree_add'; \
-             did you mean 'anon_tree_del'? [-Werror=implicit-function-declaration]",
-            "  /trees/9.1/mm/rmap.c:517:17: error: implicit declaration of function 'anon_tree_cut' \
-             [-Werror=implicit-function-declaration]",
-            "  /trees/9.1/mm/rmap.c:240:5: warning: unused variable 'x' [-Wunused-variable]",
-        ]
-    );
+            lines,
+            vec![
+                "rmapfuzz: the C compiler rejected the kernel code:",
+                "  /trees/9.1/mm/rmap.c:231:9: error: implicit declaration of function 'anon_tree_add'; \
+                 did you mean 'anon_tree_del'? [-Werror=implicit-function-declaration]",
+                "  /trees/9.1/mm/rmap.c:517:17: error: implicit declaration of function 'anon_tree_cut' \
+                 [-Werror=implicit-function-declaration]",
+                "  /trees/9.1/mm/rmap.c:240:5: warning: unused variable 'x' [-Wunused-variable]",
+            ]
+        );
 }
 
 #[test]
@@ -154,9 +154,9 @@ warning: rmap-ffi@0.1.0: 1 warning and 1 error generated.
     );
     assert_eq!(f.diagnostics[0].kind, "fatal error");
     assert_eq!(
-        f.diagnostics[1].to_string(),
-        "/trees/x/mm/rmap.c:12:3: warning: comparison of integers of different signs [-Wsign-compare]"
-    );
+            f.diagnostics[1].to_string(),
+            "/trees/x/mm/rmap.c:12:3: warning: comparison of integers of different signs [-Wsign-compare]"
+        );
 }
 
 #[test]
@@ -164,8 +164,8 @@ fn at_most_ten_diagnostics_are_shown() {
     let mut out = String::new();
     for i in 1..=13 {
         out.push_str(&format!(
-            "warning: rmap-ffi@0.1.0: /trees/y/mm/rmap.c:{i}:1: error: expected ';' before '}}' token\n"
-        ));
+                "warning: rmap-ffi@0.1.0: /trees/y/mm/rmap.c:{i}:1: error: expected ';' before '}}' token\n"
+            ));
     }
     assert_eq!(parse_build_failure(&out).diagnostics.len(), 13);
     let report = failure_report(&out);
@@ -191,17 +191,17 @@ fn a_link_failure_shows_the_undefined_symbols_not_the_command_line() {
     assert_eq!(
         report,
         "rmapfuzz: the link failed:\n  \
-         rust-lld: error: undefined symbol: anon_tree_add\n  \
-         rust-lld: error: undefined symbol: anon_tree_cut\n"
+             rust-lld: error: undefined symbol: anon_tree_add\n  \
+             rust-lld: error: undefined symbol: anon_tree_cut\n"
     );
 }
 
 #[test]
 fn gnu_ld_undefined_references_each_once() {
     let out = format!(
-        "error: linking with `cc` failed: exit status: 1\n{}\n  = note: /usr/bin/ld: /t/librmap_ffi.rlib(0a-rmapfuzz_kernel.o): in function `rmapfuzz_kernel_anon_vma_clone':\n          /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /usr/bin/ld: /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /trees/z/mm/rmap.c:517: undefined reference to `anon_tree_cut'\n          collect2: error: ld returned 1 exit status\n",
-        link_command()
-    );
+            "error: linking with `cc` failed: exit status: 1\n{}\n  = note: /usr/bin/ld: /t/librmap_ffi.rlib(0a-rmapfuzz_kernel.o): in function `rmapfuzz_kernel_anon_vma_clone':\n          /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /usr/bin/ld: /trees/z/mm/rmap.c:361: undefined reference to `anon_tree_add'\n          /trees/z/mm/rmap.c:517: undefined reference to `anon_tree_cut'\n          collect2: error: ld returned 1 exit status\n",
+            link_command()
+        );
     let f = parse_build_failure(&out);
     assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
     assert_eq!(
@@ -218,9 +218,9 @@ fn gnu_ld_undefined_references_each_once() {
 #[test]
 fn warnings_before_a_link_failure_come_with_it() {
     let out = format!(
-        "warning: rmap-ffi@0.1.0: /trees/w/mm/rmap.c:300:12: warning: passing argument 1 of 'f' from incompatible pointer type [-Wincompatible-pointer-types]\n{}",
-        lld_fails()
-    );
+            "warning: rmap-ffi@0.1.0: /trees/w/mm/rmap.c:300:12: warning: passing argument 1 of 'f' from incompatible pointer type [-Wincompatible-pointer-types]\n{}",
+            lld_fails()
+        );
     let report = failure_report(&out);
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines[0], "rmapfuzz: the C compiler warned:");
@@ -242,16 +242,16 @@ Caused by:
   cargo:rerun-if-env-changed=RMAPFUZZ_KERNEL_SRC
   --- stderr
   rmapfuzz: cannot build the kernel variant from /trees/v:
-/trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)
+    /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)
 
 warning: build failed, waiting for other jobs to finish...
 ";
     let report = failure_report(out);
     assert_eq!(
-        report,
-        "rmapfuzz: cannot build the kernel variant from /trees/v:\n  \
-         /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)\n"
-    );
+            report,
+            "rmapfuzz: cannot build the kernel variant from /trees/v:\n  \
+             /trees/v/mm/rmap.c: no definition of `anon_vma_fork` (expected in the anon_vma core)\n"
+        );
 }
 
 #[test]
@@ -282,9 +282,9 @@ fn a_long_build_script_message_is_not_cut() {
         "x".repeat(400)
     );
     let out = format!(
-        "error: failed to run custom build command for `rmap-ffi`\n\
-         Caused by:\n  --- stderr\n  rmapfuzz: cannot build the kernel variant from /t:\n    {why}\n"
-    );
+            "error: failed to run custom build command for `rmap-ffi`\n\
+             Caused by:\n  --- stderr\n  rmapfuzz: cannot build the kernel variant from /t:\n    {why}\n"
+        );
     assert!(
         failure_report(&out).contains(&why),
         "{}",
