@@ -201,11 +201,17 @@ fn caught_without_a_model(dir: &Path, check: &str) -> Result<(), Failed> {
     for extra in [&[][..], &["--reference", "none"][..]] {
         let mut args = extra.to_vec();
         args.extend(["replay", "corpus"]);
-        let out = rmapfuzz(dir, &args);
-        let all = text(&out);
-        if out.status.code() != Some(1) || !all.contains(&format!("check {check}")) {
-            return Err(format!("replay {extra:?} did not catch it with {check}:\n{all}").into());
-        }
+        fails_with(dir, &args, check)?;
+    }
+    Ok(())
+}
+
+/// rmapfuzz with `args` on the tree `dir` exits 1, and `check` failed.
+fn fails_with(dir: &Path, args: &[&str], check: &str) -> Result<(), Failed> {
+    let out = rmapfuzz(dir, args);
+    let all = text(&out);
+    if out.status.code() != Some(1) || !all.contains(&format!("check {check}")) {
+        return Err(format!("{args:?} did not catch it with {check}:\n{all}").into());
     }
     Ok(())
 }
@@ -500,12 +506,11 @@ fn refuses_missing_function(tree: &Path) -> Result<(), Failed> {
 /// interval tree fails `replay corpus` with `check`.
 fn slip_is_caught(tree: &Path, rel: &str, from: &str, to: &str, check: &str) -> Result<(), Failed> {
     let dir = slipped(tree, rel, from, to)?;
-    let out = rmapfuzz(dir.path(), &["replay", "--variant", "kernel", "corpus"]);
-    let all = text(&out);
-    if out.status.code() != Some(1) || !all.contains(&format!("check {check}")) {
-        return Err(format!("replay did not catch `{to}` in {rel} with {check}:\n{all}").into());
-    }
-    Ok(())
+    fails_with(
+        dir.path(),
+        &["replay", "--variant", "kernel", "corpus"],
+        check,
+    )
 }
 
 /// A tree whose anon interval tree function is renamed: the extractor
