@@ -490,7 +490,7 @@ static void audit_anon_vma(void *obj, void *arg)
 	audit->broken = false;
 	rf_tree_walk(audit->rw, tree, audit_tree_node, audit);
 	if (!audit->broken) {
-		faults = anon_vma_interval_tree_check(tree);
+		faults = anon_vma_interval_tree_check(tree, core->rb_colours);
 		if (faults)
 			hygiene_say(audit->rw, audit->nr,
 				    "tree: anon_vma #%u: interval tree has %u structural fault(s)",

@@ -214,7 +214,45 @@ static struct anon_vma *live_root(struct anon_vma *anon_vma,
 	return live(view->root, ALLOC_SITE_ANON_VMA) ? view->root : NULL;
 }
 
-static u64 anon_vma_seal_of(const struct anon_vma_view *v)
+/*
+ * The shape of an anon_vma's interval tree: its root, leftmost and every
+ * node's links and augmented value, in order. Inserting or removing an AVC
+ * changes at least one of them, whoever's tree code (ours or a kernel
+ * tree's lib/rbtree.c) does it. Only live AVCs are read; a walk that meets
+ * anything else stops there (the audit reports such a tree).
+ */
+static u64 tree_seal_of(u64 h, struct rb_root_cached *tree)
+{
+	struct rb_node *stack[64], *node = tree->rb_root.rb_node;
+	unsigned int depth = 0, budget = 4096;
+
+	h = mix(h, (u64)(uintptr_t)tree->rb_root.rb_node);
+	h = mix(h, (u64)(uintptr_t)tree->rb_leftmost);
+	while ((node || depth) && budget--) {
+		while (node) {
+			struct anon_vma_chain *avc =
+				rb_entry(node, struct anon_vma_chain, rb);
+
+			if (!live(avc, ALLOC_SITE_AVC) || depth == ARRAY_SIZE(stack))
+				return mix(h, 0xdead);
+			stack[depth++] = node;
+			node = node->rb_left;
+		}
+		if (!depth)
+			break;
+		node = stack[--depth];
+		h = mix(h, (u64)(uintptr_t)node);
+		h = mix(h, node->__rb_parent_color);
+		h = mix(h, (u64)(uintptr_t)node->rb_left);
+		h = mix(h, (u64)(uintptr_t)node->rb_right);
+		h = mix(h, rb_entry(node, struct anon_vma_chain, rb)->rb_subtree_last);
+		node = node->rb_right;
+	}
+	return h;
+}
+
+static u64 anon_vma_seal_of(struct anon_vma *anon_vma,
+			    const struct anon_vma_view *v)
 {
 	u64 h = 0xcbf29ce484222325ULL;
 
@@ -224,6 +262,7 @@ static u64 anon_vma_seal_of(const struct anon_vma_view *v)
 	h = mix(h, v->num_active_vmas);
 	h = mix(h, v->has_degree);
 	h = mix(h, v->degree);
+	h = tree_seal_of(h, current_world->core->tree(anon_vma));
 	return h | 1;
 }
 
@@ -316,7 +355,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	if (p->family && (const void *)lock != p->family)
 		return;
 	if (!seal_wanted(p, *seal, rwsem_is_write_locked(lock), &check) ||
-	    !seal_apply(p, seal, check, anon_vma_seal_of(&view),
+	    !seal_apply(p, seal, check, anon_vma_seal_of(obj, &view),
 			LOCK_STAT_ANON_VMA_SEAL))
 		return;
 	in_core(where, sizeof(where));
@@ -328,7 +367,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	else
 		released[0] = '\0';
 	when_noticed(p, when, sizeof(when));
-	lockdep_report("anon_vma #%u: its root, parent or counters changed while its family's rwsem was not held for writing%s; %s%s",
+	lockdep_report("anon_vma #%u: its root, parent, counters or interval tree changed while its family's rwsem was not held for writing%s; %s%s",
 		       anon_vma_number(obj), where, when, released);
 }
 

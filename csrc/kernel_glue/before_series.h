@@ -7,7 +7,7 @@
 #ifndef _RMAPFUZZ_KERNEL_GLUE_BEFORE_SERIES_H
 #define _RMAPFUZZ_KERNEL_GLUE_BEFORE_SERIES_H
 
-#include "common.h"
+#include "pgoff_tree.h"
 
 static int kernel_anon_vma_clone(struct vm_area_struct *dst,
 				 struct vm_area_struct *src,

@@ -64,23 +64,6 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 	unlink_anon_vmas(vma);
 }
 
-/* The kernel's mm/vma.c re-keying helpers are not extracted: ours. */
-static __attribute__((unused)) void kernel_pre_update_vma(struct vm_area_struct *vma)
-{
-	struct anon_vma_chain *avc;
-
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_remove(avc, &avc->anon_vma->rb_root);
-}
-
-static __attribute__((unused)) void kernel_post_update_vma(struct vm_area_struct *vma)
-{
-	struct anon_vma_chain *avc;
-
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
-		anon_vma_interval_tree_insert(avc, &avc->anon_vma->rb_root);
-}
-
 /* Every generation's entries but the re-keying. */
 #define KERNEL_ANON_VMA_CORE_COMMON				\
 	.name			= RMAPFUZZ_CORE_NAME,		\
@@ -91,12 +74,7 @@ static __attribute__((unused)) void kernel_post_update_vma(struct vm_area_struct
 	.tree			= kernel_anon_vma_tree,		\
 	.family_lock		= kernel_anon_vma_family_lock,	\
 	.own_rwsem		= kernel_anon_vma_own_rwsem,	\
-	.avc_layout		= kernel_avc_layout
-
-/* Trees that key AVCs by vm_pgoff, through the harness's interval tree. */
-#define KERNEL_ANON_VMA_CORE					\
-	KERNEL_ANON_VMA_CORE_COMMON,				\
-	.pre_update_vma		= kernel_pre_update_vma,	\
-	.post_update_vma	= kernel_post_update_vma
+	.avc_layout		= kernel_avc_layout,		\
+	.rb_colours		= true
 
 #endif /* _RMAPFUZZ_KERNEL_GLUE_COMMON_H */

@@ -11,6 +11,8 @@
 #include <rmapfuzz/anon_vma_core.h>
 #include <rmapfuzz/world.h>
 
+#include "interval_tree.h"
+
 /* Operations which modify VMAs, as passed to anon_vma_clone(). */
 enum vma_operation {
 	VMA_OP_SPLIT = RF_CLONE_SPLIT,

@@ -31,6 +31,18 @@
 		current_anon_vma_core()->family_lock((node)->anon_vma),	\
 		LOCK_CLASS_ANON_VMA, "the family's rwsem, to search its trees")
 
+/* How the tree is keyed: the start and last pgoff of a chain's VMA. */
+struct avc_tree_keys {
+	unsigned long (*start)(struct anon_vma_chain *avc);
+	unsigned long (*last)(struct anon_vma_chain *avc);
+};
+
+/* Our nodes carry no colour: the parent word is the parent. */
+static void rb_set_parent_node(struct rb_node *node, struct rb_node *parent)
+{
+	node->__rb_parent_color = (unsigned long)parent;
+}
+
 static inline struct anon_vma_chain *rb_to_avc(struct rb_node *node)
 {
 	return node ? rb_entry(node, struct anon_vma_chain, rb) : NULL;
@@ -113,10 +125,10 @@ static void replace_child(struct rb_root *root, struct rb_node *old,
 	else
 		parent->rb_right = new;
 	if (new)
-		rb_set_parent(new, parent);
+		rb_set_parent_node(new, parent);
 }
 
-void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
+static void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
 		     const struct avc_tree_keys *keys)
 {
 	struct rb_node **link = &root->rb_root.rb_node;
@@ -147,14 +159,14 @@ void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
 
 	node->rb.rb_left = NULL;
 	node->rb.rb_right = NULL;
-	rb_set_parent(&node->rb, parent);
+	rb_set_parent_node(&node->rb, parent);
 	node->rb_subtree_last = last;
 	*link = &node->rb;
 	if (leftmost)
 		root->rb_leftmost = &node->rb;
 }
 
-void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
+static void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
 		     const struct avc_tree_keys *keys)
 {
 	struct rb_node *victim = &node->rb;
@@ -178,18 +190,18 @@ void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
 			fixup = rb_parent(succ);
 			replace_child(&root->rb_root, succ, succ->rb_right);
 			succ->rb_right = victim->rb_right;
-			rb_set_parent(succ->rb_right, succ);
+			rb_set_parent_node(succ->rb_right, succ);
 		} else {
 			fixup = succ;
 		}
 		replace_child(&root->rb_root, victim, succ);
 		succ->rb_left = victim->rb_left;
-		rb_set_parent(succ->rb_left, succ);
+		rb_set_parent_node(succ->rb_left, succ);
 	}
 	propagate_subtree_last(fixup, keys);
 
 	victim->rb_left = victim->rb_right = NULL;
-	rb_set_parent(victim, NULL);
+	rb_set_parent_node(victim, NULL);
 }
 
 /*
@@ -220,7 +232,7 @@ subtree_first_match(struct rb_node *node, unsigned long start,
 	return NULL;
 }
 
-struct anon_vma_chain *
+static struct anon_vma_chain *
 avc_tree_iter_first(struct rb_root_cached *root, unsigned long start,
 		    unsigned long last, const struct avc_tree_keys *keys)
 {
@@ -233,7 +245,7 @@ avc_tree_iter_first(struct rb_root_cached *root, unsigned long start,
 	return subtree_first_match(top, start, last, keys);
 }
 
-struct anon_vma_chain *
+static struct anon_vma_chain *
 avc_tree_iter_next(struct anon_vma_chain *node, unsigned long start,
 		   unsigned long last, const struct avc_tree_keys *keys)
 {
@@ -321,7 +333,35 @@ static unsigned int check_subtree(struct rb_node *node, struct rb_node *parent,
 	return faults;
 }
 
-unsigned int anon_vma_interval_tree_check(struct rb_root_cached *root)
+/* A kernel red-black node's colour bit: set for black. */
+static bool rb_node_is_black(const struct rb_node *node)
+{
+	return !node || (node->__rb_parent_color & 1);
+}
+
+/*
+ * Red-black rules of one subtree (no red node with a red child, one black
+ * height on every path); returns its black height, counting faults.
+ */
+static unsigned int check_colours(const struct rb_node *node,
+				  unsigned int *faults)
+{
+	unsigned int left, right;
+
+	if (!node)
+		return 1;
+	if (!rb_node_is_black(node) &&
+	    (!rb_node_is_black(node->rb_left) || !rb_node_is_black(node->rb_right)))
+		(*faults)++;
+	left = check_colours(node->rb_left, faults);
+	right = check_colours(node->rb_right, faults);
+	if (left != right)
+		(*faults)++;
+	return max(left, right) + rb_node_is_black(node);
+}
+
+unsigned int anon_vma_interval_tree_check(struct rb_root_cached *root,
+					  bool coloured)
 {
 	unsigned long prev_start = 0;
 	bool seen = false;
@@ -330,6 +370,11 @@ unsigned int anon_vma_interval_tree_check(struct rb_root_cached *root)
 	faults = check_subtree(root->rb_root.rb_node, NULL, &prev_start, &seen);
 	if (root->rb_leftmost != rb_first_of(root->rb_root.rb_node))
 		faults++;
+	if (coloured) {
+		if (!rb_node_is_black(root->rb_root.rb_node))
+			faults++;
+		check_colours(root->rb_root.rb_node, &faults);
+	}
 	return faults;
 }
 

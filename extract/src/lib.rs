@@ -188,18 +188,28 @@ pub const MM_H: &str = "include/linux/mm.h";
 pub const PAGEMAP_H: &str = "include/linux/pagemap.h";
 pub const VMA_H: &str = "mm/vma.h";
 pub const MAKEFILE: &str = "Makefile";
+pub const RBTREE_H: &str = "include/linux/rbtree.h";
+pub const RBTREE_AUGMENTED_H: &str = "include/linux/rbtree_augmented.h";
+pub const INTERVAL_TREE_GENERIC_H: &str = "include/linux/interval_tree_generic.h";
+pub const RBTREE_C: &str = "lib/rbtree.c";
 
 /// The tree's files the extractor reads, whether each must exist, in the
 /// order their text is emitted (a file's definitions before the files that
 /// use them). Trees keep helpers in different places over time: a name the
 /// core calls is taken from whichever of these defines it.
 pub const TREE_FILES: &[(&str, bool)] = &[
+    // The tree's own red-black and interval trees, which its anon_vma
+    // interval tree (mm/interval_tree.c) instantiates.
+    (RBTREE_H, true),
+    (RBTREE_AUGMENTED_H, true),
+    (INTERVAL_TREE_GENERIC_H, true),
+    (RBTREE_C, true),
     (MM_H, false),
     (PAGEMAP_H, false),
     (RMAP_H, true),
     (INTERNAL_H, true),
     (VMA_H, false),
-    (INTERVAL_TREE_C, false),
+    (INTERVAL_TREE_C, true),
     (RMAP_C, true),
 ];
 
@@ -207,11 +217,18 @@ pub const TREE_FILES: &[(&str, bool)] = &[
 const SHIM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../csrc/include");
 
 /// What a generation's glue (`csrc/kernel_glue/`) calls beyond the core,
-/// with the file that generation keeps it in: 7.3's anon interval tree and
-/// its anonymous page offset helpers, which the harness's callers use as
-/// the kernel's callers do.
+/// with the file that generation keeps it in: the tree's anon interval tree
+/// (which the harness's callers, fault path and rmap walk then use, so the
+/// tree's own tree is what runs) and, in 7.3, its anonymous page offset
+/// helpers, which the harness's callers use as the kernel's callers do.
 fn glue_needs(generation: Generation) -> &'static [(&'static str, &'static str)] {
     match generation {
+        Generation::Degree | Generation::PreSeries | Generation::PostSeries => &[
+            ("anon_vma_interval_tree_insert", INTERVAL_TREE_C),
+            ("anon_vma_interval_tree_remove", INTERVAL_TREE_C),
+            ("anon_vma_interval_tree_iter_first", INTERVAL_TREE_C),
+            ("anon_vma_interval_tree_iter_next", INTERVAL_TREE_C),
+        ],
         Generation::AnonPgoff => &[
             ("anon_rmap_tree_insert", INTERVAL_TREE_C),
             ("anon_rmap_tree_remove", INTERVAL_TREE_C),
@@ -222,7 +239,6 @@ fn glue_needs(generation: Generation) -> &'static [(&'static str, &'static str)]
             ("vma_anon_address", INTERNAL_H),
             ("__vma_set_anon_pgoff", VMA_H),
         ],
-        _ => &[],
     }
 }
 

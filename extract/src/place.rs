@@ -10,8 +10,9 @@ use std::path::Path;
 use crate::scan::{self, identifiers, Item, Kind};
 use crate::{ExtractError, Generation, Source};
 
-/// The names rmapfuzz's shims define (functions, prototypes, macros): what
-/// the extracted code may call without taking anything from the tree.
+/// The names rmapfuzz's shims define (functions, prototypes, macros, and
+/// `struct X` types): what the extracted code may use without taking
+/// anything from the tree.
 pub fn shim_names(dir: &Path) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -28,7 +29,7 @@ pub fn shim_names(dir: &Path) -> BTreeSet<String> {
                 for item in scan::items(&text) {
                     let named = matches!(
                         item.kind,
-                        Kind::Function | Kind::Prototype | Kind::Directive
+                        Kind::Function | Kind::Prototype | Kind::Directive | Kind::Struct
                     );
                     if named && !item.name.is_empty() {
                         names.insert(item.name);
@@ -89,7 +90,57 @@ impl<'a> Placer<'a> {
         } else if !item.name.is_empty() {
             self.provided.insert(item.name.clone());
         }
+        // A function's declarations in the tree's headers come with it, so
+        // code emitted before the definition may call it (lib/rbtree.c and
+        // the rbtree header inlines call each other).
+        if item.kind == Kind::Function && !item.name.is_empty() {
+            for (g, other) in self.sources.iter().enumerate() {
+                for (j, proto) in other.items.iter().enumerate() {
+                    if proto.kind == Kind::Prototype && proto.name == item.name {
+                        self.taken.insert((g, j));
+                    }
+                }
+            }
+        }
         self.todo.push((f, i));
+    }
+
+    /// A definition of a macro named `name` in the tree's files (`from`
+    /// first): a constant or macro the taken code uses as a value.
+    fn find_macro(&self, name: &str, from: usize) -> Option<(usize, usize)> {
+        let order = std::iter::once(from).chain((0..self.sources.len()).filter(|&f| f != from));
+        for f in order {
+            let src = &self.sources[f];
+            let hit = src
+                .items
+                .iter()
+                .position(|item| item.kind == Kind::Directive && item.name == name);
+            if let Some(i) = hit {
+                return Some((f, i));
+            }
+        }
+        None
+    }
+
+    /// The definition of `struct tag` in the tree's files, unless a shim or
+    /// the taken text has it (an undefined one may be an opaque pointer).
+    fn find_struct(&self, tag: &str, from: usize) -> Option<(usize, usize)> {
+        let name = format!("struct {tag}");
+        if self.is_provided(&name) {
+            return None;
+        }
+        let order = std::iter::once(from).chain((0..self.sources.len()).filter(|&f| f != from));
+        for f in order {
+            let src = &self.sources[f];
+            let hit = src
+                .items
+                .iter()
+                .position(|item| item.kind == Kind::Struct && item.name == name);
+            if let Some(i) = hit {
+                return Some((f, i));
+            }
+        }
+        None
     }
 
     fn is_provided(&self, name: &str) -> bool {
@@ -129,7 +180,23 @@ impl<'a> Placer<'a> {
             let src = &self.sources[f];
             let item = &src.items[i];
             let text = src.text_of(item);
-            for word in identifiers(text) {
+            let params = scan::parameters(text);
+            let words = identifiers(text);
+            // Types and constants the text names: `struct X` and macros
+            // used as values (RB_RED), from the tree when no shim has them.
+            for (n, word) in words.iter().enumerate() {
+                let found = if *word == "struct" {
+                    words.get(n + 1).and_then(|tag| self.find_struct(tag, f))
+                } else if params.contains(word) || self.is_provided(word) {
+                    None
+                } else {
+                    self.find_macro(word, f)
+                };
+                if let Some((g, j)) = found {
+                    self.take(g, j);
+                }
+            }
+            for word in words {
                 if self.shims.contains(word) {
                     continue;
                 }
@@ -146,7 +213,7 @@ impl<'a> Placer<'a> {
                 }
             }
             for (name, offset) in scan::calls(text) {
-                if self.is_provided(name) {
+                if params.contains(&name) || self.is_provided(name) {
                     continue;
                 }
                 match self.find(name, f) {

@@ -339,8 +339,10 @@ pub fn calls(code: &str) -> Vec<(&str, usize)> {
                 k -= 1;
             }
             let member = k > 0 && (bytes[k - 1] == b'.' || (k > 1 && &bytes[k - 2..k] == b"->"));
+            // `PREFIX ## _insert(` in a macro body names nothing by itself.
+            let pasted = k > 1 && &bytes[k - 2..k] == b"##";
             let word = &code[start..i];
-            if bytes.get(j) == Some(&b'(') && !member && !is_c_word(word) {
+            if bytes.get(j) == Some(&b'(') && !member && !pasted && !is_c_word(word) {
                 out.push((word, start));
             }
             continue;
@@ -348,6 +350,44 @@ pub fn calls(code: &str) -> Vec<(&str, usize)> {
         i += 1;
     }
     out
+}
+
+/// The names an item binds in its head: a function's parameters, or a
+/// function-like macro's. A call through one of them (a function pointer,
+/// a macro argument) is not a call of anything defined elsewhere.
+pub fn parameters(text: &str) -> Vec<&str> {
+    let code = code_only(text);
+    let head_end = code.find('{').unwrap_or(code.len());
+    let open = match defined_name(text) {
+        name if !name.is_empty() => {
+            // `#define NAME(` with no blank before the parenthesis.
+            let at = code.find(name.as_str()).map(|i| i + name.len());
+            match at {
+                Some(i) if code.as_bytes().get(i) == Some(&b'(') => i,
+                _ => return Vec::new(),
+            }
+        }
+        _ => match code[..head_end].find('(') {
+            Some(i) => i,
+            None => return Vec::new(),
+        },
+    };
+    let mut depth = 0;
+    let mut close = code.len();
+    for (i, b) in code.bytes().enumerate().skip(open) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    identifiers(&text[open..close])
 }
 
 /// Keywords, operators spelled as words and compiler built-ins.
@@ -556,6 +596,22 @@ void __init anon_vma_init(void)
         let items = items(SAMPLE);
         assert_eq!(items[2].line, 6);
         assert_eq!(items[3].line, 8);
+    }
+
+    #[test]
+    fn parameters_of_functions_and_macros() {
+        assert_eq!(
+            parameters("static void f(int a, void (*cb)(int x)) { cb(a); }"),
+            ["int", "a", "void", "cb", "int", "x"]
+        );
+        assert_eq!(parameters("#define M(P, Q) P ## _x(Q)"), ["P", "Q"]);
+        assert!(parameters("#define N (1)").is_empty());
+        // A name pasted onto a prefix is no call.
+        let names: Vec<&str> = calls("#define M(P) P ## _x(1) + y(2)")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["M", "y"]);
     }
 
     #[test]

@@ -44,7 +44,48 @@ fn tree(rmap_h: &str, internal_h: &str, rmap: &str) -> tempfile::TempDir {
     write(RMAP_H, rmap_h);
     write(INTERNAL_H, internal_h);
     write(RMAP_C, rmap);
+    write(RBTREE_H, RBTREE_H_TEXT);
+    write(RBTREE_AUGMENTED_H, RBTREE_AUGMENTED_H_TEXT);
+    write(INTERVAL_TREE_GENERIC_H, INTERVAL_TREE_GENERIC_H_TEXT);
+    write(RBTREE_C, RBTREE_C_TEXT);
+    write(
+        INTERVAL_TREE_C,
+        &interval_tree_c("__anon_vma_interval_tree", "anon_vma_interval_tree"),
+    );
     dir
+}
+
+/// A tree's red-black and interval trees, in miniature: a macro that pastes
+/// names, calls through its parameters, a constant, a type, a header
+/// inline and a lib/rbtree.c function declared in the header.
+const RBTREE_H_TEXT: &str = "#define RB_EMPTY_NODE(node) ((node)->__rb_parent_color == 0)\n";
+const RBTREE_AUGMENTED_H_TEXT: &str =
+    "struct rb_augment_callbacks {\n\tvoid (*rotate)(struct rb_node *o, struct rb_node *n);\n};\n\
+    extern void __rb_insert_augmented(struct rb_node *node, struct rb_root *root);\n\
+    static inline void rb_insert_augmented_cached(struct rb_node *n, struct rb_root_cached *r)\n\
+    { __rb_insert_augmented(n, &r->rb_root); }\n\
+    #define RB_BLACK 1\n";
+const INTERVAL_TREE_GENERIC_H_TEXT: &str =
+    "#define INTERVAL_TREE_DEFINE(ITSTRUCT, ITSTART, ITPREFIX) \\\n\
+    static void ITPREFIX ## _insert(ITSTRUCT *node, struct rb_root_cached *root) \\\n\
+    { if (ITSTART(node)) rb_insert_augmented_cached(&node->rb, root); } \\\n\
+    static void ITPREFIX ## _remove(ITSTRUCT *node, struct rb_root_cached *root) { } \\\n\
+    static ITSTRUCT *ITPREFIX ## _iter_first(struct rb_root_cached *root) { return 0; } \\\n\
+    static ITSTRUCT *ITPREFIX ## _iter_next(ITSTRUCT *node) { return 0; }\n";
+const RBTREE_C_TEXT: &str = "void __rb_insert_augmented(struct rb_node *node, struct rb_root *root,\n\
+    \t\t\t   void (*rotate)(struct rb_node *o, struct rb_node *n))\n\
+    { static const struct rb_augment_callbacks none; rotate(node, 0); node->__rb_parent_color = RB_BLACK; }\n\
+    void rb_erase(struct rb_node *n) { }\n";
+
+/// mm/interval_tree.c: the anon interval tree under `prefix`, wrapped as `api`.
+fn interval_tree_c(prefix: &str, api: &str) -> String {
+    let wrappers = ["insert", "remove", "iter_first", "iter_next"]
+        .map(|w| format!("void {api}_{w}(void) {{ {prefix}_{w}(); }}\n"))
+        .concat();
+    format!(
+        "static unsigned long avc_start_pgoff(struct anon_vma_chain *avc) {{ return 0; }}\n\n\
+         INTERVAL_TREE_DEFINE(struct anon_vma_chain, avc_start_pgoff, {prefix})\n\n{wrappers}"
+    )
 }
 
 const TWO: &str = "struct vm_area_struct *d, struct vm_area_struct *s";
@@ -150,16 +191,11 @@ fn a_7_3_tree_gets_its_tree_and_offset_helpers_taken() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     };
-    let interval_tree = "static unsigned long avc_start_pgoff(struct anon_vma_chain *avc)\n\
-         { return vma_start_anon_pgoff(avc->vma); }\n\
-         static unsigned long avc_last_pgoff(struct anon_vma_chain *avc)\n\
-         { return vma_start_anon_pgoff(avc->vma); }\n\n\
-         INTERVAL_TREE_DEFINE(struct anon_vma_chain, rb, unsigned long, rb_subtree_last,\n\
-         \t\t     avc_start_pgoff, avc_last_pgoff, static, __anon_rmap_tree)\n\n";
-    let wrappers = ["insert", "remove", "iter_first", "iter_next"]
-        .map(|w| format!("void anon_rmap_tree_{w}(void) {{ __anon_rmap_tree_{w}(); }}\n"))
-        .concat();
-    write(INTERVAL_TREE_C, &format!("{interval_tree}{wrappers}"));
+    write(
+        INTERVAL_TREE_C,
+        &interval_tree_c("__anon_rmap_tree", "anon_rmap_tree")
+            .replace("return 0;", "return vma_start_anon_pgoff(avc->vma);"),
+    );
     write(
         MM_H,
         "static inline unsigned long vma_start_anon_pgoff(const struct vm_area_struct *v) { return 0; }\n",
@@ -200,7 +236,45 @@ fn a_7_3_tree_gets_its_tree_and_offset_helpers_taken() {
     }
     // The tree's key helper comes before the tree that uses it.
     let at = |n: &str| x.source.find(&format!("{n}(")).unwrap();
-    assert!(at("unsigned long vma_start_anon_pgoff") < at("INTERVAL_TREE_DEFINE"));
+    let invocation = x.source.find("INTERVAL_TREE_DEFINE(struct").unwrap();
+    assert!(at("unsigned long vma_start_anon_pgoff") < invocation);
+}
+
+#[test]
+fn the_trees_own_interval_tree_is_taken_with_its_rbtree() {
+    let split = anon_vma_struct("unsigned long num_children;\n\tunsigned long num_active_vmas;");
+    let dir = tree(
+        &format!("{split}{AVC}{INLINES}{MERGE}"),
+        "",
+        &rmap_c(TWO, ""),
+    );
+    let x = extract(dir.path()).unwrap();
+    let taken: Vec<(Kind, &str)> = x.taken.iter().map(|t| (t.kind, t.name.as_str())).collect();
+    for want in [
+        (Kind::Function, "anon_vma_interval_tree_insert"),
+        (Kind::Invocation, "INTERVAL_TREE_DEFINE"),
+        (Kind::Directive, "INTERVAL_TREE_DEFINE"),
+        (Kind::Function, "rb_insert_augmented_cached"),
+        (Kind::Function, "__rb_insert_augmented"),
+        // Declared before the header inline that calls it.
+        (Kind::Prototype, "__rb_insert_augmented"),
+        // Used as a value and as a type, not called.
+        (Kind::Directive, "RB_BLACK"),
+        (Kind::Struct, "struct rb_augment_callbacks"),
+    ] {
+        assert!(taken.contains(&want), "{want:?} not taken: {taken:?}");
+    }
+    // Nothing the interval tree does not use; the pasted names and the
+    // calls through parameters (ITSTART, rotate) were not looked for.
+    assert!(!taken.iter().any(|&(_, n)| n == "rb_erase"), "{taken:?}");
+    let at = |n: &str| x.source.find(n).unwrap();
+    assert!(
+        at("extern void __rb_insert_augmented")
+            < at("static inline void rb_insert_augmented_cached")
+    );
+    assert!(x
+        .source
+        .contains("#define __rb_insert_augmented rmapfuzz_kernel___rb_insert_augmented"));
 }
 
 #[test]

@@ -155,6 +155,19 @@ impl Variant {
         }
     }
 
+    /// Whose code ran: the anon_vma core, its interval tree and the
+    /// callers that drive it (split, merges, mremap, munmap, madvise, fork,
+    /// fault, exit).
+    pub fn what_ran(&self) -> String {
+        if self.tree().is_some() {
+            "ran the tree's anon_vma core and its interval tree (mm/interval_tree.c over \
+             lib/rbtree.c) under rmapfuzz's callers (csrc/mm)"
+                .into()
+        } else {
+            "ran rmapfuzz's C core, interval tree and callers (csrc/mm)".into()
+        }
+    }
+
     /// The kernel tree this variant was built from, if any.
     pub fn tree(&self) -> Option<rmap_ffi::KernelBuild> {
         built_tree(self.name)
@@ -172,6 +185,8 @@ impl Variant {
             );
             s += "; ";
         }
+        s += &self.what_ran();
+        s += "; ";
         match self.reference {
             Reference::None => s += "judged by contracts, lock rules, hygiene, ASan and leaks alone, compared with nothing",
             r => {

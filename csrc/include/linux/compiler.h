@@ -7,6 +7,10 @@
 
 #define __must_check	__attribute__((warn_unused_result))
 #define __maybe_unused	__attribute__((unused))
+#ifndef __always_inline
+#define __always_inline	inline __attribute__((always_inline))
+#endif
+#define noinline	__attribute__((noinline))
 
 /* Single-threaded worlds: plain accesses are enough. */
 #define READ_ONCE(x)		(x)

@@ -61,39 +61,6 @@ static inline pgoff_t vma_stored_anon_pgoff(const struct vm_area_struct *vma)
 
 struct anon_vma_chain;
 
-void anon_vma_interval_tree_insert(struct anon_vma_chain *node,
-				   struct rb_root_cached *root);
-void anon_vma_interval_tree_remove(struct anon_vma_chain *node,
-				   struct rb_root_cached *root);
-struct anon_vma_chain *
-anon_vma_interval_tree_iter_first(struct rb_root_cached *root,
-				  unsigned long start, unsigned long last);
-struct anon_vma_chain *
-anon_vma_interval_tree_iter_next(struct anon_vma_chain *node,
-				 unsigned long start, unsigned long last);
-void anon_vma_interval_tree_verify(struct anon_vma_chain *node);
-
-/*
- * The tree itself, keyed by functions of the caller's choice: how a tree of
- * 7.3 (INTERVAL_TREE_DEFINE in its mm/interval_tree.c, with its own key
- * functions) gets an interval tree here. See linux/interval_tree_generic.h.
- */
-struct avc_tree_keys {
-	unsigned long (*start)(struct anon_vma_chain *avc);
-	unsigned long (*last)(struct anon_vma_chain *avc);
-};
-
-void avc_tree_insert(struct anon_vma_chain *node, struct rb_root_cached *root,
-		     const struct avc_tree_keys *keys);
-void avc_tree_remove(struct anon_vma_chain *node, struct rb_root_cached *root,
-		     const struct avc_tree_keys *keys);
-struct anon_vma_chain *
-avc_tree_iter_first(struct rb_root_cached *root, unsigned long start,
-		    unsigned long last, const struct avc_tree_keys *keys);
-struct anon_vma_chain *
-avc_tree_iter_next(struct anon_vma_chain *node, unsigned long start,
-		   unsigned long last, const struct avc_tree_keys *keys);
-
 #define anon_vma_interval_tree_foreach(avc, root, start, last)		 \
 	for (avc = anon_vma_interval_tree_iter_first(root, start, last); \
 	     avc; avc = anon_vma_interval_tree_iter_next(avc, start, last))

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tree node types with the kernel's names. The only tree in the model is the
- * anon_vma interval tree (mm/interval_tree.c); it keeps these fields but is
- * a plain augmented binary search tree: the trees hold a handful of nodes,
- * and balance is not what is under test.
+ * Tree node types with the kernel's names and layout. Our own anon_vma
+ * interval tree (mm/interval_tree.c) keeps these fields but is a plain
+ * augmented binary search tree whose nodes carry no colour; a kernel tree's
+ * core brings its own red-black tree (lib/rbtree.c), which stores colours
+ * in the parent word, so readers of any tree go through rb_parent().
  */
 #ifndef _LINUX_RBTREE_H
 #define _LINUX_RBTREE_H
@@ -11,7 +12,7 @@
 #include <linux/kernel.h>
 
 struct rb_node {
-	unsigned long __rb_parent_color;	/* here: the parent pointer */
+	unsigned long __rb_parent_color;	/* parent | colour */
 	struct rb_node *rb_right;
 	struct rb_node *rb_left;
 };
@@ -30,14 +31,10 @@ struct rb_root_cached {
 #define RB_EMPTY_ROOT(root)	(READ_ONCE((root)->rb_node) == NULL)
 #define rb_entry(ptr, type, member) container_of(ptr, type, member)
 
+/* The low bits of __rb_parent_color hold the colour (kernel trees only). */
 static inline struct rb_node *rb_parent(const struct rb_node *node)
 {
-	return (struct rb_node *)node->__rb_parent_color;
-}
-
-static inline void rb_set_parent(struct rb_node *node, struct rb_node *parent)
-{
-	node->__rb_parent_color = (unsigned long)parent;
+	return (struct rb_node *)(node->__rb_parent_color & ~3UL);
 }
 
 #endif /* _LINUX_RBTREE_H */

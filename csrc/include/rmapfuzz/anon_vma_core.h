@@ -96,6 +96,12 @@ struct anon_vma_core {
 	struct rw_semaphore *(*own_rwsem)(struct anon_vma *anon_vma);
 	void (*view)(struct anon_vma *anon_vma, struct anon_vma_view *out);
 	void (*avc_layout)(struct avc_layout *out);
+	/*
+	 * The interval tree is a kernel tree's own, balanced by its
+	 * lib/rbtree.c (colours in the parent word): the audit checks the
+	 * red-black rules too. Our cores' tree is an unbalanced one.
+	 */
+	bool rb_colours;
 	/* Checks of the snapshot a generation cannot support, for reports. */
 	const char *relaxed_checks;
 

@@ -22,7 +22,6 @@
 #include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/gfp.h>
-#include <linux/interval_tree_generic.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/mm.h>
