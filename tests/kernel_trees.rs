@@ -502,8 +502,8 @@ fn refuses_missing_function(tree: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// A one-line slip in a 7.3 tree's own anon pgoff helpers or anon
-/// interval tree fails `replay corpus` with `check`.
+/// A one-line slip in a tree's own anon pgoff helpers, anon interval tree
+/// or red-black tree fails `replay corpus` with `check`.
 fn slip_is_caught(tree: &Path, rel: &str, from: &str, to: &str, check: &str) -> Result<(), Failed> {
     let dir = slipped(tree, rel, from, to)?;
     fails_with(
@@ -645,6 +645,19 @@ fn main() {
                     tree_against_tree(&f, &t612)
                 }));
             }
+            let h = t.clone();
+            trials.push(Trial::test(
+                "linux-7.2::slip::lib-rbtree-insert-recolours-the-parent-red",
+                move || {
+                    slip_is_caught(
+                        &h,
+                        "lib/rbtree.c",
+                        "rb_set_parent_color(parent, gparent, RB_BLACK);",
+                        "rb_set_parent_color(parent, gparent, RB_RED);",
+                        "hygiene.tree",
+                    )
+                },
+            ));
             let g = t.clone();
             trials.push(Trial::test(
                 "linux-7.2::uncompilable-tree-shows-the-compiler",
@@ -662,6 +675,7 @@ fn main() {
                 "lock::anon_vma_fork-counts-after-unlock",
                 "a-tree-build-needs-its-tree",
                 "against-a-base-tree",
+                "slip::lib-rbtree-insert-recolours-the-parent-red",
                 "uncompilable-tree-shows-the-compiler",
                 "missing-function-is-refused",
             ] {
