@@ -14,6 +14,7 @@
 #include <linux/rmap.h>
 
 #include "harness_internal.h"
+#include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
 
@@ -53,19 +54,73 @@ static const struct anon_vma_core *const variants[] = {
 #endif
 };
 
+/* Worlds of a tree's own callers (RMAPFUZZ_KERNEL_SRC with tools/testing/vma). */
+#ifdef RMAPFUZZ_HAVE_KERNEL_VMA
+extern const struct rf_world_ops kernel_vma_world_ops;
+#endif
+
+static const struct rf_world_ops *const other_worlds[] = {
+#ifdef RMAPFUZZ_HAVE_KERNEL_VMA
+	&kernel_vma_world_ops,
+#endif
+	NULL,
+};
+
+/* The @index-th of them, or NULL. */
+static const struct rf_world_ops *other_world_at(uint32_t index)
+{
+	const struct rf_world_ops *const *ops = other_worlds;
+
+	while (*ops && index--)
+		ops++;
+	return *ops;
+}
+
 uint32_t rf_variant_count(void)
 {
-	return ARRAY_SIZE(variants);
+	return ARRAY_SIZE(variants) + ARRAY_SIZE(other_worlds) - 1;
 }
 
 const char *rf_variant_name(uint32_t index)
 {
-	return index < ARRAY_SIZE(variants) ? variants[index]->name : NULL;
+	const struct rf_world_ops *ops;
+
+	if (index < ARRAY_SIZE(variants))
+		return variants[index]->name;
+	ops = other_world_at(index - ARRAY_SIZE(variants));
+	return ops ? ops->name : NULL;
 }
 
 const char *rf_variant_relaxed_checks(uint32_t index)
 {
-	return index < ARRAY_SIZE(variants) ? variants[index]->relaxed_checks : NULL;
+	const struct rf_world_ops *ops;
+
+	if (index < ARRAY_SIZE(variants))
+		return variants[index]->relaxed_checks;
+	ops = other_world_at(index - ARRAY_SIZE(variants));
+	return ops ? ops->relaxed_checks : NULL;
+}
+
+/* A world of a tree's own callers named @variant, if one was built in. */
+static struct rf_world *other_world_new(const char *variant)
+{
+	const struct rf_world_ops *const *ops = other_worlds;
+	struct rf_world *rw;
+
+	while (*ops && strcmp((*ops)->name, variant) != 0)
+		ops++;
+	if (!*ops)
+		return NULL;
+	rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		abort();
+	rw->ops = *ops;
+	rw->impl = rw->ops->create();
+	if (!rw->impl) {
+		free(rw);
+		return NULL;
+	}
+	return rw;
 }
 
 /* The caches every core shares, then each core's own, once per process. */
@@ -131,7 +186,7 @@ struct rf_world *rf_world_new(const char *variant)
 			break;
 	}
 	if (i == ARRAY_SIZE(variants))
-		return NULL;
+		return other_world_new(variant);
 	core = variants[i];
 	init_core(i);
 	rw = calloc(1, sizeof(*rw));
@@ -400,6 +455,10 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 	struct world *w = &rw->w;
 	uint32_t n;
 
+	if (rw->ops) {
+		rw->ops->apply(rw->impl, op, fail_nth, fail_and_later, out);
+		return;
+	}
 	world_enter(rw);
 	w->fail_nth = fail_nth;
 	w->fail_and_later = fail_and_later;
@@ -533,6 +592,10 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	struct mm_struct *mm;
 	unsigned int i;
 
+	if (rw->ops) {
+		rw->ops->hygiene(rw->impl, out);
+		return;
+	}
 	world_enter(rw);
 	out->nr_problems = 0;
 	vec_reset(&rw->hygiene_text);
@@ -590,7 +653,11 @@ _Static_assert((int)RF_LOCK_STAT_TREE_WRITE == (int)LOCK_STAT_TREE_WRITE &&
 
 void rf_world_lock_stats(struct rf_world *rw, uint64_t out[RF_NR_LOCK_STATS])
 {
-	memcpy(out, rw->w.lockdep.checked, RF_NR_LOCK_STATS * sizeof(uint64_t));
+	/* Our lock checker does not run in a tree's own world. */
+	if (rw->ops)
+		memset(out, 0, RF_NR_LOCK_STATS * sizeof(uint64_t));
+	else
+		memcpy(out, rw->w.lockdep.checked, RF_NR_LOCK_STATS * sizeof(uint64_t));
 }
 
 /* ---- Teardown ------------------------------------------------------------ */
@@ -625,6 +692,10 @@ static void exit_all_mms(struct world *w)
 
 void rf_world_exit_all(struct rf_world *rw)
 {
+	if (rw->ops) {
+		rw->ops->exit_all(rw->impl);
+		return;
+	}
 	world_enter(rw);
 	exit_all_mms(&rw->w);
 	world_leave();
@@ -635,6 +706,11 @@ void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
 	struct world *w = &rw->w;
 	int i;
 
+	if (rw->ops) {
+		rw->ops->free(rw->impl, leaks);
+		free(rw);
+		return;
+	}
 	world_enter(rw);
 	exit_all_mms(w);
 	for (i = 0; i < RF_NR_SITES; i++) {
@@ -651,6 +727,11 @@ void rf_world_free(struct rf_world *rw, uint64_t leaks[RF_NR_SITES])
 
 void rf_world_discard(struct rf_world *rw)
 {
+	if (rw->ops) {
+		rw->ops->discard(rw->impl);
+		free(rw);
+		return;
+	}
 	world_enter(rw);
 	/* Page tables live outside the slab; the mm_structs hold them. */
 	slab_for_each_live(&rw->w, ALLOC_SITE_MM, free_page_tables, NULL);

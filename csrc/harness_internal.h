@@ -35,8 +35,14 @@ struct hit_vec {
 	size_t n, cap;
 };
 
+struct rf_world_ops;
+
 struct rf_world {
 	struct world w;
+
+	/* A world of a tree's own callers, which does everything itself. */
+	const struct rf_world_ops *ops;
+	void *impl;
 
 	/* Results of the last rf_world_apply(RF_OP_RMAP). */
 	struct hit_vec rmap_hits;

@@ -14,6 +14,7 @@
 #include <linux/rmap.h>
 
 #include "harness_internal.h"
+#include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
 
@@ -259,6 +260,10 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	size_t i;
 	int site;
 
+	if (rw->ops) {
+		rw->ops->snapshot(rw->impl, out);
+		return;
+	}
 	world_enter(rw);
 	lockdep_observe(true);
 	for (site = 0; site < NR_ALLOC_SITES; site++) {

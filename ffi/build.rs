@@ -23,6 +23,9 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "build_tree_vma.rs"]
+mod tree_vma;
+
 fn csrc_dir() -> PathBuf {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
     let dir = manifest.join("..").join("csrc");
@@ -33,6 +36,10 @@ fn csrc_dir() -> PathBuf {
 /// unit generated from a kernel tree, never on its own.
 const KERNEL_GLUE_DIR: &str = "kernel_glue";
 
+/// The driver of a tree's own callers: compiled only inside the unit
+/// generated for a tree that ships tools/testing/vma (`build_tree_vma.rs`).
+const TREE_VMA_DIR: &str = "tree_vma";
+
 /// Every `.c` file under `csrc/` (but the kernel glue), sorted so builds
 /// are reproducible.
 fn c_sources(dir: &Path) -> Vec<PathBuf> {
@@ -41,7 +48,10 @@ fn c_sources(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("csrc is readable") {
             let path = entry.expect("csrc entry").path();
-            if path.file_name().is_some_and(|n| n == KERNEL_GLUE_DIR) {
+            if path
+                .file_name()
+                .is_some_and(|n| n == KERNEL_GLUE_DIR || n == TREE_VMA_DIR)
+            {
                 continue;
             }
             if path.is_dir() {
@@ -115,7 +125,11 @@ fn instrumenting_clang() -> String {
 /// unit and returns the path. A tree that cannot be used stops the build
 /// with the extractor's message (file and symbol). `env` is the prefix of
 /// the variables that tell the Rust side what was built in.
-fn kernel_core(var: &str, slot: rmap_extract::Slot, env: &str) -> Option<PathBuf> {
+fn kernel_core(
+    var: &str,
+    slot: rmap_extract::Slot,
+    env: &str,
+) -> Option<(PathBuf, PathBuf, rmap_extract::Extraction)> {
     let tree = env::var_os(var).filter(|t| !t.is_empty())?;
     let tree = PathBuf::from(tree);
     let tree = tree.canonicalize().unwrap_or_else(|e| {
@@ -140,7 +154,7 @@ fn kernel_core(var: &str, slot: rmap_extract::Slot, env: &str) -> Option<PathBuf
     println!("cargo:rustc-env={env}_TREE={}", tree.display());
     println!("cargo:rustc-env={env}_HASH={}", x.hash);
     println!("cargo:rustc-env={env}_UNIT={}", out.display());
-    Some(out)
+    Some((out, tree, x))
 }
 
 /// Made an error for the kernel translation units only: a tree whose code
@@ -152,20 +166,26 @@ const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
 
 /// The compiler setup shared by our C sources and the kernel units.
 fn base_build(csrc: &Path, how: &Instrumentation) -> cc::Build {
-    let mut build = cc::Build::new();
+    let mut build = compiler_setup(how);
     build
         .std("gnu11")
         .include(csrc.join("include"))
         .include(csrc)
         .warnings(true)
-        .extra_warnings(true)
-        .flag_if_supported("-fno-strict-aliasing")
-        .debug(true);
+        .extra_warnings(true);
     // Reports name C files as csrc/mm/rmap.c, not by absolute path.
     build.flag_if_supported(format!("-fmacro-prefix-map={}/=csrc/", csrc.display()));
     if env::var_os("RMAPFUZZ_WERROR").is_some() {
         build.warnings_into_errors(true);
     }
+    build
+}
+
+/// The compiler and its instrumentation, with no include path: what a
+/// tree's own userspace world (tools/testing/vma) is compiled with too.
+fn compiler_setup(how: &Instrumentation) -> cc::Build {
+    let mut build = cc::Build::new();
+    build.flag_if_supported("-fno-strict-aliasing").debug(true);
     if *how != Instrumentation::None {
         build.compiler(instrumenting_clang());
         build.flag("-fno-omit-frame-pointer");
@@ -221,10 +241,20 @@ fn compile_kernel_units(build: &cc::Build, units: &[&Path]) -> Vec<PathBuf> {
     })
 }
 
-fn compile(csrc: &Path, how: &Instrumentation, kernel: Option<&Path>, base: Option<&Path>) {
+fn compile(
+    csrc: &Path,
+    how: &Instrumentation,
+    kernel: Option<&Path>,
+    base: Option<&Path>,
+    world: Option<&Path>,
+) {
     let mut build = base_build(csrc, how);
     if kernel.is_some() {
         build.define("RMAPFUZZ_HAVE_KERNEL", None);
+    }
+    if let Some(world) = world {
+        build.define("RMAPFUZZ_HAVE_KERNEL_VMA", None);
+        build.object(world);
     }
     if base.is_some() {
         build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
@@ -267,6 +297,7 @@ fn main() {
         "RMAPFUZZ_COVERAGE",
         "RMAPFUZZ_KERNEL_SRC",
         "RMAPFUZZ_REFERENCE_SRC",
+        "RMAPFUZZ_KERNEL_VMA",
         "CC",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
@@ -283,6 +314,24 @@ fn main() {
         rmap_extract::KERNEL_BASE,
         "RMAPFUZZ_KERNEL_BASE",
     );
-    compile(&csrc, &how, kernel.as_deref(), base.as_deref());
+    // The tree under test with its own callers, where it ships them.
+    let world = kernel.as_ref().and_then(|(_, tree, x)| {
+        if env::var_os("RMAPFUZZ_KERNEL_VMA").is_some_and(|v| v == "0") {
+            println!(
+                "cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_ABSENT=turned off (RMAPFUZZ_KERNEL_VMA=0)"
+            );
+            return None;
+        }
+        println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_VERSION={}", x.version);
+        let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"));
+        tree_vma::build(tree, x.generation, &compiler_setup(&how), &csrc, &out)
+    });
+    compile(
+        &csrc,
+        &how,
+        kernel.as_ref().map(|(u, _, _)| u.as_path()),
+        base.as_ref().map(|(u, _, _)| u.as_path()),
+        world.as_deref(),
+    );
     bind(&csrc);
 }

@@ -77,7 +77,10 @@ fn makefile_version(tree: &Path) -> Option<String> {
 /// lock rules alone.
 fn passes_corpus(tree: &Path, reference: &str) -> Result<(), Failed> {
     for cmd in ["replay", "sweep"] {
-        let out = rmapfuzz(tree, &["--reference", "none", cmd, "corpus"]);
+        let out = rmapfuzz(
+            tree,
+            &["--reference", "none", cmd, "--variant", "kernel", "corpus"],
+        );
         let all = text(&out);
         if out.status.code() != Some(0) || !all.contains("compared with nothing") {
             return Err(format!(
@@ -102,6 +105,115 @@ fn passes_corpus(tree: &Path, reference: &str) -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+/// Scenarios of corpus/ on which Debian's 7.2 and 7.3 warn with their own
+/// mm/vma.c: mmap closing a hole between an unfaulted and a faulted VMA,
+/// whose merge fails to clone an AVC (an injected ENOMEM), falls back to a
+/// new VMA with the VMA iterator vma_merge_new_range() left on the
+/// previous VMA, and vma_iter_config() warns (MAS_WARN_ON, a WARN_ON in
+/// the kernel).
+const TREE_CALLERS_FINDINGS: &[&str] = &[
+    "corpus/mmap-merge-enomem-falls-back.txt",
+    "corpus/mmap-merges.txt",
+];
+
+/// The tree with its own mm/vma.c (`kernel-vma`): replay and sweep over
+/// corpus/ compared strictly with the oracle, every scenario passing but
+/// the tree's known warnings, each reported as that warning.
+fn tree_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
+    for cmd in ["replay", "sweep"] {
+        let out = rmapfuzz(tree, &[cmd, "--variant", "kernel-vma", "corpus"]);
+        let all = text(&out);
+        if !all.contains("its mm/vma.c") || !all.contains("compared strictly with the oracle") {
+            return Err(format!("{cmd}: not the tree's own callers, strictly:\n{all}").into());
+        }
+        for line in all.lines().filter(|l| l.starts_with("FAIL ")) {
+            if !TREE_CALLERS_FINDINGS.iter().any(|f| line.contains(f)) {
+                return Err(format!("{cmd}: unexpected failure {line}\n{all}").into());
+            }
+        }
+        if all.contains("FAIL ")
+            && !(all.contains("check hygiene.warning") && all.contains("maple_tree.h"))
+        {
+            return Err(format!("{cmd}: the known finding failed otherwise:\n{all}").into());
+        }
+        let ok = all.lines().filter(|l| l.starts_with("ok ")).count();
+        if ok < 40 {
+            return Err(format!("{cmd}: only {ok} scenarios ran:\n{all}").into());
+        }
+    }
+    fails_with(
+        tree,
+        &[
+            "replay",
+            "--variant",
+            "kernel-vma",
+            TREE_CALLERS_FINDINGS[0],
+        ],
+        "hygiene.warning",
+    )
+}
+
+/// A copy of all of `tree` (with its tools/testing/vma world) whose file
+/// `rel` has `from` replaced by `to` (once).
+fn slipped_whole(
+    tree: &Path,
+    rel: &str,
+    from: &str,
+    to: &str,
+) -> Result<tempfile::TempDir, Failed> {
+    fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let (src, dst) = (entry.path(), to.join(entry.file_name()));
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                copy_dir(&src, &dst)?;
+            } else if kind.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+            } else {
+                std::fs::copy(&src, &dst)?;
+            }
+        }
+        Ok(())
+    }
+    let dir = tempfile::tempdir()?;
+    copy_dir(tree, dir.path())?;
+    let path = dir.path().join(rel);
+    let src = std::fs::read_to_string(&path)?;
+    if !src.contains(from) {
+        return Err(format!("no `{from}` in {rel}").into());
+    }
+    std::fs::write(&path, src.replacen(from, to, 1))?;
+    Ok(dir)
+}
+
+/// A one-line slip in a tree's mm/vma.c (or what it calls) fails `replay
+/// corpus` on `kernel-vma` with `check` (the tree's known warning aside).
+fn vma_slip_is_caught(
+    tree: &Path,
+    rel: &str,
+    from: &str,
+    to: &str,
+    check: &str,
+) -> Result<(), Failed> {
+    let dir = slipped_whole(tree, rel, from, to)?;
+    let out = rmapfuzz(dir.path(), &["replay", "--variant", "kernel-vma", "corpus"]);
+    let all = text(&out);
+    let mut scenario = "";
+    for line in all.lines() {
+        if line.starts_with("FAIL ") {
+            scenario = line;
+        } else if line.contains(&format!("check {check} failed"))
+            && (check != "hygiene.warning"
+                || !TREE_CALLERS_FINDINGS.iter().any(|f| scenario.contains(f)))
+        {
+            return Ok(());
+        }
+    }
+    Err(format!("the slip in {rel} was not caught with {check}:\n{all}").into())
 }
 
 /// A copy of the files of `tree` the extractor reads.
@@ -286,12 +398,13 @@ fn degree_reuse_is_a_contract(tree: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The C files a reproducer is built with (csrc/ but the kernel glue).
+/// The C files a reproducer is built with (csrc/ but the kernel glue and
+/// the driver of a tree's own callers).
 fn walk_c(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.is_dir() && !path.ends_with("kernel_glue") {
+        if path.is_dir() && !path.ends_with("kernel_glue") && !path.ends_with("tree_vma") {
             out.extend(walk_c(&path));
         } else if path.extension().is_some_and(|e| e == "c") {
             out.push(path);
@@ -645,6 +758,35 @@ fn main() {
                     tree_against_tree(&f, &t612)
                 }));
             }
+            let (v1, v2, v3) = (t.clone(), t.clone(), t.clone());
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::replay-and-sweep",
+                move || tree_callers_pass_corpus(&v1),
+            ));
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::slip::split-clones-as-fork",
+                move || {
+                    vma_slip_is_caught(
+                        &v2,
+                        "mm/vma.c",
+                        "err = anon_vma_clone(new, vma, VMA_OP_SPLIT);",
+                        "err = anon_vma_clone(new, vma, VMA_OP_FORK);",
+                        "invariant.counter.num_active_vmas",
+                    )
+                },
+            ));
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::slip::expand-forgets-to-clone-next",
+                move || {
+                    vma_slip_is_caught(
+                        &v3,
+                        "mm/vma.c",
+                        "ret = dup_anon_vma(target, next, &anon_dup);",
+                        "ret = 0;",
+                        "invariant.ref.dangling",
+                    )
+                },
+            ));
             let h = t.clone();
             trials.push(Trial::test(
                 "linux-7.2::slip::lib-rbtree-insert-recolours-the-parent-red",
@@ -675,6 +817,8 @@ fn main() {
                 "lock::anon_vma_fork-counts-after-unlock",
                 "a-tree-build-needs-its-tree",
                 "against-a-base-tree",
+                "kernel-vma::replay-and-sweep",
+                "kernel-vma::slips",
                 "slip::lib-rbtree-insert-recolours-the-parent-red",
                 "uncompilable-tree-shows-the-compiler",
                 "missing-function-is-refused",
@@ -714,6 +858,11 @@ fn main() {
                     )
                 },
             ));
+            let v = t.clone();
+            trials.push(Trial::test(
+                "linux-7.3::kernel-vma::replay-and-sweep",
+                move || tree_callers_pass_corpus(&v),
+            ));
             trials.push(Trial::test(
                 "linux-7.3::unplaceable-function-is-refused",
                 move || refuses_unplaceable_function(&t),
@@ -722,6 +871,7 @@ fn main() {
         None => {
             for name in [
                 "anon-pgoff::replay-and-sweep",
+                "kernel-vma::replay-and-sweep",
                 "slips",
                 "unplaceable-function-is-refused",
             ] {

@@ -15,6 +15,7 @@
 #include <linux/rmap.h>
 
 #include "interval_tree.h"
+#include <rmapfuzz/tree_check.h>
 #include "internal.h"
 
 /*
@@ -312,7 +313,8 @@ void anon_vma_interval_tree_verify(struct anon_vma_chain *node)
 
 /* Checks the shape of one subtree; returns the number of faults found. */
 static unsigned int check_subtree(struct rb_node *node, struct rb_node *parent,
-				  unsigned long *prev_start, bool *seen)
+				  unsigned long *prev_start, bool *seen,
+				  const struct avc_tree_keys *keys)
 {
 	struct anon_vma_chain *avc;
 	unsigned int faults = 0;
@@ -322,14 +324,14 @@ static unsigned int check_subtree(struct rb_node *node, struct rb_node *parent,
 	avc = rb_to_avc(node);
 	if (rb_parent(node) != parent)
 		faults++;
-	faults += check_subtree(node->rb_left, node, prev_start, seen);
-	if (*seen && avc_start_pgoff(avc) < *prev_start)
+	faults += check_subtree(node->rb_left, node, prev_start, seen, keys);
+	if (*seen && keys->start(avc) < *prev_start)
 		faults++;
-	*prev_start = avc_start_pgoff(avc);
+	*prev_start = keys->start(avc);
 	*seen = true;
-	if (avc->rb_subtree_last != compute_subtree_last(avc, &harness_keys))
+	if (avc->rb_subtree_last != compute_subtree_last(avc, keys))
 		faults++;
-	faults += check_subtree(node->rb_right, node, prev_start, seen);
+	faults += check_subtree(node->rb_right, node, prev_start, seen, keys);
 	return faults;
 }
 
@@ -363,11 +365,21 @@ static unsigned int check_colours(const struct rb_node *node,
 unsigned int anon_vma_interval_tree_check(struct rb_root_cached *root,
 					  bool coloured)
 {
+	return avc_tree_check_keyed(root, coloured, avc_start_pgoff,
+				    avc_last_pgoff);
+}
+
+unsigned int avc_tree_check_keyed(struct rb_root_cached *root, bool coloured,
+				  unsigned long (*start)(struct anon_vma_chain *),
+				  unsigned long (*last)(struct anon_vma_chain *))
+{
+	const struct avc_tree_keys keys = { .start = start, .last = last };
 	unsigned long prev_start = 0;
 	bool seen = false;
 	unsigned int faults;
 
-	faults = check_subtree(root->rb_root.rb_node, NULL, &prev_start, &seen);
+	faults = check_subtree(root->rb_root.rb_node, NULL, &prev_start, &seen,
+			       &keys);
 	if (root->rb_leftmost != rb_first_of(root->rb_root.rb_node))
 		faults++;
 	if (coloured) {

@@ -17,6 +17,7 @@
 
 mod place;
 pub mod scan;
+pub mod vma_world;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -172,6 +173,26 @@ fn files_hash(tree: &Path, files: &[&str]) -> String {
     for rel in files {
         let data = std::fs::read(tree.join(rel)).unwrap_or_default();
         for &b in rel.as_bytes().iter().chain([0u8].iter()).chain(data.iter()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// [`files_hash`] over files named by their full path (hashed by their
+/// path within `tree`).
+pub(crate) fn files_hash_abs(tree: &Path, files: &[PathBuf]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for path in files {
+        let data = std::fs::read(path).unwrap_or_default();
+        let name = path.strip_prefix(tree).unwrap_or(path).to_string_lossy();
+        for &b in name
+            .as_bytes()
+            .iter()
+            .chain([0u8].iter())
+            .chain(data.iter())
+        {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }

@@ -319,7 +319,7 @@ fn invocation_end(src: &[u8], start: usize) -> Option<usize> {
 /// The names `code` calls: identifiers followed by `(`, but not members
 /// (`a.f(`, `a->f(`) and not C's own words. With the byte offset of each.
 pub fn calls(code: &str) -> Vec<(&str, usize)> {
-    let code_text = code_only(code);
+    let code_text = without_attributes(&code_only(code));
     let bytes = code_text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -356,7 +356,7 @@ pub fn calls(code: &str) -> Vec<(&str, usize)> {
 /// function-like macro's. A call through one of them (a function pointer,
 /// a macro argument) is not a call of anything defined elsewhere.
 pub fn parameters(text: &str) -> Vec<&str> {
-    let code = code_only(text);
+    let code = without_attributes(&code_only(text));
     let head_end = code.find('{').unwrap_or(code.len());
     let open = match defined_name(text) {
         name if !name.is_empty() => {
@@ -437,8 +437,45 @@ fn is_qualifier(word: &str) -> bool {
     )
 }
 
+/// `code` with its `__attribute__((...))` groups blanked out: they come
+/// before a function's name at times, and are not its parameter list.
+fn without_attributes(code: &str) -> String {
+    let mut out = code.to_owned();
+    for key in ["__attribute__", "__attribute"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(key).map(|i| i + from) {
+            let after = at + key.len();
+            let Some(open) = out[after..].find('(').map(|i| i + after) else {
+                break;
+            };
+            if !out[after..open].trim().is_empty() {
+                from = after;
+                continue;
+            }
+            let mut depth = 0;
+            let mut end = out.len();
+            for (i, b) in out.bytes().enumerate().skip(open) {
+                match b {
+                    b'(' => depth += 1,
+                    b')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.replace_range(at..end, &" ".repeat(end - at));
+            from = end;
+        }
+    }
+    out
+}
+
 fn classify(text: &str, is_function: bool) -> (Kind, String) {
-    let code = code_only(text);
+    let code = without_attributes(&code_only(text));
     let words = identifiers(&code);
     let head_end = code.find('{').unwrap_or(code.len());
     let head = &code[..head_end];
@@ -596,6 +633,14 @@ void __init anon_vma_init(void)
         let items = items(SAMPLE);
         assert_eq!(items[2].line, 6);
         assert_eq!(items[3].line, 8);
+    }
+
+    #[test]
+    fn attributes_before_the_name_are_not_its_parameters() {
+        let text = "static __attribute__((optimize(\"O0\"))) void\nf(int a, void (*cb)(int x))\n{ cb(a); }\n";
+        let item = &items(text)[0];
+        assert_eq!((item.kind, item.name.as_str()), (Kind::Function, "f"));
+        assert_eq!(parameters(text), ["int", "a", "void", "cb", "int", "x"]);
     }
 
     #[test]

@@ -186,7 +186,8 @@ pub const C_INSTRUMENTATION: &str = env!("RMAPFUZZ_C_INSTRUMENTATION");
 /// A kernel tree whose anon_vma core is compiled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelBuild {
-    /// The variant it is registered as: `kernel` or `kernel-base`.
+    /// The variant it is registered as: `kernel`, `kernel-vma` or
+    /// `kernel-base`.
     pub variant: &'static str,
     /// From the tree's Makefile, e.g. `7.2.13`.
     pub version: &'static str,
@@ -236,6 +237,22 @@ pub const KERNEL: Option<KernelBuild> = kernel_build!(
     "RMAPFUZZ_KERNEL_HASH",
     "RMAPFUZZ_KERNEL_UNIT"
 );
+
+/// The tree under test again, with its own callers: its mm/vma.c built the
+/// way its tools/testing/vma builds it, around its anon_vma core and
+/// interval tree (`kernel-vma`; only for a tree that ships that directory).
+pub const KERNEL_VMA: Option<KernelBuild> = kernel_build!(
+    "kernel-vma",
+    "RMAPFUZZ_KERNEL_VMA_VERSION",
+    "RMAPFUZZ_KERNEL_VMA_GENERATION",
+    "RMAPFUZZ_KERNEL_VMA_TREE",
+    "RMAPFUZZ_KERNEL_VMA_HASH",
+    "RMAPFUZZ_KERNEL_VMA_UNIT"
+);
+
+/// Why the tree under test has no `kernel-vma` (it runs under rmapfuzz's
+/// callers only), when it has none.
+pub const KERNEL_VMA_ABSENT: Option<&str> = option_env!("RMAPFUZZ_KERNEL_VMA_ABSENT");
 
 /// The base tree it is compared with, built in as `kernel-base`
 /// (`RMAPFUZZ_REFERENCE_SRC`).

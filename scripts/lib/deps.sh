@@ -19,12 +19,19 @@ _have_libclang() {
 }
 
 ensure_c_toolchain() {
-	if command -v clang >/dev/null 2>&1 && _have_libclang; then
-		return 0
-	fi
-	echo "rmapfuzz: installing clang and libclang-dev (needed by bindgen)" >&2
+	local want=()
+	command -v clang >/dev/null 2>&1 && _have_libclang || want+=(clang libclang-dev)
+	# A tree's own mm/vma.c (the kernel-vma variant) links liburcu, as its
+	# tools/testing/vma does.
+	_have_liburcu || want+=(liburcu-dev)
+	[ ${#want[@]} -gt 0 ] || return 0
+	echo "rmapfuzz: installing ${want[*]} (bindgen needs libclang; a tree's own mm/vma.c, liburcu)" >&2
 	_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-	_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang libclang-dev >/dev/null
+	_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${want[@]}" >/dev/null
+}
+
+_have_liburcu() {
+	ls /usr/lib/*/liburcu.so >/dev/null 2>&1
 }
 
 ensure_cargo() {

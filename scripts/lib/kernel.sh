@@ -58,7 +58,11 @@ rmapfuzz_hint() {
 	printf '\n'
 }
 
-# The variant to use when none was named: kernel with a tree, else mainline.
+# The variant to use when none was named: kernel with a tree, else
+# RMAPFUZZ_VARIANT or mainline. (kernel-vma, the tree under its own
+# mm/vma.c, is named with --variant: Debian's 7.2 and 7.3 warn on an
+# injected failure within seconds there, README "What the released trees
+# showed".)
 default_variant() {
 	if [ -n "$kernel_src" ]; then echo kernel; else echo "${RMAPFUZZ_VARIANT:-mainline}"; fi
 }

@@ -159,10 +159,24 @@ impl Variant {
     /// callers that drive it (split, merges, mremap, munmap, madvise, fork,
     /// fault, exit).
     pub fn what_ran(&self) -> String {
-        if self.tree().is_some() {
-            "ran the tree's anon_vma core and its interval tree (mm/interval_tree.c over \
-             lib/rbtree.c) under rmapfuzz's callers (csrc/mm)"
+        if self.name == KERNEL_VMA_VARIANT {
+            "ran the tree's anon_vma core, its interval tree (mm/interval_tree.c over \
+             lib/rbtree.c) and its mm/vma.c (split, merges, copy_vma, munmap, flag changes; \
+             built as its tools/testing/vma builds it), under rmapfuzz's mmap, fault, fork, \
+             exit and rmap walk (csrc/tree_vma)"
                 .into()
+        } else if self.tree().is_some() {
+            let mut s = String::from(
+                "ran the tree's anon_vma core and its interval tree (mm/interval_tree.c over \
+                 lib/rbtree.c) under rmapfuzz's callers (csrc/mm)",
+            );
+            if self.name == KERNEL_VARIANT {
+                match rmap_ffi::KERNEL_VMA_ABSENT {
+                    Some(why) => s += &format!(" (the tree's own mm/vma.c cannot run: {why})"),
+                    None => s += " (variant kernel-vma runs it under its own mm/vma.c)",
+                }
+            }
+            s
         } else {
             "ran rmapfuzz's C core, interval tree and callers (csrc/mm)".into()
         }
@@ -213,10 +227,14 @@ impl Variant {
 
 /// The kernel tree built in as the variant `name`, if any.
 fn built_tree(name: &str) -> Option<rmap_ffi::KernelBuild> {
-    [rmap_ffi::KERNEL, rmap_ffi::KERNEL_BASE]
-        .into_iter()
-        .flatten()
-        .find(|k| k.variant == name)
+    [
+        rmap_ffi::KERNEL,
+        rmap_ffi::KERNEL_VMA,
+        rmap_ffi::KERNEL_BASE,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|k| k.variant == name)
 }
 
 /// The variants every build has.
@@ -383,6 +401,9 @@ pub const ZOO: &[Variant] = &[
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).
 pub const KERNEL_VARIANT: &str = "kernel";
+/// The name of the variant that runs the tree under test with its own
+/// mm/vma.c (a tree with tools/testing/vma).
+pub const KERNEL_VMA_VARIANT: &str = "kernel-vma";
 /// The name of the variant built from a base tree (`--reference-src`).
 pub const KERNEL_BASE_VARIANT: &str = "kernel-base";
 
@@ -423,6 +444,7 @@ fn base_variants() -> &'static [Variant] {
     BASE.get_or_init(|| {
         let mut v = VARIANTS.to_vec();
         v.extend(rmap_ffi::KERNEL.map(kernel_variant));
+        v.extend(rmap_ffi::KERNEL_VMA.map(kernel_variant));
         v.extend(rmap_ffi::KERNEL_BASE.map(kernel_variant));
         v.extend_from_slice(ZOO);
         v
@@ -501,13 +523,29 @@ pub fn all() -> &'static [Variant] {
 }
 
 /// The variant used when none is named: `kernel` when this build carries
-/// a kernel tree, else `mainline`.
+/// a kernel tree (`kernel-vma`, the tree under its own mm/vma.c, is named
+/// with --variant), else `mainline`.
 pub fn default_variant() -> &'static str {
     if rmap_ffi::KERNEL.is_some() {
         KERNEL_VARIANT
     } else {
         "mainline"
     }
+}
+
+/// The variants a build that carries a kernel tree runs by default: the
+/// tree under rmapfuzz's callers, and with its own callers where it can
+/// (but against a base tree, whose core runs under rmapfuzz's callers,
+/// only the former: that comparison is tree against tree).
+pub fn kernel_variants() -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if rmap_ffi::KERNEL.is_some() {
+        v.push(KERNEL_VARIANT);
+    }
+    if rmap_ffi::KERNEL_VMA.is_some() && rmap_ffi::KERNEL_BASE.is_none() {
+        v.push(KERNEL_VMA_VARIANT);
+    }
+    v
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -528,6 +566,8 @@ pub fn find(name: &str) -> Result<Variant, UnknownVariant> {
             known: all().iter().map(|v| v.name).collect::<Vec<_>>().join(", "),
             hint: if name == KERNEL_VARIANT {
                 "; the kernel variant needs a tree: --kernel-src PATH (or RMAPFUZZ_KERNEL_SRC at build time)"
+            } else if name == KERNEL_VMA_VARIANT {
+                "; the kernel-vma variant needs a tree whose tools/testing/vma rmapfuzz can build (Linux 7.0 on): --kernel-src PATH"
             } else if name == KERNEL_BASE_VARIANT {
                 "; the kernel-base variant needs a base tree: --reference-src PATH (with --kernel-src)"
             } else {

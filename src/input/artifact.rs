@@ -44,7 +44,7 @@ pub fn is_text(path: &Path) -> bool {
 fn choose_variant(asked: Option<&str>, header: Option<&VariantSel>) -> Result<Variant, InputError> {
     let name = match (asked, header) {
         (Some(name), _) => name.to_owned(),
-        _ if rmap_ffi::KERNEL.is_some() => variant::KERNEL_VARIANT.to_owned(),
+        _ if rmap_ffi::KERNEL.is_some() => variant::default_variant().to_owned(),
         (None, Some(VariantSel::Named(name))) => name.clone(),
         _ => std::env::var("RMAPFUZZ_VARIANT")
             .unwrap_or_else(|_| variant::default_variant().to_owned()),

@@ -5,12 +5,14 @@ use crate::engine::variant::{self, Variant};
 use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 /// The variants a scenario runs on when none is chosen on the command line:
-/// in a build that carries a kernel tree, `kernel` (the tree is what the
-/// user asked about); else the one its header names, or every correct
+/// in a build that carries a kernel tree, `kernel` and, where the tree
+/// ships tools/testing/vma, `kernel-vma` (the tree is what the user asked
+/// about); else the one its header names, or every correct
 /// variant.
 pub fn default_variants(scenario: &Scenario) -> Result<Vec<Variant>, variant::UnknownVariant> {
-    if rmap_ffi::KERNEL.is_some() {
-        return Ok(vec![variant::find(variant::KERNEL_VARIANT)?]);
+    let kernel = variant::kernel_variants();
+    if !kernel.is_empty() {
+        return kernel.into_iter().map(variant::find).collect();
     }
     match &scenario.header.variant {
         VariantSel::Any => Ok(variant::correct().collect()),

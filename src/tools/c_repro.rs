@@ -28,7 +28,7 @@ pub fn build_command(source: &str, binary: &str, kernel: Option<&KernelUnit>) ->
     });
     format!(
         "cc -std=gnu11 -g -fsanitize=address -Icsrc/include -Icsrc{unit} {source} \
-         $(find csrc -name '*.c' ! -path '*kernel_glue*') -o {binary}"
+         $(find csrc -name '*.c' ! -path '*kernel_glue*' ! -path '*tree_vma*') -o {binary}"
     )
 }
 
@@ -51,6 +51,14 @@ fn kernel_unit(v: Variant, binary: &str) -> Result<Option<KernelUnit>, String> {
     let Some(k) = v.tree() else {
         return Ok(None);
     };
+    if k.variant == crate::engine::variant::KERNEL_VMA_VARIANT {
+        return Err(format!(
+            "no standalone reproducer for {}: its mm/vma.c needs the tree's tools/testing/vma \
+             build (maple tree, liburcu) around it; `--variant kernel` writes one for the \
+             tree's core under rmapfuzz's callers",
+            k.variant
+        ));
+    }
     let (slot, define) = if k.variant == rmap_extract::KERNEL_BASE.variant {
         (rmap_extract::KERNEL_BASE, "RMAPFUZZ_HAVE_KERNEL_BASE")
     } else {

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Included before anything of the tools/testing/vma world. That world
+ * builds the maple tree with CONFIG_DEBUG_MAPLE_TREE, whose warnings end in
+ * dump_stack(), there an assert(0): here, as in the kernel, a warning is
+ * reported (hygiene.warning) and the code goes on.
+ */
+#ifndef _RMAPFUZZ_TREE_VMA_EARLY_H
+#define _RMAPFUZZ_TREE_VMA_EARLY_H
+
+void rf_tw_warn(const char *file, int line, const char *cond);
+
+#define dump_stack()	rf_tw_warn(__FILE__, __LINE__, \
+				   "a maple tree warning (MAS_WARN_ON/MT_WARN_ON)")
+
+/* Nor does it dump the maple tree onto rmapfuzz's output. */
+#define mt_dump		rf_tw_mt_dump
+#define mas_dump	rf_tw_mas_dump
+
+#endif /* _RMAPFUZZ_TREE_VMA_EARLY_H */

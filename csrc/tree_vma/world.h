@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A world of a tree's own callers: its mm_structs (the tools/testing/vma
+ * world's, with the maple tree), the objects its slab caches handed out,
+ * and rmapfuzz's model of pages and page tables, which the tree's mm/vma.c
+ * does not have (mm/memory.c is not part of that build).
+ */
+#ifndef _RMAPFUZZ_TREE_VMA_WORLD_H
+#define _RMAPFUZZ_TREE_VMA_WORLD_H
+
+#include "../include/rmapfuzz/world_ops.h"
+
+/* An order-0 anonymous folio, as the harness models it. */
+struct tw_folio {
+	struct anon_vma *anon_vma;
+	pgoff_t index;
+	long mapcount;
+};
+
+struct tw_pte {
+	unsigned long addr;
+	struct tw_folio *folio;
+};
+
+/* One process: the tree's mm_struct and rmapfuzz's page tables. */
+struct tw_mm {
+	struct mm_struct mm;
+	uint32_t id;
+	struct tw_pte *ptes;
+	size_t nr_ptes, cap_ptes;
+	struct tw_mm *next;		/* the world's mms, oldest first */
+};
+
+/* Live objects of one allocation site, in allocation order. */
+struct tw_objs {
+	void **v;
+	size_t n, cap;
+};
+
+struct tw_vec_hits {
+	struct rf_hit *v;
+	size_t n, cap;
+};
+
+#define TW_MAX_WARNINGS	8
+
+struct tw_world {
+	struct tw_mm *mms;
+	uint32_t next_mm_id;
+	struct tw_objs live[RF_NR_SITES];
+
+	/* The fault plan of the operation under way, and its attempts. */
+	uint32_t fail_nth;
+	bool fail_and_later;
+	uint32_t nr_attempts;
+	uint8_t attempts[RF_MAX_ALLOCS];
+
+	struct tw_vec_hits rmap_hits;
+
+	/* WARN_ON()s hit since the last hygiene report. */
+	struct {
+		const char *file;
+		int line;
+		const char *cond;
+	} warnings[TW_MAX_WARNINGS];
+	unsigned int nr_warnings;
+
+	/* Backing store of the last snapshot and hygiene report. */
+	struct {
+		struct rf_snap_mm *mms;
+		uint32_t *vma_order;
+		struct rf_snap_vma *vmas;
+		int32_t *chain;
+		struct rf_snap_avc *avcs;
+		struct rf_snap_anon_vma *anon_vmas;
+		struct rf_snap_tree_node *tree;
+		struct rf_snap_page *pages;
+		struct tw_vec_hits hits;
+		size_t nr_chain, cap_chain, nr_tree, cap_tree, nr_order, cap_order;
+	} snap;
+	char *hygiene;
+	size_t hygiene_len, hygiene_cap;
+};
+
+/* The world the driver works on (one operation at a time per thread). */
+extern __thread struct tw_world *tw_current;
+
+/* Index of @obj among the live objects of @site, or an RF_REF_*. */
+int32_t tw_ref(const void *obj, enum rf_site site);
+bool tw_live(const void *obj, enum rf_site site);
+
+/* Where @vma's AVCs are keyed and its anonymous pages indexed. */
+unsigned long tw_key_start(struct vm_area_struct *vma);
+unsigned long tw_key_last(struct vm_area_struct *vma);
+
+struct tw_folio *tw_pte_folio(struct tw_mm *mm, unsigned long addr);
+struct tw_mm *tw_mm_of(struct mm_struct *mm);
+
+/* Where @folio is mapped, found by walking its anon_vma's tree; sorted. */
+void tw_collect_rmap_hits(struct tw_folio *folio, struct tw_vec_hits *hits);
+
+void tw_snapshot(void *world, struct rf_snapshot *out);
+void tw_hygiene(void *world, struct rf_hygiene *out);
+
+#endif /* _RMAPFUZZ_TREE_VMA_WORLD_H */
