@@ -14,6 +14,7 @@
 #include <linux/rmap.h>
 
 #include "harness_internal.h"
+#include <rmapfuzz/hits.h>
 #include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
@@ -239,17 +240,6 @@ static void record_hit(struct folio *folio, struct vm_area_struct *vma,
 	vec_push(hits, hit);
 }
 
-static int hit_cmp(const void *a, const void *b)
-{
-	const struct rf_hit *x = a, *y = b;
-
-	if (x->mm != y->mm)
-		return x->mm < y->mm ? -1 : 1;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return 0;
-}
-
 void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
 			  struct hit_vec *hits)
 {
@@ -263,7 +253,7 @@ void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
 		return;
 	}
 	rmap_walk_anon(folio, record_hit, hits);
-	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), hit_cmp);
+	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), rf_hit_cmp);
 }
 
 static int advice_to_behavior(uint32_t advice)

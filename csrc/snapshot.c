@@ -14,6 +14,7 @@
 #include <linux/rmap.h>
 
 #include "harness_internal.h"
+#include <rmapfuzz/hits.h>
 #include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
@@ -190,28 +191,9 @@ static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 	vec_push(&rw->snap_anon_vmas, s);
 }
 
-/* One mapping of a page, while gathering them from the page tables. */
-struct mapping {
-	uint32_t page;
-	struct rf_hit hit;
-};
-
-static int mapping_cmp(const void *a, const void *b)
-{
-	const struct mapping *x = a, *y = b;
-
-	if (x->page != y->page)
-		return x->page < y->page ? -1 : 1;
-	if (x->hit.mm != y->hit.mm)
-		return x->hit.mm < y->hit.mm ? -1 : 1;
-	if (x->hit.addr != y->hit.addr)
-		return x->hit.addr < y->hit.addr ? -1 : 1;
-	return 0;
-}
-
 static void snap_pages(struct rf_world *rw)
 {
-	VEC(struct mapping) maps = { 0 };
+	VEC(struct rf_mapping) maps = { 0 };
 	struct mm_struct *mm;
 	size_t i, m = 0;
 
@@ -219,7 +201,7 @@ static void snap_pages(struct rf_world *rw)
 		for (i = 0; i < mm->ptes.nr; i++) {
 			struct pte_entry *pte = &mm->ptes.entries[i];
 			int32_t page = ref_of(pte->folio, ALLOC_SITE_PAGE);
-			struct mapping map = {
+			struct rf_mapping map = {
 				.page = (uint32_t)page,
 				.hit = { .mm = mm->mm_id, .addr = pte->addr },
 			};
@@ -228,7 +210,7 @@ static void snap_pages(struct rf_world *rw)
 				vec_push(&maps, map);
 		}
 	}
-	qsort(maps.v, maps.n, sizeof(*maps.v), mapping_cmp);
+	qsort(maps.v, maps.n, sizeof(*maps.v), rf_mapping_cmp);
 
 	for (i = 0; i < rw->objs[ALLOC_SITE_PAGE].n; i++) {
 		struct folio *folio = rw->objs[ALLOC_SITE_PAGE].v[i];

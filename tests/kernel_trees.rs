@@ -181,13 +181,19 @@ fn slipped_whole(
     }
     let dir = tempfile::tempdir()?;
     copy_dir(tree, dir.path())?;
-    let path = dir.path().join(rel);
+    slip(dir.path(), rel, from, to)?;
+    Ok(dir)
+}
+
+/// Replaces `from` by `to` (once) in the file `rel` of the copy at `dir`.
+fn slip(dir: &Path, rel: &str, from: &str, to: &str) -> Result<(), Failed> {
+    let path = dir.join(rel);
     let src = std::fs::read_to_string(&path)?;
     if !src.contains(from) {
         return Err(format!("no `{from}` in {rel}").into());
     }
     std::fs::write(&path, src.replacen(from, to, 1))?;
-    Ok(dir)
+    Ok(())
 }
 
 /// A one-line slip in a tree's mm/vma.c (or what it calls) fails `replay
@@ -234,12 +240,7 @@ fn copy_tree(tree: &Path) -> Result<tempfile::TempDir, Failed> {
 /// A copy of `tree` with `from` replaced by `to` (once) in its file `rel`.
 fn slipped(tree: &Path, rel: &str, from: &str, to: &str) -> Result<tempfile::TempDir, Failed> {
     let dir = copy_tree(tree)?;
-    let path = dir.path().join(rel);
-    let src = std::fs::read_to_string(&path)?;
-    if !src.contains(from) {
-        return Err(format!("no `{from}` in {rel}").into());
-    }
-    std::fs::write(&path, src.replacen(from, to, 1))?;
+    slip(dir.path(), rel, from, to)?;
     Ok(dir)
 }
 

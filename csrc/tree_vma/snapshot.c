@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "world.h"
+#include "../include/rmapfuzz/hits.h"
 #include "../include/rmapfuzz/tree_check.h"
 
 /* Grows @arr (of @cap elements) to hold @need. */
@@ -110,27 +111,9 @@ static void snap_tree(struct tw_world *w, struct anon_vma *anon_vma)
 	}
 }
 
-struct mapping {
-	uint32_t page;
-	struct rf_hit hit;
-};
-
-static int mapping_cmp(const void *a, const void *b)
-{
-	const struct mapping *x = a, *y = b;
-
-	if (x->page != y->page)
-		return x->page < y->page ? -1 : 1;
-	if (x->hit.mm != y->hit.mm)
-		return x->hit.mm < y->hit.mm ? -1 : 1;
-	if (x->hit.addr != y->hit.addr)
-		return x->hit.addr < y->hit.addr ? -1 : 1;
-	return 0;
-}
-
 static void snap_pages(struct tw_world *w)
 {
-	struct mapping *maps = NULL;
+	struct rf_mapping *maps = NULL;
 	size_t nr = 0, cap = 0, i, m = 0;
 	struct tw_mm *mm;
 
@@ -141,13 +124,13 @@ static void snap_pages(struct tw_world *w)
 			if (page < 0)
 				continue;
 			grow(maps, cap, nr + 1);
-			maps[nr++] = (struct mapping){
+			maps[nr++] = (struct rf_mapping){
 				.page = (uint32_t)page,
 				.hit = { .mm = mm->id, .addr = mm->ptes[i].addr },
 			};
 		}
 	}
-	qsort(maps, nr, sizeof(*maps), mapping_cmp);
+	qsort(maps, nr, sizeof(*maps), rf_mapping_cmp);
 	for (i = 0; i < w->live[RF_SITE_PAGE].n; i++) {
 		struct tw_folio *folio = w->live[RF_SITE_PAGE].v[i];
 		struct rf_snap_page *s = &w->snap.pages[i];

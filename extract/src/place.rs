@@ -105,21 +105,24 @@ impl<'a> Placer<'a> {
         self.todo.push((f, i));
     }
 
-    /// A definition of a macro named `name` in the tree's files (`from`
-    /// first): a constant or macro the taken code uses as a value.
-    fn find_macro(&self, name: &str, from: usize) -> Option<(usize, usize)> {
+    /// The first item of the tree's files (`from` first) that `wanted`
+    /// accepts.
+    fn find_item(&self, from: usize, wanted: impl Fn(&Item) -> bool) -> Option<(usize, usize)> {
         let order = std::iter::once(from).chain((0..self.sources.len()).filter(|&f| f != from));
         for f in order {
-            let src = &self.sources[f];
-            let hit = src
-                .items
-                .iter()
-                .position(|item| item.kind == Kind::Directive && item.name == name);
-            if let Some(i) = hit {
+            if let Some(i) = self.sources[f].items.iter().position(&wanted) {
                 return Some((f, i));
             }
         }
         None
+    }
+
+    /// A definition of a macro named `name`: a constant or macro the taken
+    /// code uses as a value.
+    fn find_macro(&self, name: &str, from: usize) -> Option<(usize, usize)> {
+        self.find_item(from, |item| {
+            item.kind == Kind::Directive && item.name == name
+        })
     }
 
     /// The definition of `struct tag` in the tree's files, unless a shim or
@@ -129,18 +132,7 @@ impl<'a> Placer<'a> {
         if self.is_provided(&name) {
             return None;
         }
-        let order = std::iter::once(from).chain((0..self.sources.len()).filter(|&f| f != from));
-        for f in order {
-            let src = &self.sources[f];
-            let hit = src
-                .items
-                .iter()
-                .position(|item| item.kind == Kind::Struct && item.name == name);
-            if let Some(i) = hit {
-                return Some((f, i));
-            }
-        }
-        None
+        self.find_item(from, |item| item.kind == Kind::Struct && item.name == name)
     }
 
     fn is_provided(&self, name: &str) -> bool {

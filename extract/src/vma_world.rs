@@ -464,7 +464,10 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
          #pragma GCC diagnostic warning \"-Wall\"\n\
          #pragma GCC diagnostic warning \"-Wextra\"\n\
          #include \"tree_vma/world.c\"\n\
-         #include \"tree_vma/snapshot.c\"\n",
+         #include \"tree_vma/memory.c\"\n\
+         #include \"tree_vma/ops.c\"\n\
+         #include \"tree_vma/snapshot.c\"\n\
+         #include \"tree_vma/lifetime.c\"\n",
         tree.display(),
         tree.join("mm/vma_init.c").display(),
         tree.join("mm/vma_exec.c").display(),
