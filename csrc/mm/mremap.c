@@ -42,18 +42,33 @@ static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
 
 int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 {
-	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long old_start = vma->vm_start, old_end = vma->vm_end;
+	unsigned long len = old_end - old_start;
 	pgoff_t pgoff = vma->vm_pgoff;
 	pgoff_t anon_pgoff = vma_start_anon_pgoff(vma);
+	struct vm_area_struct *new_vma;
 
 	/* 7.3 moves the anonymous page offset alike, for the same reason. */
 	if (!vma->anon_vma)
 		pgoff = anon_pgoff = new_addr >> PAGE_SHIFT;
 
-	if (!copy_vma(vma, new_addr, len, pgoff, anon_pgoff))
+	new_vma = copy_vma(vma, new_addr, len, pgoff, anon_pgoff);
+	if (!new_vma)
 		return -ENOMEM;
 
-	pte_move_range(vma->vm_mm, vma->vm_start, vma->vm_end, new_addr);
+	pte_move_range(vma->vm_mm, old_start, old_end, new_addr);
+
+	/*
+	 * An unfaulted VMA moved right next to itself merged into itself (or
+	 * was absorbed by a neighbour that took the new range, as copy_vma
+	 * notices): the old range is a part of the result, which unmapping
+	 * splits off. As in mm/mremap.c, a split that cannot allocate leaves
+	 * the move standing with the old range still mapped.
+	 */
+	if (new_vma->vm_start <= old_start && old_start < new_vma->vm_end) {
+		do_munmap(vma->vm_mm, old_start, len);
+		return 0;
+	}
 
 	/* The old range is now empty: unmap it. */
 	vma_unlink(vma);

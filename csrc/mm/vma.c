@@ -455,12 +455,6 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm,
 		}
 		prev = vma;
 	}
-	/* Model: never merge with the VMA being moved. */
-	if (prev == copied_from)
-		prev = NULL;
-	if (next == copied_from)
-		next = NULL;
-
 	can_left = prev && prev->vm_end == start &&
 		   prev->vm_flags == vm_flags &&
 		   is_mergeable_anon_vma(prev, src_anon, NULL, copied_from) &&

@@ -213,11 +213,11 @@ impl World {
         } else {
             Offsets::at(new_addr)
         };
-        let merged = matches!(
-            self.merge_new(mm, new_addr, new_addr + len, v.flags, off, Some(vma)),
-            Ok(Some(_))
-        );
-        if !merged {
+        let merged = match self.merge_new(mm, new_addr, new_addr + len, v.flags, off, Some(vma)) {
+            Ok(Some(target)) => Some(target),
+            _ => None,
+        };
+        if merged.is_none() {
             let copy = self.vma_dup(vma).map_err(|_| Status::Enomem)?;
             self.vma_set_range(copy, new_addr, new_addr + len, off);
             if self
@@ -240,6 +240,18 @@ impl World {
         }
         for (a, p) in moved {
             self.mm_mut(mm).ptes.insert(a - v.start + new_addr, p);
+        }
+        let absorbed = merged.is_some_and(|t| {
+            let tv = self.vma(t);
+            tv.start <= v.start && v.start < tv.end
+        });
+        if absorbed {
+            // Merged into itself (or absorbed with the new range by a
+            // neighbour, as copy_vma notices): the old range is split off
+            // and unmapped; as mm/mremap.c does, a split that cannot
+            // allocate leaves the move standing and the old range mapped.
+            let _ = self.munmap_range(mm, v.start, v.end);
+            return Ok(Status::Ok);
         }
         self.vma_unlink(vma);
         self.unlink_anon_vmas(vma);

@@ -203,6 +203,33 @@ fn mremap_keeps_pgoff_and_moves_pages() {
 }
 
 #[test]
+fn mremap_next_to_itself_merges_and_splits_off_the_old_range() {
+    // Unfaulted: the new range's pgoff follows on, so the VMA itself
+    // takes it, and the old range is split off (one VMA allocation).
+    let mut w = World::new();
+    w.mmap(0, 0x10000, 0x1000);
+    let out = w.mremap(0, 0x10000, 0x11000);
+    assert_eq!((out.status, out.allocs), (Status::Ok, vec![Site::Vma]));
+    let d = w.dump();
+    assert_eq!(d.mms[0].vmas.len(), 1);
+    let v = vma(&d, 0, 0x11000);
+    assert_eq!((v.start, v.pgoff), (0x11000, 0x11));
+
+    // That split failing leaves the move standing, the old range mapped.
+    let mut w = World::new();
+    w.mmap(0, 0x10000, 0x1000);
+    w.inject(Some(FailPlan {
+        nth: 1,
+        and_later: false,
+    }));
+    let out = w.mremap(0, 0x10000, 0x11000);
+    assert_eq!(out.status, Status::Ok);
+    let d = w.dump();
+    let v = vma(&d, 0, 0x10000);
+    assert_eq!((v.start, v.end), (0x10000, 0x12000));
+}
+
+#[test]
 fn munmap_failing_its_second_split_keeps_the_first() {
     let mut w = faulted_world();
     w.inject(Some(FailPlan {

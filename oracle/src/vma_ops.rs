@@ -229,8 +229,9 @@ impl World {
 
     /// vma_merge_new_range + vma_expand: a new range `[start, end)` (mmap,
     /// or the destination of an mremap of `copied_from`) expands a
-    /// neighbour instead of becoming a VMA. The moved VMA is never a
-    /// candidate (the model skips the kernel's self-merge).
+    /// neighbour instead of becoming a VMA. The moved VMA itself is one
+    /// when it is unfaulted and the range lies right next to it (its
+    /// offsets then follow on).
     pub(crate) fn merge_new(
         &mut self,
         mm: MmKey,
@@ -243,18 +244,8 @@ impl World {
         let pgoff = off.pgoff;
         let src_anon = copied_from.and_then(|c| self.vma(c).anon_vma);
         let m = self.mm(mm);
-        let prev = m
-            .vmas
-            .range(..start)
-            .next_back()
-            .map(|(_, &k)| k)
-            .filter(|&k| Some(k) != copied_from);
-        let next = m
-            .vmas
-            .range(end..)
-            .next()
-            .map(|(_, &k)| k)
-            .filter(|&k| Some(k) != copied_from);
+        let prev = m.vmas.range(..start).next_back().map(|(_, &k)| k);
+        let next = m.vmas.range(end..).next().map(|(_, &k)| k);
 
         let can_left = prev.is_some_and(|p| {
             let pv = self.vma(p);

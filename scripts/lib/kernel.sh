@@ -67,6 +67,13 @@ default_variant() {
 	if [ -n "$kernel_src" ]; then echo kernel; else echo "${RMAPFUZZ_VARIANT:-mainline}"; fi
 }
 
+# vma_world VARIANT: 1 if a fuzz build must carry the tree's own mm/vma.c
+# (ffi/build_tree_vma.rs; RMAPFUZZ_KERNEL_VMA), 0 to leave it out: it is
+# compiled and instrumented only when it is what is fuzzed.
+vma_world() {
+	if [ "$1" = kernel-vma ]; then echo 1; else echo 0; fi
+}
+
 # check_variant SCRIPT VARIANT: refuse an unknown variant before building
 # anything slow (with a tree, this builds rmapfuzz with it first, and a
 # tree the extractor cannot use is reported here).
