@@ -42,6 +42,7 @@ static struct vm_area_struct *copy_vma(struct vm_area_struct *vma,
 
 int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 {
+	struct mm_struct *mm = vma->vm_mm;	/* @vma may be absorbed below */
 	unsigned long old_start = vma->vm_start, old_end = vma->vm_end;
 	unsigned long len = old_end - old_start;
 	pgoff_t pgoff = vma->vm_pgoff;
@@ -56,7 +57,7 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 	if (!new_vma)
 		return -ENOMEM;
 
-	pte_move_range(vma->vm_mm, old_start, old_end, new_addr);
+	pte_move_range(mm, old_start, old_end, new_addr);
 
 	/*
 	 * An unfaulted VMA moved right next to itself merged into itself (or
@@ -66,7 +67,7 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 	 * the move standing with the old range still mapped.
 	 */
 	if (new_vma->vm_start <= old_start && old_start < new_vma->vm_end) {
-		do_munmap(vma->vm_mm, old_start, len);
+		do_munmap(mm, old_start, len);
 		return 0;
 	}
 
