@@ -267,7 +267,7 @@ fn glue_needs(generation: Generation) -> &'static [(&'static str, &'static str)]
 const ANON_PGOFF_WORDS: &[&str] = &["vma_start_anon_pgoff", "linear_anon_page_index"];
 
 /// The functions of mm/rmap.c that make up the core.
-const CORE_FUNCTIONS: &[&str] = &[
+pub(crate) const CORE_FUNCTIONS: &[&str] = &[
     "__anon_vma_prepare",
     "anon_vma_clone",
     "anon_vma_fork",
@@ -277,7 +277,7 @@ const CORE_FUNCTIONS: &[&str] = &[
 ];
 
 /// Header inlines the core and the glue rely on (required), and optional ones.
-const HEADER_INLINES: &[&str] = &[
+pub(crate) const HEADER_INLINES: &[&str] = &[
     "get_anon_vma",
     "put_anon_vma",
     "anon_vma_lock_write",

@@ -106,26 +106,9 @@ const CUT: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The core's entry points (mm/rmap.c); their static helpers come along.
-const CORE: &[&str] = &[
-    "__anon_vma_prepare",
-    "anon_vma_clone",
-    "anon_vma_fork",
-    "unlink_anon_vmas",
-    "__put_anon_vma",
-    "anon_vma_init",
-];
-
-/// Header inlines of the core (include/linux/rmap.h, mm/internal.h).
-const INLINES: &[&str] = &[
-    "get_anon_vma",
-    "put_anon_vma",
-    "anon_vma_lock_write",
-    "anon_vma_unlock_write",
-    "anon_vma_lock_read",
-    "anon_vma_unlock_read",
-    "anon_vma_prepare",
-];
+/// Header inlines the world needs beyond the core's own
+/// ([`crate::HEADER_INLINES`]): the stubbed fault-path entry.
+const EXTRA_INLINES: &[&str] = &["anon_vma_prepare"];
 
 /// The anon interval tree's functions, by generation's names.
 const TREE_API: &[&str] = &[
@@ -370,12 +353,12 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
             types += &emit(src, &src.items[i]);
         }
     }
-    for name in CORE.iter().chain(TREE_API) {
+    for name in crate::CORE_FUNCTIONS.iter().chain(TREE_API) {
         if let Some((src, i)) = find(&[&rmap_h, &internal_h, &mm_h], name, &[Kind::Prototype]) {
             types += &emit(src, &src.items[i]);
         }
     }
-    for name in INLINES {
+    for name in crate::HEADER_INLINES.iter().chain(EXTRA_INLINES) {
         let (src, i) =
             find(&headers, name, &[Kind::Function]).ok_or_else(|| missing(&rmap_h, name))?;
         types += &emit(src, &src.items[i]);
@@ -389,7 +372,7 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
         tree.join(crate::INTERVAL_TREE_GENERIC_H).display()
     );
     let mut roots = Vec::new();
-    for name in CORE {
+    for name in crate::CORE_FUNCTIONS {
         let i = rmap_c
             .find(name, &[Kind::Function])
             .map(|it| rmap_c.index_of(it))
