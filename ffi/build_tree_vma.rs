@@ -108,6 +108,9 @@ pub fn build(
         tree.display()
     );
     println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_HASH={}", world.hash);
+    if let Some(why) = &world.unmodelled {
+        println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_UNMODELLED={why}");
+    }
     println!(
         "cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_UNIT={}",
         unit.display()

@@ -108,7 +108,7 @@ fn extracted_kernel_cores_compile_without_warnings() {
 fn tree_callers_driver_compiles_without_warnings() {
     let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel-src");
     let mut checked = 0;
-    for version in ["7.2", "7.3"] {
+    for version in ["6.12", "7.2", "7.3"] {
         let tree = cache.join(version);
         let Ok(x) = rmap_extract::extract(&tree) else {
             continue;

@@ -155,6 +155,29 @@ fn tree_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
     )
 }
 
+/// A tree whose own mm/vma.c is older than the callers rmapfuzz models
+/// (6.12): `kernel-vma` runs it, judged by the contracts alone, and every
+/// scenario of corpus/ passes replay and sweep.
+fn older_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
+    for cmd in ["replay", "sweep"] {
+        let out = rmapfuzz(tree, &[cmd, "--variant", "kernel-vma", "corpus"]);
+        let all = text(&out);
+        if !out.status.success()
+            || !all.contains("its mm/vma.c merges anon_vmas by the older rule")
+            || !all.contains("judged by contracts, hygiene, ASan and leaks alone")
+        {
+            return Err(
+                format!("{cmd}: not the tree's own callers under contracts:\n{all}").into(),
+            );
+        }
+        let ok = all.lines().filter(|l| l.starts_with("ok ")).count();
+        if ok < 40 {
+            return Err(format!("{cmd}: only {ok} scenarios ran:\n{all}").into());
+        }
+    }
+    Ok(())
+}
+
 /// A copy of all of `tree` (with its tools/testing/vma world) whose file
 /// `rel` has `from` replaced by `to` (once).
 fn slipped_whole(
@@ -696,7 +719,7 @@ fn main() {
     }
     match tree("6.12") {
         Some(t) => {
-            let u = t.clone();
+            let (u, v, w) = (t.clone(), t.clone(), t.clone());
             trials.push(Trial::test(
                 "linux-6.12::pre-series::replay-and-sweep",
                 move || passes_corpus(&t, "C pre-series"),
@@ -705,11 +728,32 @@ fn main() {
                 "linux-6.12::contract::degree-reuse-test-is-caught",
                 move || degree_reuse_is_a_contract(&u),
             ));
+            trials.push(Trial::test(
+                "linux-6.12::kernel-vma::replay-and-sweep",
+                move || older_callers_pass_corpus(&v),
+            ));
+            // Judged by the contracts alone, a slip in its mm/vma.c still
+            // shows: a split that never clones leaves the new VMA's
+            // anon_vma without a chain, uncounted.
+            trials.push(Trial::test(
+                "linux-6.12::kernel-vma::slip::split-without-clone",
+                move || {
+                    vma_slip_is_caught(
+                        &w,
+                        "mm/vma.c",
+                        "err = anon_vma_clone(new, vma);",
+                        "err = 0;",
+                        "invariant.counter.num_active_vmas",
+                    )
+                },
+            ));
         }
         None => {
             for name in [
                 "pre-series::replay-and-sweep",
                 "contract::degree-reuse-test-is-caught",
+                "kernel-vma::replay-and-sweep",
+                "kernel-vma::slip::split-without-clone",
             ] {
                 missing(format!("linux-6.12::{name}"), &mut trials);
             }

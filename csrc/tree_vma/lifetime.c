@@ -17,7 +17,14 @@ static pthread_once_t tw_once = PTHREAD_ONCE_INIT;
 static void tw_init_caches(void)
 {
 	maple_tree_init();
+#ifdef RF_TW_OWN_VMA_CACHE
+	vm_area_cachep = kmem_cache_create("vm_area_struct",
+					   sizeof(struct vm_area_struct),
+					   __alignof__(struct vm_area_struct),
+					   0, NULL);
+#else
 	vma_state_init();
+#endif
 	anon_vma_init();
 }
 

@@ -126,6 +126,28 @@ static void pte_move_range(struct tw_mm *mm, unsigned long start,
  * mm/memory.c's, which the test world stubs out: after unmap_vmas() (here:
  * the page tables of each dying VMA), each VMA leaves its anon_vmas.
  */
+#ifdef RF_TW_FREE_PGTABLES_MAS
+void free_pgtables(struct mmu_gather *tlb, struct ma_state *mas,
+		   struct vm_area_struct *vma, unsigned long floor,
+		   unsigned long ceiling, bool mm_wr_locked)
+{
+	(void)tlb;
+	(void)floor;
+	while (vma) {
+		/*
+		 * The next before this one is gone; ceiling 0 is no limit. No
+		 * failed fork's XA_ZERO_ENTRY marker is ever stored here.
+		 */
+		struct vm_area_struct *next = mas_find(mas, ceiling - 1);
+
+		if (mm_wr_locked)
+			vma_start_write(vma);
+		pte_clear_range(tw_mm_of(vma->vm_mm), vma->vm_start, vma->vm_end);
+		unlink_anon_vmas(vma);
+		vma = next;
+	}
+}
+#else
 void free_pgtables(struct mmu_gather *tlb, struct unmap_desc *unmap)
 {
 	struct vm_area_struct *vma = unmap->first;
@@ -139,6 +161,7 @@ void free_pgtables(struct mmu_gather *tlb, struct unmap_desc *unmap)
 		vma = mas_find(unmap->mas, unmap->tree_end - 1);
 	}
 }
+#endif
 
 /* ---- Keys --------------------------------------------------------------- */
 

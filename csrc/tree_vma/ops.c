@@ -47,7 +47,7 @@ static void tear_down(struct tw_mm *mm)
 		unlink_anon_vmas(vma);
 	vma_iter_set(&vmi, 0);
 	for_each_vma(vmi, vma) {
-		vma_mark_detached(vma);
+		tw_vma_detach(vma);
 		vm_area_free(vma);
 	}
 	__mt_destroy(&mm->mm.mm_mt);
@@ -109,6 +109,50 @@ static uint32_t status_of(long err)
 {
 	return err ? RF_STATUS_ENOMEM : RF_STATUS_OK;
 }
+
+#ifdef RF_TW_OWN_MMAP
+/*
+ * mm/mmap.c's __mmap_region() for a private anonymous mapping of a free
+ * range, over the tree's vma_merge_new_range(): that file is not part of
+ * the world (Linux 6.12; later trees have mmap_region() in mm/vma.c).
+ */
+static unsigned long mmap_region(struct file *file, unsigned long addr,
+				 unsigned long len, vm_flags_t vm_flags,
+				 unsigned long pgoff, struct list_head *uf)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long end = addr + len;
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, addr);
+	VMG_STATE(vmg, mm, &vmi, addr, end, vm_flags | VM_ACCOUNT, pgoff);
+
+	(void)file;
+	(void)uf;
+	vm_flags |= VM_ACCOUNT;		/* private writable: accountable */
+	vmg.next = vma_iter_next_rewind(&vmi, &vmg.prev);
+	vma = vma_merge_new_range(&vmg);
+	if (vma)
+		goto expanded;
+	vma = vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma_iter_config(&vmi, addr, end);
+	vma_set_range(vma, addr, end, pgoff);
+	vma->__vm_flags = vm_flags;
+	vma->vm_page_prot = vm_get_page_prot(vm_flags);
+	if (vma_iter_prealloc(&vmi, vma)) {
+		vm_area_free(vma);
+		return -ENOMEM;
+	}
+	vma->vm_ops = NULL;		/* vma_set_anonymous() */
+	vma_start_write(vma);
+	vma_iter_store(&vmi, vma);
+	mm->map_count++;
+expanded:
+	vm_stat_account(mm, vm_flags, len >> PAGE_SHIFT);
+	return addr;
+}
+#endif
 
 static uint32_t op_mmap(struct tw_mm *mm, const struct rf_op *op)
 {
@@ -336,22 +380,22 @@ static uint32_t op_munmap(struct tw_mm *mm, const struct rf_op *op)
 }
 
 /* MADV_{DONT,DO}FORK and MADV_{WIPE,KEEP}ONFORK on one VMA's piece. */
-static bool advise(vma_flags_t *flags, uint32_t advice)
+static bool advise(tw_flags_t *flags, uint32_t advice)
 {
-	vma_flags_t old = *flags;
+	tw_flags_t old = *flags;
 
 	switch (advice) {
 	case RF_ADVICE_DONTFORK:
-		vma_flags_set(flags, VMA_DONTCOPY_BIT);
+		tw_flag_set(flags, DONTCOPY);
 		break;
 	case RF_ADVICE_DOFORK:
-		vma_flags_clear(flags, VMA_DONTCOPY_BIT);
+		tw_flag_clear(flags, DONTCOPY);
 		break;
 	case RF_ADVICE_WIPEONFORK:
-		vma_flags_set(flags, VMA_WIPEONFORK_BIT);
+		tw_flag_set(flags, WIPEONFORK);
 		break;
 	case RF_ADVICE_KEEPONFORK:
-		vma_flags_clear(flags, VMA_WIPEONFORK_BIT);
+		tw_flag_clear(flags, WIPEONFORK);
 		break;
 	}
 	return memcmp(&old, flags, sizeof(old)) != 0;
@@ -367,7 +411,7 @@ static uint32_t op_madvise(struct tw_mm *mm, const struct rf_op *op)
 	for (;;) {
 		struct vm_area_struct *vma, *prev;
 		unsigned long s, e;
-		vma_flags_t flags;
+		tw_flags_t flags;
 		VMA_ITERATOR(vmi, &mm->mm, cur);
 
 		vma = vma_find(&vmi, end);
@@ -375,15 +419,15 @@ static uint32_t op_madvise(struct tw_mm *mm, const struct rf_op *op)
 			break;
 		s = max(cur, vma->vm_start);
 		e = min(end, vma->vm_end);
-		flags = vma->flags;
+		flags = tw_flags_of(vma);
 		if (advise(&flags, op->c)) {
 			vma_iter_set(&vmi, s);
 			vma = find_with_prev(&vmi, s, e, &prev);
-			vma = vma_modify_flags(&vmi, prev, vma, s, e, &flags);
+			vma = tw_modify_flags(&vmi, prev, vma, s, e, &flags);
 			if (IS_ERR(vma))
 				return RF_STATUS_ENOMEM;
 			vma_start_write(vma);
-			vma->flags = flags;
+			tw_flags_write(vma, flags);
 			changed++;
 		}
 		cur = e;

@@ -2,8 +2,9 @@
 /*
  * What a tree's real anon_vma core needs of the tools/testing/vma world
  * beyond what that world provides for its stubs. Included (through the
- * generated copy of include/custom.h) just before the tree's own
- * struct anon_vma and its header inlines.
+ * generated copy of include/custom.h, or at the end of a one-header
+ * world's vma_internal.h) just before the tree's own struct anon_vma and
+ * its header inlines.
  */
 #ifndef _RMAPFUZZ_TREE_VMA_SHIMS_H
 #define _RMAPFUZZ_TREE_VMA_SHIMS_H
@@ -33,15 +34,26 @@ static inline int rwsem_is_locked(struct rw_semaphore *sem)
 			  __alignof__(struct name), (flags), NULL)
 #endif
 
-/* mm/memory.c's, stubbed by the world: ours unlinks dying VMAs (world.c). */
-struct mmu_gather;
-struct unmap_desc;
-void free_pgtables(struct mmu_gather *tlb, struct unmap_desc *unmap);
+#ifdef RF_TW_NEED_ATOMIC_DEC_AND_TEST
+#define atomic_dec_and_test(v)	(uatomic_sub_return(v, 1) == 0)
+#endif
+
+/* Slab flags the core passes that an older tools slab.h lacks. */
+#ifndef SLAB_TYPESAFE_BY_RCU
+#define SLAB_TYPESAFE_BY_RCU	0
+#endif
+#ifndef SLAB_ACCOUNT
+#define SLAB_ACCOUNT		0
+#endif
 
 #ifdef RF_TW_NEED_VMA_IS_ATTACHED
 static inline bool vma_is_attached(struct vm_area_struct *vma)
 {
+#ifdef RF_TW_DETACHED_FLAG
+	return !vma->detached;
+#else
 	return refcount_read(&vma->vm_refcnt) != 0;
+#endif
 }
 #endif
 

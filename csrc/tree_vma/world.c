@@ -25,12 +25,17 @@
 __thread struct tw_world *tw_current;
 
 /* What the test directory's main.c and shared.c define for its world. */
+#ifdef RF_TW_SHARED_C
 bool fail_prealloc;
 unsigned long mmap_min_addr = CONFIG_DEFAULT_MMAP_MIN_ADDR;
 unsigned long dac_mmap_min_addr = CONFIG_DEFAULT_MMAP_MIN_ADDR;
 unsigned long stack_guard_gap = 256UL << PAGE_SHIFT;
-const struct vm_operations_struct vma_dummy_vm_ops;
 int sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT;
+#endif
+const struct vm_operations_struct vma_dummy_vm_ops;
+#ifdef RF_TW_OWN_VMA_CACHE
+struct kmem_cache *vm_area_cachep;	/* the driver's (see below) */
+#endif
 
 static __thread struct task_struct tw_task;
 
@@ -39,11 +44,13 @@ struct task_struct *get_current(void)
 	return &tw_task;
 }
 
+#ifdef RF_TW_SHARED_C
 unsigned long rlimit(unsigned int limit)
 {
 	(void)limit;
 	return ~0UL;
 }
+#endif
 
 #ifdef RF_TW_NEED_VMA_SET_RANGE
 void vma_set_range(struct vm_area_struct *vma, unsigned long start,
@@ -163,6 +170,15 @@ void *rf_tw_cache_alloc(struct kmem_cache *cachep, gfp_t gfp)
 
 	if (site != RF_NR_SITES && tw_current && attempt_fails(site))
 		return NULL;
+	/*
+	 * The tools' slab fails every allocation that may not sleep, to
+	 * test the maple tree's fallbacks. A kernel's GFP_NOWAIT of these
+	 * caches succeeds unless memory is short: here, unless the fault
+	 * plan failed it above (6.12's anon_vma_clone tries GFP_NOWAIT
+	 * first and would otherwise always take its GFP_KERNEL retry).
+	 */
+	if (site != RF_NR_SITES)
+		gfp |= __GFP_DIRECT_RECLAIM;
 	obj = kmem_cache_alloc_lru(cachep, NULL, gfp);
 	if (obj && site != RF_NR_SITES && tw_current)
 		objs_add(&tw_current->live[site], obj);
@@ -177,3 +193,45 @@ void rf_tw_cache_free(struct kmem_cache *cachep, void *obj)
 		objs_del(&tw_current->live[site], obj);
 	(kmem_cache_free)(cachep, obj);
 }
+
+#ifdef RF_TW_OWN_VMA_CACHE
+/*
+ * kernel/fork.c's VMA allocators, for a world whose headers had them
+ * calloc() (6.12): from a cache, so they are counted and can fail as the
+ * kernel's can. The per-VMA lock stays the world's own allocation.
+ */
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma = kmem_cache_alloc(vm_area_cachep, GFP_KERNEL);
+
+	if (!vma)
+		return NULL;
+	vma_init(vma, mm);
+	if (!vma_lock_alloc(vma)) {
+		kmem_cache_free(vm_area_cachep, vma);
+		return NULL;
+	}
+	return vma;
+}
+
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
+{
+	struct vm_area_struct *new = kmem_cache_alloc(vm_area_cachep, GFP_KERNEL);
+
+	if (!new)
+		return NULL;
+	memcpy(new, orig, sizeof(*new));
+	if (!vma_lock_alloc(new)) {
+		kmem_cache_free(vm_area_cachep, new);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&new->anon_vma_chain);
+	return new;
+}
+
+void vm_area_free(struct vm_area_struct *vma)
+{
+	vma_lock_free(vma);
+	kmem_cache_free(vm_area_cachep, vma);
+}
+#endif

@@ -102,4 +102,34 @@ void tw_collect_rmap_hits(struct tw_folio *folio, struct tw_vec_hits *hits);
 void tw_snapshot(void *world, struct rf_snapshot *out);
 void tw_hygiene(void *world, struct rf_hygiene *out);
 
+/* ---- What worlds spell differently (rf_config.h says which) ----------- */
+
+/* Taking a VMA out of its tree, as the world spells it. */
+static inline void tw_vma_detach(struct vm_area_struct *vma)
+{
+#ifdef RF_TW_DETACHED_FLAG
+	vma_mark_detached(vma, true);
+#else
+	vma_mark_detached(vma);
+#endif
+}
+
+#ifdef RF_TW_VM_FLAGS
+typedef vm_flags_t tw_flags_t;
+#define tw_flags_of(vma)		((vma)->vm_flags)
+#define tw_flag_set(flags, bit)		(*(flags) |= VM_##bit)
+#define tw_flag_clear(flags, bit)	(*(flags) &= ~VM_##bit)
+#define tw_flags_write(vma, flags)	((vma)->__vm_flags = (flags))
+#define tw_modify_flags(vmi, prev, vma, s, e, flags) \
+	vma_modify_flags(vmi, prev, vma, s, e, *(flags))
+#else
+typedef vma_flags_t tw_flags_t;
+#define tw_flags_of(vma)		((vma)->flags)
+#define tw_flag_set(flags, bit)		vma_flags_set(flags, VMA_##bit##_BIT)
+#define tw_flag_clear(flags, bit)	vma_flags_clear(flags, VMA_##bit##_BIT)
+#define tw_flags_write(vma, flags)	((vma)->flags = (flags))
+#define tw_modify_flags(vmi, prev, vma, s, e, flags) \
+	vma_modify_flags(vmi, prev, vma, s, e, flags)
+#endif
+
 #endif /* _RMAPFUZZ_TREE_VMA_WORLD_H */

@@ -38,7 +38,15 @@ pub struct VmaWorld {
     pub inputs: Vec<PathBuf>,
     /// A hash of the files read (16 hex digits).
     pub hash: String,
+    /// Why the tree's callers cannot be compared with rmapfuzz's model,
+    /// when they cannot: they are then judged by the contracts alone.
+    pub unmodelled: Option<String>,
 }
+
+/// A helper of the merge rule rmapfuzz models (Linux 7.x's
+/// `is_mergeable_anon_vma`: a range may not move into or out of a VMA that
+/// went through fork). Older trees ask for a singular chain instead.
+const MODELLED_MERGE_RULE: &str = "vma_is_fork_child";
 
 /// A C file of the world: the tree's own, or one written with `files`.
 #[derive(Clone, Debug)]
@@ -53,13 +61,16 @@ const SUPPORT_SOURCES: &[&str] = &[
     "tools/testing/shared/xarray-shared.c",
     "tools/testing/shared/linux.c",
     "tools/testing/shared/maple-shim.c",
-    "tools/testing/shared/rbtree-shim.c",
+    RBTREE_SHIM,
     "tools/lib/slab.c",
     "tools/lib/find_bit.c",
     "tools/lib/bitmap.c",
     "tools/lib/hweight.c",
     "tools/lib/vsprintf.c",
 ];
+
+/// Where later worlds build lib/rbtree.c.
+const RBTREE_SHIM: &str = "tools/testing/shared/rbtree-shim.c";
 
 /// Why a tree runs under rmapfuzz's callers instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +82,29 @@ impl std::fmt::Display for NoVmaWorld {
     }
 }
 
-/// The anon_vma stubs of the vma test world, by the header that has them.
+/// How a tree's tools/testing/vma lays out its world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// Stubs in `include/custom.h` and `include/stubs.h`, types in
+    /// `include/dup.h`, all pulled in by `shared.h` (Linux 7.0 on).
+    Split,
+    /// Everything in one `vma_internal.h`, which the test's `vma.c`
+    /// includes after `maple-shared.h` (Linux 6.12).
+    OneHeader,
+}
+
+impl Layout {
+    /// The header that defines the world's `struct mm_struct`.
+    fn mm_header(self) -> &'static str {
+        match self {
+            Layout::Split => "include/dup.h",
+            Layout::OneHeader => "vma_internal.h",
+        }
+    }
+}
+
+/// The anon_vma stubs of the vma test world, by the header that has them
+/// (a header of the other layout is simply absent).
 const CUT: &[(&str, &[&str])] = &[
     (
         "include/custom.h",
@@ -96,7 +129,6 @@ const CUT: &[(&str, &[&str])] = &[
             "anon_vma_interval_tree_remove",
             "anon_vma_interval_tree_pre_update_vma",
             "anon_vma_interval_tree_post_update_vma",
-            // Where the kernel unlinks a dying VMA's anon_vmas (mm/memory.c).
             "free_pgtables",
         ],
     ),
@@ -104,11 +136,41 @@ const CUT: &[(&str, &[&str])] = &[
         "include/dup.h",
         &["struct anon_vma_chain", "struct anon_vma"],
     ),
+    (
+        "vma_internal.h",
+        &[
+            "struct anon_vma",
+            "struct anon_vma_chain",
+            "anon_vma_clone",
+            "unlink_anon_vmas",
+            "anon_vma_merge",
+            "anon_vma_lock_write",
+            "anon_vma_unlock_write",
+            "anon_vma_interval_tree_insert",
+            "anon_vma_interval_tree_remove",
+            "free_pgtables",
+        ],
+    ),
 ];
+
+/// Stubs whose work the driver does instead (`csrc/tree_vma`): cut down
+/// to their prototypes, so the tree's code calls the driver's.
+/// `free_pgtables` is mm/memory.c's, where a dying VMA leaves its
+/// anon_vmas.
+const DECLARED: &[&str] = &["free_pgtables"];
+
+/// The VMA allocators of a world that hands out VMAs with calloc()
+/// (6.12): the driver's go through a slab cache it counts, as the
+/// kernel's and later worlds' do.
+const VMA_ALLOCATORS: &[&str] = &["vm_area_alloc", "vm_area_dup", "vm_area_free"];
 
 /// Header inlines the world needs beyond the core's own
 /// ([`crate::HEADER_INLINES`]): the stubbed fault-path entry.
 const EXTRA_INLINES: &[&str] = &["anon_vma_prepare"];
+
+/// Header inlines of the tree taken where it has them: pre-series
+/// mm/vma.c merges anon_vmas through rmap.h's `anon_vma_merge`.
+const OPTIONAL_INLINES: &[&str] = &["anon_vma_merge"];
 
 /// The anon interval tree's functions, by generation's names.
 const TREE_API: &[&str] = &[
@@ -135,22 +197,42 @@ fn emit(src: &Source, item: &Item) -> String {
     )
 }
 
-/// `text` with the items of `names` (functions, prototypes, structs) cut.
-fn cut(text: &str, names: &[&str]) -> String {
+/// `text` with the items of `names` (functions, prototypes, structs) cut;
+/// the functions of `declared` leave their prototype behind.
+fn cut(text: &str, names: &[&str], declared: &[&str]) -> String {
     let mut out = text.to_owned();
-    let mut spans: Vec<(usize, usize)> = scan::items(text)
+    let mut spans: Vec<(usize, usize, String)> = scan::items(text)
         .into_iter()
         .filter(|i| {
             names.contains(&i.name.as_str())
                 && matches!(i.kind, Kind::Function | Kind::Prototype | Kind::Struct)
         })
-        .map(|i| (i.start, i.end))
+        .map(|i| {
+            let item = &text[i.start..i.end];
+            let with = match (i.kind, declared.contains(&i.name.as_str())) {
+                (Kind::Function, true) => {
+                    format!("{}; /* rmapfuzz: the driver's */", prototype_of(item))
+                }
+                _ => "/* rmapfuzz: the tree's own, below */".to_owned(),
+            };
+            (i.start, i.end, with)
+        })
         .collect();
-    spans.sort_unstable_by(|a, b| b.cmp(a));
-    for (start, end) in spans {
-        out.replace_range(start..end, "/* rmapfuzz: the tree's own, below */");
+    spans.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+    for (start, end, with) in spans {
+        out.replace_range(start..end, &with);
     }
     out
+}
+
+/// The declaration of a function definition: its head, without the
+/// storage class and inline markers that belong to a definition.
+fn prototype_of(function: &str) -> String {
+    let head = function.split('{').next().unwrap_or(function);
+    head.split_whitespace()
+        .filter(|w| !matches!(*w, "static" | "inline" | "__always_inline"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Items of `src` to take for `roots`, with the same-file static helpers
@@ -273,59 +355,108 @@ pub fn vma_world(tree: &Path, generation: Generation) -> Result<VmaWorld, NoVmaW
             "the tree has no {VMA_TEST_DIR} (Linux 6.12 on)"
         )));
     }
-    if !dir.join("include/custom.h").is_file() {
+    let layout = if dir.join("include/custom.h").is_file() {
+        Layout::Split
+    } else if dir.join("vma_internal.h").is_file() {
+        Layout::OneHeader
+    } else {
         return Err(NoVmaWorld(format!(
-            "its {VMA_TEST_DIR} keeps every stub in one vma_internal.h (the layout before \
-             Linux 7.0), which rmapfuzz cannot yet cut the anon_vma stubs out of"
+            "its {VMA_TEST_DIR} has neither include/custom.h nor vma_internal.h, the two \
+             layouts rmapfuzz knows how to cut the anon_vma stubs out of"
         )));
-    }
-    if generation < Generation::PostSeries {
+    };
+    if generation < Generation::PreSeries {
         return Err(NoVmaWorld(format!(
-            "rmapfuzz drives a tree's own mm/vma.c only after the anon_vma series (its \
+            "rmapfuzz drives a tree's own mm/vma.c from the pre-series generation on (its \
              {VMA_TEST_DIR} of the {generation} generation is not supported)"
         )));
     }
-    build(tree, generation).map_err(|e| NoVmaWorld(e.to_string()))
+    build(tree, generation, layout).map_err(|e| NoVmaWorld(e.to_string()))
 }
 
-fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> {
+fn build(tree: &Path, generation: Generation, layout: Layout) -> Result<VmaWorld, ExtractError> {
     let mut files = Vec::new();
     let mut inputs = Vec::new();
+    let test_dir = tree.join(VMA_TEST_DIR);
     let test_file = |rel: &str| -> Result<String, ExtractError> {
-        let path = tree.join(VMA_TEST_DIR).join(rel);
+        let path = test_dir.join(rel);
         std::fs::read_to_string(&path).map_err(|e| ExtractError {
             file: path,
             line: None,
             message: format!("cannot read: {e}"),
         })
     };
+    // What the world's headers say, stubs and all, before anything is cut.
+    let world_before: String = CUT
+        .iter()
+        .filter_map(|(rel, _)| std::fs::read_to_string(test_dir.join(rel)).ok())
+        .collect();
+    let world_items = scan::items(&world_before);
+    let world_defines = |name: &str| {
+        world_items
+            .iter()
+            .find(|i| i.name == name && i.kind == Kind::Function)
+    };
+    // A world whose headers allocate VMAs (with calloc()) gets the driver's
+    // allocators; later worlds take the tree's mm/vma_init.c.
+    let own_vma_cache = world_defines("vm_area_alloc").is_some();
+    let mut declared: Vec<&str> = DECLARED.to_vec();
+    if own_vma_cache {
+        declared.extend(VMA_ALLOCATORS);
+    }
+    let free_pgtables_mas = world_defines("free_pgtables")
+        .is_some_and(|i| world_before[i.start..i.end].contains("struct ma_state"));
+
     for (rel, names) in CUT {
-        let mut text = cut(&test_file(rel)?, names);
-        if *rel == "include/dup.h" {
+        if !test_dir.join(rel).is_file() {
+            continue;
+        }
+        let mut names = names.to_vec();
+        if own_vma_cache {
+            names.extend(VMA_ALLOCATORS);
+        }
+        let mut text = cut(&test_file(rel)?, &names, &declared);
+        if *rel == layout.mm_header() {
             // __anon_vma_prepare takes mm->page_table_lock, which the
             // test world's mm_struct lacks.
             let at = text
                 .find("struct mm_struct {")
                 .ok_or_else(|| ExtractError {
-                    file: tree.join(VMA_TEST_DIR).join(rel),
+                    file: test_dir.join(rel),
                     line: None,
                     message: "no `struct mm_struct {` to add page_table_lock to".into(),
                 })?
                 + "struct mm_struct {".len();
             text.insert_str(at, "\n\tspinlock_t page_table_lock;\t/* rmapfuzz */");
         }
-        if *rel == "include/custom.h" {
-            text = format!("#include \"tree_vma/shims.h\"\n#include \"rf_real_anon.h\"\n{text}");
+        let ours = "#include \"tree_vma/shims.h\"\n#include \"rf_real_anon.h\"\n";
+        match (layout, *rel) {
+            (Layout::Split, "include/custom.h") => text = format!("{ours}{text}"),
+            // After every type of the world, before its guard closes.
+            (Layout::OneHeader, "vma_internal.h") => {
+                let at = text.rfind("#endif").ok_or_else(|| ExtractError {
+                    file: test_dir.join(rel),
+                    line: None,
+                    message: "no closing #endif of its include guard".into(),
+                })?;
+                text.insert_str(
+                    at,
+                    &format!("/* rmapfuzz: the tree's own anon_vma core */\n{ours}"),
+                );
+            }
+            _ => {}
         }
         files.push((rel.to_string(), text));
-        inputs.push(tree.join(VMA_TEST_DIR).join(rel));
+        inputs.push(test_dir.join(rel));
     }
-    files.push(("vma_internal.h".into(), test_file("vma_internal.h")?));
-    let shared = test_file("shared.h")?.replace(
-        "\"../../../mm/vma.h\"",
-        &format!("\"{}\"", tree.join("mm/vma.h").display()),
-    );
-    files.push(("shared.h".into(), shared));
+    if layout == Layout::Split {
+        files.push(("vma_internal.h".into(), test_file("vma_internal.h")?));
+        let shared = test_file("shared.h")?.replace(
+            "\"../../../mm/vma.h\"",
+            &format!("\"{}\"", tree.join("mm/vma.h").display()),
+        );
+        files.push(("shared.h".into(), shared));
+    }
     let defines = makefile_defines(&test_file("Makefile")?);
 
     let rmap_h = read(tree, crate::RMAP_H)?;
@@ -362,6 +493,11 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
         let (src, i) =
             find(&headers, name, &[Kind::Function]).ok_or_else(|| missing(&rmap_h, name))?;
         types += &emit(src, &src.items[i]);
+    }
+    for name in OPTIONAL_INLINES {
+        if let Some((src, i)) = find(&headers, name, &[Kind::Function]) {
+            types += &emit(src, &src.items[i]);
+        }
     }
     files.push(("rf_real_anon.h".into(), types));
 
@@ -405,43 +541,139 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
     }
     // Header inlines the taken code calls that the world lacks (7.2's
     // interval tree keys by vma_last_pgoff() of include/linux/mm.h).
-    let names = world_names(tree, &files);
+    let vma_c = read(tree, "mm/vma.c")?;
+    let vma_h = read(tree, crate::VMA_H)?;
+    let mut names = world_names(tree, &files);
+    names.extend(vma_h.items.iter().map(|i| i.name.clone()));
     let core = format!(
         "{}{core}",
         header_inlines(&core, &names, &[&mm_h, &internal_h])
     );
+    names.extend(scan::items(&core).into_iter().map(|i| i.name));
     files.push(("rf_real_core.c".into(), core));
+    // And those the tree's mm/vma.c calls that its world lacks (6.12's
+    // stable backport of vma_close(), in mm/internal.h).
+    files.push((
+        "rf_tree_inlines.h".into(),
+        format!(
+            "/* Generated by rmapfuzz: inlines of the tree that its mm/vma.c needs and its \
+             world lacks. */\n#pragma once\n{}",
+            header_inlines(&vma_c.text, &names, &[&mm_h, &internal_h])
+        ),
+    ));
 
     // What the driver needs to know of this tree's interface.
-    let vma_h = std::fs::read_to_string(tree.join(crate::VMA_H)).unwrap_or_default();
-    let dup = test_file("include/dup.h")?;
     let mut config =
         String::from("/* Generated by rmapfuzz: this tree's interface. */\n#pragma once\n");
-    if generation == Generation::AnonPgoff {
-        config += "#define RF_TW_ANON_PGOFF 1\n";
-    }
+    let mut flag = |on: bool, name: &str, why: &str| {
+        if on {
+            config += &format!("/* {why} */\n#define {name} 1\n");
+        }
+    };
+    flag(
+        generation == Generation::AnonPgoff,
+        "RF_TW_ANON_PGOFF",
+        "AVCs keyed by the VMA's own anonymous page offset",
+    );
+    flag(
+        generation >= Generation::PostSeries,
+        "RF_TW_VMA_OPERATION",
+        "anon_vma_clone() names its operation",
+    );
     let mmap_region = vma_h
+        .text
         .find("unsigned long mmap_region(")
-        .map(|at| &vma_h[at..at + vma_h[at..].find(')').unwrap_or(0)]);
-    if mmap_region.is_some_and(|sig| sig.contains("vma_flags_t")) {
-        config += "#define RF_TW_MMAP_VMA_FLAGS 1\n";
-    }
-    if !dup.contains("vma_is_attached(") {
-        config += "#define RF_TW_NEED_VMA_IS_ATTACHED 1\n";
-    }
-    if test_file("shared.h")?.contains("vma_set_range") {
-        config += "#define RF_TW_NEED_VMA_SET_RANGE 1\n";
+        .map(|at| &vma_h.text[at..at + vma_h.text[at..].find(')').unwrap_or(0)]);
+    flag(
+        mmap_region.is_none(),
+        "RF_TW_OWN_MMAP",
+        "mmap_region() is mm/mmap.c's, outside the world: the driver maps",
+    );
+    flag(
+        mmap_region.is_some_and(|sig| sig.contains("vma_flags_t")),
+        "RF_TW_MMAP_VMA_FLAGS",
+        "mmap_region() takes vma_flags_t",
+    );
+    flag(
+        !world_before.contains("vma_flags_t"),
+        "RF_TW_VM_FLAGS",
+        "VMA flags are one vm_flags_t word",
+    );
+    flag(
+        own_vma_cache,
+        "RF_TW_OWN_VMA_CACHE",
+        "the world's VMA allocators were calloc(): the driver's count them",
+    );
+    flag(
+        free_pgtables_mas,
+        "RF_TW_FREE_PGTABLES_MAS",
+        "free_pgtables(tlb, mas, vma, floor, ceiling, mm_wr_locked)",
+    );
+    flag(
+        world_before.contains("bool detached;"),
+        "RF_TW_DETACHED_FLAG",
+        "a VMA out of its tree has vma->detached set",
+    );
+    flag(
+        !world_before.contains("vma_is_attached("),
+        "RF_TW_NEED_VMA_IS_ATTACHED",
+        "the world has no vma_is_attached()",
+    );
+    // A world whose atomics are liburcu's (its own linux/atomic.h, 6.12)
+    // has none of the tests the core's refcounts use.
+    let own_atomics = test_file("linux/atomic.h").unwrap_or_default();
+    flag(
+        !own_atomics.is_empty() && !own_atomics.contains("atomic_dec_and_test"),
+        "RF_TW_NEED_ATOMIC_DEC_AND_TEST",
+        "the world's atomics are liburcu's, without atomic_dec_and_test()",
+    );
+    let shared_h = test_file("shared.h").unwrap_or_default();
+    flag(
+        layout == Layout::Split,
+        "RF_TW_SHARED_C",
+        "the world's shared.h declares what its shared.c defines",
+    );
+    flag(
+        shared_h.contains("vma_set_range"),
+        "RF_TW_NEED_VMA_SET_RANGE",
+        "shared.h declares vma_set_range()",
+    );
+    // VMA flags the driver's operations use, as the tree defines them.
+    for name in ["VM_DONTCOPY", "VM_WIPEONFORK", "VM_ACCOUNT"] {
+        if let Some(def) = mm_h
+            .items
+            .iter()
+            .find(|i| i.kind == Kind::Directive && i.name == name)
+        {
+            config += &format!("#ifndef {name}\n{}\n#endif\n", mm_h.text_of(def));
+        }
     }
     files.push(("rf_config.h".into(), config));
 
+    let world_headers = match layout {
+        Layout::Split => "#include \"shared.h\"\n".to_owned(),
+        Layout::OneHeader => format!(
+            "#include \"maple-shared.h\"\n#include \"vma_internal.h\"\n#include \"{}\"\n",
+            tree.join(crate::VMA_H).display()
+        ),
+    };
+    let mut tree_units = String::new();
+    for rel in ["mm/vma_init.c", "mm/vma_exec.c", "mm/vma.c"] {
+        if tree.join(rel).is_file() {
+            tree_units += &format!("#include \"{}\"\n", tree.join(rel).display());
+            inputs.push(tree.join(rel));
+        }
+    }
+    inputs.push(tree.join(crate::VMA_H));
     let unit = format!(
         "/* Generated by rmapfuzz from {} ({generation} generation): the tree's mm/vma.c */\n\
          /* around its own anon_vma core, in its tools/testing/vma world. Do not edit. */\n\
          #define CONFIG_DEBUG_VM_RB 1\n\
          #include \"tree_vma/early.h\"\n\
-         #include \"shared.h\"\n\
+         {world_headers}\
          #include \"tree_vma/prelude.h\"\n\
-         #include \"{}\"\n#include \"{}\"\n#include \"{}\"\n\
+         #include \"rf_tree_inlines.h\"\n\
+         {tree_units}\
          #include \"rf_real_core.c\"\n\
          /* rmapfuzz's own code is held to rmapfuzz's warnings. */\n\
          #pragma GCC diagnostic warning \"-Wall\"\n\
@@ -452,13 +684,7 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
          #include \"tree_vma/snapshot.c\"\n\
          #include \"tree_vma/lifetime.c\"\n",
         tree.display(),
-        tree.join("mm/vma_init.c").display(),
-        tree.join("mm/vma_exec.c").display(),
-        tree.join("mm/vma.c").display(),
     );
-    for rel in ["mm/vma_init.c", "mm/vma_exec.c", "mm/vma.c", "mm/vma.h"] {
-        inputs.push(tree.join(rel));
-    }
     files.push(("rf_tree_vma.c".into(), unit));
 
     // What the directory's Makefile generates and copies.
@@ -501,8 +727,29 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
             sources.push(WorldSource::Tree(path));
         }
     }
+    // A world without an rbtree (6.12 stubs the interval trees) gets the
+    // tree's lib/rbtree.c as later worlds build it.
+    if !tree.join(RBTREE_SHIM).is_file() {
+        let rbtree = tree.join(crate::RBTREE_C);
+        files.push((
+            "rf_rbtree.c".into(),
+            format!(
+                "/* Generated by rmapfuzz: the tree's lib/rbtree.c, for its anon interval \
+                 tree. */\n#include \"{}\"\n",
+                rbtree.display()
+            ),
+        ));
+        inputs.push(rbtree);
+        sources.push(WorldSource::Generated("rf_rbtree.c".into()));
+    }
     sources.push(WorldSource::Generated("rf_tree_vma.c".into()));
     let hash = crate::files_hash_abs(tree, &inputs);
+    let unmodelled = (!vma_c.text.contains(MODELLED_MERGE_RULE)).then(|| {
+        "its mm/vma.c merges anon_vmas by the older rule (a VMA without an anon_vma merges only \
+         with a neighbour whose chain is singular), where rmapfuzz models Linux 7.x's fork-child \
+         rule, so it is judged by the contracts, hygiene, ASan and leaks, not compared"
+            .to_owned()
+    });
     Ok(VmaWorld {
         generation,
         files,
@@ -510,5 +757,6 @@ fn build(tree: &Path, generation: Generation) -> Result<VmaWorld, ExtractError> 
         defines,
         inputs,
         hash,
+        unmodelled,
     })
 }

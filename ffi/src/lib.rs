@@ -254,6 +254,10 @@ pub const KERNEL_VMA: Option<KernelBuild> = kernel_build!(
 /// callers only), when it has none.
 pub const KERNEL_VMA_ABSENT: Option<&str> = option_env!("RMAPFUZZ_KERNEL_VMA_ABSENT");
 
+/// Why the tree's own callers (`kernel-vma`) cannot be compared with
+/// rmapfuzz's model, when they cannot (an older mm/vma.c).
+pub const KERNEL_VMA_UNMODELLED: Option<&str> = option_env!("RMAPFUZZ_KERNEL_VMA_UNMODELLED");
+
 /// The base tree it is compared with, built in as `kernel-base`
 /// (`RMAPFUZZ_REFERENCE_SRC`).
 pub const KERNEL_BASE: Option<KernelBuild> = kernel_build!(

@@ -160,11 +160,16 @@ impl Variant {
     /// fault, exit).
     pub fn what_ran(&self) -> String {
         if self.name == KERNEL_VMA_VARIANT {
-            "ran the tree's anon_vma core, its interval tree (mm/interval_tree.c over \
-             lib/rbtree.c) and its mm/vma.c (split, merges, copy_vma, munmap, flag changes; \
-             built as its tools/testing/vma builds it), under rmapfuzz's mmap, fault, fork, \
-             exit and rmap walk (csrc/tree_vma)"
-                .into()
+            let mut s = String::from(
+                "ran the tree's anon_vma core, its interval tree (mm/interval_tree.c over \
+                 lib/rbtree.c) and its mm/vma.c (mmap_region where mm/vma.c has it, split, \
+                 merges, copy_vma, munmap, flag changes; built as its tools/testing/vma builds \
+                 it), under rmapfuzz's fault, fork, exit and rmap walk (csrc/tree_vma)",
+            );
+            if let Some(why) = rmap_ffi::KERNEL_VMA_UNMODELLED {
+                s += &format!(" ({why})");
+            }
+            s
         } else if self.tree().is_some() {
             let mut s = String::from(
                 "ran the tree's anon_vma core and its interval tree (mm/interval_tree.c over \
@@ -202,6 +207,10 @@ impl Variant {
         s += &self.what_ran();
         s += "; ";
         match self.reference {
+            Reference::None if self.name == KERNEL_VMA_VARIANT => {
+                // The world's locks are its own pthread locks: no lock rules.
+                s += "judged by contracts, hygiene, ASan and leaks alone, compared with nothing"
+            }
             Reference::None => s += "judged by contracts, lock rules, hygiene, ASan and leaks alone, compared with nothing",
             r => {
                 let how = match self.mode {
@@ -414,6 +423,9 @@ pub const KERNEL_BASE_VARIANT: &str = "kernel-base";
 fn kernel_variant(k: rmap_ffi::KernelBuild) -> Variant {
     let generation = generation_of(k);
     let (reference, reference_generation) = match rmap_ffi::KERNEL_BASE {
+        _ if k.variant == KERNEL_VMA_VARIANT && rmap_ffi::KERNEL_VMA_UNMODELLED.is_some() => {
+            (Reference::None, generation)
+        }
         Some(base) if k.variant == KERNEL_VARIANT => {
             (Reference::C(KERNEL_BASE_VARIANT), generation_of(base))
         }
