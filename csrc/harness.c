@@ -438,6 +438,14 @@ static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
 	return status;
 }
 
+bool rf_world_fail_maple(struct rf_world *rw, uint32_t nth)
+{
+	if (!rw->ops || !rw->ops->fail_maple)
+		return false;
+	rw->ops->fail_maple(rw->impl, nth);
+	return true;
+}
+
 void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 		    uint32_t fail_nth, bool fail_and_later,
 		    struct rf_outcome *out)
@@ -455,6 +463,7 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 	w->nr_attempts = 0;
 	vec_reset(&rw->rmap_hits);
 
+	out->maple_failed = false;	/* our callers keep no maple tree */
 	out->status = apply_op(rw, op);
 	lockdep_op_end();
 

@@ -98,6 +98,7 @@ struct rf_outcome {
 	uint8_t allocs[RF_MAX_ALLOCS];	/* enum rf_site of each attempt */
 	uint32_t nr_hits;		/* RF_OP_RMAP: where the page was found */
 	const struct rf_hit *hits;
+	bool maple_failed;		/* rf_world_fail_maple()'s failure hit */
 };
 
 /*
@@ -107,6 +108,13 @@ struct rf_outcome {
 void rf_world_apply(struct rf_world *world, const struct rf_op *op,
 		    uint32_t fail_nth, bool fail_and_later,
 		    struct rf_outcome *out);
+
+/*
+ * Make the @nth maple-tree preallocation (vma_iter_prealloc) of the next
+ * rf_world_apply() fail. Only a world of a tree's own mm/vma.c has a maple
+ * tree: false, and nothing armed, for the others.
+ */
+bool rf_world_fail_maple(struct rf_world *world, uint32_t nth);
 
 /* ---- Snapshot ----------------------------------------------------------- */
 

@@ -803,7 +803,22 @@ fn main() {
                     tree_against_tree(&f, &t612)
                 }));
             }
-            let (v1, v2, v3) = (t.clone(), t.clone(), t.clone());
+            let (v1, v2, v3, v4) = (t.clone(), t.clone(), t.clone(), t.clone());
+            // The undo 824135c46b00 added: a merge whose maple preallocation
+            // fails after dup_anon_vma() must unlink the clone again
+            // (corpus/merge-maple-enomem.txt, maple=1).
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::slip::failed-merge-keeps-its-clone",
+                move || {
+                    vma_slip_is_caught(
+                        &v4,
+                        "mm/vma.c",
+                        "\tif (anon_dup)\n\t\tunlink_anon_vmas(anon_dup);",
+                        "\t(void)anon_dup;",
+                        "rollback",
+                    )
+                },
+            ));
             trials.push(Trial::test(
                 "linux-7.2::kernel-vma::replay-and-sweep",
                 move || tree_callers_pass_corpus(&v1),

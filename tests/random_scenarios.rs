@@ -116,7 +116,11 @@ fn next_step(r: &mut Rng, w: &Snapshot) -> Step {
         nth: 1 + r.below(8) as u32,
         and_later: r.below(2) == 0,
     });
-    Step { op, fail }
+    Step {
+        op,
+        fail,
+        maple: None,
+    }
 }
 
 #[test]

@@ -116,6 +116,7 @@ const struct rf_world_ops kernel_vma_world_ops = {
 	.name		= "kernel-vma",
 	.create		= tw_create,
 	.apply		= tw_apply,
+	.fail_maple	= tw_fail_maple,
 	.snapshot	= tw_snapshot,
 	.hygiene	= tw_hygiene,
 	.exit_all	= tw_exit_all,

@@ -499,12 +499,23 @@ static void tw_apply(void *world, const struct rf_op *op, uint32_t fail_nth,
 	w->nr_attempts = 0;
 	w->rmap_hits.n = 0;
 
+	w->nr_preallocs = 0;
+	w->maple_failed = false;
 	out->status = apply_op(w, op);
+	out->maple_failed = w->maple_failed;
 
 	w->fail_nth = 0;
+	w->maple_nth = 0;
 	out->nr_allocs = w->nr_attempts;
 	memcpy(out->allocs, w->attempts, min(w->nr_attempts, (uint32_t)RF_MAX_ALLOCS));
 	out->nr_hits = w->rmap_hits.n;
 	out->hits = w->rmap_hits.v;
 	tw_current = NULL;
+}
+
+static void tw_fail_maple(void *world, uint32_t nth)
+{
+	struct tw_world *w = world;
+
+	w->maple_nth = nth;
 }

@@ -17,6 +17,16 @@ void rf_tw_cache_free(struct kmem_cache *cachep, void *obj);
 #define kmem_cache_free(cachep, obj)	rf_tw_cache_free(cachep, obj)
 
 /*
+ * Every maple-tree preallocation of mm/vma.c, counted so that a scenario's
+ * maple=N can fail one (the way the directory's own tests fail them all).
+ */
+struct vma_iterator;
+int rf_tw_prealloc(struct vma_iterator *vmi, struct vm_area_struct *vma);
+
+#undef vma_iter_prealloc
+#define vma_iter_prealloc(vmi, vma)	rf_tw_prealloc(vmi, vma)
+
+/*
  * A warning of the tree's code is a finding (hygiene.warning), not a line
  * on stderr: the world records it, with where it fired.
  */

@@ -91,6 +91,19 @@ void rf_tw_mas_dump(const struct ma_state *mas)
 	(void)mas;
 }
 
+/* ---- Maple preallocations -------------------------------------------------- */
+
+int rf_tw_prealloc(struct vma_iterator *vmi, struct vm_area_struct *vma)
+{
+	struct tw_world *w = tw_current;
+
+	if (w && w->maple_nth && ++w->nr_preallocs == w->maple_nth) {
+		w->maple_failed = true;
+		return -ENOMEM;
+	}
+	return mas_preallocate(&vmi->mas, vma, GFP_KERNEL);
+}
+
 /* ---- Live objects and allocation attempts --------------------------------- */
 
 static void objs_add(struct tw_objs *o, void *obj)

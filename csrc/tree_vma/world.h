@@ -57,6 +57,10 @@ struct tw_world {
 
 	struct tw_vec_hits rmap_hits;
 
+	/* The maple preallocation to fail in the operation under way. */
+	uint32_t maple_nth, nr_preallocs;
+	bool maple_failed;
+
 	/* WARN_ON()s hit since the last hygiene report. */
 	struct {
 		const char *file;

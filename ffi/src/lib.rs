@@ -150,6 +150,8 @@ pub struct Outcome {
     pub allocs_dropped: u32,
     /// For rmap: where the page was found, sorted.
     pub hits: Vec<(u32, u64)>,
+    /// A maple-tree preallocation failed as [`World::fail_maple`] asked.
+    pub maple_failed: bool,
 }
 
 /// An owned copy of a C snapshot (see `csrc/harness.h` for the fields).
@@ -376,7 +378,15 @@ impl World {
             allocs: out.allocs[..recorded as usize].to_vec(),
             allocs_dropped: out.nr_allocs - recorded,
             hits: hits.iter().map(|h| (h.mm, h.addr)).collect(),
+            maple_failed: out.maple_failed,
         }
+    }
+
+    /// Makes the `nth` maple-tree preallocation of the next [`World::apply`]
+    /// fail; false (nothing armed) for a world without a maple tree.
+    pub fn fail_maple(&mut self, nth: u32) -> bool {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_fail_maple(self.raw.as_ptr(), nth) }
     }
 
     /// A copy of the world's current state.

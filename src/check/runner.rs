@@ -401,8 +401,21 @@ fn drive(
         // on the oracle, which only works if the C side rolled back fully.
         let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && in_sync;
         let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
+        // A maple preallocation failure (maple=N) only a tree's own
+        // mm/vma.c can have: its state before, for the rollback rule.
+        let maple_before = match step.maple {
+            Some(nth) if c.fail_maple(nth) => Some(canonicalize(&c.snapshot())),
+            _ => None,
+        };
         let c_out = c.apply(&step.op, step.fail);
         result.allocs.push(c_out.allocs.len());
+        // Nothing models what follows a maple failure: from here on the C
+        // side is checked alone, starting with this step.
+        let maple_fired = c_out.maple_failed && maple_before.is_some();
+        if maple_fired && in_sync {
+            in_sync = false;
+            result.desynced_at = Some(i);
+        }
 
         let oracle_fail = if mode == Mode::Strict {
             step.fail
@@ -452,7 +465,7 @@ fn drive(
         if i + 1 < opts.check_from {
             continue;
         }
-        if !every_step && i < last {
+        if !every_step && i < last && !maple_fired {
             if let Some(o_out) = &o_out {
                 run.compare_outcomes(i, mode, &c_out, o_out)?;
             }
@@ -483,7 +496,8 @@ fn drive(
             return Err(run.hygiene(Some(i), Side::C, &problems));
         }
         if c_out.status == Status::Enomem {
-            if let Some(before) = &prev_c {
+            let before = if maple_fired { &maple_before } else { &prev_c };
+            if let Some(before) = before {
                 run.rollback(i, Side::C, step, before, &snap_c)?;
             }
         }

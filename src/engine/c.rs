@@ -183,6 +183,10 @@ fn live_counts(live: &[u64; ffi::NR_SITES]) -> LiveCounts {
 }
 
 impl Engine for CEngine {
+    fn fail_maple(&mut self, nth: u32) -> bool {
+        self.world.fail_maple(nth)
+    }
+
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
         let out = self
             .world
@@ -197,6 +201,7 @@ impl Engine for CEngine {
             status,
             allocs: out.allocs.iter().map(|&s| site(s)).collect(),
             hits: out.hits,
+            maple_failed: out.maple_failed,
         }
     }
 

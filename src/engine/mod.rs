@@ -67,6 +67,8 @@ pub struct Outcome {
     pub allocs: Vec<Site>,
     /// For `rmap`: where the walk found the page, sorted.
     pub hits: Vec<(u32, u64)>,
+    /// A maple-tree preallocation failed as [`Engine::fail_maple`] asked.
+    pub maple_failed: bool,
 }
 
 impl fmt::Display for Outcome {
@@ -128,6 +130,15 @@ impl Layout {
 pub trait Engine {
     /// Applies `op`, failing allocations as `fail` says.
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome;
+    /// Makes the `nth` maple-tree preallocation of the next [`apply`]
+    /// fail; false when the engine has no maple tree (only a tree's own
+    /// mm/vma.c does), and nothing happens.
+    ///
+    /// [`apply`]: Engine::apply
+    fn fail_maple(&mut self, nth: u32) -> bool {
+        let _ = nth;
+        false
+    }
     /// Every live object, as the engine sees it.
     fn snapshot(&mut self) -> RawSnapshot;
     /// The processes and their VMA ranges (cheaper than a snapshot where

@@ -199,6 +199,7 @@ impl Engine for OracleEngine {
             status,
             allocs: out.allocs.into_iter().map(site).collect(),
             hits: out.rmap,
+            maple_failed: false,
         }
     }
 

@@ -258,16 +258,31 @@ impl fmt::Display for FailPlan {
     }
 }
 
-/// An operation as it appears in a scenario: with its optional fail plan.
+/// An operation as it appears in a scenario: with its optional fail plan,
+/// and optionally a maple-tree preallocation that fails (`maple=N`: the
+/// Nth `vma_iter_prealloc` of the operation). Only a world with a tree's
+/// own mm/vma.c (`kernel-vma`) has a maple tree; elsewhere `maple=` does
+/// nothing, and where it fired, nothing models what follows, so the run
+/// is judged by the contracts and the rollback rule from there on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Step {
     pub op: Op,
     pub fail: Option<FailPlan>,
+    pub maple: Option<u32>,
 }
 
 impl Step {
     pub fn new(op: Op) -> Step {
-        Step { op, fail: None }
+        Step {
+            op,
+            fail: None,
+            maple: None,
+        }
+    }
+
+    /// The same faults on another operation.
+    pub fn with_op(self, op: Op) -> Step {
+        Step { op, ..self }
     }
 }
 
@@ -276,6 +291,9 @@ impl fmt::Display for Step {
         write!(f, "{}", self.op)?;
         if let Some(plan) = self.fail {
             write!(f, " {plan}")?;
+        }
+        if let Some(nth) = self.maple {
+            write!(f, " maple={nth}")?;
         }
         Ok(())
     }

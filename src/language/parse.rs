@@ -171,16 +171,38 @@ fn parse_fail(token: &str) -> Result<FailPlan, String> {
     Ok(FailPlan { nth, and_later })
 }
 
+fn parse_maple(token: &str) -> Result<u32, String> {
+    let digits = &token["maple=".len()..];
+    let nth = parse_number(digits, "maple count")?;
+    if nth == 0 {
+        return Err("maple=N counts maple-tree preallocations from 1".into());
+    }
+    u32::try_from(nth).map_err(|_| format!("maple count `{digits}` is too large"))
+}
+
 fn parse_step(tokens: &[&str]) -> Result<Step, String> {
-    let (fail, tokens) = match tokens.split_last() {
-        Some((last, rest)) if last.starts_with("fail=") => (Some(parse_fail(last)?), rest),
-        _ => (None, tokens),
-    };
-    if let Some(bad) = tokens.iter().find(|t| t.starts_with("fail=")) {
-        return Err(format!("`{bad}` must be the last item of the line"));
+    // The fault items close the line, in either order, each at most once.
+    let (mut fail, mut maple, mut tokens) = (None, None, tokens);
+    while let Some((last, rest)) = tokens.split_last() {
+        if last.starts_with("fail=") && fail.is_none() {
+            fail = Some(parse_fail(last)?);
+        } else if last.starts_with("maple=") && maple.is_none() {
+            maple = Some(parse_maple(last)?);
+        } else {
+            break;
+        }
+        tokens = rest;
+    }
+    if let Some(bad) = tokens
+        .iter()
+        .find(|t| t.starts_with("fail=") || t.starts_with("maple="))
+    {
+        return Err(format!(
+            "`{bad}` must come after the operands, at the end of the line, once"
+        ));
     }
     let Some(&word) = tokens.first() else {
-        return Err("a fail= item needs an operation before it on the line".into());
+        return Err("a fail= or maple= item needs an operation before it on the line".into());
     };
     let kind = OpKind::from_name(word).ok_or_else(|| format!("unknown operation `{word}`"))?;
     let args = &tokens[1..];
@@ -258,7 +280,7 @@ fn parse_step(tokens: &[&str]) -> Result<Step, String> {
             }
         }
     };
-    Ok(Step { op, fail })
+    Ok(Step { op, fail, maple })
 }
 
 #[cfg(test)]
@@ -307,6 +329,22 @@ exit 1
     }
 
     #[test]
+    fn maple_failures_parse_in_either_order_and_print_canonically() {
+        let s = parse_scenario(
+            "mmap 0 0x10000 0x1000\nsplit 0 0x10000 maple=2 fail=1+\n",
+            "t.txt",
+        )
+        .expect("parses");
+        assert_eq!(s.steps[1].maple, Some(2));
+        assert_eq!(
+            s.steps[1].fail.map(|f| (f.nth, f.and_later)),
+            Some((1, true))
+        );
+        assert_eq!(s.steps[1].to_string(), "split 0 0x10000 fail=1+ maple=2");
+        assert_eq!(s.steps[0].maple, None);
+    }
+
+    #[test]
     fn errors_name_file_line_and_reason() {
         let e = err("mmap 0 0x1000 0x1000\n\nfork\n");
         assert_eq!(e.line, 3);
@@ -320,7 +358,13 @@ exit 1
         assert!(err("fault 0 0x1000 x").reason.contains("r or w"));
         assert!(err("mmap 0 zz 0x1000").reason.contains("not a number"));
         assert!(err("fork 0 fail=0").reason.contains("from 1"));
-        assert!(err("fork 0 fail=2 fail=3").reason.contains("last item"));
+        assert!(err("fork 0 fail=2 fail=3")
+            .reason
+            .contains("at the end of the line, once"));
+        assert!(err("fork 0 maple=1 maple=1").reason.contains("once"));
+        assert!(err("fork maple=1 0").reason.contains("after the operands"));
+        assert!(err("fork 0 maple=0").reason.contains("from 1"));
+        assert!(err("fork 0 maple=x").reason.contains("not a number"));
         assert!(err("fork 0\n#! expect=pass")
             .reason
             .contains("before the first"));

@@ -164,7 +164,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
                                 } else {
                                     s.op
                                 };
-                                Step { op, fail: s.fail }
+                                s.with_op(op)
                             }),
                     )
                     .collect();
@@ -355,10 +355,7 @@ fn replace_address(step: &Step, from: u64, to: u64) -> Step {
         },
         other => other,
     };
-    Step {
-        op,
-        fail: step.fail,
-    }
+    step.with_op(op)
 }
 
 /// A range whose start moves from `from` to `to` keeps its length; one that

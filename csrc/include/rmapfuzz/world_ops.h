@@ -22,6 +22,8 @@ struct rf_world_ops {
 	void *(*create)(void);
 	void (*apply)(void *world, const struct rf_op *op, uint32_t fail_nth,
 		      bool fail_and_later, struct rf_outcome *out);
+	/* Arms a maple preallocation failure for the next apply. */
+	void (*fail_maple)(void *world, uint32_t nth);
 	void (*snapshot)(void *world, struct rf_snapshot *out);
 	void (*hygiene)(void *world, struct rf_hygiene *out);
 	void (*exit_all)(void *world);

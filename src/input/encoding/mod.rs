@@ -49,6 +49,15 @@ const ADJACENT: u8 = 0xc0;
 /// allocations of an operation) take most of the byte values. Other N
 /// follow an escape.
 pub const FAIL_ONCE: u8 = 192;
+/// Fail bytes MAPLE_ONLY..FAIL_ONCE fail a maple-tree preallocation
+/// (`maple=N`, N from MAPLE_NTH) and no allocation. After an escape, the
+/// flags byte holds `fail=N+` in bit 0, `maple=N` (N < 64) in bits 1-6,
+/// and in bit 7 "no allocation fails" (the escaped N is then ignored).
+const MAPLE_ONLY: u8 = 176;
+const MAPLE_NTH: [u32; 16] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4];
+const ESCAPED_LATER: u8 = 1;
+const ESCAPED_NO_ALLOC: u8 = 0x80;
+const ESCAPED_MAPLE_MAX: u32 = 63;
 const FAIL_LATER: u8 = 224;
 const FAIL_NTH: [u8; 64] = {
     let mut table = [0u8; 64];
@@ -164,9 +173,9 @@ pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Record>) {
         let start = at(&u);
         let layout = tracker.layout();
         let kind = kinds[usize::from(byte(&mut u)) % kinds.len()];
-        let fail = Fail::read(&mut u);
+        let (fail, maple) = Fail::read(&mut u);
         let op = read_op(&mut u, kind, &layout);
-        let step = Step { op, fail };
+        let step = Step { op, fail, maple };
         let allocs = tracker.apply(&step.op, step.fail).allocs.len();
         steps.push(step);
         records.push(Record {
@@ -181,7 +190,7 @@ pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Record>) {
 /// `fail`.
 pub fn fail_field(fail: Option<FailPlan>) -> Vec<u8> {
     let mut out = Vec::new();
-    Fail::write(&mut out, fail).expect("every fail plan encodes");
+    Fail::write(&mut out, fail, None).expect("every fail plan encodes");
     out
 }
 
@@ -223,7 +232,7 @@ pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
             .position(|&k| k == step.op.kind())
             .expect("the mask holds every kind used");
         out.push(selector as u8);
-        Fail::write(&mut out, step.fail).map_err(err)?;
+        Fail::write(&mut out, step.fail, step.maple).map_err(err)?;
         write_op(&mut out, &step.op, &layout).map_err(err)?;
         tracker.apply(&step.op, step.fail);
     }
@@ -239,40 +248,71 @@ fn fail_nth(slot: u8) -> u32 {
 }
 
 impl Fail {
-    fn read(u: &mut Unstructured) -> Option<FailPlan> {
+    fn read(u: &mut Unstructured) -> (Option<FailPlan>, Option<u32>) {
         match byte(u) {
-            b if b < FAIL_ONCE => None,
-            ESCAPE => Some(FailPlan {
-                nth: u32_le(u).max(1),
-                and_later: byte(u) & 1 == 1,
-            }),
-            b if b < FAIL_LATER => Some(FailPlan {
-                nth: fail_nth(b - FAIL_ONCE),
-                and_later: false,
-            }),
-            b => Some(FailPlan {
-                nth: fail_nth(b - FAIL_LATER),
-                and_later: true,
-            }),
+            b if b < MAPLE_ONLY => (None, None),
+            b if b < FAIL_ONCE => (None, Some(MAPLE_NTH[usize::from(b - MAPLE_ONLY)])),
+            ESCAPE => {
+                let nth = u32_le(u).max(1);
+                let flags = byte(u);
+                let fail = (flags & ESCAPED_NO_ALLOC == 0).then_some(FailPlan {
+                    nth,
+                    and_later: flags & ESCAPED_LATER != 0,
+                });
+                let maple = u32::from((flags >> 1) & 0x3f);
+                (fail, (maple != 0).then_some(maple))
+            }
+            b if b < FAIL_LATER => (
+                Some(FailPlan {
+                    nth: fail_nth(b - FAIL_ONCE),
+                    and_later: false,
+                }),
+                None,
+            ),
+            b => (
+                Some(FailPlan {
+                    nth: fail_nth(b - FAIL_LATER),
+                    and_later: true,
+                }),
+                None,
+            ),
         }
     }
 
-    fn write(out: &mut Vec<u8>, fail: Option<FailPlan>) -> Result<(), String> {
-        let Some(FailPlan { nth, and_later }) = fail else {
-            out.push(0);
-            return Ok(());
+    fn write(out: &mut Vec<u8>, fail: Option<FailPlan>, maple: Option<u32>) -> Result<(), String> {
+        let escaped = |out: &mut Vec<u8>, nth: u32, flags: u8| {
+            out.push(ESCAPE);
+            out.extend_from_slice(&nth.to_le_bytes());
+            out.push(flags);
         };
-        let (base, slots) = if and_later {
-            (FAIL_LATER, ESCAPE - FAIL_LATER)
-        } else {
-            (FAIL_ONCE, FAIL_LATER - FAIL_ONCE)
+        let maple_bits = match maple {
+            None => 0,
+            Some(m) if m <= ESCAPED_MAPLE_MAX => (m as u8) << 1,
+            Some(m) => {
+                return Err(format!(
+                    "maple={m} does not encode (at most {ESCAPED_MAPLE_MAX})"
+                ))
+            }
         };
-        match (0..slots).find(|&k| fail_nth(k) == nth) {
-            Some(k) => out.push(base + k),
-            None => {
-                out.push(ESCAPE);
-                out.extend_from_slice(&nth.to_le_bytes());
-                out.push(u8::from(and_later));
+        match (fail, maple) {
+            (None, None) => out.push(0),
+            (None, Some(m)) => match MAPLE_NTH.iter().position(|&n| n == m) {
+                Some(k) => out.push(MAPLE_ONLY + k as u8),
+                None => escaped(out, 1, ESCAPED_NO_ALLOC | maple_bits),
+            },
+            (Some(FailPlan { nth, and_later }), Some(_)) => {
+                escaped(out, nth, u8::from(and_later) | maple_bits)
+            }
+            (Some(FailPlan { nth, and_later }), None) => {
+                let (base, slots) = if and_later {
+                    (FAIL_LATER, ESCAPE - FAIL_LATER)
+                } else {
+                    (FAIL_ONCE, FAIL_LATER - FAIL_ONCE)
+                };
+                match (0..slots).find(|&k| fail_nth(k) == nth) {
+                    Some(k) => out.push(base + k),
+                    None => escaped(out, nth, u8::from(and_later)),
+                }
             }
         }
         Ok(())

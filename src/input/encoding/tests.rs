@@ -28,6 +28,28 @@ mmap 0 0x20000 0x1000
 }
 
 #[test]
+fn maple_failures_encode_alone_and_with_an_allocation_failure() {
+    let text = "\
+mmap 0 0x10000 0x4000
+split 0 0x12000 maple=1
+split 0 0x11000 maple=9
+merge 0 0x12000 fail=2 maple=3
+merge 0 0x12000 fail=7+ maple=63
+fault 0 0x10000 w fail=1
+";
+    let s = parse_scenario(text, "t").unwrap();
+    let bytes = encode(&s).unwrap();
+    assert_eq!(decode(&bytes), s);
+    // maple=1 alone takes one byte of its own range.
+    assert!(
+        bytes.iter().any(|b| (MAPLE_ONLY..FAIL_ONCE).contains(b)),
+        "{bytes:?}"
+    );
+    let too_many = parse_scenario("fork 0 fail=1 maple=64\n", "t").unwrap();
+    assert!(encode(&too_many).is_err());
+}
+
+#[test]
 fn any_bytes_decode() {
     let mut seed = 0x1234_5678_9abc_def1u64;
     for len in 0..400 {
