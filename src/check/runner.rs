@@ -70,9 +70,12 @@ pub struct RunResult {
     pub failure: Option<Failure>,
     /// Allocation attempts the C side made at each step.
     pub allocs: Vec<usize>,
-    /// In relaxed mode: the step after which the oracle could no longer
-    /// follow (a partial failure on the C side).
+    /// The step after which the reference could no longer follow: in
+    /// relaxed mode a partial failure on the C side, in any mode a maple
+    /// failure (`maple=N`).
     pub desynced_at: Option<usize>,
+    /// The steps whose `maple=N` failed a maple-tree preallocation.
+    pub maple_fired: Vec<usize>,
     /// With [`RunOptions::keep_state`]: the C side's canonical state after
     /// the last step.
     pub final_state: Option<Snapshot>,
@@ -412,6 +415,9 @@ fn drive(
         // Nothing models what follows a maple failure: from here on the C
         // side is checked alone, starting with this step.
         let maple_fired = c_out.maple_failed && maple_before.is_some();
+        if maple_fired {
+            result.maple_fired.push(i);
+        }
         if maple_fired && in_sync {
             in_sync = false;
             result.desynced_at = Some(i);

@@ -1,5 +1,7 @@
 //! Systematic fault injection: every allocation of every operation of a
-//! scenario, failed once (`fail=N`) and failed for good (`fail=N+`).
+//! scenario, failed once (`fail=N`) and failed for good (`fail=N+`); and
+//! where the variant has a maple tree (`kernel-vma`), every maple-tree
+//! preallocation of every operation (`maple=N`).
 
 use crate::check::report::Failure;
 use crate::check::runner::{run, RunOptions};
@@ -39,8 +41,9 @@ pub fn sweep(scenario: &Scenario, variant: Variant) -> Result<SweepStats, Box<Fa
 }
 
 /// The injections of one step: `fail=N` and `fail=N+` for every N the step
-/// reaches (the step's own fail plan is replaced). Steps before it are
-/// replayed but not checked again.
+/// reaches (the step's own fail plan is replaced), then `maple=N` for every
+/// preallocation it reaches where there is a maple tree. Steps before it
+/// are replayed but not checked again.
 pub fn sweep_step(
     scenario: &Scenario,
     variant: Variant,
@@ -69,6 +72,31 @@ pub fn sweep_step(
             }
             stats.injections += 1;
         }
+    }
+    if !variant.has_maple_tree() {
+        return Ok(stats);
+    }
+    for nth in 1..=MAX_NTH {
+        let mut injected = scenario.clone();
+        injected.steps[i].fail = None;
+        injected.steps[i].maple = Some(nth);
+        let result = run(
+            &injected,
+            variant,
+            RunOptions {
+                check_from: i,
+                ..RunOptions::default()
+            },
+        );
+        stats.runs += 1;
+        if let Some(mut f) = result.failure {
+            f.scenario = Some(injected);
+            return Err(Box::new(f));
+        }
+        if !result.maple_fired.contains(&i) {
+            break;
+        }
+        stats.injections += 1;
     }
     Ok(stats)
 }

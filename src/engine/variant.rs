@@ -187,6 +187,12 @@ impl Variant {
         }
     }
 
+    /// Whether its world has a maple tree whose preallocations `maple=N`
+    /// can fail: only a tree's own mm/vma.c does.
+    pub fn has_maple_tree(&self) -> bool {
+        self.name == KERNEL_VMA_VARIANT
+    }
+
     /// The kernel tree this variant was built from, if any.
     pub fn tree(&self) -> Option<rmap_ffi::KernelBuild> {
         built_tree(self.name)
