@@ -1,9 +1,11 @@
 //! Judging a run: canonical snapshots, the contracts they must obey, the
 //! differential runner and the systematic fault sweep, the reports of a
-//! failure, and which checks a corpus exercises.
+//! failure, a tree's acknowledged known warnings, and which checks a
+//! corpus exercises.
 
 pub mod coverage;
 pub mod invariants;
+pub mod known;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
