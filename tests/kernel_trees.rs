@@ -13,6 +13,9 @@
 //! the tree's file and line.
 //!
 //! 6.1 (bookworm's own kernel) is held strictly to `pre-series` as well.
+//! 7.2's and 7.3's known warning under their own mm/vma.c fails its
+//! reproducer unless `known-warnings/vma-merge-nomem-iterator.txt`
+//! acknowledges it (and patterns for another site or condition do not).
 //!
 //! Trees come from `scripts/kernel-src VERSION` (cached under
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
@@ -153,6 +156,87 @@ fn tree_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
         ],
         "hygiene.warning",
     )
+}
+
+/// The file acknowledging the trees' known warning (README, "Known
+/// warnings").
+const KNOWN_WARNINGS: &str = "known-warnings/vma-merge-nomem-iterator.txt";
+
+/// With `KNOWN_WARNINGS`, the tree's known warning no longer fails its
+/// reproducers (and is counted); without it, or with patterns for another
+/// site or another condition, it still does.
+fn known_warnings_acknowledged(tree: &Path) -> Result<(), Failed> {
+    let finding = TREE_CALLERS_FINDINGS[0];
+    let out = rmapfuzz(tree, &["replay", "--variant", "kernel-vma", finding]);
+    let all = text(&out);
+    if out.status.code() != Some(1)
+        || !all.contains("op #5 `mmap 0 0x11000 0x1000 fail=1`: check hygiene.warning")
+        || !all.contains("include/linux/maple_tree.h:")
+    {
+        return Err(format!("{finding} did not warn in maple_tree.h at op #5:\n{all}").into());
+    }
+    let dir = tempfile::tempdir()?;
+    let unrelated = dir.path().join("unrelated.txt");
+    std::fs::write(
+        &unrelated,
+        "# the right condition at another site, another condition at the right site
+         mm/vma.c a maple tree warning
+maple_tree.h !mt_lock_is_held(mt)
+",
+    )?;
+    let unrelated = unrelated.display().to_string();
+    fails_with(
+        tree,
+        &[
+            "--known-warnings",
+            &unrelated,
+            "replay",
+            "--variant",
+            "kernel-vma",
+            finding,
+        ],
+        "hygiene.warning",
+    )?;
+    let mut args = vec![
+        "--known-warnings",
+        KNOWN_WARNINGS,
+        "replay",
+        "--variant",
+        "kernel-vma",
+    ];
+    args.push(finding);
+    let out = rmapfuzz(tree, &args);
+    let all = text(&out);
+    if out.status.code() != Some(0)
+        || !all.contains("ok    corpus/mmap-merge-enomem-falls-back.txt")
+        || !all.contains("(1 known warning(s) acknowledged)")
+        || !all.contains(&format!("1 known warning(s) acknowledged, not failures, by the 1 pattern(s) of {KNOWN_WARNINGS}"))
+    {
+        return Err(format!("replay with {KNOWN_WARNINGS} did not pass, acknowledging one:
+{all}").into());
+    }
+    let mut args = vec![
+        "--known-warnings",
+        KNOWN_WARNINGS,
+        "sweep",
+        "--variant",
+        "kernel-vma",
+    ];
+    args.extend(TREE_CALLERS_FINDINGS);
+    let out = rmapfuzz(tree, &args);
+    let all = text(&out);
+    let acknowledging = all
+        .lines()
+        .filter(|l| l.starts_with("ok ") && l.contains("known warning(s) acknowledged)"))
+        .count();
+    if out.status.code() != Some(0) || acknowledging != TREE_CALLERS_FINDINGS.len() {
+        return Err(format!(
+            "sweep with {KNOWN_WARNINGS} did not pass:
+{all}"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// A copy of all of `tree` (with its tools/testing/vma world) whose file
@@ -759,10 +843,14 @@ fn main() {
                     tree_against_tree(&f, &t612)
                 }));
             }
-            let (v1, v2, v3) = (t.clone(), t.clone(), t.clone());
+            let (v1, v2, v3, v4) = (t.clone(), t.clone(), t.clone(), t.clone());
             trials.push(Trial::test(
                 "linux-7.2::kernel-vma::replay-and-sweep",
                 move || tree_callers_pass_corpus(&v1),
+            ));
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::known-warnings-acknowledged",
+                move || known_warnings_acknowledged(&v4),
             ));
             trials.push(Trial::test(
                 "linux-7.2::kernel-vma::slip::split-clones-as-fork",
@@ -819,6 +907,7 @@ fn main() {
                 "a-tree-build-needs-its-tree",
                 "against-a-base-tree",
                 "kernel-vma::replay-and-sweep",
+                "kernel-vma::known-warnings-acknowledged",
                 "kernel-vma::slips",
                 "slip::lib-rbtree-insert-recolours-the-parent-red",
                 "uncompilable-tree-shows-the-compiler",
@@ -859,10 +948,14 @@ fn main() {
                     )
                 },
             ));
-            let v = t.clone();
+            let (v, w) = (t.clone(), t.clone());
             trials.push(Trial::test(
                 "linux-7.3::kernel-vma::replay-and-sweep",
                 move || tree_callers_pass_corpus(&v),
+            ));
+            trials.push(Trial::test(
+                "linux-7.3::kernel-vma::known-warnings-acknowledged",
+                move || known_warnings_acknowledged(&w),
             ));
             trials.push(Trial::test(
                 "linux-7.3::unplaceable-function-is-refused",
@@ -873,6 +966,7 @@ fn main() {
             for name in [
                 "anon-pgoff::replay-and-sweep",
                 "kernel-vma::replay-and-sweep",
+                "kernel-vma::known-warnings-acknowledged",
                 "slips",
                 "unplaceable-function-is-refused",
             ] {

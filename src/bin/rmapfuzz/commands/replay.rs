@@ -45,11 +45,16 @@ pub fn show_difference(path: &Path, s: &Scenario, v: Variant) -> bool {
     true
 }
 
-pub fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+pub fn replay(
+    paths: &[PathBuf],
+    variant: Option<&str>,
+    known: Known,
+) -> Result<ExitCode, InputError> {
     let mut tally = Tally::default();
     let mut differ = 0usize;
     let loaded = load(paths, variant)?;
     announce(loaded.iter().flat_map(|l| &l.2));
+    announce_known(known);
     for (path, s, variants) in loaded {
         for v in variants {
             let Some(expect) = expectation(&s, v) else {
@@ -60,17 +65,26 @@ pub fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Inpu
                 );
                 continue;
             };
-            let result = run(&s, v, RunOptions::default());
-            let note = result
+            let result = run(
+                &s,
+                v,
+                RunOptions {
+                    known,
+                    ..RunOptions::default()
+                },
+            );
+            let mut note = result
                 .desynced_at
                 .map(|i| format!(" (reference out of step after op #{})", i + 1))
                 .unwrap_or_default();
+            note += &acknowledged_note(result.acknowledged.len());
             tally.record(&path, v, &expect, result.failure.as_ref(), &note);
             if result.failure.is_none() && lists_differences(v) && show_difference(&path, &s, v) {
                 differ += 1;
             }
         }
     }
+    summarize_known(known);
     if differ > 0 {
         println!(
             "{differ} scenario(s) behave differently on the two trees beyond shape (not failures: \
