@@ -113,6 +113,19 @@ fn an_unmet_expectation_exits_1() {
 }
 
 #[test]
+fn op_timeout_takes_seconds_and_0_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ok.txt", "mmap 0 0x10000 0x1000\nfork 0\n");
+    for secs in ["0", "1", "10"] {
+        let out = rmapfuzz(&["--op-timeout", secs, "replay", &path]);
+        assert_eq!(out.status.code(), Some(0), "--op-timeout {secs}");
+    }
+    let out = rmapfuzz(&["replay", &path, "--op-timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'soon' for '--op-timeout"));
+}
+
+#[test]
 fn variants_lists_the_correct_ones() {
     let out = rmapfuzz(&["variants"]);
     assert!(out.status.success());

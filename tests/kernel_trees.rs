@@ -16,6 +16,8 @@
 //! 7.2's and 7.3's known warning under their own mm/vma.c fails its
 //! reproducer unless `known-warnings/vma-merge-nomem-iterator.txt`
 //! acknowledges it (and patterns for another site or condition do not).
+//! A 7.2 whose interval tree insert loops forever is stopped by the
+//! watchdog (`--op-timeout`), which names the operation.
 //!
 //! Trees come from `scripts/kernel-src VERSION` (cached under
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
@@ -235,6 +237,37 @@ maple_tree.h !mt_lock_is_held(mt)
 {all}"
         )
         .into());
+    }
+    Ok(())
+}
+
+/// A tree whose interval tree insert loops forever (going right sends it
+/// back to the root): with `--op-timeout`, replay stops at the operation
+/// that hangs, names it, its scenario and variant, and exits 3.
+fn stuck_operation_is_reported(tree: &Path) -> Result<(), Failed> {
+    let dir = slipped(
+        tree,
+        "include/linux/interval_tree_generic.h",
+        "\t\t\tlink = &parent->ITRB.rb_right;",
+        "\t\t\tlink = &root->rb_root.rb_node;",
+    )?;
+    let args = [
+        "--op-timeout",
+        "2",
+        "replay",
+        "--variant",
+        "kernel",
+        "corpus/cow-after-fork.txt",
+    ];
+    let out = rmapfuzz(dir.path(), &args);
+    let all = text(&out);
+    if out.status.code() != Some(3)
+        || !all.contains("rmapfuzz: watchdog: [kernel 7.2")
+        || !all.contains("op #3 `fork 0` (or the checks after it) of corpus/cow-after-fork.txt")
+        || !all.contains("has not finished after ")
+        || !all.contains("      fork 0\n")
+    {
+        return Err(format!("{args:?}: expected the watchdog's report and exit 3:\n{all}").into());
     }
     Ok(())
 }
@@ -889,6 +922,11 @@ fn main() {
                     )
                 },
             ));
+            let w = t.clone();
+            trials.push(Trial::test(
+                "linux-7.2::watchdog::interval-tree-insert-loops",
+                move || stuck_operation_is_reported(&w),
+            ));
             let g = t.clone();
             trials.push(Trial::test(
                 "linux-7.2::uncompilable-tree-shows-the-compiler",
@@ -910,6 +948,7 @@ fn main() {
                 "kernel-vma::known-warnings-acknowledged",
                 "kernel-vma::slips",
                 "slip::lib-rbtree-insert-recolours-the-parent-red",
+                "watchdog::interval-tree-insert-loops",
                 "uncompilable-tree-shows-the-compiler",
                 "missing-function-is-refused",
             ] {

@@ -1,7 +1,7 @@
 //! Judging a run: canonical snapshots, the contracts they must obey, the
 //! differential runner and the systematic fault sweep, the reports of a
-//! failure, a tree's acknowledged known warnings, and which checks a
-//! corpus exercises.
+//! failure, a tree's acknowledged known warnings, which checks a corpus
+//! exercises, and the watchdog that reports an operation that never ends.
 
 pub mod coverage;
 pub mod invariants;
@@ -10,3 +10,4 @@ pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod sweep;
+pub mod watchdog;

@@ -32,6 +32,7 @@ use crate::check::report::{Failure, Side};
 use crate::check::snapshot::{
     canonicalize, first_difference, shape_difference, LiveCounts, Snapshot,
 };
+use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
@@ -105,6 +106,8 @@ struct Run<'a> {
     variant: Variant,
     scenario: &'a Scenario,
     known: Known,
+    /// Each operation's start, for the watchdog (if one is installed).
+    watch: RunWatch,
 }
 
 impl Run<'_> {
@@ -388,6 +391,7 @@ fn judge(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
         variant,
         scenario,
         known: opts.known,
+        watch: RunWatch::begin(scenario, variant.label),
     };
     let Some(c) = CEngine::new(variant.name) else {
         result.failure = Some(*run.failure(
@@ -410,6 +414,7 @@ fn judge(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
         result.failure = Some(*f);
         return result;
     }
+    run.watch.teardown();
     let c_end = c.finish();
     let problems = run.unacknowledged(None, c_end.problems, &mut result.acknowledged);
     if let Err(f) = run.teardown(Side::C, c_end.leaks, &problems) {
@@ -456,6 +461,7 @@ fn drive(
     }
 
     for (i, step) in run.scenario.steps.iter().enumerate() {
+        run.watch.step(i);
         // Relaxed mode never injects into the oracle: the two sides count
         // allocations differently. A C failure is matched by skipping the op
         // on the oracle, which only works if the C side rolled back fully.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use rmapfuzz::check::known::{Known, KnownWarnings};
+use rmapfuzz::check::watchdog;
 use rmapfuzz::engine::variant::{self};
 
 mod commands;
@@ -42,6 +43,11 @@ struct Cli {
     /// and is counted in the report; every other problem still fails.
     #[arg(long, global = true, value_name = "FILE")]
     known_warnings: Option<PathBuf>,
+    /// Stop with a report and exit code 3 when one operation (with the
+    /// checks after it) runs longer than this: the code under test is
+    /// stuck. 0: never.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10)]
+    op_timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -305,6 +311,17 @@ fn main() -> ExitCode {
             eprintln!("rmapfuzz: {e}");
             return ExitCode::from(2);
         }
+    }
+    if cli.op_timeout > 0 {
+        let limit = std::time::Duration::from_secs(cli.op_timeout);
+        watchdog::install(limit, |stuck| {
+            eprint!("{stuck}");
+            eprintln!(
+                "rmapfuzz: stopped by the watchdog (exit code {})",
+                watchdog::EXIT_STUCK
+            );
+            std::process::exit(i32::from(watchdog::EXIT_STUCK));
+        });
     }
     if let Some(reference) = &cli.reference {
         if let Err(e) = variant::choose_reference(reference) {

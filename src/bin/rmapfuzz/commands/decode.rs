@@ -22,6 +22,7 @@ pub fn decode_one(
     let data = std::fs::read(input)
         .map_err(|e| InputError(vec![format!("{}: cannot read: {e}", input.display())]))?;
     let mut s = encoding::decode(&data);
+    rmapfuzz::check::watchdog::set_context(input.display().to_string());
     let chosen = match variant
         .map(str::to_owned)
         .or_else(|| std::env::var("RMAPFUZZ_VARIANT").ok())

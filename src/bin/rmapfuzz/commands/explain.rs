@@ -14,6 +14,7 @@ pub fn explain_one(
 ) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
     announce_known(known);
+    rmapfuzz::check::watchdog::set_context(input.path.display().to_string());
     let x = rmapfuzz::tools::explain::explain(&input.scenario, input.variant, known);
     println!(
         "{}: {} operations",

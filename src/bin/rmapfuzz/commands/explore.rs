@@ -24,6 +24,7 @@ pub fn explore_cmd(
         ]));
     }
     announce_known(known);
+    rmapfuzz::check::watchdog::set_context(format!("explore --depth {depth}"));
     let threads =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = indicatif::ProgressBar::new(1);

@@ -18,6 +18,10 @@ pub fn minimize_with_progress(
         indicatif::ProgressStyle::with_template("{spinner} minimizing [{elapsed}] {msg}")
             .expect("valid template"),
     );
+    rmapfuzz::check::watchdog::set_context(format!(
+        "a candidate of the minimization of {}",
+        input.path.display()
+    ));
     let result = minimize(&input.scenario, input.variant, known, |p| {
         bar.set_message(format!(
             "{} ops, {} runs, pass: {}",

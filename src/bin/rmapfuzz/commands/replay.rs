@@ -56,6 +56,7 @@ pub fn replay(
     announce(loaded.iter().flat_map(|l| &l.2));
     announce_known(known);
     for (path, s, variants) in loaded {
+        rmapfuzz::check::watchdog::set_context(path.display().to_string());
         for v in variants {
             let Some(expect) = expectation(&s, v) else {
                 tally.skipped += 1;

@@ -17,6 +17,7 @@ pub fn run_inputs(
     let mut tally = Tally::default();
     announce_known(known);
     for file in input_files(paths)? {
+        rmapfuzz::check::watchdog::set_context(file.display().to_string());
         let data = std::fs::read(&file)
             .map_err(|e| InputError(vec![format!("{}: {e}", file.display())]))?;
         match rmapfuzz::input::fuzzing::check_diff(&data, v, known) {

@@ -19,6 +19,7 @@ pub fn sweep_all(
     announce(loaded.iter().flat_map(|l| &l.2));
     announce_known(known);
     for (path, s, variants) in loaded {
+        rmapfuzz::check::watchdog::set_context(format!("sweep of {}", path.display()));
         for v in variants {
             match expectation(&s, v) {
                 Some(Expect::Pass) => {}

@@ -25,6 +25,7 @@ pub fn triage_dir(dir: &Path, variant: Option<&str>, known: Known) -> Result<Exi
             .expect("valid template"),
     );
     announce_known(known);
+    rmapfuzz::check::watchdog::set_context(format!("triage of {}", dir.display()));
     let t = rmapfuzz::tools::triage::triage(&files, variant, known, |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let failing = t.groups.iter().filter(|g| g.signature.is_some()).count();
