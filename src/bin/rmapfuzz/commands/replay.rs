@@ -19,13 +19,18 @@ pub fn lists_differences(v: Variant) -> bool {
 }
 
 /// The first strict difference of `s` on `v` and its reference, printed
-/// as information (it does not fail the replay).
-pub fn show_difference(path: &Path, s: &Scenario, v: Variant) -> bool {
+/// as information (it does not fail the replay); `known` warnings are not
+/// differences.
+pub fn show_difference(path: &Path, s: &Scenario, v: Variant, known: Known) -> bool {
     let strict = Variant {
         mode: variant::Mode::Strict,
         ..v
     };
-    let Some(f) = run(s, strict, RunOptions::default()).failure else {
+    let opts = RunOptions {
+        known,
+        ..RunOptions::default()
+    };
+    let Some(f) = run(s, strict, opts).failure else {
         return false;
     };
     let at = match (f.step, &f.op) {
@@ -80,7 +85,10 @@ pub fn replay(
                 .unwrap_or_default();
             note += &acknowledged_note(result.acknowledged.len());
             tally.record(&path, v, &expect, result.failure.as_ref(), &note);
-            if result.failure.is_none() && lists_differences(v) && show_difference(&path, &s, v) {
+            if result.failure.is_none()
+                && lists_differences(v)
+                && show_difference(&path, &s, v, known)
+            {
                 differ += 1;
             }
         }
