@@ -113,9 +113,183 @@ fn an_unmet_expectation_exits_1() {
 }
 
 #[test]
+fn op_timeout_takes_seconds_and_0_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ok.txt", "mmap 0 0x10000 0x1000\nfork 0\n");
+    for secs in ["0", "1", "10"] {
+        let out = rmapfuzz(&["--op-timeout", secs, "replay", &path]);
+        assert_eq!(out.status.code(), Some(0), "--op-timeout {secs}");
+    }
+    let out = rmapfuzz(&["replay", &path, "--op-timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'soon' for '--op-timeout"));
+}
+
+#[test]
 fn variants_lists_the_correct_ones() {
     let out = rmapfuzz(&["variants"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("mainline") && text.contains("pre-series"));
+}
+
+/// `unlink-wrong-parent` (a zoo variant) warns at op #7, then breaks a
+/// counter in a second family at op #12.
+const WARNS_THEN_BREAKS: &str = "#! variant=unlink-wrong-parent expect=pass\n\
+    mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0\nfork 1\n\
+    munmap 1 0x10000 0x1000\nmunmap 0 0x10000 0x1000\nmunmap 2 0x10000 0x1000\n\
+    mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0\nfork 3\nexit 4\n";
+
+#[test]
+fn malformed_or_missing_known_warnings_file_exits_2_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "ok.txt", "mmap 0 0x10000 0x1000\n");
+    let text = "# known\nmaple_tree.h a maple tree warning\n\nmaple_tree.h:12x cond\n";
+    let bad = write(dir.path(), "known.txt", text);
+    for args in [
+        vec!["--known-warnings", &bad, "replay", &scenario],
+        vec!["sweep", &scenario, "--known-warnings", &bad],
+        vec!["known-warnings", &bad],
+    ] {
+        let out = rmapfuzz(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "{bad}:4: `maple_tree.h:12x`: the site's line must be a positive number"
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing may run");
+    }
+    let no_condition = write(dir.path(), "short.txt", "\n  maple_tree.h\n");
+    let out = rmapfuzz(&["--known-warnings", &no_condition, "replay", &scenario]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!(
+        "{no_condition}:2: `maple_tree.h`: expected `FILE[:LINE] CONDITION`"
+    )));
+    let missing = dir.path().join("nope.txt").display().to_string();
+    let out = rmapfuzz(&["--known-warnings", &missing, "explore", "--depth", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains(&format!("{missing}: cannot read the known-warnings file")));
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        text,
+        "input untouched"
+    );
+
+    let good = write(
+        dir.path(),
+        "good.txt",
+        "maple_tree.h a maple tree warning\n",
+    );
+    let out = rmapfuzz(&["known-warnings", &good]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 pattern(s)"));
+    let c = dir.path().join("x.c").display().to_string();
+    let out = rmapfuzz(&["--known-warnings", &good, "c-repro", &scenario, "-o", &c]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not taken by c-repro"));
+    assert!(!Path::new(&c).exists());
+}
+
+#[test]
+fn known_warnings_are_acknowledged_by_replay_sweep_explore_and_minimize() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "w.txt", WARNS_THEN_BREAKS);
+    let known = write(dir.path(), "k.txt", "unlink_wrong_parent.c num_children\n");
+    let other = write(
+        dir.path(),
+        "o.txt",
+        "unlink_wrong_parent.c num_active_vmas\n",
+    );
+    let stdout = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    // replay: the warning without the file (or with an unrelated one), the
+    // later counter with it, and the count in the report.
+    for k in [None, Some(&other)] {
+        let mut args = vec!["replay", &scenario];
+        if let Some(k) = k {
+            args.extend(["--known-warnings", k]);
+        }
+        let out = rmapfuzz(&args);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stdout(&out).contains("op #7 `munmap 2 0x10000 0x1000`: check hygiene.warning"));
+    }
+    let out = rmapfuzz(&["--known-warnings", &known, "replay", &scenario]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("op #12 `exit 4`: check invariant.counter.num_children"),
+        "{text}"
+    );
+    assert!(
+        text.contains("acknowledged in this run, as known (not failures): 2 warning(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 known warning(s) acknowledged, not failures, by the 1 pattern(s) of"),
+        "{text}"
+    );
+
+    // The first seven operations alone pass, and sweep as well.
+    let head: String = WARNS_THEN_BREAKS
+        .lines()
+        .take(8)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let head = write(dir.path(), "head.txt", &head);
+    for cmd in ["replay", "sweep"] {
+        let out = rmapfuzz(&["--known-warnings", &known, cmd, &head]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {text}");
+        assert!(
+            text.contains("known warning(s) acknowledged)"),
+            "{cmd}: {text}"
+        );
+        let out = rmapfuzz(&[cmd, &head]);
+        assert_eq!(out.status.code(), Some(1), "{cmd} without the file");
+    }
+
+    // explore and minimize look past the warning for what else there is.
+    let explore = |k: Option<&str>| {
+        let mut args = vec![
+            "explore",
+            "--variant",
+            "unlink-wrong-parent",
+            "--depth",
+            "5",
+        ];
+        args.extend(["--no-fail-points", "--jobs", "1"]);
+        if let Some(k) = k {
+            args.extend(["--known-warnings", k]);
+        }
+        stdout(&rmapfuzz(&args))
+    };
+    assert!(explore(None).contains("check=hygiene.warning"));
+    let text = explore(Some(&known));
+    assert!(
+        text.contains("check=invariant.counter.num_children"),
+        "{text}"
+    );
+    assert!(text.contains("known warning(s) acknowledged"), "{text}");
+
+    let min = dir.path().join("w.min.txt");
+    let out = rmapfuzz(&["--known-warnings", &known, "minimize", &scenario]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&min).unwrap();
+    assert!(
+        written.contains("check=invariant.counter.num_children op=exit"),
+        "{written}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&scenario).unwrap(),
+        WARNS_THEN_BREAKS
+    );
 }

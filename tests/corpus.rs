@@ -61,7 +61,7 @@ fn encoding(path: &Path) -> Result<(), Failed> {
 fn fuzz_replay(path: &Path, v: Variant) -> Result<(), Failed> {
     let s = load(path)?;
     let bytes = encode(&s).map_err(|e| e.to_string())?;
-    check_diff(&bytes, v).map_err(Failed::from)
+    check_diff(&bytes, v, None).map_err(Failed::from)
 }
 
 fn replay(path: &Path, v: Variant) -> Result<(), Failed> {
@@ -80,7 +80,9 @@ fn replay(path: &Path, v: Variant) -> Result<(), Failed> {
 
 fn sweep_one(path: &Path, v: Variant) -> Result<(), Failed> {
     let s = load(path)?;
-    sweep(&s, v).map(|_| ()).map_err(|f| f.to_string().into())
+    sweep(&s, v, None)
+        .map(|_| ())
+        .map_err(|f| f.to_string().into())
 }
 
 fn main() {

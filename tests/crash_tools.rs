@@ -127,7 +127,7 @@ merge 0 0x11000 fail=1
 ";
     let scenario = rmapfuzz::language::parse::parse_scenario(text, "escaped").unwrap();
     let v = rmapfuzz::engine::variant::find("v3-as-posted").unwrap();
-    let m = minimize(&scenario, v, |_| {}).unwrap();
+    let m = minimize(&scenario, v, None, |_| {}).unwrap();
     assert_eq!(m.scenario.steps.len(), 4, "{}", m.scenario);
     assert!(m
         .scenario
@@ -159,7 +159,7 @@ fork 7
 ";
     let scenario = rmapfuzz::language::parse::parse_scenario(text, "forks").unwrap();
     let v = rmapfuzz::engine::variant::find("degree-double-reuse").unwrap();
-    let m = minimize(&scenario, v, |_| {}).unwrap();
+    let m = minimize(&scenario, v, None, |_| {}).unwrap();
     assert_eq!(m.scenario.steps.len(), 7, "{}", m.scenario);
 }
 

@@ -13,6 +13,11 @@
 //! the tree's file and line.
 //!
 //! 6.1 (bookworm's own kernel) is held strictly to `pre-series` as well.
+//! 7.2's and 7.3's known warning under their own mm/vma.c fails its
+//! reproducer unless `known-warnings/vma-merge-nomem-iterator.txt`
+//! acknowledges it (and patterns for another site or condition do not).
+//! A 7.2 whose interval tree insert loops forever is stopped by the
+//! watchdog (`--op-timeout`), which names the operation.
 //!
 //! Trees come from `scripts/kernel-src VERSION` (cached under
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
@@ -174,6 +179,118 @@ fn older_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
         if ok < 40 {
             return Err(format!("{cmd}: only {ok} scenarios ran:\n{all}").into());
         }
+    }
+    Ok(())
+}
+
+/// The file acknowledging the trees' known warning (README, "Known
+/// warnings").
+const KNOWN_WARNINGS: &str = "known-warnings/vma-merge-nomem-iterator.txt";
+
+/// With `KNOWN_WARNINGS`, the tree's known warning no longer fails its
+/// reproducers (and is counted); without it, or with patterns for another
+/// site or another condition, it still does.
+fn known_warnings_acknowledged(tree: &Path) -> Result<(), Failed> {
+    let finding = TREE_CALLERS_FINDINGS[0];
+    let out = rmapfuzz(tree, &["replay", "--variant", "kernel-vma", finding]);
+    let all = text(&out);
+    if out.status.code() != Some(1)
+        || !all.contains("op #5 `mmap 0 0x11000 0x1000 fail=1`: check hygiene.warning")
+        || !all.contains("include/linux/maple_tree.h:")
+    {
+        return Err(format!("{finding} did not warn in maple_tree.h at op #5:\n{all}").into());
+    }
+    let dir = tempfile::tempdir()?;
+    let unrelated = dir.path().join("unrelated.txt");
+    std::fs::write(
+        &unrelated,
+        "# the right condition at another site, another condition at the right site
+         mm/vma.c a maple tree warning
+maple_tree.h !mt_lock_is_held(mt)
+",
+    )?;
+    let unrelated = unrelated.display().to_string();
+    fails_with(
+        tree,
+        &[
+            "--known-warnings",
+            &unrelated,
+            "replay",
+            "--variant",
+            "kernel-vma",
+            finding,
+        ],
+        "hygiene.warning",
+    )?;
+    let mut args = vec![
+        "--known-warnings",
+        KNOWN_WARNINGS,
+        "replay",
+        "--variant",
+        "kernel-vma",
+    ];
+    args.push(finding);
+    let out = rmapfuzz(tree, &args);
+    let all = text(&out);
+    if out.status.code() != Some(0)
+        || !all.contains("ok    corpus/mmap-merge-enomem-falls-back.txt")
+        || !all.contains("(1 known warning(s) acknowledged)")
+        || !all.contains(&format!("1 known warning(s) acknowledged, not failures, by the 1 pattern(s) of {KNOWN_WARNINGS}"))
+    {
+        return Err(format!("replay with {KNOWN_WARNINGS} did not pass, acknowledging one:
+{all}").into());
+    }
+    let mut args = vec![
+        "--known-warnings",
+        KNOWN_WARNINGS,
+        "sweep",
+        "--variant",
+        "kernel-vma",
+    ];
+    args.extend(TREE_CALLERS_FINDINGS);
+    let out = rmapfuzz(tree, &args);
+    let all = text(&out);
+    let acknowledging = all
+        .lines()
+        .filter(|l| l.starts_with("ok ") && l.contains("known warning(s) acknowledged)"))
+        .count();
+    if out.status.code() != Some(0) || acknowledging != TREE_CALLERS_FINDINGS.len() {
+        return Err(format!(
+            "sweep with {KNOWN_WARNINGS} did not pass:
+{all}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A tree whose interval tree insert loops forever (going right sends it
+/// back to the root): with `--op-timeout`, replay stops at the operation
+/// that hangs, names it, its scenario and variant, and exits 3.
+fn stuck_operation_is_reported(tree: &Path) -> Result<(), Failed> {
+    let dir = slipped(
+        tree,
+        "include/linux/interval_tree_generic.h",
+        "\t\t\tlink = &parent->ITRB.rb_right;",
+        "\t\t\tlink = &root->rb_root.rb_node;",
+    )?;
+    let args = [
+        "--op-timeout",
+        "2",
+        "replay",
+        "--variant",
+        "kernel",
+        "corpus/cow-after-fork.txt",
+    ];
+    let out = rmapfuzz(dir.path(), &args);
+    let all = text(&out);
+    if out.status.code() != Some(3)
+        || !all.contains("rmapfuzz: watchdog: [kernel 7.2")
+        || !all.contains("op #3 `fork 0` (or the checks after it) of corpus/cow-after-fork.txt")
+        || !all.contains("has not finished after ")
+        || !all.contains("      fork 0\n")
+    {
+        return Err(format!("{args:?}: expected the watchdog's report and exit 3:\n{all}").into());
     }
     Ok(())
 }
@@ -804,6 +921,7 @@ fn main() {
                 }));
             }
             let (v1, v2, v3, v4) = (t.clone(), t.clone(), t.clone(), t.clone());
+            let v5 = t.clone();
             // The undo 824135c46b00 added: a merge whose maple preallocation
             // fails after dup_anon_vma() must unlink the clone again
             // (corpus/merge-maple-enomem.txt, maple=1).
@@ -811,7 +929,7 @@ fn main() {
                 "linux-7.2::kernel-vma::slip::failed-merge-keeps-its-clone",
                 move || {
                     vma_slip_is_caught(
-                        &v4,
+                        &v5,
                         "mm/vma.c",
                         "\tif (anon_dup)\n\t\tunlink_anon_vmas(anon_dup);",
                         "\t(void)anon_dup;",
@@ -822,6 +940,10 @@ fn main() {
             trials.push(Trial::test(
                 "linux-7.2::kernel-vma::replay-and-sweep",
                 move || tree_callers_pass_corpus(&v1),
+            ));
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::known-warnings-acknowledged",
+                move || known_warnings_acknowledged(&v4),
             ));
             trials.push(Trial::test(
                 "linux-7.2::kernel-vma::slip::split-clones-as-fork",
@@ -860,6 +982,11 @@ fn main() {
                     )
                 },
             ));
+            let w = t.clone();
+            trials.push(Trial::test(
+                "linux-7.2::watchdog::interval-tree-insert-loops",
+                move || stuck_operation_is_reported(&w),
+            ));
             let g = t.clone();
             trials.push(Trial::test(
                 "linux-7.2::uncompilable-tree-shows-the-compiler",
@@ -878,8 +1005,10 @@ fn main() {
                 "a-tree-build-needs-its-tree",
                 "against-a-base-tree",
                 "kernel-vma::replay-and-sweep",
+                "kernel-vma::known-warnings-acknowledged",
                 "kernel-vma::slips",
                 "slip::lib-rbtree-insert-recolours-the-parent-red",
+                "watchdog::interval-tree-insert-loops",
                 "uncompilable-tree-shows-the-compiler",
                 "missing-function-is-refused",
             ] {
@@ -918,10 +1047,14 @@ fn main() {
                     )
                 },
             ));
-            let v = t.clone();
+            let (v, w) = (t.clone(), t.clone());
             trials.push(Trial::test(
                 "linux-7.3::kernel-vma::replay-and-sweep",
                 move || tree_callers_pass_corpus(&v),
+            ));
+            trials.push(Trial::test(
+                "linux-7.3::kernel-vma::known-warnings-acknowledged",
+                move || known_warnings_acknowledged(&w),
             ));
             trials.push(Trial::test(
                 "linux-7.3::unplaceable-function-is-refused",
@@ -932,6 +1065,7 @@ fn main() {
             for name in [
                 "anon-pgoff::replay-and-sweep",
                 "kernel-vma::replay-and-sweep",
+                "kernel-vma::known-warnings-acknowledged",
                 "slips",
                 "unplaceable-function-is-refused",
             ] {

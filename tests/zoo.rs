@@ -35,7 +35,7 @@ fn caught_by_explore(v: Variant) -> Result<(), Failed> {
     };
     let (depth, u) = universe_for(&s);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let x = explore(v, depth, &u, threads, None, &|_| {});
+    let x = explore(v, depth, &u, threads, None, None, &|_| {});
     match x.failure {
         None => Err(format!("explore --depth {depth} ({u:?}) found nothing on {v}").into()),
         Some((found, f)) if found.steps.len() > depth => Err(format!(
@@ -80,7 +80,7 @@ fn caught_by_fuzz_runs(v: Variant) -> Result<(), Failed> {
         .into());
     }
     let bytes = encode(&s).map_err(|e| e.to_string())?;
-    match check_diff(&bytes, v) {
+    match check_diff(&bytes, v, None) {
         Ok(()) => Err("the diff fuzz harness does not catch it".into()),
         Err(report) if !report.contains(&every.check) => {
             Err(format!("the diff fuzz harness reports something else:\n{report}").into())
@@ -91,7 +91,7 @@ fn caught_by_fuzz_runs(v: Variant) -> Result<(), Failed> {
 
 fn correct_passes_explore(v: Variant) -> Result<(), Failed> {
     let u = Universe::default();
-    let x = explore(v, 3, &u, 2, None, &|_| {});
+    let x = explore(v, 3, &u, 2, None, None, &|_| {});
     match x.failure {
         Some((s, f)) => Err(format!("a correct variant failed explore:\n{f}\n{s}").into()),
         None if x.states < 100 => Err(format!("explore reached only {} states", x.states).into()),

@@ -1,12 +1,16 @@
 # Shared by the scripts that take --kernel-src TREE (and --reference-src
-# BASE, --reference REF): the kernel variant (and kernel-base) is compiled
-# into the fuzz binaries by ffi/build.rs from RMAPFUZZ_KERNEL_SRC (and
-# RMAPFUZZ_REFERENCE_SRC), absolute paths; the reference reaches the fuzz
-# targets as RMAPFUZZ_REFERENCE; `rmapfuzz` itself is run with the same
-# flags (rmapfuzz_cli), so every command and every hint names the trees.
+# BASE, --reference REF, --known-warnings FILE): the kernel variant (and
+# kernel-base) is compiled into the fuzz binaries by ffi/build.rs from
+# RMAPFUZZ_KERNEL_SRC (and RMAPFUZZ_REFERENCE_SRC), absolute paths; the
+# reference reaches the fuzz targets as RMAPFUZZ_REFERENCE, the known
+# warnings as RMAPFUZZ_KNOWN_WARNINGS (an absolute path; cleared when the
+# script was not given one, so a stale setting never acknowledges anything
+# unasked); `rmapfuzz` itself is run with the same flags (rmapfuzz_cli), so
+# every command and every hint names the trees and the file.
 
-kernel_src="" reference_src="" reference=""
+kernel_src="" reference_src="" reference="" known_warnings=""
 rmapfuzz_kernel_args=()
+unset RMAPFUZZ_KNOWN_WARNINGS
 
 # linux_tree FLAG DIR: DIR as an absolute path, or exit naming FLAG.
 linux_tree() {
@@ -36,6 +40,27 @@ use_reference() {
 	reference=$1
 	export RMAPFUZZ_REFERENCE=$reference
 	rmapfuzz_kernel_args+=(--reference "$reference")
+}
+
+# use_known_warnings FILE: acknowledge the warnings FILE lists (README,
+# "Known warnings") in every run: the fuzz targets and the CLI.
+use_known_warnings() {
+	if [ ! -f "$1" ]; then
+		echo "rmapfuzz: --known-warnings $1: no such file" >&2
+		exit 2
+	fi
+	known_warnings=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+	export RMAPFUZZ_KNOWN_WARNINGS=$known_warnings
+	rmapfuzz_kernel_args+=(--known-warnings "$known_warnings")
+}
+
+# check_known_warnings SCRIPT: stop before anything slow if the file of
+# --known-warnings does not parse (rmapfuzz names its file, line and
+# reason); needs cargo and the C toolchain.
+check_known_warnings() {
+	[ -n "$known_warnings" ] || return 0
+	rmapfuzz_plain known-warnings "$known_warnings" >&2 ||
+		{ echo "$1: --known-warnings $known_warnings: not a known-warnings file (see above)" >&2; exit 2; }
 }
 
 # Refuse --reference-src without --kernel-src (call after the arguments).

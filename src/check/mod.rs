@@ -1,10 +1,13 @@
 //! Judging a run: canonical snapshots, the contracts they must obey, the
 //! differential runner and the systematic fault sweep, the reports of a
-//! failure, and which checks a corpus exercises.
+//! failure, a tree's acknowledged known warnings, which checks a corpus
+//! exercises, and the watchdog that reports an operation that never ends.
 
 pub mod coverage;
 pub mod invariants;
+pub mod known;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod sweep;
+pub mod watchdog;

@@ -38,6 +38,9 @@ pub struct Failure {
     /// What the verdict rests on: the tree (for a kernel variant), what it
     /// was compared with and what that comparison left out.
     pub basis: String,
+    /// Warnings acknowledged as known in the same run, up to this failure
+    /// (they did not fail it; see `crate::check::known`).
+    pub acknowledged: Vec<String>,
 }
 
 /// What makes two failures the same bug.
@@ -99,6 +102,23 @@ impl fmt::Display for Failure {
         }
         if let Some(o) = &self.oracle_value {
             writeln!(f, "    {:<width$}  {o}", format!("{}:", self.reference))?;
+        }
+        if !self.acknowledged.is_empty() {
+            writeln!(
+                f,
+                "    acknowledged in this run, as known (not failures): {} warning(s)",
+                self.acknowledged.len()
+            )?;
+            let mut distinct: Vec<(&String, usize)> = Vec::new();
+            for w in &self.acknowledged {
+                match distinct.iter_mut().find(|(d, _)| *d == w) {
+                    Some((_, n)) => *n += 1,
+                    None => distinct.push((w, 1)),
+                }
+            }
+            for (w, n) in distinct {
+                writeln!(f, "      {n} x {w}")?;
+            }
         }
         if !self.basis.is_empty() {
             writeln!(f, "    judged: {}", self.basis)?;

@@ -13,6 +13,12 @@
 //! first, agreement with a model after. At the end both worlds are torn
 //! down and must leave nothing allocated.
 //!
+//! With [`RunOptions::known`], a warning of the C side that the tree's
+//! known-warnings file acknowledges (`crate::check::known`) is taken out of
+//! the hygiene report, counted, and the run goes on to every later check;
+//! any other problem still fails it, and a failure lists the warnings its
+//! run acknowledged before it.
+//!
 //! The fuzzers ask for [`Checks::Final`] instead: outcomes after every
 //! operation, everything else after the last one, and a second run with
 //! every check when that finds something, so that their reports are the
@@ -21,10 +27,12 @@
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::check::invariants;
+use crate::check::known::{Acknowledged, Known};
 use crate::check::report::{Failure, Side};
 use crate::check::snapshot::{
     canonicalize, first_difference, shape_difference, LiveCounts, Snapshot,
 };
+use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
@@ -63,6 +71,9 @@ pub struct RunOptions {
     /// [`RunResult::final_state`] (explorers deduplicate on it, fuzzers
     /// read features of it).
     pub keep_state: bool,
+    /// Warnings of the code under test acknowledged as known: dropped from
+    /// the hygiene report (and counted) instead of failing the run.
+    pub known: Known,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -79,6 +90,8 @@ pub struct RunResult {
     /// With [`RunOptions::keep_state`]: the C side's canonical state after
     /// the last step.
     pub final_state: Option<Snapshot>,
+    /// The warnings [`RunOptions::known`] acknowledged, in order.
+    pub acknowledged: Vec<Acknowledged>,
 }
 
 /// Keeps the oracle's panics (a bug in the oracle, or a stale reference it
@@ -95,6 +108,9 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 struct Run<'a> {
     variant: Variant,
     scenario: &'a Scenario,
+    known: Known,
+    /// Each operation's start, for the watchdog (if one is installed).
+    watch: RunWatch,
 }
 
 impl Run<'_> {
@@ -117,7 +133,26 @@ impl Run<'_> {
             oracle_value: None,
             scenario: None,
             basis: self.variant.verdict_basis(),
+            acknowledged: Vec::new(),
         })
+    }
+
+    /// The problems of the checks after `step` (`None`: the teardown) no
+    /// known warning acknowledges; the others go to `acked`.
+    fn unacknowledged(
+        &self,
+        step: Option<usize>,
+        problems: Vec<String>,
+        acked: &mut Vec<Acknowledged>,
+    ) -> Vec<String> {
+        match self.known {
+            None => problems,
+            Some(k) => {
+                let (kept, acknowledged) = k.filter(problems, step);
+                acked.extend(acknowledged);
+                kept
+            }
+        }
     }
 
     fn compared(mut f: Box<Failure>, c: impl ToString, o: impl ToString) -> Box<Failure> {
@@ -311,6 +346,14 @@ pub fn reference_engine(variant: Variant) -> Result<Option<Box<dyn Engine>>, Str
 
 /// Runs `scenario` on `variant` against the oracle; see the module docs.
 pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
+    let result = run_checked(scenario, variant, opts);
+    if let Some(k) = opts.known {
+        k.record(&result.acknowledged);
+    }
+    result
+}
+
+fn run_checked(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let result = run_once(scenario, variant, opts);
     if result.failure.is_none() || opts.checks == Checks::EveryStep {
         return result;
@@ -334,8 +377,25 @@ pub fn run(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult
 }
 
 fn run_once(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
+    let mut result = judge(scenario, variant, opts);
+    if let Some(f) = &mut result.failure {
+        f.acknowledged = result
+            .acknowledged
+            .iter()
+            .map(|a| a.warning.clone())
+            .collect();
+    }
+    result
+}
+
+fn judge(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let mut result = RunResult::default();
-    let run = Run { variant, scenario };
+    let run = Run {
+        variant,
+        scenario,
+        known: opts.known,
+        watch: RunWatch::begin(scenario, variant.label),
+    };
     let Some(c) = CEngine::new(variant.name) else {
         result.failure = Some(*run.failure(
             None,
@@ -357,14 +417,19 @@ fn run_once(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResul
         result.failure = Some(*f);
         return result;
     }
+    run.watch.teardown();
     let c_end = c.finish();
-    if let Err(f) = run.teardown(Side::C, c_end.leaks, &c_end.problems) {
+    let problems = run.unacknowledged(None, c_end.problems, &mut result.acknowledged);
+    if let Err(f) = run.teardown(Side::C, c_end.leaks, &problems) {
         result.failure = Some(*f);
         return result;
     }
     if let (Some(o), None) = (o, result.desynced_at) {
         let verdict = match guarded(move || o.finish()) {
-            Ok(o_end) => run.teardown(Side::Oracle, o_end.leaks, &o_end.problems),
+            Ok(o_end) => {
+                let problems = run.unacknowledged(None, o_end.problems, &mut result.acknowledged);
+                run.teardown(Side::Oracle, o_end.leaks, &problems)
+            }
             Err(msg) => Err(run.failure(None, "oracle.panic", Side::Oracle, msg)),
         };
         result.failure = verdict.err().map(|f| *f);
@@ -399,6 +464,7 @@ fn drive(
     }
 
     for (i, step) in run.scenario.steps.iter().enumerate() {
+        run.watch.step(i);
         // Relaxed mode never injects into the oracle: the two sides count
         // allocations differently. A C failure is matched by skipping the op
         // on the oracle, which only works if the C side rolled back fully.
@@ -497,7 +563,7 @@ fn drive(
         }
 
         run.invariants(i, Side::C, &snap_c)?;
-        let problems = c.hygiene();
+        let problems = run.unacknowledged(Some(i), c.hygiene(), &mut result.acknowledged);
         if !problems.is_empty() {
             return Err(run.hygiene(Some(i), Side::C, &problems));
         }
@@ -531,7 +597,138 @@ fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::known::KnownWarnings;
     use crate::language::parse::parse_scenario;
+
+    fn known(text: &str) -> &'static KnownWarnings {
+        Box::leak(Box::new(
+            KnownWarnings::parse(text, "k.txt").expect("parses"),
+        ))
+    }
+
+    fn with(known: Known) -> RunOptions {
+        RunOptions {
+            known,
+            ..RunOptions::default()
+        }
+    }
+
+    /// `unlink-wrong-parent` warns (`VM_WARN_ON(anon_vma->num_children)`)
+    /// at op #7, when the last VMA of a three-generation family goes, and
+    /// then breaks a counter in a second family at op #12.
+    const WARNS_THEN_BREAKS: &str = "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0\nfork 1\n\
+        munmap 1 0x10000 0x1000\nmunmap 0 0x10000 0x1000\nmunmap 2 0x10000 0x1000\n\
+        mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0\nfork 3\nexit 4\n";
+
+    #[test]
+    fn an_acknowledged_warning_hides_no_later_failure() {
+        let s = parse_scenario(WARNS_THEN_BREAKS, "t.txt").expect("parses");
+        let v = crate::engine::variant::find("unlink-wrong-parent").expect("zoo variant");
+        let plain = run(&s, v, RunOptions::default());
+        let f = plain.failure.expect("the warning fails a plain run");
+        assert_eq!((f.check.as_str(), f.step), ("hygiene.warning", Some(6)));
+        assert!(plain.acknowledged.is_empty() && f.acknowledged.is_empty());
+
+        // A pattern for another site, or another condition, changes nothing.
+        for other in [
+            "rmap.c anon_vma->num_children\n",
+            "unlink_wrong_parent.c num_active_vmas\n",
+            "unlink_wrong_parent.c:54 num_children\n",
+        ] {
+            let k = known(other);
+            let r = run(&s, v, with(Some(k)));
+            let f = r.failure.expect("still fails");
+            assert_eq!(
+                (f.check.as_str(), f.step),
+                ("hygiene.warning", Some(6)),
+                "{other}"
+            );
+            assert_eq!(k.total(), 0, "{other}");
+        }
+
+        // Acknowledged: counted, and the run goes on to the counter the
+        // bug breaks later, whose report lists what was acknowledged.
+        let k = known("# the zoo's slip\nunlink_wrong_parent.c num_children\n");
+        let r = run(&s, v, with(Some(k)));
+        let f = r.failure.expect("the later failure is still found");
+        assert_eq!(
+            (f.check.as_str(), f.step),
+            ("invariant.counter.num_children", Some(11))
+        );
+        assert_eq!(r.acknowledged.len(), 2);
+        assert!(r
+            .acknowledged
+            .iter()
+            .all(|a| a.step == Some(6) && a.pattern == 0));
+        assert_eq!(f.acknowledged.len(), 2);
+        assert!(f
+            .to_string()
+            .contains("2 x warning: csrc/zoo/unlink_wrong_parent.c:53: anon_vma->num_children"));
+        assert_eq!(k.total(), 2);
+
+        // Without the second family's break, the run passes.
+        let head: String = WARNS_THEN_BREAKS
+            .lines()
+            .take(8)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = parse_scenario(&head, "t.txt").expect("parses");
+        let r = run(&s, v, with(Some(k)));
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        assert_eq!(k.total(), 4);
+    }
+
+    /// Only warnings are acknowledged: a lock problem fails whatever the
+    /// patterns say.
+    #[test]
+    fn lock_problems_are_never_acknowledged() {
+        let s = parse_scenario(
+            "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nfork 0\n",
+            "t.txt",
+        )
+        .expect("parses");
+        let v = crate::engine::variant::find("locks-own-rwsem").expect("zoo variant");
+        let k = known("rmap.c rwsem\ninterval_tree.c rwsem\nrmap.c anon_vma_fork\n");
+        let r = run(&s, v, with(Some(k)));
+        let f = r.failure.expect("fails");
+        assert_eq!(f.check, "hygiene.lock");
+        assert!(r.acknowledged.is_empty());
+        assert_eq!(k.total(), 0);
+    }
+
+    /// The fuzzers' final-only checks: the run that is reported counts its
+    /// warnings once, and a passing run acknowledges as a replay does.
+    #[test]
+    fn final_checks_acknowledge_too() {
+        let head: String = WARNS_THEN_BREAKS
+            .lines()
+            .take(8)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = parse_scenario(&head, "t.txt").expect("parses");
+        let v = crate::engine::variant::find("unlink-wrong-parent").expect("zoo variant");
+        let k = known("unlink_wrong_parent.c num_children\n");
+        let opts = RunOptions {
+            checks: Checks::Final,
+            known: Some(k),
+            ..RunOptions::default()
+        };
+        let r = run(&s, v, opts);
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        assert_eq!((r.acknowledged.len(), k.total()), (2, 2));
+        let r = run(
+            &s,
+            v,
+            RunOptions {
+                known: None,
+                ..opts
+            },
+        );
+        assert_eq!(
+            r.failure.map(|f| f.check).as_deref(),
+            Some("hygiene.warning")
+        );
+    }
 
     /// An injected step that sends the C side down a merge's fallback parts
     /// a relaxed comparison from its (uninjected) reference; that must hold

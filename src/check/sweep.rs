@@ -3,6 +3,7 @@
 //! where the variant has a maple tree (`kernel-vma`), every maple-tree
 //! preallocation of every operation (`maple=N`).
 
+use crate::check::known::Known;
 use crate::check::report::Failure;
 use crate::check::runner::{run, RunOptions};
 use crate::engine::variant::Variant;
@@ -24,16 +25,28 @@ const MAX_NTH: u32 = 4096;
 /// Replays `scenario` on `variant` with the plain run first, then, for each
 /// step in turn, `fail=1, 2, ...` and `fail=1+, 2+, ...` until the step no
 /// longer reaches the N-th allocation. Stops at the first failure, which
-/// carries the exact scenario that produced it.
-pub fn sweep(scenario: &Scenario, variant: Variant) -> Result<SweepStats, Box<Failure>> {
+/// carries the exact scenario that produced it. Every run acknowledges
+/// `known` warnings.
+pub fn sweep(
+    scenario: &Scenario,
+    variant: Variant,
+    known: Known,
+) -> Result<SweepStats, Box<Failure>> {
     let mut stats = SweepStats::default();
-    let plain = run(scenario, variant, RunOptions::default());
+    let plain = run(
+        scenario,
+        variant,
+        RunOptions {
+            known,
+            ..RunOptions::default()
+        },
+    );
     stats.runs += 1;
     if let Some(f) = plain.failure {
         return Err(Box::new(f));
     }
     for i in 0..scenario.steps.len() {
-        let step = sweep_step(scenario, variant, i)?;
+        let step = sweep_step(scenario, variant, i, known)?;
         stats.runs += step.runs;
         stats.injections += step.injections;
     }
@@ -48,6 +61,7 @@ pub fn sweep_step(
     scenario: &Scenario,
     variant: Variant,
     i: usize,
+    known: Known,
 ) -> Result<SweepStats, Box<Failure>> {
     let mut stats = SweepStats::default();
     for and_later in [false, true] {
@@ -59,6 +73,7 @@ pub fn sweep_step(
                 variant,
                 RunOptions {
                     check_from: i,
+                    known,
                     ..RunOptions::default()
                 },
             );

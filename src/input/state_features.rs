@@ -144,7 +144,8 @@ mod tests {
         let touching = key(("touching", false, true, false, true));
         let before = rmap_ffi::extra_counters::count(touching);
         let bytes = crate::input::encoding::encode(&s).unwrap();
-        crate::input::fuzzing::check_diff(&bytes, variant::find("mainline").unwrap()).unwrap();
+        crate::input::fuzzing::check_diff(&bytes, variant::find("mainline").unwrap(), None)
+            .unwrap();
         assert!(rmap_ffi::extra_counters::count(touching) > before);
     }
 

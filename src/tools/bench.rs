@@ -204,6 +204,7 @@ pub fn explore_zoo(v: Variant, s: &Scenario, threads: usize) -> (usize, usize, f
         &u,
         threads,
         Some(Duration::from_secs(600)),
+        None,
         &|_| {},
     );
     (

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::check::known::Known;
 use crate::check::report::Failure;
 use crate::check::runner::{run, RunOptions};
 use crate::check::snapshot::{canonicalize, AvRef, Snapshot, VmaState};
@@ -253,8 +254,18 @@ pub fn default_step(s: &Scenario, failure: Option<&Failure>) -> usize {
 }
 
 /// The picture of the C world after `step` operations (0: the start).
-pub fn picture(s: &Scenario, v: Variant, step: Option<usize>) -> Result<(String, usize), String> {
-    let failure = run(s, v, RunOptions::default()).failure;
+/// The failure it defaults to acknowledges `known` warnings.
+pub fn picture(
+    s: &Scenario,
+    v: Variant,
+    step: Option<usize>,
+    known: Known,
+) -> Result<(String, usize), String> {
+    let opts = RunOptions {
+        known,
+        ..RunOptions::default()
+    };
+    let failure = run(s, v, opts).failure;
     let step = step.unwrap_or_else(|| default_step(s, failure.as_ref()));
     if step > s.steps.len() {
         return Err(format!(
@@ -301,6 +312,7 @@ mod tests {
             oracle_value: None,
             scenario: None,
             basis: String::new(),
+            acknowledged: Vec::new(),
         };
         let named: Vec<String> = named_objects(&f).into_iter().collect();
         assert_eq!(named, ["av12", "av3", "vma 0:0x10000"]);

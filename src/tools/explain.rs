@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::check::invariants;
+use crate::check::known::Known;
 use crate::check::report::Failure;
 use crate::check::runner::{reference_engine, run, RunOptions};
 use crate::check::snapshot::{canonicalize, changes, Change, Snapshot};
@@ -87,10 +88,19 @@ pub fn rule_in_words(check: &str) -> String {
     }
 }
 
-/// Replays `s` on `v` and explains it (see the module docs).
-pub fn explain(s: &Scenario, v: Variant) -> Explanation {
-    let result = run(s, v, RunOptions::default());
+/// Replays `s` on `v` and explains it (see the module docs); `known`
+/// warnings are acknowledged, and shown at their operation.
+pub fn explain(s: &Scenario, v: Variant, known: Known) -> Explanation {
+    let result = run(
+        s,
+        v,
+        RunOptions {
+            known,
+            ..RunOptions::default()
+        },
+    );
     let failure = result.failure;
+    let acknowledged = result.acknowledged;
     let mut out = String::new();
     let _ = writeln!(out, "variant {v}: {}", v.verdict_basis());
     let Some(mut c) = CEngine::new(v.name) else {
@@ -127,6 +137,9 @@ pub fn explain(s: &Scenario, v: Variant) -> Explanation {
         for ch in diff {
             let _ = writeln!(out, "    {ch}");
         }
+        for a in acknowledged.iter().filter(|a| a.step == Some(i)) {
+            let _ = writeln!(out, "    known, acknowledged: {}", a.warning);
+        }
         if stop == Some(i) {
             let _ = writeln!(out, "\n    world after #{}:", i + 1);
             world_lines(&after, &mut out);
@@ -140,6 +153,13 @@ pub fn explain(s: &Scenario, v: Variant) -> Explanation {
     match &failure {
         None => {
             let _ = writeln!(out, "\nevery check passed");
+            if !acknowledged.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "({} known warning(s) acknowledged, not failures)",
+                    acknowledged.len()
+                );
+            }
         }
         Some(f) => {
             let at = f

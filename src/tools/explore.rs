@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::check::known::Known;
 use crate::check::report::Failure;
 use crate::check::runner::{run, state_hash, RunOptions};
 use crate::check::snapshot::canonicalize;
@@ -217,11 +218,13 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
 type Tried = (Vec<Step>, Option<u64>, Option<Failure>);
 
 /// The steps to try from a state: each operation plain, then (when asked)
-/// with each of its allocations failed once and for good.
+/// with each of its allocations failed once and for good; `known`
+/// warnings acknowledged.
 fn expand(
     path: &[Step],
     v: Variant,
     u: &Universe,
+    known: Known,
 ) -> Vec<(Vec<Step>, Option<u64>, Option<Failure>)> {
     let layout = layout_of(path, v);
     let mut out = Vec::new();
@@ -232,6 +235,7 @@ fn expand(
         let opts = RunOptions {
             check_from: path.len(),
             keep_state: true,
+            known,
             ..RunOptions::default()
         };
         let plain = run(&scenario, v, opts);
@@ -260,13 +264,15 @@ fn expand(
 }
 
 /// Explores up to `depth` operations on `v`, with `threads` workers,
-/// stopping at the first failure or after `limit`.
+/// stopping at the first failure or after `limit`; warnings acknowledged
+/// as `known` are not failures (a path that warns so is explored further).
 pub fn explore(
     v: Variant,
     depth: usize,
     u: &Universe,
     threads: usize,
     limit: Option<Duration>,
+    known: Known,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Exploration {
     let start = Instant::now();
@@ -293,7 +299,7 @@ pub fn explore(
                                 deadline_hit.store(true, std::sync::atomic::Ordering::Relaxed);
                                 break;
                             }
-                            let found = expand(path, v, u);
+                            let found = expand(path, v, u, known);
                             let failed = found.iter().any(|f| f.2.is_some());
                             out.extend(found);
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::check::known::Known;
 use crate::check::report::{Failure, Signature};
 use crate::check::runner::{run, RunOptions};
 use crate::check::sweep::sweep_step;
@@ -17,13 +18,18 @@ use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 /// The failure a scenario produces on a variant: from a plain run, or, for
 /// an input of the `sweep` fuzz target, from the injections into its last
-/// operation (the failure then carries the exact scenario).
-pub fn reproduce(s: &Scenario, v: Variant) -> Option<(Scenario, Failure)> {
-    if let Some(f) = run(s, v, RunOptions::default()).failure {
+/// operation (the failure then carries the exact scenario). `known`
+/// warnings are acknowledged, not failures.
+pub fn reproduce(s: &Scenario, v: Variant, known: Known) -> Option<(Scenario, Failure)> {
+    let opts = RunOptions {
+        known,
+        ..RunOptions::default()
+    };
+    if let Some(f) = run(s, v, opts).failure {
         return Some((s.clone(), f));
     }
     let last = s.steps.len().checked_sub(1)?;
-    let f = sweep_step(s, v, last).err()?;
+    let f = sweep_step(s, v, last, known).err()?;
     let injected = f.scenario.clone().unwrap_or_else(|| s.clone());
     Some((injected, *f))
 }
@@ -51,6 +57,8 @@ pub struct Minimized {
 
 struct Shrinker<'a, F: FnMut(Progress)> {
     variant: Variant,
+    /// Every candidate run's options (the known warnings it acknowledges).
+    opts: RunOptions,
     want: Signature,
     best: Scenario,
     failure: Failure,
@@ -63,7 +71,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
     /// Keeps `candidate` if it fails the same way.
     fn try_keep(&mut self, candidate: Scenario) -> bool {
         self.runs += 1;
-        let result = run(&candidate, self.variant, RunOptions::default());
+        let result = run(&candidate, self.variant, self.opts);
         (self.progress)(Progress {
             pass: self.pass,
             steps: self.best.steps.len(),
@@ -191,7 +199,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
             let Some(plan) = self.best.steps[i].fail else {
                 continue;
             };
-            let reached = run(&self.best, self.variant, RunOptions::default())
+            let reached = run(&self.best, self.variant, self.opts)
                 .allocs
                 .get(i)
                 .copied()
@@ -406,14 +414,16 @@ pub struct DoesNotFail {
     pub variant: String,
 }
 
-/// Shrinks `s` on `v` to a fixed point; `progress` is called after every
-/// candidate run.
+/// Shrinks `s` on `v` to a fixed point, `known` warnings acknowledged (a
+/// candidate that only warns as known does not fail); `progress` is called
+/// after every candidate run.
 pub fn minimize(
     s: &Scenario,
     v: Variant,
+    known: Known,
     mut progress: impl FnMut(Progress),
 ) -> Result<Minimized, DoesNotFail> {
-    let Some((start, failure)) = reproduce(s, v) else {
+    let Some((start, failure)) = reproduce(s, v, known) else {
         return Err(DoesNotFail {
             variant: v.label.to_owned(),
         });
@@ -421,6 +431,10 @@ pub fn minimize(
     let want = failure.signature();
     let mut shrinker = Shrinker {
         variant: v,
+        opts: RunOptions {
+            known,
+            ..RunOptions::default()
+        },
         want,
         best: start,
         failure,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::check::known::Known;
 use crate::check::report::Signature;
 use crate::input::artifact;
 use crate::tools::minimize::reproduce;
@@ -57,7 +58,13 @@ pub fn input_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Groups `files` by the failure each produces (on its header's variant,
 /// or `variant`, or the default).
-pub fn triage(files: &[PathBuf], variant: Option<&str>, mut progress: impl FnMut(usize)) -> Triage {
+/// `known` warnings are acknowledged, not failures.
+pub fn triage(
+    files: &[PathBuf],
+    variant: Option<&str>,
+    known: Known,
+    mut progress: impl FnMut(usize),
+) -> Triage {
     let mut groups: BTreeMap<Option<Signature>, Group> = BTreeMap::new();
     let mut unreadable = Vec::new();
     for (n, file) in files.iter().enumerate() {
@@ -69,7 +76,7 @@ pub fn triage(files: &[PathBuf], variant: Option<&str>, mut progress: impl FnMut
                 continue;
             }
         };
-        let (steps, signature) = match reproduce(&input.scenario, input.variant) {
+        let (steps, signature) = match reproduce(&input.scenario, input.variant, known) {
             Some((s, f)) => (s.steps.len(), Some(f.signature())),
             None => (input.scenario.steps.len(), None),
         };

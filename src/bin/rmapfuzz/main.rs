@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use rmapfuzz::check::known::{Known, KnownWarnings};
+use rmapfuzz::check::watchdog;
 use rmapfuzz::engine::variant::{self};
 
 mod commands;
@@ -35,6 +37,17 @@ struct Cli {
     /// (e.g. `pre-series`, `kernel-base`). Default: each variant's own.
     #[arg(long, global = true, value_name = "REF")]
     reference: Option<String>,
+    /// Acknowledge the known warnings this file lists (one `FILE[:LINE]
+    /// CONDITION` pattern a line; README, "Known warnings"): a warning of
+    /// the code under test that a pattern matches no longer fails a run
+    /// and is counted in the report; every other problem still fails.
+    #[arg(long, global = true, value_name = "FILE")]
+    known_warnings: Option<PathBuf>,
+    /// Stop with a report and exit code 3 when one operation (with the
+    /// checks after it) runs longer than this: the code under test is
+    /// stuck. 0: never.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10)]
+    op_timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -189,6 +202,9 @@ enum Command {
         #[arg(long, default_value = "corpus/regressions")]
         dir: PathBuf,
     },
+    /// Check a known-warnings file (see --known-warnings) and list its
+    /// patterns; exit 2 with `file:line: reason` if it does not parse.
+    KnownWarnings { file: PathBuf },
     /// Take the anon_vma core out of a kernel source tree and write the
     /// translation unit the `kernel` variant is built from, with a list of
     /// what was taken, into DIR (see README, "Fuzz your own kernel patch").
@@ -250,10 +266,42 @@ fn parse_base(text: &str) -> Result<u64, String> {
     Ok(value)
 }
 
+/// The file of --known-warnings, read before anything is built or run; a
+/// command that cannot honour it refuses it rather than ignore it.
+fn known_warnings(cli: &Cli) -> Result<Known, String> {
+    let Some(path) = &cli.known_warnings else {
+        return Ok(None);
+    };
+    let refused = match cli.command {
+        Command::CRepro { .. } => {
+            Some("c-repro (its program checks hygiene in C, where nothing is acknowledged)")
+        }
+        Command::Bench(_) => Some("bench (its measurements run without known warnings)"),
+        _ => None,
+    };
+    if let Some(what) = refused {
+        return Err(format!("--known-warnings is not taken by {what}"));
+    }
+    KnownWarnings::load_static(path)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // kernel-extract reads the tree itself; everything else runs it.
-    if !matches!(cli.command, Command::KernelExtract { .. }) {
+    let known = match known_warnings(&cli) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("rmapfuzz: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // kernel-extract reads the tree itself, known-warnings only its file;
+    // everything else runs the tree.
+    if !matches!(
+        cli.command,
+        Command::KernelExtract { .. } | Command::KnownWarnings { .. }
+    ) {
         if let Some(tree) = &cli.kernel_src {
             if let Some(code) = trees::with_kernel_trees(tree, cli.reference_src.as_deref()) {
                 return code;
@@ -264,6 +312,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if cli.op_timeout > 0 {
+        let limit = std::time::Duration::from_secs(cli.op_timeout);
+        watchdog::install(limit, |stuck| {
+            eprint!("{stuck}");
+            eprintln!(
+                "rmapfuzz: stopped by the watchdog (exit code {})",
+                watchdog::EXIT_STUCK
+            );
+            std::process::exit(i32::from(watchdog::EXIT_STUCK));
+        });
+    }
     if let Some(reference) = &cli.reference {
         if let Err(e) = variant::choose_reference(reference) {
             eprintln!("rmapfuzz: {e}");
@@ -271,18 +330,29 @@ fn main() -> ExitCode {
         }
     }
     let result = match &cli.command {
-        Command::Replay { paths, variant } => replay::replay(paths, variant.as_deref()),
-        Command::Sweep { paths, variant } => sweep::sweep_all(paths, variant.as_deref()),
+        Command::Replay { paths, variant } => replay::replay(paths, variant.as_deref(), known),
+        Command::Sweep { paths, variant } => sweep::sweep_all(paths, variant.as_deref(), known),
         Command::Encode { paths, out } => encode::encode_all(paths, out),
-        Command::RunInputs { paths, variant } => run_inputs::run_inputs(paths, variant.as_deref()),
+        Command::RunInputs { paths, variant } => {
+            run_inputs::run_inputs(paths, variant.as_deref(), known)
+        }
         Command::Decode {
             input,
             out,
             variant,
             sweep_last,
-        } => decode::decode_one(input, out.as_deref(), variant.as_deref(), *sweep_last),
+        } => decode::decode_one(
+            input,
+            out.as_deref(),
+            variant.as_deref(),
+            *sweep_last,
+            known,
+        ),
         Command::KernelExtract { tree, out } => kernel_extract::kernel_extract(tree, out),
-        Command::Explain { input, variant } => explain::explain_one(input, variant.as_deref()),
+        Command::KnownWarnings { file } => known_warnings::check_file(file),
+        Command::Explain { input, variant } => {
+            explain::explain_one(input, variant.as_deref(), known)
+        }
         Command::Bench(b) => bench::bench(b),
         Command::Explore {
             depth,
@@ -306,8 +376,9 @@ fn main() -> ExitCode {
             *time_limit,
             *jobs,
             out.as_deref(),
+            known,
         ),
-        Command::Triage { dir, variant } => triage::triage_dir(dir, variant.as_deref()),
+        Command::Triage { dir, variant } => triage::triage_dir(dir, variant.as_deref(), known),
         Command::CRepro {
             input,
             out,
@@ -318,18 +389,18 @@ fn main() -> ExitCode {
             step,
             out,
             variant,
-        } => dot::dot_one(input, *step, out.as_deref(), variant.as_deref()),
+        } => dot::dot_one(input, *step, out.as_deref(), variant.as_deref(), known),
         Command::Minimize {
             input,
             out,
             variant,
-        } => minimize::minimize_one(input, out.as_deref(), variant.as_deref()),
+        } => minimize::minimize_one(input, out.as_deref(), variant.as_deref(), known),
         Command::Import {
             artifact,
             name,
             variant,
             dir,
-        } => import::import(artifact, name.as_deref(), variant.as_deref(), dir),
+        } => import::import(artifact, name.as_deref(), variant.as_deref(), dir, known),
         Command::Variants => {
             for v in variant::all() {
                 let kind = if v.correct { "correct" } else { "bug" };

@@ -17,10 +17,12 @@ pub fn decode_one(
     out: Option<&Path>,
     variant: Option<&str>,
     sweep_last: bool,
+    known: Known,
 ) -> Result<ExitCode, InputError> {
     let data = std::fs::read(input)
         .map_err(|e| InputError(vec![format!("{}: cannot read: {e}", input.display())]))?;
     let mut s = encoding::decode(&data);
+    rmapfuzz::check::watchdog::set_context(input.display().to_string());
     let chosen = match variant
         .map(str::to_owned)
         .or_else(|| std::env::var("RMAPFUZZ_VARIANT").ok())
@@ -29,10 +31,16 @@ pub fn decode_one(
         None => None,
     };
     if let Some(v) = chosen {
-        let failure = match run(&s, v, RunOptions::default()).failure {
+        let opts = RunOptions {
+            known,
+            ..RunOptions::default()
+        };
+        let failure = match run(&s, v, opts).failure {
             Some(f) => Some(f),
             None if sweep_last && !s.steps.is_empty() => {
-                sweep_step(&s, v, s.steps.len() - 1).err().map(|f| *f)
+                sweep_step(&s, v, s.steps.len() - 1, known)
+                    .err()
+                    .map(|f| *f)
             }
             None => None,
         };

@@ -12,9 +12,10 @@ pub fn dot_one(
     step: Option<usize>,
     out: Option<&Path>,
     variant: Option<&str>,
+    known: Known,
 ) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
-    let (graph, step) = rmapfuzz::tools::dot::picture(&input.scenario, input.variant, step)
+    let (graph, step) = rmapfuzz::tools::dot::picture(&input.scenario, input.variant, step, known)
         .map_err(|e| InputError(vec![format!("{}: {e}", input.path.display())]))?;
     let out = out.map_or_else(
         || artifact::next_to(&input.path, &format!("step{step}.dot")),

@@ -7,9 +7,15 @@ use rmapfuzz::input::artifact;
 
 use super::*;
 
-pub fn explain_one(input: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
+pub fn explain_one(
+    input: &Path,
+    variant: Option<&str>,
+    known: Known,
+) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
-    let x = rmapfuzz::tools::explain::explain(&input.scenario, input.variant);
+    announce_known(known);
+    rmapfuzz::check::watchdog::set_context(input.path.display().to_string());
+    let x = rmapfuzz::tools::explain::explain(&input.scenario, input.variant, known);
     println!(
         "{}: {} operations",
         input.path.display(),

@@ -15,6 +15,7 @@ pub fn explore_cmd(
     time_limit: Option<u64>,
     jobs: Option<usize>,
     out: Option<&Path>,
+    known: Known,
 ) -> Result<ExitCode, InputError> {
     let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
     if universe.mms == 0 || universe.pages == 0 {
@@ -22,6 +23,8 @@ pub fn explore_cmd(
             "--mms and --pages must be at least 1".into()
         ]));
     }
+    announce_known(known);
+    rmapfuzz::check::watchdog::set_context(format!("explore --depth {depth}"));
     let threads =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = indicatif::ProgressBar::new(1);
@@ -42,6 +45,7 @@ pub fn explore_cmd(
         universe,
         threads,
         time_limit.map(std::time::Duration::from_secs),
+        known,
         &progress,
     );
     bar.finish_and_clear();
@@ -56,6 +60,7 @@ pub fn explore_cmd(
         x.runs as f64 / secs,
         if x.timed_out { ", stopped at the time limit" } else { "" }
     );
+    summarize_known(known);
     match &x.failure {
         None => {
             println!("no failure");

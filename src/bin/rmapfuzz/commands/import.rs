@@ -29,6 +29,7 @@ pub fn import(
     name: Option<&str>,
     variant: Option<&str>,
     dir: &Path,
+    known: Known,
 ) -> Result<ExitCode, InputError> {
     if let Some(n) = name {
         if n.is_empty() || n.contains('/') || n.starts_with('.') {
@@ -38,7 +39,8 @@ pub fn import(
         }
     }
     let input = artifact::load(artifact_path, variant).map_err(|e| InputError(vec![e.0]))?;
-    let m = minimize_with_progress(&input)?;
+    announce_known(known);
+    let m = minimize_with_progress(&input, known)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| InputError(vec![format!("{}: {e}", dir.display())]))?;
     let stem = name.map_or_else(|| name_from(&m.failure.signature()), str::to_owned);
@@ -59,5 +61,6 @@ pub fn import(
         m.scenario.steps.len(),
         target.display()
     );
+    summarize_known(known);
     Ok(ExitCode::SUCCESS)
 }

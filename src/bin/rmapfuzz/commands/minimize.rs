@@ -9,13 +9,20 @@ use rmapfuzz::tools::minimize::{minimize, Minimized};
 use super::*;
 
 /// A spinner on stderr while the minimizer runs.
-pub fn minimize_with_progress(input: &artifact::Input) -> Result<Minimized, InputError> {
+pub fn minimize_with_progress(
+    input: &artifact::Input,
+    known: Known,
+) -> Result<Minimized, InputError> {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} minimizing [{elapsed}] {msg}")
             .expect("valid template"),
     );
-    let result = minimize(&input.scenario, input.variant, |p| {
+    rmapfuzz::check::watchdog::set_context(format!(
+        "a candidate of the minimization of {}",
+        input.path.display()
+    ));
+    let result = minimize(&input.scenario, input.variant, known, |p| {
         bar.set_message(format!(
             "{} ops, {} runs, pass: {}",
             p.steps, p.runs, p.pass
@@ -42,9 +49,11 @@ pub fn minimize_one(
     input: &Path,
     out: Option<&Path>,
     variant: Option<&str>,
+    known: Known,
 ) -> Result<ExitCode, InputError> {
     let input = artifact::load(input, variant).map_err(|e| InputError(vec![e.0]))?;
-    let m = minimize_with_progress(&input)?;
+    announce_known(known);
+    let m = minimize_with_progress(&input, known)?;
     let out = out.map_or_else(|| artifact::next_to(&input.path, "min.txt"), Path::to_owned);
     artifact::write_new(&out, &minimized_text(&input, &m, "Minimized from"))
         .map_err(|e| InputError(vec![e.0]))?;
@@ -55,5 +64,6 @@ pub fn minimize_one(
         m.scenario.steps.len(),
         out.display()
     );
+    summarize_known(known);
     Ok(ExitCode::SUCCESS)
 }

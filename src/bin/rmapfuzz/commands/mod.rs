@@ -10,6 +10,7 @@ pub mod explain;
 pub mod explore;
 pub mod import;
 pub mod kernel_extract;
+pub mod known_warnings;
 pub mod minimize;
 pub mod replay;
 pub mod run_inputs;
@@ -19,6 +20,7 @@ pub mod triage;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use rmapfuzz::check::known::Known;
 use rmapfuzz::check::report::Failure;
 use rmapfuzz::engine::variant::{self, Variant};
 use rmapfuzz::language::corpus;
@@ -74,6 +76,33 @@ pub fn announce<'a>(variants: impl IntoIterator<Item = &'a Variant>) {
                 relaxed.join(", ")
             );
         }
+    }
+}
+
+/// Says which known warnings this command acknowledges, before it runs.
+pub fn announce_known(known: Known) {
+    if let Some(k) = known {
+        println!(
+            "note  acknowledging known warnings: {} ({} pattern(s)); a warning one matches does not fail a run, every other problem does",
+            k.origin(),
+            k.patterns().len()
+        );
+    }
+}
+
+/// How many warnings the known ones acknowledged, at the end of a command.
+pub fn summarize_known(known: Known) {
+    if let Some(k) = known {
+        println!("note  {}", k.summary());
+    }
+}
+
+/// ` (N known warning(s) acknowledged)` after a result, when N > 0.
+pub fn acknowledged_note(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} known warning(s) acknowledged)")
     }
 }
 

@@ -19,13 +19,18 @@ pub fn lists_differences(v: Variant) -> bool {
 }
 
 /// The first strict difference of `s` on `v` and its reference, printed
-/// as information (it does not fail the replay).
-pub fn show_difference(path: &Path, s: &Scenario, v: Variant) -> bool {
+/// as information (it does not fail the replay); `known` warnings are not
+/// differences.
+pub fn show_difference(path: &Path, s: &Scenario, v: Variant, known: Known) -> bool {
     let strict = Variant {
         mode: variant::Mode::Strict,
         ..v
     };
-    let Some(f) = run(s, strict, RunOptions::default()).failure else {
+    let opts = RunOptions {
+        known,
+        ..RunOptions::default()
+    };
+    let Some(f) = run(s, strict, opts).failure else {
         return false;
     };
     let at = match (f.step, &f.op) {
@@ -45,12 +50,18 @@ pub fn show_difference(path: &Path, s: &Scenario, v: Variant) -> bool {
     true
 }
 
-pub fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+pub fn replay(
+    paths: &[PathBuf],
+    variant: Option<&str>,
+    known: Known,
+) -> Result<ExitCode, InputError> {
     let mut tally = Tally::default();
     let mut differ = 0usize;
     let loaded = load(paths, variant)?;
     announce(loaded.iter().flat_map(|l| &l.2));
+    announce_known(known);
     for (path, s, variants) in loaded {
+        rmapfuzz::check::watchdog::set_context(path.display().to_string());
         for v in variants {
             let Some(expect) = expectation(&s, v) else {
                 tally.skipped += 1;
@@ -60,17 +71,29 @@ pub fn replay(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, Inpu
                 );
                 continue;
             };
-            let result = run(&s, v, RunOptions::default());
-            let note = result
+            let result = run(
+                &s,
+                v,
+                RunOptions {
+                    known,
+                    ..RunOptions::default()
+                },
+            );
+            let mut note = result
                 .desynced_at
                 .map(|i| format!(" (reference out of step after op #{})", i + 1))
                 .unwrap_or_default();
+            note += &acknowledged_note(result.acknowledged.len());
             tally.record(&path, v, &expect, result.failure.as_ref(), &note);
-            if result.failure.is_none() && lists_differences(v) && show_difference(&path, &s, v) {
+            if result.failure.is_none()
+                && lists_differences(v)
+                && show_difference(&path, &s, v, known)
+            {
                 differ += 1;
             }
         }
     }
+    summarize_known(known);
     if differ > 0 {
         println!(
             "{differ} scenario(s) behave differently on the two trees beyond shape (not failures: \

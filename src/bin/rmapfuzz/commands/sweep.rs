@@ -9,11 +9,17 @@ use rmapfuzz::language::scenario::Expect;
 
 use super::*;
 
-pub fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, InputError> {
+pub fn sweep_all(
+    paths: &[PathBuf],
+    variant: Option<&str>,
+    known: Known,
+) -> Result<ExitCode, InputError> {
     let mut tally = Tally::default();
     let loaded = load(paths, variant)?;
     announce(loaded.iter().flat_map(|l| &l.2));
+    announce_known(known);
     for (path, s, variants) in loaded {
+        rmapfuzz::check::watchdog::set_context(format!("sweep of {}", path.display()));
         for v in variants {
             match expectation(&s, v) {
                 Some(Expect::Pass) => {}
@@ -26,15 +32,18 @@ pub fn sweep_all(paths: &[PathBuf], variant: Option<&str>) -> Result<ExitCode, I
                     continue;
                 }
             }
-            let (failure, note) = match sweep(&s, v) {
+            let before = known.map_or(0, |k| k.total());
+            let (failure, mut note) = match sweep(&s, v, known) {
                 Ok(stats) => (
                     None,
                     format!(" ({} injections, {} runs)", stats.injections, stats.runs),
                 ),
                 Err(f) => (Some(*f), String::new()),
             };
+            note += &acknowledged_note(known.map_or(0, |k| k.total()) - before);
             tally.record(&path, v, &Expect::Pass, failure.as_ref(), &note);
         }
     }
+    summarize_known(known);
     Ok(tally.finish("sweep"))
 }

@@ -7,7 +7,7 @@ use rmapfuzz::engine::variant::{self};
 
 use super::*;
 
-pub fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputError> {
+pub fn triage_dir(dir: &Path, variant: Option<&str>, known: Known) -> Result<ExitCode, InputError> {
     if !dir.is_dir() {
         return Err(InputError(vec![format!(
             "{}: no such directory",
@@ -24,7 +24,9 @@ pub fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputEr
         indicatif::ProgressStyle::with_template("triage [{bar:30}] {pos}/{len} {elapsed}")
             .expect("valid template"),
     );
-    let t = rmapfuzz::tools::triage::triage(&files, variant, |n| bar.set_position(n as u64));
+    announce_known(known);
+    rmapfuzz::check::watchdog::set_context(format!("triage of {}", dir.display()));
+    let t = rmapfuzz::tools::triage::triage(&files, variant, known, |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let failing = t.groups.iter().filter(|g| g.signature.is_some()).count();
     println!(
@@ -47,5 +49,6 @@ pub fn triage_dir(dir: &Path, variant: Option<&str>) -> Result<ExitCode, InputEr
     for e in &t.unreadable {
         println!("  bad  {e}");
     }
+    summarize_known(known);
     Ok(ExitCode::SUCCESS)
 }
