@@ -17,4 +17,13 @@ void rf_tw_warn(const char *file, int line, const char *cond);
 #define mt_dump		rf_tw_mt_dump
 #define mas_dump	rf_tw_mas_dump
 
+/*
+ * The world's pr_info() is printf(), and a maple warning prints two lines
+ * of its own ("WARN at ...", "Pass: ... Run: ...") into whatever rmapfuzz
+ * is writing on stdout: the warning is reported as a finding instead.
+ */
+#include <stdio.h>
+int rf_tw_printf(const char *fmt, ...);
+#define printf(...)	rf_tw_printf(__VA_ARGS__)
+
 #endif /* _RMAPFUZZ_TREE_VMA_EARLY_H */

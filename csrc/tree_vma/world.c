@@ -79,6 +79,13 @@ void rf_tw_warn(const char *file, int line, const char *cond)
 	w->nr_warnings++;
 }
 
+/* The world's printf() (see early.h): not printed. */
+int rf_tw_printf(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
 /* The maple tree's dumps after its warnings (see early.h): not printed. */
 void rf_tw_mt_dump(const struct maple_tree *mt, enum mt_dump_format format)
 {

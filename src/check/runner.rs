@@ -585,8 +585,12 @@ fn drive(
             }
             run.compare_states(i, mode, &snap_c, snap_o)?;
         }
-        prev_c = Some(snap_c);
-        prev_o = if in_sync { snap_o } else { None };
+        // The state before the next step only when the next step is
+        // checked too (a maple step is checked mid-run in a final-only
+        // run: its state is not the one before the last step).
+        let next_checked = every_step || i == last;
+        prev_c = next_checked.then_some(snap_c);
+        prev_o = if in_sync && next_checked { snap_o } else { None };
     }
     if opts.keep_state {
         result.final_state = prev_c;
