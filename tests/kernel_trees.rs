@@ -169,7 +169,7 @@ fn older_callers_pass_corpus(tree: &Path) -> Result<(), Failed> {
         let all = text(&out);
         if !out.status.success()
             || !all.contains("its mm/vma.c merges anon_vmas by the older rule")
-            || !all.contains("judged by contracts, hygiene, ASan and leaks alone")
+            || !all.contains("judged by contracts, the interval tree's lock rule, hygiene")
         {
             return Err(
                 format!("{cmd}: not the tree's own callers under contracts:\n{all}").into(),
@@ -921,7 +921,22 @@ fn main() {
                 }));
             }
             let (v1, v2, v3, v4) = (t.clone(), t.clone(), t.clone(), t.clone());
-            let v5 = t.clone();
+            let (v5, v6) = (t.clone(), t.clone());
+            // The tree's lock rule in its own world: vma_prepare() taking
+            // the anon_vma lock after it has taken the VMA's AVCs out of
+            // the tree for their re-key.
+            trials.push(Trial::test(
+                "linux-7.2::kernel-vma::slip::prepare-locks-after-re-key",
+                move || {
+                    vma_slip_is_caught(
+                        &v6,
+                        "mm/vma.c",
+                        "\t\tanon_vma_lock_write(vp->anon_vma);\n\t\tanon_vma_interval_tree_pre_update_vma(vp->vma);",
+                        "\t\tanon_vma_interval_tree_pre_update_vma(vp->vma);\n\t\tanon_vma_lock_write(vp->anon_vma);",
+                        "hygiene.lock",
+                    )
+                },
+            ));
             // The undo 824135c46b00 added: a merge whose maple preallocation
             // fails after dup_anon_vma() must unlink the clone again
             // (corpus/merge-maple-enomem.txt, maple=1).

@@ -26,4 +26,15 @@ void rf_tw_warn(const char *file, int line, const char *cond);
 int rf_tw_printf(const char *fmt, ...);
 #define printf(...)	rf_tw_printf(__VA_ARGS__)
 
+/*
+ * The world's rwsems are pthread rwlocks: their write locks and unlocks in
+ * this unit go through locks.c, which checks the anon interval trees'
+ * lock rule.
+ */
+#include <pthread.h>
+int rf_tw_wrlock(pthread_rwlock_t *lock);
+int rf_tw_rwunlock(pthread_rwlock_t *lock);
+#define pthread_rwlock_wrlock(l)	rf_tw_wrlock(l)
+#define pthread_rwlock_unlock(l)	rf_tw_rwunlock(l)
+
 #endif /* _RMAPFUZZ_TREE_VMA_EARLY_H */

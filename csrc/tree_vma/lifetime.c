@@ -79,6 +79,8 @@ static void tw_release(struct tw_world *w)
 	free(w->snap.pages);
 	free(w->snap.hits.v);
 	free(w->hygiene);
+	free(w->seals);
+	free(w->held);
 	free(w);
 }
 

@@ -503,6 +503,7 @@ static void tw_apply(void *world, const struct rf_op *op, uint32_t fail_nth,
 	w->maple_failed = false;
 	out->status = apply_op(w, op);
 	out->maple_failed = w->maple_failed;
+	tw_locks_op_end(w);
 
 	w->fail_nth = 0;
 	w->maple_nth = 0;

@@ -296,6 +296,13 @@ void tw_hygiene(void *world, struct rf_hygiene *out)
 	w->hygiene_len = 0;
 	grow(w->hygiene, w->hygiene_cap, 1);
 	w->hygiene[0] = '\0';
+	/* Broken lock rules first, as the harness orders its own. */
+	for (i = 0; i < min(w->nr_lock_problems, (unsigned int)TW_MAX_LOCK_PROBLEMS); i++)
+		say(w, &out->nr_problems, "lock: %s", w->lock_problems[i]);
+	if (w->nr_lock_problems > TW_MAX_LOCK_PROBLEMS)
+		say(w, &out->nr_problems, "lock: ... and %u more",
+		    w->nr_lock_problems - TW_MAX_LOCK_PROBLEMS);
+	w->nr_lock_problems = 0;
 	for (i = 0; i < min(w->nr_warnings, (unsigned int)TW_MAX_WARNINGS); i++)
 		say(w, &out->nr_problems, "warning: %s:%d: %s",
 		    w->warnings[i].file, w->warnings[i].line, w->warnings[i].cond);

@@ -43,6 +43,13 @@ struct tw_vec_hits {
 };
 
 #define TW_MAX_WARNINGS	8
+#define TW_MAX_LOCK_PROBLEMS	8
+
+/* The shape an anon_vma's tree was last seen with under its lock. */
+struct tw_seal {
+	const struct anon_vma *anon_vma;
+	uint64_t seal;		/* 0: not sealed yet */
+};
 
 struct tw_world {
 	struct tw_mm *mms;
@@ -60,6 +67,14 @@ struct tw_world {
 	/* The maple preallocation to fail in the operation under way. */
 	uint32_t maple_nth, nr_preallocs;
 	bool maple_failed;
+
+	/* The lock rule of the anon interval trees (locks.c). */
+	struct tw_seal *seals;
+	size_t nr_seals, cap_seals;
+	struct anon_vma **held;		/* rwsems held for write */
+	size_t nr_held, cap_held;
+	char lock_problems[TW_MAX_LOCK_PROBLEMS][200];
+	unsigned int nr_lock_problems;
 
 	/* WARN_ON()s hit since the last hygiene report. */
 	struct {
@@ -104,6 +119,7 @@ struct tw_mm *tw_mm_of(struct mm_struct *mm);
 void tw_collect_rmap_hits(struct tw_folio *folio, struct tw_vec_hits *hits);
 
 void tw_snapshot(void *world, struct rf_snapshot *out);
+void tw_locks_op_end(struct tw_world *w);
 void tw_hygiene(void *world, struct rf_hygiene *out);
 
 /* ---- What worlds spell differently (rf_config.h says which) ----------- */

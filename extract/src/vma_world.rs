@@ -682,6 +682,7 @@ fn build(tree: &Path, generation: Generation, layout: Layout) -> Result<VmaWorld
          #include \"tree_vma/memory.c\"\n\
          #include \"tree_vma/ops.c\"\n\
          #include \"tree_vma/snapshot.c\"\n\
+         #include \"tree_vma/locks.c\"\n\
          #include \"tree_vma/lifetime.c\"\n",
         tree.display(),
     );
@@ -766,7 +767,7 @@ fn build(tree: &Path, generation: Generation, layout: Layout) -> Result<VmaWorld
     let unmodelled = (!vma_c.text.contains(MODELLED_MERGE_RULE)).then(|| {
         "its mm/vma.c merges anon_vmas by the older rule (a VMA without an anon_vma merges only \
          with a neighbour whose chain is singular), where rmapfuzz models Linux 7.x's fork-child \
-         rule, so it is judged by the contracts, hygiene, ASan and leaks, not compared"
+         rule, so it is judged by the contracts, the interval tree's lock rule, hygiene, ASan and leaks, not compared"
             .to_owned()
     });
     Ok(VmaWorld {

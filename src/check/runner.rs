@@ -590,7 +590,11 @@ fn drive(
         // run: its state is not the one before the last step).
         let next_checked = every_step || i == last;
         prev_c = next_checked.then_some(snap_c);
-        prev_o = if in_sync && next_checked { snap_o } else { None };
+        prev_o = if in_sync && next_checked {
+            snap_o
+        } else {
+            None
+        };
     }
     if opts.keep_state {
         result.final_state = prev_c;

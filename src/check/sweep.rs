@@ -100,6 +100,7 @@ pub fn sweep_step(
             variant,
             RunOptions {
                 check_from: i,
+                known,
                 ..RunOptions::default()
             },
         );

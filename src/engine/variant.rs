@@ -214,8 +214,10 @@ impl Variant {
         s += "; ";
         match self.reference {
             Reference::None if self.name == KERNEL_VMA_VARIANT => {
-                // The world's locks are its own pthread locks: no lock rules.
-                s += "judged by contracts, hygiene, ASan and leaks alone, compared with nothing"
+                // The world's locks are its own pthread locks: of the lock
+                // rules, only the anon interval tree's (csrc/tree_vma/locks.c).
+                s += "judged by contracts, the interval tree's lock rule, hygiene, ASan and \
+                      leaks alone, compared with nothing"
             }
             Reference::None => s += "judged by contracts, lock rules, hygiene, ASan and leaks alone, compared with nothing",
             r => {
