@@ -38,6 +38,9 @@ pub fn exercised(corpus: &[(PathBuf, Scenario)], v: Variant) -> Exercised {
         };
         let mut counts = vec![0u64; invariants::RULES.len()];
         for step in &s.steps {
+            if let Some(n) = step.maple {
+                c.fail_maple(n);
+            }
             c.apply(&step.op, step.fail);
             invariants::check_counted(&canonicalize(&c.snapshot()), &mut counts);
         }

@@ -276,6 +276,9 @@ pub fn picture(
     let mut c =
         CEngine::new(v.name).ok_or_else(|| format!("the C harness has no variant {}", v.name))?;
     for st in &s.steps[..step] {
+        if let Some(n) = st.maple {
+            c.fail_maple(n);
+        }
         c.apply(&st.op, st.fail);
     }
     let snap = canonicalize(&c.snapshot());

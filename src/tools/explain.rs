@@ -117,8 +117,16 @@ pub fn explain(s: &Scenario, v: Variant, known: Known) -> Explanation {
     let _ = writeln!(out, "start: one empty process, mm 0");
     let stop = failure.as_ref().and_then(|f| f.step);
     for (i, step) in s.steps.iter().enumerate() {
+        let maple_armed = step.maple.is_some_and(|n| c.fail_maple(n));
         let outcome = c.apply(&step.op, step.fail);
         let after = canonicalize(&c.snapshot());
+        if maple_armed && outcome.maple_failed && reference.take().is_some() {
+            let _ = writeln!(
+                out,
+                "\n(maple=N fired at #{}: nothing models a maple tree, so the reference stops here)",
+                i + 1
+            );
+        }
         let theirs = reference.as_mut().and_then(|r| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 r.apply(&step.op, step.fail);
