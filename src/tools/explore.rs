@@ -209,6 +209,9 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
     use crate::engine::Engine;
     let mut c = CEngine::new(v.name).expect("the variant exists");
     for s in steps {
+        if let Some(n) = s.maple {
+            c.fail_maple(n);
+        }
         c.apply(&s.op, s.fail);
     }
     c.layout()
@@ -218,8 +221,9 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
 type Tried = (Vec<Step>, Option<u64>, Option<Failure>);
 
 /// The steps to try from a state: each operation plain, then (when asked)
-/// with each of its allocations failed once and for good; `known`
-/// warnings acknowledged.
+/// with each of its allocations failed once and for good, and where the
+/// variant has a maple tree each of its maple preallocations failed
+/// (`maple=N`); `known` warnings acknowledged.
 fn expand(
     path: &[Step],
     v: Variant,
@@ -258,6 +262,18 @@ fn expand(
                 let r = run(&Scenario::new(injected.clone()), v, opts);
                 out.push((injected, r.final_state.as_ref().map(state_hash), r.failure));
             }
+        }
+        if !v.has_maple_tree() {
+            continue;
+        }
+        for nth in 1.. {
+            let mut injected = steps.clone();
+            injected.last_mut().expect("one step").maple = Some(nth);
+            let r = run(&Scenario::new(injected.clone()), v, opts);
+            if !r.maple_fired.contains(&path.len()) {
+                break;
+            }
+            out.push((injected, r.final_state.as_ref().map(state_hash), r.failure));
         }
     }
     out
