@@ -39,13 +39,14 @@ static uint64_t seal_of(struct anon_vma *anon_vma)
 	uint64_t h = 0xcbf29ce484222325ULL;
 	struct rb_node *node;
 
-	if (!tree_reaches_only_live(anon_vma))
-		return 0;
 	h = mix(h, (uintptr_t)anon_vma->rb_root.rb_leftmost);
 	for (node = rb_first_cached(&anon_vma->rb_root); node;
 	     node = rb_next(node)) {
 		struct anon_vma_chain *avc = rb_entry(node, struct anon_vma_chain, rb);
 
+		/* A node that is not a live AVC is the tree audit's to report. */
+		if (!tw_live(avc, RF_SITE_AVC))
+			return 0;
 		h = mix(h, (uintptr_t)avc);
 		h = mix(h, node->__rb_parent_color);
 		h = mix(h, (uintptr_t)node->rb_left);

@@ -675,15 +675,20 @@ mod tests {
         assert_eq!(k.total(), 2);
 
         // Without the second family's break, the run passes.
+        let s = warns_only();
+        let r = run(&s, v, with(Some(k)));
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        assert_eq!(k.total(), 4);
+    }
+
+    /// WARNS_THEN_BREAKS up to the warnings, before the second break.
+    fn warns_only() -> Scenario {
         let head: String = WARNS_THEN_BREAKS
             .lines()
             .take(8)
             .map(|l| format!("{l}\n"))
             .collect();
-        let s = parse_scenario(&head, "t.txt").expect("parses");
-        let r = run(&s, v, with(Some(k)));
-        assert!(r.failure.is_none(), "{:?}", r.failure);
-        assert_eq!(k.total(), 4);
+        parse_scenario(&head, "t.txt").expect("parses")
     }
 
     /// Only warnings are acknowledged: a lock problem fails whatever the
@@ -708,12 +713,7 @@ mod tests {
     /// warnings once, and a passing run acknowledges as a replay does.
     #[test]
     fn final_checks_acknowledge_too() {
-        let head: String = WARNS_THEN_BREAKS
-            .lines()
-            .take(8)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let s = parse_scenario(&head, "t.txt").expect("parses");
+        let s = warns_only();
         let v = crate::engine::variant::find("unlink-wrong-parent").expect("zoo variant");
         let k = known("unlink_wrong_parent.c num_children\n");
         let opts = RunOptions {

@@ -5,9 +5,9 @@
 
 use crate::check::known::Known;
 use crate::check::report::Failure;
-use crate::check::runner::{run, RunOptions};
+use crate::check::runner::{run, RunOptions, RunResult};
 use crate::engine::variant::Variant;
-use crate::language::op::FailPlan;
+use crate::language::op::{FailPlan, Step};
 use crate::language::scenario::Scenario;
 
 /// How much a sweep did.
@@ -66,53 +66,55 @@ pub fn sweep_step(
     let mut stats = SweepStats::default();
     for and_later in [false, true] {
         for nth in 1..=MAX_NTH {
-            let mut injected = scenario.clone();
-            injected.steps[i].fail = Some(FailPlan { nth, and_later });
-            let result = run(
-                &injected,
-                variant,
-                RunOptions {
-                    check_from: i,
-                    known,
-                    ..RunOptions::default()
-                },
-            );
-            stats.runs += 1;
-            if let Some(mut f) = result.failure {
-                f.scenario = Some(injected);
-                return Err(Box::new(f));
-            }
-            if result.allocs.get(i).copied().unwrap_or(0) < nth as usize {
+            let reached = inject(scenario, variant, i, known, &mut stats, |step| {
+                step.fail = Some(FailPlan { nth, and_later });
+            })?;
+            if reached.allocs.get(i).copied().unwrap_or(0) < nth as usize {
                 break;
             }
             stats.injections += 1;
         }
     }
-    if !variant.has_maple_tree() {
-        return Ok(stats);
-    }
-    for nth in 1..=MAX_NTH {
-        let mut injected = scenario.clone();
-        injected.steps[i].fail = None;
-        injected.steps[i].maple = Some(nth);
-        let result = run(
-            &injected,
-            variant,
-            RunOptions {
-                check_from: i,
-                known,
-                ..RunOptions::default()
-            },
-        );
-        stats.runs += 1;
-        if let Some(mut f) = result.failure {
-            f.scenario = Some(injected);
-            return Err(Box::new(f));
+    if variant.has_maple_tree() {
+        for nth in 1..=MAX_NTH {
+            let reached = inject(scenario, variant, i, known, &mut stats, |step| {
+                step.fail = None;
+                step.maple = Some(nth);
+            })?;
+            if !reached.maple_fired.contains(&i) {
+                break;
+            }
+            stats.injections += 1;
         }
-        if !result.maple_fired.contains(&i) {
-            break;
-        }
-        stats.injections += 1;
     }
     Ok(stats)
+}
+
+/// Runs `scenario` with step `i` changed by `edit`, checked from that
+/// step; a failure carries the injected scenario. Counts the run.
+fn inject(
+    scenario: &Scenario,
+    variant: Variant,
+    i: usize,
+    known: Known,
+    stats: &mut SweepStats,
+    edit: impl FnOnce(&mut Step),
+) -> Result<RunResult, Box<Failure>> {
+    let mut injected = scenario.clone();
+    edit(&mut injected.steps[i]);
+    let mut result = run(
+        &injected,
+        variant,
+        RunOptions {
+            check_from: i,
+            known,
+            ..RunOptions::default()
+        },
+    );
+    stats.runs += 1;
+    if let Some(mut f) = result.failure.take() {
+        f.scenario = Some(injected);
+        return Err(Box::new(f));
+    }
+    Ok(result)
 }

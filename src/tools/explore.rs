@@ -217,6 +217,9 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
     c.layout()
 }
 
+/// Most maple preallocations tried per operation.
+const MAX_MAPLE_NTH: u32 = 64;
+
 /// One tried scenario: its steps, the C state it reached, its failure.
 type Tried = (Vec<Step>, Option<u64>, Option<Failure>);
 
@@ -266,7 +269,9 @@ fn expand(
         if !v.has_maple_tree() {
             continue;
         }
-        for nth in 1.. {
+        // (Bounded like sweep's: a tree whose every preallocation fires
+        // would otherwise never stop.)
+        for nth in 1..=MAX_MAPLE_NTH {
             let mut injected = steps.clone();
             injected.last_mut().expect("one step").maple = Some(nth);
             let r = run(&Scenario::new(injected.clone()), v, opts);
