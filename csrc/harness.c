@@ -47,6 +47,12 @@ static const struct anon_vma_core *const variants[] = {
 	&prepare_shares_fork_child_anon_vma_core,
 	&locks_own_rwsem_anon_vma_core,
 	&anon_pgoff_low_half_anon_vma_core,
+	/* The race zoo. */
+	&walk_unlocked_anon_vma_core,
+	&free_without_wait_anon_vma_core,
+	&get_anon_vma_plain_inc_anon_vma_core,
+	&lock_read_no_recheck_anon_vma_core,
+	&walk_own_rwsem_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif
@@ -175,6 +181,11 @@ static struct mm_struct *find_mm(struct world *w, uint32_t id)
 	return NULL;
 }
 
+struct mm_struct *rf_find_mm(struct rf_world *rw, uint32_t id)
+{
+	return find_mm(&rw->w, id);
+}
+
 struct rf_world *rf_world_new(const char *variant)
 {
 	const struct anon_vma_core *core = NULL;
@@ -221,7 +232,7 @@ static uint32_t status_of(int err)
 	return err ? RF_STATUS_ENOMEM : RF_STATUS_OK;
 }
 
-static void record_hit(struct folio *folio, struct vm_area_struct *vma,
+void record_hit(struct folio *folio, struct vm_area_struct *vma,
 		       unsigned long address, void *arg)
 {
 	struct hit_vec *hits = arg;
@@ -369,6 +380,7 @@ static uint32_t op_madvise(struct mm_struct *mm, const struct rf_op *op)
 static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 			const struct rf_op *op)
 {
+	struct hit_vec *hits = rw->w.op_results;
 	struct folio *folio;
 
 	if (!vma_lookup(mm, op->a))
@@ -380,22 +392,99 @@ static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 		/* The kernel's walk would follow a dangling mapping. */
 		struct rf_hit freed = { .mm = UINT32_MAX };
 
-		vec_push(&rw->rmap_hits, freed);
+		vec_push(hits, freed);
 		return RF_STATUS_OK;
 	}
-	rf_collect_rmap_hits(rw, folio, &rw->rmap_hits);
+	rf_collect_rmap_hits(rw, folio, hits);
 	return RF_STATUS_OK;
 }
 
-static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
+bool rf_op_is_walker(const struct rf_op *op)
+{
+	return op->kind == RF_OP_RECLAIM || op->kind == RF_OP_MIGRATE ||
+	       op->kind == RF_OP_REFERENCED;
+}
+
+struct folio *rf_walker_folio(struct rf_world *rw, const struct rf_op *op,
+			      uint32_t *status)
 {
 	struct mm_struct *mm = find_mm(&rw->w, op->mm);
+	struct folio *folio;
+
+	if (!mm || !vma_lookup(mm, op->a)) {
+		*status = RF_STATUS_EINVAL;
+		return NULL;
+	}
+	folio = pte_folio(mm, op->a & PAGE_MASK);
+	if (!folio) {
+		*status = RF_STATUS_NOOP;
+		return NULL;
+	}
+	folio_pin(folio);
+	return folio;
+}
+
+/*
+ * A walker's work on the folio it isolated (and pinned): under the folio
+ * lock, as reclaim and migration hold it. Lets the pin go at the end.
+ */
+uint32_t rf_run_walker(struct rf_world *rw, struct folio *folio,
+		       const struct rf_op *op, struct hit_vec *hits)
+{
+	(void)rw;
+	folio_lock(folio);
+	switch (op->kind) {
+	case RF_OP_RECLAIM:
+		folio_try_to_unmap(folio);
+		break;
+	case RF_OP_MIGRATE:
+		folio_migrate_walk(folio, record_hit, hits);
+		break;
+	case RF_OP_REFERENCED:
+		folio_referenced(folio, record_hit, hits);
+		break;
+	}
+	folio_unlock(folio);
+	folio_unpin(folio);
+	if (hits->n) {
+		size_t i, n = 1;
+
+		qsort(hits->v, hits->n, sizeof(*hits->v), rf_hit_cmp);
+		/*
+		 * A walk racing with a split meets the page twice: through the
+		 * new VMA's cloned AVC and the old one's, before the old VMA
+		 * shrinks (the kernel's walk too). What it found is a set.
+		 */
+		for (i = 1; i < hits->n; i++)
+			if (rf_hit_cmp(&hits->v[i], &hits->v[n - 1]))
+				hits->v[n++] = hits->v[i];
+		hits->n = n;
+	}
+	/*
+	 * Ok once the folio was isolated: whether it was still mapped when
+	 * the walk looked is told by what the walk found.
+	 */
+	return RF_STATUS_OK;
+}
+
+/* An mm the last operation of a race working on it has let go. */
+void rf_mm_put(struct mm_struct *mm)
+{
+	if (--mm->users == 0 && mm->exited)
+		mm_free(mm);
+}
+
+uint32_t rf_apply_mm_op(struct rf_world *rw, struct mm_struct *mm,
+			const struct rf_op *op)
+{
 	uint32_t status;
 
-	if (!mm)
-		return RF_STATUS_EINVAL;
-
 	mmap_write_lock(mm);
+	if (mm->exited) {
+		/* Exited while this operation waited for its lock. */
+		mmap_write_unlock(mm);
+		return RF_STATUS_EINVAL;
+	}
 	switch (op->kind) {
 	case RF_OP_MMAP:
 		status = op_mmap(mm, op);
@@ -423,9 +512,12 @@ static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
 		break;
 	case RF_OP_EXIT:
 		exit_mmap(mm);
+		mm->exited = true;
 		mmap_write_unlock(mm);
 		list_del(&mm->mm_list);
-		mm_free(mm);
+		/* Operations of a race still holding it free it last. */
+		if (!mm->users)
+			mm_free(mm);
 		return RF_STATUS_OK;
 	case RF_OP_RMAP:
 		status = op_rmap(rw, mm, op);
@@ -436,6 +528,22 @@ static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
 	}
 	mmap_write_unlock(mm);
 	return status;
+}
+
+static uint32_t apply_op(struct rf_world *rw, const struct rf_op *op)
+{
+	struct mm_struct *mm = find_mm(&rw->w, op->mm);
+	struct folio *folio;
+	uint32_t status;
+
+	if (!mm)
+		return RF_STATUS_EINVAL;
+	if (!rf_op_is_walker(op))
+		return rf_apply_mm_op(rw, mm, op);
+	folio = rf_walker_folio(rw, op, &status);
+	if (!folio)
+		return status;
+	return rf_run_walker(rw, folio, op, rw->w.op_results);
 }
 
 bool rf_world_fail_maple(struct rf_world *rw, uint32_t nth)
@@ -462,6 +570,7 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 	w->fail_and_later = fail_and_later;
 	w->nr_attempts = 0;
 	vec_reset(&rw->rmap_hits);
+	w->op_results = &rw->rmap_hits;
 
 	out->maple_failed = false;	/* our callers keep no maple tree */
 	out->status = apply_op(rw, op);
@@ -473,6 +582,7 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 	memcpy(out->allocs, w->attempts, n);
 	out->nr_hits = rw->rmap_hits.n;
 	out->hits = rw->rmap_hits.v;
+	w->op_results = NULL;
 	world_leave();
 }
 
@@ -599,6 +709,19 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	out->nr_problems = 0;
 	vec_reset(&rw->hygiene_text);
 
+	for (i = 0; i < min(w->nr_race_reports, (unsigned int)WORLD_MAX_RACE_REPORTS); i++)
+		hygiene_say(rw, &out->nr_problems, "race: %s", w->race_reports[i]);
+	if (w->nr_race_reports > WORLD_MAX_RACE_REPORTS)
+		hygiene_say(rw, &out->nr_problems, "race: ... and %u more",
+			    w->nr_race_reports - WORLD_MAX_RACE_REPORTS);
+	w->nr_race_reports = 0;
+	if (w->race_abandoned) {
+		/* What the stopped threads held says nothing more. */
+		ld->nr_reports = 0;
+		w->nr_warnings = 0;
+		goto done;
+	}
+
 	for (i = 0; i < min(ld->nr_reports, (unsigned int)WORLD_MAX_LOCK_REPORTS); i++)
 		hygiene_say(rw, &out->nr_problems, "lock: %s", ld->reports[i]);
 	if (ld->nr_reports > WORLD_MAX_LOCK_REPORTS)
@@ -634,6 +757,7 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 			    (unsigned long long)w->writes_after_free);
 	w->writes_after_free = 0;
 
+done:
 	vec_push(&rw->hygiene_text, '\0');
 	out->text = rw->hygiene_text.v;
 	world_leave();
@@ -663,6 +787,7 @@ void rf_world_lock_stats(struct rf_world *rw, uint64_t out[RF_NR_LOCK_STATS])
 
 static void rf_world_release(struct rf_world *rw)
 {
+	rf_race_release(rw);
 	free(rw->w.lockdep.reports);
 	vec_free(&rw->rmap_hits);
 	vec_free(&rw->hygiene_text);

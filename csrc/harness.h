@@ -45,6 +45,13 @@ enum rf_op_kind {
 	RF_OP_MADVISE,	/* a = start, b = len, c = enum rf_advice */
 	RF_OP_EXIT,
 	RF_OP_RMAP,	/* a = addr */
+	/*
+	 * Walkers of the folio mapped at a (isolated at the start: in a race,
+	 * when the race starts), holding no mmap_lock.
+	 */
+	RF_OP_RECLAIM,	/* try_to_unmap(): unmap it everywhere */
+	RF_OP_MIGRATE,	/* folio_get_anon_vma(), a locked walk, the put */
+	RF_OP_REFERENCED, /* folio_referenced(): who maps it */
 };
 
 enum rf_access {
@@ -96,7 +103,7 @@ struct rf_outcome {
 	uint32_t status;		/* enum rf_status */
 	uint32_t nr_allocs;		/* attempts made, may exceed the array */
 	uint8_t allocs[RF_MAX_ALLOCS];	/* enum rf_site of each attempt */
-	uint32_t nr_hits;		/* RF_OP_RMAP: where the page was found */
+	uint32_t nr_hits;		/* RF_OP_RMAP, _MIGRATE, _REFERENCED: where the page was found */
 	const struct rf_hit *hits;
 	bool maple_failed;		/* rf_world_fail_maple()'s failure hit */
 };
@@ -115,6 +122,62 @@ void rf_world_apply(struct rf_world *world, const struct rf_op *op,
  * tree: false, and nothing armed, for the others.
  */
 bool rf_world_fail_maple(struct rf_world *world, uint32_t nth);
+
+/* ---- Races --------------------------------------------------------------- */
+
+/*
+ * Operations run concurrently, each as a kernel thread of its own, under a
+ * deterministic scheduler that switches threads only at switch points
+ * (locks, RCU, atomics, slab, walk steps; see csrc/include/rmapfuzz/
+ * sched.h). The same operations and plan give the same run.
+ */
+#define RF_MAX_THREADS		3
+#define RF_MAX_PREEMPTIONS	16
+#define RF_MAX_TRACE		4096
+
+/* At switch point @point (numbered from 1 over the race), run @thread. */
+struct rf_preemption {
+	uint32_t point;
+	uint32_t thread;
+};
+
+struct rf_race_op {
+	struct rf_op op;
+	uint32_t fail_nth;
+	bool fail_and_later;
+};
+
+struct rf_trace_point {
+	uint32_t thread;	/* the thread that reached it */
+	uint32_t kind;		/* enum sched_point_kind */
+	uint32_t runnable;	/* threads that could run on from here, a mask */
+	const char *what;	/* "down_read", "kmem_cache_free", ... */
+	const char *func;	/* where, when known */
+	/* The object it touches (an address, 0: none): two threads that
+	 * touch one object conflict there. Only compared within one run. */
+	uint64_t obj;
+};
+
+struct rf_race_result {
+	struct rf_outcome outcomes[RF_MAX_THREADS];
+	uint32_t nr_points;		/* switch points met */
+	uint32_t nr_trace;		/* the first of them, in @trace */
+	const struct rf_trace_point *trace;
+	uint32_t nr_taken;		/* preemptions of the plan that happened */
+	struct rf_preemption taken[RF_MAX_PREEMPTIONS];
+	/* A check stopped the race (a use after free, a deadlock): the
+	 * world must be discarded; rf_world_hygiene() says why. */
+	bool abandoned;
+};
+
+/*
+ * Run @nr (<= RF_MAX_THREADS) operations as a race, preempting as @plan
+ * (sorted by point) says. False, and nothing run, when the world cannot
+ * race (a tree's own world).
+ */
+bool rf_world_race(struct rf_world *world, const struct rf_race_op *ops,
+		   uint32_t nr, const struct rf_preemption *plan,
+		   uint32_t nr_plan, struct rf_race_result *out);
 
 /* ---- Snapshot ----------------------------------------------------------- */
 

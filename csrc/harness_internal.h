@@ -47,6 +47,9 @@ struct rf_world {
 	/* Results of the last rf_world_apply(RF_OP_RMAP). */
 	struct hit_vec rmap_hits;
 
+	/* The last race's threads and trace (csrc/race.c). */
+	struct race_state *race;
+
 	/* Backing store of the last snapshot. */
 	VEC(struct rf_snap_mm) snap_mms;
 	VEC(uint32_t) snap_vma_order;
@@ -94,5 +97,24 @@ bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
 bool rf_tree_reaches_only_live(struct rf_world *rw, struct rb_root_cached *tree);
 
 void rf_snapshot_release(struct rf_world *rw);
+
+/* Operations, for harness.c and race.c. */
+struct mm_struct;
+struct vm_area_struct;
+struct rf_op;
+struct mm_struct *rf_find_mm(struct rf_world *rw, uint32_t id);
+/* An operation of an mm's own, under its mmap_lock. */
+uint32_t rf_apply_mm_op(struct rf_world *rw, struct mm_struct *mm,
+			const struct rf_op *op);
+bool rf_op_is_walker(const struct rf_op *op);
+/* The folio a walker works on, pinned; NULL and *@status if none. */
+struct folio *rf_walker_folio(struct rf_world *rw, const struct rf_op *op,
+			      uint32_t *status);
+uint32_t rf_run_walker(struct rf_world *rw, struct folio *folio,
+		       const struct rf_op *op, struct hit_vec *hits);
+void rf_mm_put(struct mm_struct *mm);
+void record_hit(struct folio *folio, struct vm_area_struct *vma,
+		unsigned long address, void *arg);
+void rf_race_release(struct rf_world *rw);
 
 #endif /* RMAPFUZZ_HARNESS_INTERNAL_H */

@@ -10,13 +10,14 @@ use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use rmapfuzz::check::runner::{run, Checks, RunOptions};
-use rmapfuzz::engine::variant::{self, Variant, ZOO};
+use rmapfuzz::engine::variant::{self, Variant, RACE_ZOO, ZOO};
 use rmapfuzz::input::encoding::encode;
 use rmapfuzz::input::fuzzing::check_diff;
 use rmapfuzz::language::op::{Op, Step};
 use rmapfuzz::language::parse::parse_file;
 use rmapfuzz::language::scenario::{Expect, Scenario};
 use rmapfuzz::tools::explore::{explore, universe_for, Universe};
+use rmapfuzz::tools::race_explore::{explore_races, RaceBounds};
 
 fn zoo_scenario(v: Variant) -> Result<Scenario, Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -89,6 +90,57 @@ fn caught_by_fuzz_runs(v: Variant) -> Result<(), Failed> {
     }
 }
 
+/// A race zoo variant is found by `explore --race` with its scenario's
+/// prefix and (at least two) preemptions, with the scenario's check.
+fn caught_by_race_explore(v: Variant) -> Result<(), Failed> {
+    let s = zoo_scenario(v)?;
+    let Expect::Fail {
+        check: Some(check), ..
+    } = &s.header.expect
+    else {
+        return Err(format!("corpus/zoo/{}.txt: the header must expect a check", v.name).into());
+    };
+    let race = s
+        .race
+        .as_ref()
+        .ok_or("a race zoo scenario ends with a race")?;
+    // The first thread to run is a free choice, not a preemption.
+    let preemptions = race.schedule.0.iter().filter(|p| p.point > 1).count();
+    let bounds = RaceBounds {
+        prefix: s.steps.len(),
+        width: race.branches.len(),
+        preemptions: preemptions.max(2),
+    };
+    let (_, u) = universe_for(&s);
+    let x = explore_races(v, bounds, &u, 2, None, None, &|_| {});
+    match x.failure {
+        None => Err(format!("explore --race ({bounds:?}) found nothing on {v}").into()),
+        Some((_, f)) if &f.check != check => Err(format!(
+            "explore --race found another check ({}) than the corpus scenario ({check}):\n{f}",
+            f.check
+        )
+        .into()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Races of two operations from every state two operations reach, under
+/// every schedule with at most two preemptions: nothing on a correct core.
+fn correct_passes_race_explore(v: Variant) -> Result<(), Failed> {
+    let bounds = RaceBounds {
+        prefix: 2,
+        ..RaceBounds::default()
+    };
+    let x = explore_races(v, bounds, &Universe::default(), 2, None, None, &|_| {});
+    match x.failure {
+        Some((s, f)) => Err(format!("a correct variant failed explore --race:\n{f}\n{s}").into()),
+        None if x.schedules < 1000 => {
+            Err(format!("explore --race ran only {} schedules", x.schedules).into())
+        }
+        None => Ok(()),
+    }
+}
+
 fn correct_passes_explore(v: Variant) -> Result<(), Failed> {
     let u = Universe::default();
     let x = explore(v, 3, &u, 2, None, None, &|_| {});
@@ -116,11 +168,27 @@ fn main() {
             move || zoo_scenario(v).map(|_| ()),
         ));
     }
+    for &v in RACE_ZOO {
+        trials.push(Trial::test(
+            format!("race-explore-catches::{}", v.name),
+            move || caught_by_race_explore(v),
+        ));
+        trials.push(Trial::test(
+            format!("has-a-corpus-scenario::{}", v.name),
+            move || zoo_scenario(v).map(|_| ()),
+        ));
+    }
     for v in variant::correct() {
         trials.push(Trial::test(
             format!("explore-passes::{}", v.name),
             move || correct_passes_explore(v),
         ));
+        if v.can_race() {
+            trials.push(Trial::test(
+                format!("race-explore-passes::{}", v.name),
+                move || correct_passes_race_explore(v),
+            ));
+        }
     }
     libtest_mimic::run(&args, trials).exit();
 }

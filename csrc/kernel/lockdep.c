@@ -349,7 +349,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	char where[96], released[192], when[192];
 	bool check;
 
-	if (!live_root(obj, &view))
+	if (slab_obj_private(obj) || !live_root(obj, &view))
 		return;
 	lock = core->family_lock(obj);
 	if (p->family && (const void *)lock != p->family)
@@ -379,7 +379,7 @@ static void seal_vma(void *obj, void *arg)
 	char where[96], when[192];
 	bool check;
 
-	if (p->mm && vma->vm_mm != p->mm)
+	if ((p->mm && vma->vm_mm != p->mm) || slab_obj_private(obj))
 		return;
 	if (!live(vma->vm_mm, ALLOC_SITE_MM) || !vma_is_attached(vma))
 		return;
@@ -475,7 +475,7 @@ static void check_root(const void *lock, const char *file, int line,
 		       file, line, fn_name(func), where, index);
 }
 
-void lockdep_acquire(const void *lock, int class, bool write, bool nested,
+static void checked_lockdep_acquire(const void *lock, int class, bool write, bool nested,
 		     const char *file, int line, const char *func)
 {
 	struct world *w = current_world;
@@ -515,7 +515,7 @@ void lockdep_acquire(const void *lock, int class, bool write, bool nested,
 	ld->depth++;
 }
 
-void lockdep_release(const void *lock, int class, bool write)
+static void checked_lockdep_release(const void *lock, int class, bool write)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
 	struct held_lock *h = find_held(lock);
@@ -545,7 +545,7 @@ void lockdep_release(const void *lock, int class, bool write)
 	}
 }
 
-void __lockdep_assert_held(const void *lock, int class, bool write,
+static void checked_lockdep_assert_held(const void *lock, int class, bool write,
 			   const char *what, const char *file, int line,
 			   const char *func)
 {
@@ -585,7 +585,7 @@ const char *lockdep_core_enter(const char *fn)
 	return outer;
 }
 
-void lockdep_core_exit(const char *outer)
+static void checked_lockdep_core_exit(const char *outer)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
 	struct seal_pass p = { .when = "returned", .func = ld->core_fn };
@@ -595,7 +595,7 @@ void lockdep_core_exit(const char *outer)
 	ld->core_fn = outer;
 }
 
-void lockdep_op_end(void)
+static void checked_lockdep_op_end(void)
 {
 	struct lockdep_state *ld = &current_world->lockdep;
 	/* Between operations nothing runs: then everything is published. */
@@ -611,4 +611,44 @@ void lockdep_op_end(void)
 void lockdep_observe(bool on)
 {
 	current_world->lockdep.observing = on;
+}
+
+/* ---- Entry points: the checker's own reads are no switch points ---------- */
+
+void lockdep_acquire(const void *lock, int class, bool write, bool nested,
+		     const char *file, int line, const char *func)
+{
+	current_world->sched_quiet++;
+	checked_lockdep_acquire(lock, class, write, nested, file, line, func);
+	current_world->sched_quiet--;
+}
+
+void lockdep_release(const void *lock, int class, bool write)
+{
+	current_world->sched_quiet++;
+	checked_lockdep_release(lock, class, write);
+	current_world->sched_quiet--;
+}
+
+void __lockdep_assert_held(const void *lock, int class, bool write,
+			   const char *what, const char *file, int line,
+			   const char *func)
+{
+	current_world->sched_quiet++;
+	checked_lockdep_assert_held(lock, class, write, what, file, line, func);
+	current_world->sched_quiet--;
+}
+
+void lockdep_core_exit(const char *outer)
+{
+	current_world->sched_quiet++;
+	checked_lockdep_core_exit(outer);
+	current_world->sched_quiet--;
+}
+
+void lockdep_op_end(void)
+{
+	current_world->sched_quiet++;
+	checked_lockdep_op_end();
+	current_world->sched_quiet--;
 }

@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Spinlocks of a single-threaded world: held or not, and in lock order. */
+/*
+ * Spinlocks: held or not, and in lock order. During a race a contended
+ * one waits for its holder; otherwise it can only be a self-deadlock.
+ */
 #include <linux/lockdep.h>
 #include <linux/spinlock.h>
+#include <rmapfuzz/sched.h>
+
+static bool spin_free(const void *lock, bool write)
+{
+	(void)write;
+	return !((const spinlock_t *)lock)->locked;
+}
 
 void __spin_lock(spinlock_t *lock, const char *file, int line, const char *func)
 {
-	if (lock->locked) {
+	sched_point(SP_LOCK, "spin_lock", lock, func);
+	sched_touch(lock, "spin_lock", func);
+	while (lock->locked) {
+		if (sched_wait(lock, true, spin_free, "spin_lock", func))
+			continue;
 		lockdep_report("%s:%d: %s(): spin_lock() of a spinlock already held would deadlock",
 			       file, line, func);
 		return;
@@ -16,6 +30,7 @@ void __spin_lock(spinlock_t *lock, const char *file, int line, const char *func)
 
 void __spin_unlock(spinlock_t *lock, const char *file, int line, const char *func)
 {
+	sched_touch(lock, "spin_unlock", func);
 	if (!lock->locked) {
 		lockdep_report("%s:%d: %s(): spin_unlock() of a spinlock not held",
 			       file, line, func);
@@ -23,4 +38,5 @@ void __spin_unlock(spinlock_t *lock, const char *file, int line, const char *fun
 	}
 	lock->locked = 0;
 	lockdep_release(lock, lock->class, true);
+	sched_point(SP_UNLOCK, "spin_unlock", lock, func);
 }

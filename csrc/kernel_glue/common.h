@@ -43,6 +43,17 @@ static void kernel_anon_vma_view_common(struct anon_vma *anon_vma,
 	out->degree = 0;
 }
 
+static void *kernel_anon_vma_refcount(struct anon_vma *anon_vma)
+{
+	return &anon_vma->refcount;
+}
+
+static void kernel_put_anon_vma(struct anon_vma *anon_vma)
+{
+	if (atomic_dec_and_test(&anon_vma->refcount))
+		__put_anon_vma(anon_vma);
+}
+
 static void kernel_anon_vma_init(void)
 {
 	anon_vma_init();
@@ -74,6 +85,8 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 	.tree			= kernel_anon_vma_tree,		\
 	.family_lock		= kernel_anon_vma_family_lock,	\
 	.own_rwsem		= kernel_anon_vma_own_rwsem,	\
+	.refcount		= kernel_anon_vma_refcount,	\
+	.release		= kernel_put_anon_vma,		\
 	.avc_layout		= kernel_avc_layout,		\
 	.rb_colours		= true
 

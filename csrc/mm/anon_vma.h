@@ -38,6 +38,8 @@ struct anon_vma {
 /* Pieces both of our cores share (mm/rmap_common.c). */
 struct anon_vma *anon_vma_alloc(void);
 void anon_vma_free(struct anon_vma *anon_vma);
+/* Back to the slab, nothing else (anon_vma_free() waits for readers first). */
+void anon_vma_cache_free(struct anon_vma *anon_vma);
 struct anon_vma_chain *anon_vma_chain_alloc(gfp_t gfp);
 void anon_vma_chain_free(struct anon_vma_chain *avc);
 void anon_vma_chain_assign(struct vm_area_struct *vma,
@@ -56,12 +58,16 @@ struct rw_semaphore *our_anon_vma_family_lock(struct anon_vma *anon_vma);
 struct rw_semaphore *our_anon_vma_own_rwsem(struct anon_vma *anon_vma);
 void our_anon_vma_view(struct anon_vma *anon_vma, struct anon_vma_view *out);
 void our_avc_layout(struct avc_layout *out);
+void *our_anon_vma_refcount(struct anon_vma *anon_vma);
+void our_put_anon_vma(struct anon_vma *anon_vma);
 
 #define OUR_ANON_VMA_LAYOUT				\
 	.tree		= our_anon_vma_tree,		\
 	.family_lock	= our_anon_vma_family_lock,	\
 	.own_rwsem	= our_anon_vma_own_rwsem,	\
 	.view		= our_anon_vma_view,		\
+	.refcount	= our_anon_vma_refcount,	\
+	.release	= our_put_anon_vma,		\
 	.avc_layout	= our_avc_layout
 
 static inline void get_anon_vma(struct anon_vma *anon_vma)

@@ -39,6 +39,12 @@ extern const struct anon_vma_core fork_counts_unlocked_anon_vma_core;
 extern const struct anon_vma_core prepare_shares_fork_child_anon_vma_core;
 extern const struct anon_vma_core locks_own_rwsem_anon_vma_core;
 extern const struct anon_vma_core anon_pgoff_low_half_anon_vma_core;
+/* The race zoo: defects of the read side, seen only when threads race. */
+extern const struct anon_vma_core walk_unlocked_anon_vma_core;
+extern const struct anon_vma_core free_without_wait_anon_vma_core;
+extern const struct anon_vma_core get_anon_vma_plain_inc_anon_vma_core;
+extern const struct anon_vma_core lock_read_no_recheck_anon_vma_core;
+extern const struct anon_vma_core walk_own_rwsem_anon_vma_core;
 
 /*
  * The core of the world the current thread is working on: the table every
@@ -280,10 +286,18 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long len);
 /* mm/memory.c */
 struct folio *folio_alloc(void);
 void folio_put(struct folio *folio);
+void folio_pin(struct folio *folio);
+void folio_unpin(struct folio *folio);
+#define folio_lock(folio)	down_write(&(folio)->lock)
+#define folio_unlock(folio)	up_write(&(folio)->lock)
 struct folio *pte_folio(struct mm_struct *mm, unsigned long addr);
+struct folio *pte_next(struct mm_struct *mm, unsigned long *addr,
+		       unsigned long end);
 void pte_install(struct mm_struct *mm, unsigned long addr, struct folio *folio);
 void pte_clear_range(struct mm_struct *mm, unsigned long start,
 		     unsigned long end);
+bool pte_clear_folio(struct mm_struct *mm, unsigned long addr,
+		     struct folio *folio);
 void pte_move_range(struct mm_struct *mm, unsigned long start,
 		    unsigned long end, unsigned long new_start);
 void pte_table_free(struct mm_struct *mm);
@@ -309,10 +323,55 @@ void vm_area_cache_init(void);
 void mm_cache_init(void);
 void folio_cache_init(void);
 
-/* mm/rmap_walk.c: one rmap walk, reporting each (vma, address) mapping. */
+/* mm/rmap_walk.c: a debugging walk, reporting each (vma, address) mapping. */
 typedef void (*rmap_one_fn)(struct folio *folio, struct vm_area_struct *vma,
 			    unsigned long address, void *arg);
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg);
 void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
+/* The walkers of a race: reclaim, migration and folio_referenced(). */
+int folio_try_to_unmap(struct folio *folio);
+int folio_migrate_walk(struct folio *folio, rmap_one_fn rmap_one, void *arg);
+int folio_referenced(struct folio *folio, rmap_one_fn rmap_one, void *arg);
+
+/* mm/rmap_read.c: our read side, for cores without their own. */
+struct anon_vma *rf_folio_get_anon_vma(struct folio *folio);
+struct anon_vma *rf_folio_lock_anon_vma_read(struct folio *folio);
+void rf_put_anon_vma(struct anon_vma *anon_vma);
+void rf_rmap_walk_anon(struct folio *folio, const struct rf_walk *walk);
+
+#ifndef ANON_VMA_CORE_IMPL
+/* The read side the callers see: the core's own where it has one. */
+static inline struct anon_vma *folio_get_anon_vma(struct folio *folio)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	return core->walker_get ? core->walker_get(folio) :
+				    rf_folio_get_anon_vma(folio);
+}
+
+static inline struct anon_vma *folio_lock_anon_vma_read(struct folio *folio)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	return core->walker_lock ? core->walker_lock(folio) :
+					  rf_folio_lock_anon_vma_read(folio);
+}
+
+static inline void folio_put_anon_vma(struct anon_vma *anon_vma)
+{
+	current_anon_vma_core()->release(anon_vma);
+}
+
+static inline void rmap_walk_folio(struct folio *folio,
+				   const struct rf_walk *walk)
+{
+	const struct anon_vma_core *core = current_anon_vma_core();
+
+	if (core->walker_walk)
+		core->walker_walk(folio, walk);
+	else
+		rf_rmap_walk_anon(folio, walk);
+}
+#endif
 
 #endif /* __MM_INTERNAL_H */

@@ -40,16 +40,23 @@ int do_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len)
 static void copy_page_range(struct vm_area_struct *dst_vma,
 			    struct vm_area_struct *src_vma)
 {
-	struct mm_ptes *src = &src_vma->vm_mm->ptes;
-	size_t i;
+	struct mm_struct *src = src_vma->vm_mm;
+	unsigned long addr = src_vma->vm_start;
+	struct folio *folio;
 
-	for (i = 0; i < src->nr; i++) {
-		struct pte_entry *pte = &src->entries[i];
-
-		if (pte->addr < src_vma->vm_start || pte->addr >= src_vma->vm_end)
-			continue;
-		pte->folio->mapcount++;
-		pte_install(dst_vma->vm_mm, pte->addr, pte->folio);
+	while ((folio = pte_next(src, &addr, src_vma->vm_end))) {
+		/*
+		 * Each entry is copied in one step, as under the source's
+		 * page-table lock: a walker unmapping the parent's entry comes
+		 * before (nothing to copy) or after (the child's is there too).
+		 */
+		sched_point(SP_PTE, "copy_pte", folio, __func__);
+		folio = pte_folio(src, addr);
+		if (folio) {
+			folio->mapcount++;
+			pte_install(dst_vma->vm_mm, addr, folio);
+		}
+		addr += PAGE_SIZE;
 	}
 }
 

@@ -57,7 +57,17 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 	if (!new_vma)
 		return -ENOMEM;
 
+	/*
+	 * An rmap walk must find each page at its old address or its new one,
+	 * never at neither: hold the walkers off while the entries move (the
+	 * kernel's take_rmap_locks(), which it takes where the walk order
+	 * alone would not do; here always).
+	 */
+	if (vma->anon_vma)
+		anon_vma_lock_write(vma->anon_vma);
 	pte_move_range(mm, old_start, old_end, new_addr);
+	if (vma->anon_vma)
+		anon_vma_unlock_write(vma->anon_vma);
 
 	/*
 	 * An unfaulted VMA moved right next to itself merged into itself (or

@@ -34,10 +34,21 @@ void anon_vma_free(struct anon_vma *anon_vma)
 {
 	VM_BUG_ON(atomic_read(&anon_vma->refcount));
 	/*
-	 * The kernel briefly takes the root lock here to wait out rmap
-	 * walkers; with the family lock held by us that would deadlock.
+	 * A walker in folio_lock_anon_vma_read() may hold the root's rwsem
+	 * with no reference, relying on the folio being mapped. Seeing the
+	 * lock taken, wait until it is let go: only then may the memory be
+	 * handed to the next user. (Had we held it ourselves, the lock
+	 * checker reports the self-deadlock.)
 	 */
-	VM_WARN_ON_ONCE(rwsem_is_locked(&anon_vma->root->rwsem));
+	if (rwsem_is_locked(&anon_vma->root->rwsem)) {
+		anon_vma_lock_write(anon_vma);
+		anon_vma_unlock_write(anon_vma);
+	}
+	anon_vma_cache_free(anon_vma);
+}
+
+void anon_vma_cache_free(struct anon_vma *anon_vma)
+{
 	kmem_cache_free(anon_vma_cachep, anon_vma);
 }
 
@@ -164,6 +175,16 @@ void our_anon_vma_view(struct anon_vma *anon_vma, struct anon_vma_view *out)
 void our_avc_layout(struct avc_layout *out)
 {
 	AVC_LAYOUT_FILL(out);
+}
+
+void *our_anon_vma_refcount(struct anon_vma *anon_vma)
+{
+	return &anon_vma->refcount;
+}
+
+void our_put_anon_vma(struct anon_vma *anon_vma)
+{
+	put_anon_vma(anon_vma);
 }
 
 static void anon_vma_ctor(void *data)

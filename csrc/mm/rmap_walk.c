@@ -1,37 +1,111 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The rmap walk and the write-fault reuse of a folio: callers of the
- * anon_vma core, shared by every core, reaching anon_vmas through the
- * core's accessors.
+ * Callers of the anon_vma core's read side: the rmap walkers (a debugging
+ * walk, reclaim, migration, folio_referenced) and the write-fault reuse of
+ * a folio. They go through the current core's read side (mm/internal.h).
  */
 #include <linux/mm.h>
 #include <linux/rmap.h>
+#include <rmapfuzz/sched.h>
 
 #include "internal.h"
 
+/* A walk that reports every mapping to a callback that cannot stop it. */
+struct report_walk {
+	rmap_one_fn fn;
+	void *arg;
+};
+
+static bool report_one(struct folio *folio, struct vm_area_struct *vma,
+		       unsigned long address, void *arg)
+{
+	struct report_walk *r = arg;
+
+	r->fn(folio, vma, address, r->arg);
+	return true;
+}
+
+static void walk_reporting(struct folio *folio, enum rf_walk_lock lock,
+			   rmap_one_fn fn, void *arg)
+{
+	struct report_walk r = { .fn = fn, .arg = arg };
+	struct rf_walk walk = {
+		.rmap_one = report_one,
+		.arg = &r,
+		.lock = lock,
+	};
+
+	rmap_walk_folio(folio, &walk);
+}
+
 /*
  * Visit every VMA that maps @folio, found through the interval tree of the
- * folio's own anon_vma, as reclaim and migration do.
+ * folio's own anon_vma (the caller keeps the folio mapped meanwhile).
  */
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
 {
-	struct anon_vma *anon_vma = folio->anon_vma;
-	struct anon_vma_chain *avc;
-	pgoff_t pgoff = folio->index;
+	walk_reporting(folio, RF_WALK_LOCK_ANON_VMA, rmap_one, arg);
+}
+
+/* try_to_unmap(): clear the entry at @address if it maps @folio. */
+static bool unmap_one(struct folio *folio, struct vm_area_struct *vma,
+		      unsigned long address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	(void)arg;
+	sched_touch(mm, "unmaps a page of", __func__);
+	pte_clear_folio(mm, address, folio);
+	return true;
+}
+
+static bool folio_unmapped(struct folio *folio)
+{
+	return !folio_mapped(folio);
+}
+
+/*
+ * Reclaim of an isolated folio: unmap it everywhere it is mapped, found
+ * by a walk that holds only the folio (folio_lock_anon_vma_read()).
+ * Returns the mappings left (none, unless the walk missed one).
+ */
+int folio_try_to_unmap(struct folio *folio)
+{
+	struct rf_walk walk = {
+		.rmap_one = unmap_one,
+		.done = folio_unmapped,
+		.lock = RF_WALK_LOCK_FOLIO,
+	};
+
+	if (!folio_mapped(folio))
+		return 0;
+	rmap_walk_folio(folio, &walk);
+	return folio->mapcount;
+}
+
+/*
+ * Migration: pin the folio's anon_vma first (folio_get_anon_vma()), walk
+ * its family under the lock, and let the pin go. Returns -EAGAIN when
+ * there was no anon_vma to pin (the folio was unmapped meanwhile).
+ */
+int folio_migrate_walk(struct folio *folio, rmap_one_fn rmap_one, void *arg)
+{
+	struct anon_vma *anon_vma = folio_get_anon_vma(folio);
 
 	if (!anon_vma)
-		return;
-	anon_vma_lock_read(anon_vma);
-	anon_vma_tree_foreach(avc, anon_vma, pgoff, pgoff) {
-		struct vm_area_struct *vma = avc->vma;
-		unsigned long address = anon_page_address(vma, pgoff);
+		return -EAGAIN;
+	walk_reporting(folio, RF_WALK_LOCK_ANON_VMA, rmap_one, arg);
+	folio_put_anon_vma(anon_vma);
+	return 0;
+}
 
-		/* The tree promised this VMA covers pgoff. */
-		if (WARN_ON_ONCE(address == (unsigned long)-EFAULT))
-			continue;
-		rmap_one(folio, vma, address, arg);
-	}
-	anon_vma_unlock_read(anon_vma);
+/* folio_referenced(): who maps the folio, found holding only the folio. */
+int folio_referenced(struct folio *folio, rmap_one_fn rmap_one, void *arg)
+{
+	if (!folio_mapped(folio))
+		return 0;
+	walk_reporting(folio, RF_WALK_LOCK_FOLIO, rmap_one, arg);
+	return 0;
 }
 
 /* A write fault reuses an exclusive folio: new pages of the VMA go here. */

@@ -20,6 +20,7 @@
 #include <linux/compiler.h>
 #include <linux/mmdebug.h>
 #include <linux/slab.h>
+#include <rmapfuzz/sched_run.h>
 #include <rmapfuzz/world.h>
 
 #define SLAB_MAGIC_LIVE		0x51ab0b1eU
@@ -27,7 +28,9 @@
 
 struct slab_obj {
 	u32 magic;
-	u32 site;
+	u16 site;
+	/* The race thread that made it (+1; 0: made outside a race). */
+	u16 owner;
 	u32 scratch;
 	u32 checksum;
 	size_t size;
@@ -234,6 +237,13 @@ static u32 slab_checksum(const struct slab_obj *s)
 	return h;
 }
 
+/* Races (the end of this file). */
+static void slab_dispose(struct world *w, struct slab_obj *s);
+static void *slab_race_reuse(struct world *w, struct kmem_cache *cache);
+static void slab_race_track(struct world *w, struct slab_obj *s);
+static bool slab_race_keep(struct world *w, struct kmem_cache *cache,
+			   struct slab_obj *s);
+
 struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 				     size_t align, unsigned long flags,
 				     void (*ctor)(void *))
@@ -256,6 +266,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 	cache->size = size;
 	cache->site = cache_sites[i].site;
 	cache->ctor = ctor;
+	cache->typesafe = flags & SLAB_TYPESAFE_BY_RCU;
 	return cache;
 }
 
@@ -278,8 +289,12 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	void *obj;
 
 	(void)gfp;
+	sched_point(SP_SLAB, "kmem_cache_alloc", NULL, cache->name);
 	if (slab_should_fail(w, cache->site))
 		return NULL;
+	obj = slab_race_reuse(w, cache);
+	if (obj)
+		return obj;
 
 	s = calloc(1, sizeof(*s) + cache->size);
 	if (!s) {
@@ -294,6 +309,7 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	index_mark_live(&w->index, slab_to_obj(s), (u8)cache->site);
 
 	obj = slab_to_obj(s);
+	slab_race_track(w, s);
 	if (cache->ctor)
 		cache->ctor(obj);
 	return obj;
@@ -327,6 +343,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 
 	if (!obj)
 		return;
+	sched_point(SP_SLAB, "kmem_cache_free", obj, cache->name);
 	/* A double free or a stray pointer is reported, never followed. */
 	if (WARN_ON_ONCE(slab_obj_state(obj, cache->site) != SLAB_OBJ_LIVE))
 		return;
@@ -334,7 +351,14 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	list_del(&s->node);
 	w->sites[s->site].live--;
 	index_mark_freed(&w->index, obj, (u8)s->site);
+	if (slab_race_keep(w, cache, s))
+		return;
+	slab_dispose(w, s);
+}
 
+/* Back to the host allocator, through the quarantine outside ASan. */
+static void slab_dispose(struct world *w, struct slab_obj *s)
+{
 	if (RMAPFUZZ_ASAN) {
 		free(s);
 		return;
@@ -420,4 +444,241 @@ void slab_world_release(struct world *w)
 	while (!list_empty(&w->quarantine))
 		slab_release_oldest(w);
 	index_release(&w->index);
+}
+
+/* ---- Memory during a race -------------------------------------------------- */
+
+/*
+ * While threads race, a pointer may be used after its object was freed by
+ * another thread, and the object is identified by any address inside it
+ * (a lock or a counter embedded in it), not only by its start: the race
+ * keeps every object's range, sorted, with what became of it.
+ */
+enum { RANGE_LIVE, RANGE_TYPESAFE, RANGE_FREED };
+
+struct race_range {
+	uintptr_t start, end;
+	u8 state;
+	u8 site;
+};
+
+struct slab_race {
+	struct race_range *v;
+	size_t n, cap;
+	/* Freed SLAB_TYPESAFE_BY_RCU objects: reused first, newest first. */
+	struct list_head kept;
+};
+
+static const char *const site_names[NR_ALLOC_SITES] = {
+	[ALLOC_SITE_MM]		= "mm_struct",
+	[ALLOC_SITE_VMA]	= "vm_area_struct",
+	[ALLOC_SITE_ANON_VMA]	= "anon_vma",
+	[ALLOC_SITE_AVC]	= "anon_vma_chain",
+	[ALLOC_SITE_PAGE]	= "folio",
+};
+
+/* Index of the last range starting at or below @addr, or -1. */
+static long range_find(const struct slab_race *r, uintptr_t addr)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo - 1;
+}
+
+/* Record @s as live, replacing any older range its memory overlaps. */
+static void range_set_live(struct slab_race *r, struct slab_obj *s)
+{
+	uintptr_t start = (uintptr_t)slab_to_obj(s), end = start + s->size;
+	long i = range_find(r, start);
+	size_t first, last;
+
+	first = (i >= 0 && r->v[i].end > start) ? (size_t)i : (size_t)(i + 1);
+	last = first;
+	while (last < r->n && r->v[last].start < end)
+		last++;
+	if (first == last) {
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 64;
+			r->v = realloc(r->v, r->cap * sizeof(*r->v));
+			if (!r->v)
+				abort();
+		}
+		memmove(&r->v[first + 1], &r->v[first],
+			(r->n - first) * sizeof(*r->v));
+		r->n++;
+	} else if (last - first > 1) {
+		memmove(&r->v[first + 1], &r->v[last],
+			(r->n - last) * sizeof(*r->v));
+		r->n -= last - first - 1;
+	}
+	r->v[first] = (struct race_range){ start, end, RANGE_LIVE, (u8)s->site };
+}
+
+static void range_set_state(struct slab_race *r, const void *obj, u8 state)
+{
+	long i = range_find(r, (uintptr_t)obj);
+
+	if (i >= 0 && r->v[i].start == (uintptr_t)obj)
+		r->v[i].state = state;
+}
+
+void slab_race_begin(struct world *w)
+{
+	struct slab_race *r = calloc(1, sizeof(*r));
+	struct slab_obj *s;
+	int site;
+
+	if (!r)
+		abort();
+	INIT_LIST_HEAD(&r->kept);
+	for (site = 0; site < NR_ALLOC_SITES; site++)
+		list_for_each_entry(s, &w->sites[site].objects, node)
+			range_set_live(r, s);
+	w->slab_race = r;
+}
+
+void slab_race_end(struct world *w, bool abandoned)
+{
+	struct slab_race *r = w->slab_race;
+	struct slab_obj *s, *n;
+	int site;
+
+	(void)abandoned;
+	if (!r)
+		return;
+	/* Everything made in the race is everybody's now. */
+	for (site = 0; site < NR_ALLOC_SITES; site++)
+		list_for_each_entry(s, &w->sites[site].objects, node)
+			s->owner = 0;
+	/* No reader is left: what SLAB_TYPESAFE_BY_RCU kept goes now. */
+	list_for_each_entry_safe(s, n, &r->kept, node) {
+		list_del(&s->node);
+		slab_dispose(w, s);
+	}
+	free(r->v);
+	free(r);
+	w->slab_race = NULL;
+}
+
+static void slab_race_track(struct world *w, struct slab_obj *s)
+{
+	if (!w->slab_race)
+		return;
+	range_set_live(w->slab_race, s);
+	s->owner = sched_current() + 1;
+}
+
+bool slab_obj_private(void *obj)
+{
+	struct slab_obj *s = obj_to_slab(obj);
+
+	return s->owner && s->owner != sched_current() + 1 && !s->seal;
+}
+
+static void *slab_race_reuse(struct world *w, struct kmem_cache *cache)
+{
+	struct slab_race *r = w->slab_race;
+	struct slab_obj *s;
+
+	if (!r || !cache->typesafe)
+		return NULL;
+	list_for_each_entry(s, &r->kept, node) {
+		if (s->site != cache->site || s->size != cache->size)
+			continue;
+		/* Handed out again as it is: the constructor ran once. */
+		list_del(&s->node);
+		list_add_tail(&s->node, &w->sites[s->site].objects);
+		w->sites[s->site].live++;
+		s->owner = sched_current() + 1;
+		s->seal = 0;
+		index_mark_live(&w->index, slab_to_obj(s), (u8)s->site);
+		range_set_state(r, slab_to_obj(s), RANGE_LIVE);
+		return slab_to_obj(s);
+	}
+	return NULL;
+}
+
+static bool slab_race_keep(struct world *w, struct kmem_cache *cache,
+			   struct slab_obj *s)
+{
+	struct slab_race *r = w->slab_race;
+	void *obj = slab_to_obj(s);
+	int holder;
+
+	if (!r)
+		return false;
+	range_set_state(r, obj, cache->typesafe ? RANGE_TYPESAFE : RANGE_FREED);
+	/* Kept until the race ends either way, so an abandoned run frees it. */
+	list_add(&s->node, &r->kept);
+	/*
+	 * A reader may hold a freed anon_vma's lock inside its RCU section
+	 * (it re-checks and lets go); anon_vma_free()'s wait is what keeps
+	 * one that went past its re-check from seeing the memory go.
+	 */
+	if (cache->typesafe && s->site == ALLOC_SITE_ANON_VMA) {
+		sched_check_anon_vma_free(obj);
+		return true;
+	}
+	holder = sched_lock_holder_in(obj, s->size);
+	if (holder >= 0) {
+		race_report("T%u: kmem_cache_free() of a %s whose lock T%d still holds: its holder will use freed memory",
+			    sched_current(), site_names[s->site], holder);
+		sched_abandon();
+	}
+	if (cache->typesafe)
+		return true;
+	list_del(&s->node);
+	return false;
+}
+
+enum slab_touch slab_touch_state(struct world *w, const void *addr)
+{
+	struct slab_race *r = w->slab_race;
+	long i;
+
+	if (!r)
+		return SLAB_TOUCH_OK;
+	i = range_find(r, (uintptr_t)addr);
+	if (i < 0 || (uintptr_t)addr >= r->v[i].end)
+		return SLAB_TOUCH_OK;
+	switch (r->v[i].state) {
+	case RANGE_TYPESAFE:
+		return SLAB_TOUCH_TYPESAFE;
+	case RANGE_FREED:
+		return SLAB_TOUCH_FREED;
+	}
+	return SLAB_TOUCH_OK;
+}
+
+const void *slab_object_of(struct world *w, const void *addr)
+{
+	struct slab_race *r = w->slab_race;
+	long i = r ? range_find(r, (uintptr_t)addr) : -1;
+
+	if (i < 0 || (uintptr_t)addr >= r->v[i].end)
+		return addr;
+	return (const void *)r->v[i].start;
+}
+
+const char *slab_describe(struct world *w, const void *addr)
+{
+	static const char *const states[] = { "a live", "a freed (SLAB_TYPESAFE_BY_RCU)", "a freed" };
+	static _Thread_local char buf[96];
+	struct slab_race *r = w->slab_race;
+	long i = r ? range_find(r, (uintptr_t)addr) : -1;
+
+	if (i < 0 || (uintptr_t)addr >= r->v[i].end)
+		return "(not a slab object)";
+	snprintf(buf, sizeof(buf), "(in %s %s, at offset %lu)",
+		 states[r->v[i].state], site_names[r->v[i].site],
+		 (unsigned long)((uintptr_t)addr - r->v[i].start));
+	return buf;
 }

@@ -91,6 +91,9 @@ pub enum OpKind {
     Madvise,
     Exit,
     Rmap,
+    Reclaim,
+    Migrate,
+    Referenced,
 }
 
 impl OpKind {
@@ -106,6 +109,9 @@ impl OpKind {
             OpKind::Madvise => bindings::rf_op_kind_RF_OP_MADVISE,
             OpKind::Exit => bindings::rf_op_kind_RF_OP_EXIT,
             OpKind::Rmap => bindings::rf_op_kind_RF_OP_RMAP,
+            OpKind::Reclaim => bindings::rf_op_kind_RF_OP_RECLAIM,
+            OpKind::Migrate => bindings::rf_op_kind_RF_OP_MIGRATE,
+            OpKind::Referenced => bindings::rf_op_kind_RF_OP_REFERENCED,
         }
     }
 }
@@ -328,6 +334,108 @@ pub fn variants() -> Vec<&'static str> {
         .collect()
 }
 
+/// Threads a race may have.
+pub const MAX_THREADS: usize = bindings::RF_MAX_THREADS as usize;
+/// Preemptions a plan may name.
+pub const MAX_PREEMPTIONS: usize = bindings::RF_MAX_PREEMPTIONS as usize;
+
+/// One operation of a race, with its fault injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RaceOp {
+    pub op: Op,
+    pub fail: Option<(u32, bool)>,
+}
+
+/// At switch point `point` (numbered from 1 over the race), thread
+/// `thread` runs next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Preemption {
+    pub point: u32,
+    pub thread: u32,
+}
+
+/// A switch point a race met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracePoint {
+    /// The thread that reached it.
+    pub thread: u32,
+    /// Its kind, an index into [`POINT_KINDS`].
+    pub kind: u32,
+    /// The threads that could run on from it, a mask.
+    pub runnable: u32,
+    pub what: &'static str,
+    pub func: &'static str,
+    /// The object it touches (an address; 0: none), to compare within a run.
+    pub obj: u64,
+}
+
+/// Names of the switch point kinds (csrc/include/rmapfuzz/sched.h).
+pub const POINT_KINDS: [&str; 9] = [
+    "start", "lock", "trylock", "unlock", "rcu", "atomic", "slab", "walk", "pte",
+];
+
+/// What [`World::race`] returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaceResult {
+    /// One per operation, in the order given.
+    pub outcomes: Vec<Outcome>,
+    /// Switch points met (the trace holds the first of them).
+    pub nr_points: u32,
+    pub trace: Vec<TracePoint>,
+    /// The preemptions of the plan that happened.
+    pub taken: Vec<Preemption>,
+    /// A check stopped the race: the world must be dropped, not freed;
+    /// [`World::hygiene`] says why.
+    pub abandoned: bool,
+}
+
+impl Op {
+    fn raw(&self) -> bindings::rf_op {
+        bindings::rf_op {
+            kind: self.kind.raw(),
+            mm: self.mm,
+            a: self.a,
+            b: self.b,
+            c: self.c,
+        }
+    }
+}
+
+/// An outcome the harness filled.
+///
+/// # Safety
+/// `out.hits` must hold `out.nr_hits` entries.
+unsafe fn outcome_of(out: &bindings::rf_outcome) -> Outcome {
+    let status = match out.status {
+        bindings::rf_status_RF_STATUS_OK => Status::Ok,
+        bindings::rf_status_RF_STATUS_NOOP => Status::NoOp,
+        bindings::rf_status_RF_STATUS_ENOMEM => Status::Enomem,
+        _ => Status::Einval,
+    };
+    let recorded = out.nr_allocs.min(bindings::RF_MAX_ALLOCS);
+    // Safety: as the caller promises.
+    let hits = unsafe { copy_array(out.hits, out.nr_hits) };
+    Outcome {
+        status,
+        allocs: out.allocs[..recorded as usize].to_vec(),
+        allocs_dropped: out.nr_allocs - recorded,
+        hits: hits.iter().map(|h| (h.mm, h.addr)).collect(),
+        maple_failed: out.maple_failed,
+    }
+}
+
+/// A C string literal of the harness, or "" for NULL.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that lives forever.
+unsafe fn static_str(p: *const std::os::raw::c_char) -> &'static str {
+    if p.is_null() {
+        return "";
+    }
+    // Safety: as the caller promises.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("?")
+}
+
 /// One C world. Dropping it frees everything it allocated.
 pub struct World {
     raw: NonNull<bindings::rf_world>,
@@ -350,36 +458,88 @@ impl World {
     /// Applies `op`; `fail` = (n, and_later) fails the n-th allocation
     /// attempt of this operation (and all later ones if `and_later`).
     pub fn apply(&mut self, op: &Op, fail: Option<(u32, bool)>) -> Outcome {
-        let raw_op = bindings::rf_op {
-            kind: op.kind.raw(),
-            mm: op.mm,
-            a: op.a,
-            b: op.b,
-            c: op.c,
-        };
+        let raw_op = op.raw();
         let (nth, later) = fail.unwrap_or((0, false));
         let mut out = bindings::rf_outcome::default();
         // Safety: `self.raw` is a live world owned by us; `raw_op` and `out`
         // are valid for the duration of the call.
         unsafe { bindings::rf_world_apply(self.raw.as_ptr(), &raw_op, nth, later, &mut out) };
+        // Safety: `out` was just filled by the harness.
+        unsafe { outcome_of(&out) }
+    }
 
-        let status = match out.status {
-            bindings::rf_status_RF_STATUS_OK => Status::Ok,
-            bindings::rf_status_RF_STATUS_NOOP => Status::NoOp,
-            bindings::rf_status_RF_STATUS_ENOMEM => Status::Enomem,
-            _ => Status::Einval,
+    /// Runs `ops` (at most [`MAX_THREADS`]) as a race, each a thread of the
+    /// harness's deterministic scheduler, preempting as `plan` says
+    /// (sorted by point). `None` when the world cannot race.
+    pub fn race(&mut self, ops: &[RaceOp], plan: &[Preemption]) -> Option<RaceResult> {
+        let raw_ops: Vec<bindings::rf_race_op> = ops
+            .iter()
+            .map(|r| {
+                let (nth, later) = r.fail.unwrap_or((0, false));
+                bindings::rf_race_op {
+                    op: r.op.raw(),
+                    fail_nth: nth,
+                    fail_and_later: later,
+                }
+            })
+            .collect();
+        let raw_plan: Vec<bindings::rf_preemption> = plan
+            .iter()
+            .map(|p| bindings::rf_preemption {
+                point: p.point,
+                thread: p.thread,
+            })
+            .collect();
+        let mut out = bindings::rf_race_result::default();
+        // Safety: `self.raw` is live; the arrays hold the lengths passed and
+        // `out` is valid for the call.
+        let ran = unsafe {
+            bindings::rf_world_race(
+                self.raw.as_ptr(),
+                raw_ops.as_ptr(),
+                raw_ops.len() as u32,
+                raw_plan.as_ptr(),
+                raw_plan.len() as u32,
+                &mut out,
+            )
         };
-        let recorded = out.nr_allocs.min(bindings::RF_MAX_ALLOCS);
-        // Safety: the harness filled `hits` with `nr_hits` entries that stay
-        // valid until the next call on this world; we copy them now.
-        let hits = unsafe { copy_array(out.hits, out.nr_hits) };
-        Outcome {
-            status,
-            allocs: out.allocs[..recorded as usize].to_vec(),
-            allocs_dropped: out.nr_allocs - recorded,
-            hits: hits.iter().map(|h| (h.mm, h.addr)).collect(),
-            maple_failed: out.maple_failed,
+        if !ran {
+            return None;
         }
+        let n = ops.len().min(MAX_THREADS);
+        // Safety: the harness filled one outcome per operation, and the
+        // trace with `nr_trace` entries, valid until the next call on
+        // this world; everything is copied now. Trace strings are static.
+        let outcomes = out.outcomes[..n]
+            .iter()
+            .map(|o| unsafe { outcome_of(o) })
+            .collect();
+        let trace = unsafe { copy_array(out.trace, out.nr_trace) }
+            .iter()
+            .map(|p| TracePoint {
+                thread: p.thread,
+                kind: p.kind,
+                runnable: p.runnable,
+                // Safety: the harness's names are NUL-terminated literals.
+                what: unsafe { static_str(p.what) },
+                func: unsafe { static_str(p.func) },
+                obj: p.obj,
+            })
+            .collect();
+        let taken = out.taken[..out.nr_taken as usize]
+            .iter()
+            .map(|p| Preemption {
+                point: p.point,
+                thread: p.thread,
+            })
+            .collect();
+        Some(RaceResult {
+            outcomes,
+            nr_points: out.nr_points,
+            trace,
+            taken,
+            abandoned: out.abandoned,
+        })
     }
 
     /// Makes the `nth` maple-tree preallocation of the next [`World::apply`]

@@ -3,7 +3,7 @@
 
 use crate::{FailPlan, Site};
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Injector {
     plan: Option<FailPlan>,
     attempts: Vec<Site>,

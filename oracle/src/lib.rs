@@ -62,6 +62,22 @@ pub enum Behaviour {
     KeepOnFork,
 }
 
+/// An rmap walker of one page (reclaim, migration, folio_referenced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Walker {
+    /// Unmaps the page everywhere.
+    Reclaim,
+    /// Reports where the page is mapped, holding its anon_vma.
+    Migrate,
+    /// Reports where the page is mapped.
+    Referenced,
+}
+
+/// A page a walker isolated ([`World::isolate`]): it stays, mapped or
+/// not, until [`World::walk_isolated`] lets it go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Isolated(world::PageKey);
+
 /// The result of one operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
@@ -154,6 +170,39 @@ impl World {
             hits = w.op_rmap(mm, addr)?;
             Ok(Status::Ok)
         });
+        out.rmap = hits;
+        out
+    }
+
+    /// A walker's whole operation: isolate the page mapped at `addr` of
+    /// process `mm`, walk it, let it go.
+    pub fn walk(&mut self, walker: Walker, mm: u32, addr: u64) -> Outcome {
+        match self.isolate(mm, addr) {
+            Ok(page) => self.walk_isolated(page, walker),
+            Err(status) => self.run(|_| Err(status)),
+        }
+    }
+
+    /// Isolates the page mapped at `addr` of process `mm` for a walker;
+    /// EINVAL without a VMA there, no-op without a page.
+    pub fn isolate(&mut self, mm: u32, addr: u64) -> Result<Isolated, Status> {
+        let page = self.op_isolate(mm, addr)?;
+        self.page_mut(page).pins += 1;
+        Ok(Isolated(page))
+    }
+
+    /// The walk of an isolated page (no-op once nothing maps it), after
+    /// which the walker lets it go.
+    pub fn walk_isolated(&mut self, page: Isolated, walker: Walker) -> Outcome {
+        let mut hits = Vec::new();
+        let mut out = self.run(|w| {
+            let found = w.op_walk(page.0, walker)?;
+            if walker != Walker::Reclaim {
+                hits = found;
+            }
+            Ok(Status::Ok)
+        });
+        self.release(page.0);
         out.rmap = hits;
         out
     }

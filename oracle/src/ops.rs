@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::world::{Alloc, MmKey, Offsets, Page, Vma, VmaKey, World};
+use crate::world::{Alloc, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
 /// What an operation returns before the outcome is assembled.
@@ -61,6 +61,7 @@ impl World {
             anon_vma: v.anon_vma.expect("prepared before a page is added"),
             index: v.index_of(addr),
             mapcount: 1,
+            pins: 0,
         };
         let mm = v.mm;
         let p = self.pages.insert(page);
@@ -337,6 +338,43 @@ impl World {
         }
         hits.sort_unstable();
         hits
+    }
+
+    pub(crate) fn op_isolate(&self, id: u32, addr: u64) -> Result<PageKey, Status> {
+        let mm = self.live_mm(id)?;
+        self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
+        self.pte(mm, addr & !(PAGE_SIZE - 1)).ok_or(Status::NoOp)
+    }
+
+    /// Where an isolated page is mapped (nowhere once it was unmapped);
+    /// reclaim unmaps it there too.
+    pub(crate) fn op_walk(
+        &mut self,
+        page: PageKey,
+        walker: crate::Walker,
+    ) -> Result<Vec<(u32, u64)>, Status> {
+        // Nothing maps it any more: the walk finds nothing.
+        if self.page(page).mapcount == 0 {
+            return Ok(Vec::new());
+        }
+        let hits = self.rmap_walk(page);
+        if walker == crate::Walker::Reclaim {
+            for &(id, addr) in &hits {
+                if let Some(mm) = self.mm_by_id(id) {
+                    self.unmap_range(mm, addr, addr + PAGE_SIZE);
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// A walker lets its page go: freed if nothing maps it any more.
+    pub(crate) fn release(&mut self, page: PageKey) {
+        let p = self.page_mut(page);
+        p.pins -= 1;
+        if p.pins == 0 && p.mapcount == 0 {
+            self.pages.remove(page);
+        }
     }
 
     pub(crate) fn op_rmap(&mut self, id: u32, addr: u64) -> Result<Vec<(u32, u64)>, Status> {

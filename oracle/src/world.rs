@@ -22,7 +22,7 @@ pub(crate) struct Enomem;
 
 pub(crate) type Alloc<T> = Result<T, Enomem>;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Mm {
     pub(crate) id: u32,
     /// VMAs by start address.
@@ -102,7 +102,7 @@ impl Offsets {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct AnonVma {
     pub(crate) root: AvKey,
     pub(crate) parent: AvKey,
@@ -114,21 +114,23 @@ pub(crate) struct AnonVma {
     pub(crate) tree: Vec<AvcKey>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Avc {
     pub(crate) vma: VmaKey,
     pub(crate) anon_vma: AvKey,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Page {
     pub(crate) anon_vma: AvKey,
     pub(crate) index: u64,
     pub(crate) mapcount: i64,
+    /// Walkers holding the page (it outlives its last mapping for them).
+    pub(crate) pins: i64,
 }
 
 /// A world: processes and everything the anon_vma code keeps for them.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct World {
     pub(crate) mms: SlotMap<MmKey, Mm>,
     pub(crate) mm_ids: BTreeMap<u32, MmKey>,
@@ -312,7 +314,7 @@ impl World {
             let p = self.mm_mut(mm).ptes.remove(&a).expect("entry just listed");
             let page = self.page_mut(p);
             page.mapcount -= 1;
-            if page.mapcount == 0 {
+            if page.mapcount == 0 && page.pins == 0 {
                 self.pages.remove(p);
             }
         }

@@ -6,6 +6,7 @@
 pub mod coverage;
 pub mod invariants;
 pub mod known;
+pub mod race;
 pub mod report;
 pub mod runner;
 pub mod snapshot;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::language::op::{OpKind, Step};
+use crate::language::race::Race;
 use crate::language::scenario::{Expect, Scenario};
 
 /// Which engine a check failed on.
@@ -41,6 +42,9 @@ pub struct Failure {
     /// Warnings acknowledged as known in the same run, up to this failure
     /// (they did not fail it; see `crate::check::known`).
     pub acknowledged: Vec<String>,
+    /// For a failure of the scenario's race: the race, with the schedule
+    /// it ran (the preemptions that happened), which replays it.
+    pub race: Option<Race>,
 }
 
 /// What makes two failures the same bug.
@@ -83,8 +87,13 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.step, &self.op) {
-            (Some(i), Some(op)) => write!(f, "[{}] op #{} `{op}`", self.variant, i + 1)?,
+        match (self.step, &self.op, &self.race) {
+            (Some(i), Some(op), _) => write!(f, "[{}] op #{} `{op}`", self.variant, i + 1)?,
+            (Some(_), None, Some(race)) => {
+                let par = race.to_string();
+                let par = par.lines().next().unwrap_or("");
+                write!(f, "[{}] race `{par}`", self.variant)?
+            }
             _ => write!(f, "[{}] at teardown", self.variant)?,
         }
         let side = match self.side {
@@ -122,6 +131,9 @@ impl fmt::Display for Failure {
         }
         if !self.basis.is_empty() {
             writeln!(f, "    judged: {}", self.basis)?;
+        }
+        if let Some(race) = &self.race {
+            writeln!(f, "    schedule as run (replays it): {}", race.schedule)?;
         }
         if let Some(s) = &self.scenario {
             writeln!(f, "    failing scenario:")?;

@@ -36,12 +36,12 @@ use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
-use crate::engine::{Engine, Outcome, Status};
+use crate::engine::{Engine, Outcome, RaceRun, Status};
 use crate::language::op::Step;
 use crate::language::scenario::Scenario;
 
 /// A check's verdict: the failure is boxed, it is large and rare.
-type Checked = Result<(), Box<Failure>>;
+pub(crate) type Checked = Result<(), Box<Failure>>;
 
 /// Which steps get the full set of checks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +87,9 @@ pub struct RunResult {
     pub desynced_at: Option<usize>,
     /// The steps whose `maple=N` failed a maple-tree preallocation.
     pub maple_fired: Vec<usize>,
+    /// What the scenario's race did on the C side (its trace, the
+    /// preemptions that happened), when it ran.
+    pub race: Option<RaceRun>,
     /// With [`RunOptions::keep_state`]: the C side's canonical state after
     /// the last step.
     pub final_state: Option<Snapshot>,
@@ -96,7 +99,7 @@ pub struct RunResult {
 
 /// Keeps the oracle's panics (a bug in the oracle, or a stale reference it
 /// caught) from tearing down the runner.
-fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|e| {
         e.downcast_ref::<String>()
             .cloned()
@@ -105,16 +108,16 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-struct Run<'a> {
-    variant: Variant,
-    scenario: &'a Scenario,
+pub(crate) struct Run<'a> {
+    pub(crate) variant: Variant,
+    pub(crate) scenario: &'a Scenario,
     known: Known,
     /// Each operation's start, for the watchdog (if one is installed).
     watch: RunWatch,
 }
 
 impl Run<'_> {
-    fn failure(
+    pub(crate) fn failure(
         &self,
         step: Option<usize>,
         check: impl Into<String>,
@@ -134,12 +137,13 @@ impl Run<'_> {
             scenario: None,
             basis: self.variant.verdict_basis(),
             acknowledged: Vec::new(),
+            race: None,
         })
     }
 
     /// The problems of the checks after `step` (`None`: the teardown) no
     /// known warning acknowledges; the others go to `acked`.
-    fn unacknowledged(
+    pub(crate) fn unacknowledged(
         &self,
         step: Option<usize>,
         problems: Vec<String>,
@@ -155,13 +159,17 @@ impl Run<'_> {
         }
     }
 
-    fn compared(mut f: Box<Failure>, c: impl ToString, o: impl ToString) -> Box<Failure> {
+    pub(crate) fn compared(
+        mut f: Box<Failure>,
+        c: impl ToString,
+        o: impl ToString,
+    ) -> Box<Failure> {
         f.c_value = Some(c.to_string());
         f.oracle_value = Some(o.to_string());
         f
     }
 
-    fn invariants(&self, i: usize, side: Side, snap: &Snapshot) -> Checked {
+    pub(crate) fn invariants(&self, i: usize, side: Side, snap: &Snapshot) -> Checked {
         match invariants::check(snap).into_iter().next() {
             None => Ok(()),
             Some(v) => {
@@ -208,7 +216,13 @@ impl Run<'_> {
         ))
     }
 
-    fn compare_outcomes(&self, i: usize, mode: Mode, c: &Outcome, o: &Outcome) -> Checked {
+    pub(crate) fn compare_outcomes(
+        &self,
+        i: usize,
+        mode: Mode,
+        c: &Outcome,
+        o: &Outcome,
+    ) -> Checked {
         if c.status != o.status || c.hits != o.hits {
             let f = self.failure(
                 Some(i),
@@ -230,7 +244,13 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn compare_states(&self, i: usize, mode: Mode, c: &Snapshot, o: &Snapshot) -> Checked {
+    pub(crate) fn compare_states(
+        &self,
+        i: usize,
+        mode: Mode,
+        c: &Snapshot,
+        o: &Snapshot,
+    ) -> Checked {
         // A degree-era core keeps one counter where the reference keeps
         // two: compare the sums.
         let (c_deg, o_deg) = (c.has_degree(), o.has_degree());
@@ -289,7 +309,12 @@ impl Run<'_> {
     /// The instrumentation's findings as a failure named after the first
     /// one's kind: `hygiene.lock`, `hygiene.warning`, `hygiene.tree`,
     /// `hygiene.write-after-free` (lines are `kind: text`).
-    fn hygiene(&self, step: Option<usize>, side: Side, problems: &[String]) -> Box<Failure> {
+    pub(crate) fn hygiene(
+        &self,
+        step: Option<usize>,
+        side: Side,
+        problems: &[String],
+    ) -> Box<Failure> {
         let kind = problems
             .first()
             .and_then(|p| p.split_once(": "))
@@ -595,6 +620,9 @@ fn drive(
         } else {
             None
         };
+    }
+    if let Some(race) = &run.scenario.race {
+        return crate::check::race::check(run, c, o, in_sync, race, opts, result);
     }
     if opts.keep_state {
         result.final_state = prev_c;

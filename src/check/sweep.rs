@@ -1,13 +1,17 @@
 //! Systematic fault injection: every allocation of every operation of a
 //! scenario, failed once (`fail=N`) and failed for good (`fail=N+`); and
 //! where the variant has a maple tree (`kernel-vma`), every maple-tree
-//! preallocation of every operation (`maple=N`).
+//! preallocation of every operation (`maple=N`). A race's branches are
+//! swept too, each under the default schedule (a schedule is written for
+//! one run; an injected failure makes another), and the steps before the
+//! race without it.
 
 use crate::check::known::Known;
 use crate::check::report::Failure;
 use crate::check::runner::{run, RunOptions, RunResult};
 use crate::engine::variant::Variant;
 use crate::language::op::{FailPlan, Step};
+use crate::language::race::Schedule;
 use crate::language::scenario::Scenario;
 
 /// How much a sweep did.
@@ -33,8 +37,13 @@ pub fn sweep(
     known: Known,
 ) -> Result<SweepStats, Box<Failure>> {
     let mut stats = SweepStats::default();
+    // A world that cannot race sweeps what comes before the race.
+    let mut runnable = scenario.clone();
+    if !variant.can_race() {
+        runnable.race = None;
+    }
     let plain = run(
-        scenario,
+        &runnable,
         variant,
         RunOptions {
             known,
@@ -45,10 +54,64 @@ pub fn sweep(
     if let Some(f) = plain.failure {
         return Err(Box::new(f));
     }
+    let steps_only = Scenario {
+        race: None,
+        ..runnable.clone()
+    };
     for i in 0..scenario.steps.len() {
-        let step = sweep_step(scenario, variant, i, known)?;
+        let step = sweep_step(&steps_only, variant, i, known)?;
         stats.runs += step.runs;
         stats.injections += step.injections;
+    }
+    if let Some(race) = &runnable.race {
+        for b in 0..race.branches.len() {
+            let branch = sweep_branch(&runnable, variant, b, known)?;
+            stats.runs += branch.runs;
+            stats.injections += branch.injections;
+        }
+    }
+    Ok(stats)
+}
+
+/// `fail=N` and `fail=N+` on branch `b` of the scenario's race, under the
+/// default schedule, for every N the branch reaches.
+fn sweep_branch(
+    scenario: &Scenario,
+    variant: Variant,
+    b: usize,
+    known: Known,
+) -> Result<SweepStats, Box<Failure>> {
+    let mut stats = SweepStats::default();
+    for and_later in [false, true] {
+        for nth in 1..=MAX_NTH {
+            let mut injected = scenario.clone();
+            let race = injected.race.as_mut().expect("a race to sweep");
+            race.schedule = Schedule::default();
+            race.branches[b].fail = Some(FailPlan { nth, and_later });
+            let mut result = run(
+                &injected,
+                variant,
+                RunOptions {
+                    check_from: scenario.steps.len(),
+                    known,
+                    ..RunOptions::default()
+                },
+            );
+            stats.runs += 1;
+            if let Some(mut f) = result.failure.take() {
+                f.scenario = Some(injected);
+                return Err(Box::new(f));
+            }
+            let reached = result
+                .race
+                .as_ref()
+                .and_then(|r| r.outcomes.get(b))
+                .map_or(0, |o| o.allocs.len());
+            if reached < nth as usize {
+                break;
+            }
+            stats.injections += 1;
+        }
     }
     Ok(stats)
 }

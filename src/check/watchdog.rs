@@ -79,6 +79,7 @@ impl fmt::Display for Stuck {
         let prefix = Scenario {
             header: self.scenario.header.clone(),
             steps: self.scenario.steps[..upto].to_vec(),
+            race: None,
         };
         writeln!(f, "    the scenario as run, up to that operation:")?;
         for line in prefix.to_string().lines() {

@@ -2,21 +2,27 @@
 
 use rmap_ffi as ffi;
 
-use super::{Engine, Outcome, Site, Status, Teardown};
+use super::{Engine, Outcome, RaceRun, Site, Status, Teardown, TracePoint};
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
-use crate::language::op::{Access, Advice, FailPlan, Op};
+use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
+use crate::language::race::{Preemption, Schedule};
 
 /// One C world running one anon_vma core variant.
 pub struct CEngine {
     world: ffi::World,
+    /// A race was stopped halfway: the world can only be dropped.
+    abandoned: bool,
 }
 
 impl CEngine {
     /// `None` if the harness has no such variant.
     pub fn new(variant: &str) -> Option<CEngine> {
-        ffi::World::new(variant).map(|world| CEngine { world })
+        ffi::World::new(variant).map(|world| CEngine {
+            world,
+            abandoned: false,
+        })
     }
 
     /// How often the lock checker checked each rule (`rmap_ffi::LOCK_RULES`).
@@ -58,8 +64,31 @@ fn raw_op(op: &Op) -> ffi::Op {
         }
         Op::Exit { mm } => (K::Exit, mm, 0, 0, 0),
         Op::Rmap { mm, addr } => (K::Rmap, mm, addr, 0, 0),
+        Op::Walk { walker, mm, addr } => {
+            let kind = match walker {
+                Walker::Reclaim => K::Reclaim,
+                Walker::Migrate => K::Migrate,
+                Walker::Referenced => K::Referenced,
+            };
+            (kind, mm, addr, 0, 0)
+        }
     };
     ffi::Op { kind, mm, a, b, c }
+}
+
+fn outcome(out: ffi::Outcome) -> Outcome {
+    let status = match out.status {
+        ffi::Status::Ok => Status::Ok,
+        ffi::Status::NoOp => Status::NoOp,
+        ffi::Status::Enomem => Status::Enomem,
+        ffi::Status::Einval => Status::Einval,
+    };
+    Outcome {
+        status,
+        allocs: out.allocs.iter().map(|&s| site(s)).collect(),
+        hits: out.hits,
+        maple_failed: out.maple_failed,
+    }
 }
 
 fn site(raw: u8) -> Site {
@@ -188,21 +217,59 @@ impl Engine for CEngine {
     }
 
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
-        let out = self
-            .world
-            .apply(&raw_op(op), fail.map(|f| (f.nth, f.and_later)));
-        let status = match out.status {
-            ffi::Status::Ok => Status::Ok,
-            ffi::Status::NoOp => Status::NoOp,
-            ffi::Status::Enomem => Status::Enomem,
-            ffi::Status::Einval => Status::Einval,
-        };
-        Outcome {
-            status,
-            allocs: out.allocs.iter().map(|&s| site(s)).collect(),
-            hits: out.hits,
-            maple_failed: out.maple_failed,
-        }
+        outcome(
+            self.world
+                .apply(&raw_op(op), fail.map(|f| (f.nth, f.and_later))),
+        )
+    }
+
+    fn race(&mut self, branches: &[Step], schedule: &Schedule) -> Option<RaceRun> {
+        let ops: Vec<ffi::RaceOp> = branches
+            .iter()
+            .map(|s| ffi::RaceOp {
+                op: raw_op(&s.op),
+                fail: s.fail.map(|f| (f.nth, f.and_later)),
+            })
+            .collect();
+        let plan: Vec<ffi::Preemption> = schedule
+            .0
+            .iter()
+            .map(|p| ffi::Preemption {
+                point: p.point,
+                thread: p.thread,
+            })
+            .collect();
+        let run = self.world.race(&ops, &plan)?;
+        self.abandoned |= run.abandoned;
+        Some(RaceRun {
+            outcomes: run.outcomes.into_iter().map(outcome).collect(),
+            points: run.nr_points,
+            trace: run
+                .trace
+                .iter()
+                .map(|p| TracePoint {
+                    thread: p.thread,
+                    kind: ffi::POINT_KINDS
+                        .get(p.kind as usize)
+                        .copied()
+                        .unwrap_or("?"),
+                    runnable: p.runnable,
+                    what: p.what,
+                    func: p.func,
+                    obj: p.obj,
+                })
+                .collect(),
+            taken: Schedule(
+                run.taken
+                    .iter()
+                    .map(|p| Preemption {
+                        point: p.point,
+                        thread: p.thread,
+                    })
+                    .collect(),
+            ),
+            abandoned: run.abandoned,
+        })
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
@@ -214,10 +281,14 @@ impl Engine for CEngine {
     }
 
     fn finish(mut self: Box<Self>) -> Teardown {
+        if self.abandoned {
+            // Threads stopped halfway hold locks: nothing may run again.
+            return Teardown::default();
+        }
         // Exit before asking for hygiene, so the exits' warnings are seen too.
         self.world.exit_all();
         let problems = self.world.hygiene();
-        let CEngine { world } = *self;
+        let CEngine { world, .. } = *self;
         Teardown {
             leaks: live_counts(&world.free()),
             problems,

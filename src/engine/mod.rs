@@ -15,7 +15,8 @@ pub mod variant;
 use std::fmt;
 
 use crate::check::snapshot::{LiveCounts, RawSnapshot};
-use crate::language::op::{FailPlan, Op};
+use crate::language::op::{FailPlan, Op, Step};
+use crate::language::race::Schedule;
 
 /// Result code of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -126,6 +127,40 @@ impl Layout {
     }
 }
 
+/// A switch point a race met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracePoint {
+    /// The thread that reached it.
+    pub thread: u32,
+    /// What kind of point: lock, trylock, unlock, rcu, atomic, slab, walk,
+    /// pte, start.
+    pub kind: &'static str,
+    /// The threads that could run on from it, a mask.
+    pub runnable: u32,
+    /// What was being done ("down_read", "kmem_cache_free", ...).
+    pub what: &'static str,
+    /// In which function, when known.
+    pub func: &'static str,
+    /// The object it touches (0: none), comparable within one run only.
+    pub obj: u64,
+}
+
+/// What running a race did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaceRun {
+    /// One per branch, in branch order.
+    pub outcomes: Vec<Outcome>,
+    /// Switch points met.
+    pub points: u32,
+    /// The first of them, in order.
+    pub trace: Vec<TracePoint>,
+    /// The preemptions of the schedule that happened.
+    pub taken: Schedule,
+    /// A check stopped the race (a use after free, a deadlock); the
+    /// engine's hygiene says which, and the world can only be dropped.
+    pub abandoned: bool,
+}
+
 /// A world implementation under test.
 pub trait Engine {
     /// Applies `op`, failing allocations as `fail` says.
@@ -138,6 +173,25 @@ pub trait Engine {
     fn fail_maple(&mut self, nth: u32) -> bool {
         let _ = nth;
         false
+    }
+    /// Runs `branches` concurrently under `schedule` (`crate::language::
+    /// race`); `None` when the engine cannot race (only the C harness's
+    /// own callers can).
+    fn race(&mut self, branches: &[Step], schedule: &Schedule) -> Option<RaceRun> {
+        let _ = (branches, schedule);
+        None
+    }
+    /// A copy of this world to try an order of a race's branches on;
+    /// `None` when the engine cannot be copied.
+    fn duplicate(&self) -> Option<Box<dyn Engine>> {
+        None
+    }
+    /// The branches of a race one after the other in `order`, each
+    /// walker's page isolated first, as a race isolates them when it
+    /// begins; outcomes in branch order. `None` when the engine cannot.
+    fn serially(&mut self, branches: &[Step], order: &[usize]) -> Option<Vec<Outcome>> {
+        let _ = (branches, order);
+        None
     }
     /// Every live object, as the engine sees it.
     fn snapshot(&mut self) -> RawSnapshot;

@@ -7,10 +7,10 @@ use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
 use crate::engine::variant::Generation;
-use crate::language::op::{Access, Advice, FailPlan, Op};
+use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
 
 /// The reference implementation of the mainline semantics.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct OracleEngine {
     world: oracle::World,
     /// Report each VMA's anonymous page offset (Linux 7.3's generation).
@@ -150,13 +150,77 @@ fn convert(d: &oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
     }
 }
 
+fn oracle_walker(walker: Walker) -> oracle::Walker {
+    match walker {
+        Walker::Reclaim => oracle::Walker::Reclaim,
+        Walker::Migrate => oracle::Walker::Migrate,
+        Walker::Referenced => oracle::Walker::Referenced,
+    }
+}
+
+fn oracle_plan(fail: Option<FailPlan>) -> Option<oracle::FailPlan> {
+    fail.map(|f| oracle::FailPlan {
+        nth: f.nth,
+        and_later: f.and_later,
+    })
+}
+
+fn status_of(status: oracle::Status) -> Status {
+    match status {
+        oracle::Status::Ok => Status::Ok,
+        oracle::Status::NoOp => Status::NoOp,
+        oracle::Status::Enomem => Status::Enomem,
+        oracle::Status::Einval => Status::Einval,
+    }
+}
+
+fn outcome(out: oracle::Outcome) -> Outcome {
+    Outcome {
+        status: status_of(out.status),
+        allocs: out.allocs.into_iter().map(site).collect(),
+        hits: out.rmap,
+        maple_failed: false,
+    }
+}
+
 impl Engine for OracleEngine {
+    fn duplicate(&self) -> Option<Box<dyn Engine>> {
+        Some(Box::new(self.clone()))
+    }
+
+    fn serially(&mut self, branches: &[Step], order: &[usize]) -> Option<Vec<Outcome>> {
+        // Walkers isolate their pages when the race begins, in branch order.
+        let isolated: Vec<Option<Result<oracle::Isolated, oracle::Status>>> = branches
+            .iter()
+            .map(|s| match s.op {
+                Op::Walk { mm, addr, .. } => Some(self.world.isolate(mm, addr)),
+                _ => None,
+            })
+            .collect();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; branches.len()];
+        for &i in order {
+            let step = &branches[i];
+            let out = match (step.op, isolated[i]) {
+                (Op::Walk { walker, .. }, Some(Ok(page))) => {
+                    self.world.inject(oracle_plan(step.fail));
+                    outcome(self.world.walk_isolated(page, oracle_walker(walker)))
+                }
+                (_, Some(Err(status))) => Outcome {
+                    status: status_of(status),
+                    allocs: Vec::new(),
+                    hits: Vec::new(),
+                    maple_failed: false,
+                },
+                _ => self.apply(&step.op, step.fail),
+            };
+            outcomes[i] = Some(out);
+        }
+        outcomes.into_iter().collect()
+    }
+
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
         let w = &mut self.world;
-        w.inject(fail.map(|f| oracle::FailPlan {
-            nth: f.nth,
-            and_later: f.and_later,
-        }));
+        w.inject(oracle_plan(fail));
         let out = match *op {
             Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
             Op::Fault { mm, addr, access } => {
@@ -188,19 +252,9 @@ impl Engine for OracleEngine {
             }
             Op::Exit { mm } => w.exit(mm),
             Op::Rmap { mm, addr } => w.rmap(mm, addr),
+            Op::Walk { walker, mm, addr } => w.walk(oracle_walker(walker), mm, addr),
         };
-        let status = match out.status {
-            oracle::Status::Ok => Status::Ok,
-            oracle::Status::NoOp => Status::NoOp,
-            oracle::Status::Enomem => Status::Enomem,
-            oracle::Status::Einval => Status::Einval,
-        };
-        Outcome {
-            status,
-            allocs: out.allocs.into_iter().map(site).collect(),
-            hits: out.rmap,
-            maple_failed: false,
-        }
+        outcome(out)
     }
 
     fn snapshot(&mut self) -> RawSnapshot {

@@ -135,6 +135,13 @@ impl Variant {
         rmap_ffi::relaxed_checks(self.name)
     }
 
+    /// Whether its world can run races (`crate::language::race`): every
+    /// one but a tree's own world (`kernel-vma`), whose locks and
+    /// allocators are the tree's tools/testing/vma's.
+    pub fn can_race(&self) -> bool {
+        self.name != KERNEL_VMA_VARIANT
+    }
+
     /// The generation of what this variant is compared with.
     pub fn reference_generation(&self) -> Option<Generation> {
         match self.reference {
@@ -416,6 +423,57 @@ pub const ZOO: &[Variant] = &[
     },
 ];
 
+/// The race zoo (`csrc/zoo/`): defects of the read side (the rmap
+/// walkers' way to an anon_vma), which only a race can show; caught by
+/// `explore --race` and by the races of `corpus/zoo/`.
+pub const RACE_ZOO: &[Variant] = &[
+    Variant {
+        name: "walk-unlocked",
+        label: "walk-unlocked",
+        summary: "the rmap walk takes no lock: it walks a family's tree while others change it",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "free-without-wait",
+        label: "free-without-wait",
+        summary: "anon_vma_free() does not wait for a reader holding the root's rwsem (no lock-and-release)",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "get-anon-vma-plain-inc",
+        label: "get-anon-vma-plain-inc",
+        summary: "folio_get_anon_vma() takes its reference with a plain increment, not atomic_inc_not_zero()",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "lock-read-no-recheck",
+        label: "lock-read-no-recheck",
+        summary: "folio_lock_anon_vma_read() does not check again that the folio is mapped after its trylock",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+    Variant {
+        name: "walk-own-rwsem",
+        label: "walk-own-rwsem",
+        summary: "the rmap walk locks the anon_vma's own rwsem instead of its family root's",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
+];
+
 /// The name of the variant built from a kernel tree (`--kernel-src`).
 pub const KERNEL_VARIANT: &str = "kernel";
 /// The name of the variant that runs the tree under test with its own
@@ -467,6 +525,7 @@ fn base_variants() -> &'static [Variant] {
         v.extend(rmap_ffi::KERNEL_VMA.map(kernel_variant));
         v.extend(rmap_ffi::KERNEL_BASE.map(kernel_variant));
         v.extend_from_slice(ZOO);
+        v.extend_from_slice(RACE_ZOO);
         v
     })
 }

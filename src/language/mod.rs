@@ -5,4 +5,5 @@ pub mod corpus;
 pub mod expect;
 pub mod op;
 pub mod parse;
+pub mod race;
 pub mod scenario;

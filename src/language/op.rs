@@ -44,6 +44,30 @@ impl Advice {
     }
 }
 
+/// An rmap walker of a page: it isolates the page mapped at its address
+/// (in a race, when the race begins) and works on it holding no mmap_lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Walker {
+    /// Reclaim's `try_to_unmap()`: unmap the page everywhere.
+    Reclaim,
+    /// Migration: `folio_get_anon_vma()`, a walk under the lock, the put.
+    Migrate,
+    /// `folio_referenced()`: who maps the page.
+    Referenced,
+}
+
+impl Walker {
+    pub const ALL: [Walker; 3] = [Walker::Reclaim, Walker::Migrate, Walker::Referenced];
+
+    pub fn kind(self) -> OpKind {
+        match self {
+            Walker::Reclaim => OpKind::Reclaim,
+            Walker::Migrate => OpKind::Migrate,
+            Walker::Referenced => OpKind::Referenced,
+        }
+    }
+}
+
 /// One operation on a world. Addresses and lengths are in bytes; `mm` is a
 /// process id (0 is the first process, each successful fork takes the next).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,6 +124,12 @@ pub enum Op {
         mm: u32,
         addr: u64,
     },
+    /// A walker of the page mapped at `addr`.
+    Walk {
+        walker: Walker,
+        mm: u32,
+        addr: u64,
+    },
 }
 
 /// The kind of an [`Op`], without operands (used in failure signatures).
@@ -115,10 +145,13 @@ pub enum OpKind {
     Madvise,
     Exit,
     Rmap,
+    Reclaim,
+    Migrate,
+    Referenced,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 10] = [
+    pub const ALL: [OpKind; 13] = [
         OpKind::Mmap,
         OpKind::Fault,
         OpKind::Fork,
@@ -129,6 +162,9 @@ impl OpKind {
         OpKind::Madvise,
         OpKind::Exit,
         OpKind::Rmap,
+        OpKind::Reclaim,
+        OpKind::Migrate,
+        OpKind::Referenced,
     ];
 
     pub fn name(self) -> &'static str {
@@ -143,6 +179,9 @@ impl OpKind {
             OpKind::Madvise => "madvise",
             OpKind::Exit => "exit",
             OpKind::Rmap => "rmap",
+            OpKind::Reclaim => "reclaim",
+            OpKind::Migrate => "migrate",
+            OpKind::Referenced => "referenced",
         }
     }
 
@@ -154,6 +193,11 @@ impl OpKind {
     /// work in place, as the kernel does (docs/MODEL.md section 7).
     pub fn may_fail_partially(self) -> bool {
         matches!(self, OpKind::Fault | OpKind::Munmap | OpKind::Madvise)
+    }
+
+    /// The walker this kind is, if it is one.
+    pub fn walker(self) -> Option<Walker> {
+        Walker::ALL.into_iter().find(|w| w.kind() == self)
     }
 }
 
@@ -176,6 +220,7 @@ impl Op {
             Op::Madvise { .. } => OpKind::Madvise,
             Op::Exit { .. } => OpKind::Exit,
             Op::Rmap { .. } => OpKind::Rmap,
+            Op::Walk { walker, .. } => walker.kind(),
         }
     }
 
@@ -190,7 +235,8 @@ impl Op {
             | Op::Munmap { mm, .. }
             | Op::Madvise { mm, .. }
             | Op::Exit { mm }
-            | Op::Rmap { mm, .. } => mm,
+            | Op::Rmap { mm, .. }
+            | Op::Walk { mm, .. } => mm,
         }
     }
 
@@ -206,7 +252,8 @@ impl Op {
             | Op::Munmap { mm, .. }
             | Op::Madvise { mm, .. }
             | Op::Exit { mm }
-            | Op::Rmap { mm, .. } => *mm = to,
+            | Op::Rmap { mm, .. }
+            | Op::Walk { mm, .. } => *mm = to,
         }
         self
     }
@@ -235,6 +282,7 @@ impl fmt::Display for Op {
             }
             Op::Exit { mm } => write!(f, "exit {mm}"),
             Op::Rmap { mm, addr } => write!(f, "rmap {mm} {addr:#x}"),
+            Op::Walk { walker, mm, addr } => write!(f, "{} {mm} {addr:#x}", walker.kind()),
         }
     }
 }

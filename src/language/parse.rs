@@ -12,7 +12,10 @@
 //! Operations: `mmap MM START LEN`, `fault MM ADDR r|w`, `fork MM`,
 //! `split MM ADDR`, `merge MM ADDR`, `mremap MM ADDR NEW_ADDR`,
 //! `munmap MM START LEN`, `madvise MM START LEN dontfork|dofork|wipeonfork|keeponfork`,
-//! `exit MM`, `rmap MM ADDR`. Numbers are decimal or `0x` hexadecimal and
+//! `exit MM`, `rmap MM ADDR`, and the walkers `reclaim MM ADDR`,
+//! `migrate MM ADDR`, `referenced MM ADDR`; a scenario may end with a race
+//! (`par { OP } { OP }` and an optional `schedule` line, see
+//! [`crate::language::race`]). Numbers are decimal or `0x` hexadecimal and
 //! may contain `_`. The header keys are `variant=NAME|any`,
 //! `expect=pass|fail`, and for `fail` optionally `check=NAME` and `op=KIND`.
 
@@ -20,6 +23,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::language::op::{Access, Advice, FailPlan, Op, OpKind, Step};
+use crate::language::race::{parse_par, parse_schedule, Race, Schedule};
 use crate::language::scenario::{Expect, Header, Scenario, VariantSel};
 
 /// A malformed scenario: where, and why.
@@ -52,6 +56,8 @@ pub fn parse_file(path: &Path) -> Result<Scenario, ParseError> {
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ParseError> {
     let mut header: Option<Header> = None;
     let mut steps = Vec::new();
+    let mut race: Option<Race> = None;
+    let mut scheduled = false;
 
     for (i, raw) in text.lines().enumerate() {
         let lineno = i + 1;
@@ -79,11 +85,37 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ParseError> 
         if tokens.is_empty() {
             continue;
         }
+        if tokens[0] == "schedule" {
+            let Some(r) = race.as_mut() else {
+                return Err(err("a schedule line follows the par line it is for".into()));
+            };
+            if scheduled {
+                return Err(err("a second schedule for one race".into()));
+            }
+            r.schedule = parse_schedule(&tokens[1..], r.branches.len()).map_err(err)?;
+            scheduled = true;
+            continue;
+        }
+        if race.is_some() {
+            return Err(err(
+                "a race ends the scenario: nothing but its schedule may follow it".into(),
+            ));
+        }
+        if tokens[0] == "par" {
+            let rest = content.trim_start()["par".len()..].to_owned();
+            let branches = parse_par(&rest, parse_step).map_err(err)?;
+            race = Some(Race {
+                branches,
+                schedule: Schedule::default(),
+            });
+            continue;
+        }
         steps.push(parse_step(&tokens).map_err(err)?);
     }
     Ok(Scenario {
         header: header.unwrap_or_default(),
         steps,
+        race,
     })
 }
 
@@ -210,7 +242,12 @@ fn parse_step(tokens: &[&str]) -> Result<Step, String> {
         OpKind::Mmap | OpKind::Munmap => "MM START LEN",
         OpKind::Fault => "MM ADDR r|w",
         OpKind::Fork | OpKind::Exit => "MM",
-        OpKind::Split | OpKind::Merge | OpKind::Rmap => "MM ADDR",
+        OpKind::Split
+        | OpKind::Merge
+        | OpKind::Rmap
+        | OpKind::Reclaim
+        | OpKind::Migrate
+        | OpKind::Referenced => "MM ADDR",
         OpKind::Mremap => "MM ADDR NEW_ADDR",
         OpKind::Madvise => "MM START LEN dontfork|dofork|wipeonfork|keeponfork",
     };
@@ -257,6 +294,11 @@ fn parse_step(tokens: &[&str]) -> Result<Step, String> {
             addr: num(1, "address")?,
         },
         OpKind::Rmap => Op::Rmap {
+            mm,
+            addr: num(1, "address")?,
+        },
+        OpKind::Reclaim | OpKind::Migrate | OpKind::Referenced => Op::Walk {
+            walker: kind.walker().expect("a walker kind"),
             mm,
             addr: num(1, "address")?,
         },

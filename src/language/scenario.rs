@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::language::op::{OpKind, Step};
+use crate::language::race::Race;
 
 /// Which variants a scenario's expectation is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,6 +75,9 @@ impl fmt::Display for Header {
 pub struct Scenario {
     pub header: Header,
     pub steps: Vec<Step>,
+    /// Operations that run concurrently after the steps, ending the
+    /// scenario (`crate::language::race`).
+    pub race: Option<Race>,
 }
 
 impl Scenario {
@@ -81,6 +85,7 @@ impl Scenario {
         Scenario {
             header: Header::default(),
             steps,
+            race: None,
         }
     }
 }
@@ -90,6 +95,9 @@ impl fmt::Display for Scenario {
         writeln!(f, "{}", self.header)?;
         for step in &self.steps {
             writeln!(f, "{step}")?;
+        }
+        if let Some(race) = &self.race {
+            writeln!(f, "{race}")?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use crate::check::report::Failure;
 use crate::check::runner::{reference_engine, run, RunOptions};
 use crate::engine::variant::Variant;
 use crate::engine::{Outcome, Site, Status};
-use crate::language::op::{Access, Advice, Op};
+use crate::language::op::{Access, Advice, Op, Walker};
 use crate::language::scenario::Scenario;
 
 /// The command that builds a reproducer, run from the rmapfuzz checkout;
@@ -121,6 +121,14 @@ fn c_op(op: &Op) -> String {
         ),
         Op::Exit { mm } => ("RF_OP_EXIT", mm, 0, 0, "0"),
         Op::Rmap { mm, addr } => ("RF_OP_RMAP", mm, addr, 0, "0"),
+        Op::Walk { walker, mm, addr } => {
+            let kind = match walker {
+                Walker::Reclaim => "RF_OP_RECLAIM",
+                Walker::Migrate => "RF_OP_MIGRATE",
+                Walker::Referenced => "RF_OP_REFERENCED",
+            };
+            (kind, mm, addr, 0, "0")
+        }
     };
     format!("{{ {kind}, {mm}, {a:#x}, {b:#x}, {c} }}")
 }

@@ -304,6 +304,7 @@ mod tests {
     #[test]
     fn failure_details_name_their_objects() {
         let f = Failure {
+            race: None,
             variant: "x".into(),
             reference: "oracle".into(),
             step: Some(0),

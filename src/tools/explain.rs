@@ -12,7 +12,8 @@ use crate::check::runner::{reference_engine, run, RunOptions};
 use crate::check::snapshot::{canonicalize, changes, Change, Snapshot};
 use crate::engine::c::CEngine;
 use crate::engine::variant::{Mode, Variant};
-use crate::engine::Engine;
+use crate::engine::{Engine, RaceRun};
+use crate::language::race::Race;
 use crate::language::scenario::Scenario;
 
 /// What the explanation found.
@@ -64,6 +65,52 @@ fn side_by_side(c: &Snapshot, theirs: &Snapshot, reference: &str, out: &mut Stri
     }
 }
 
+/// A race step by step: which thread reached which switch point, and
+/// where the scheduler switched threads and why.
+fn interleaving(race: &Race, r: &RaceRun, out: &mut String) {
+    for (i, b) in race.branches.iter().enumerate() {
+        let _ = writeln!(out, "    T{i}: {b}  ->  {}", r.outcomes[i]);
+    }
+    let _ = writeln!(out, "    switch points ({} in all):", r.points);
+    let mut last: Option<u32> = None;
+    for (i, p) in r.trace.iter().enumerate() {
+        let n = i as u32 + 1;
+        if last.is_some_and(|t| t != p.thread) {
+            let why = if r
+                .taken
+                .0
+                .iter()
+                .any(|q| q.point + 1 == n || q.point == n - 1)
+            {
+                "preempted"
+            } else {
+                "the previous thread blocked or ended"
+            };
+            let _ = writeln!(out, "      --- T{} runs ({why})", p.thread);
+        }
+        last = Some(p.thread);
+        let func = if p.func.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", p.func)
+        };
+        let _ = writeln!(
+            out,
+            "      {n:>4} T{} {:<7} {}{func}",
+            p.thread, p.kind, p.what
+        );
+    }
+    if r.trace.len() < r.points as usize {
+        let _ = writeln!(out, "      ... {} more", r.points as usize - r.trace.len());
+    }
+    if r.abandoned {
+        let _ = writeln!(
+            out,
+            "    the race was stopped here: a check cannot let it go on"
+        );
+    }
+}
+
 /// The rule behind a failed check, in words.
 pub fn rule_in_words(check: &str) -> String {
     if let Some(rule) = check.strip_prefix("invariant.") {
@@ -83,6 +130,9 @@ pub fn rule_in_words(check: &str) -> String {
         "hygiene.tree" => "every interval tree is well formed and filed under its VMAs' current keys".into(),
         "hygiene.write-after-free" => "nothing writes to a freed object".into(),
         "leak" => "once every process has exited, nothing is left allocated".into(),
+        "hygiene.race" => "in a race, no thread uses an object another freed (a SLAB_TYPESAFE_BY_RCU anon_vma only inside an RCU read-side section), frees an object whose lock another holds, or waits in a cycle (deadlock)".into(),
+        "schedule" => "every preemption a race's schedule names happens: the switch point exists and the thread it names can run there (a schedule written for other code is reported, not silently ignored)".into(),
+        "serializability" => "a race ends as SOME order of its operations, run one at a time, would end: same state, same results (each walk returns what a walk at its place in that order returns)".into(),
         "oracle.panic" => "the oracle never panics (a panic is a bug in it, or a stale reference it caught)".into(),
         other => format!("check {other}"),
     }
@@ -157,6 +207,15 @@ pub fn explain(s: &Scenario, v: Variant, known: Known) -> Explanation {
             break;
         }
         before = after;
+    }
+    if let (Some(race), true) = (&s.race, stop.is_none_or(|i| i >= s.steps.len())) {
+        let _ = writeln!(out, "\n{race}");
+        match c.race(&race.branches, &race.schedule) {
+            Some(r) => interleaving(race, &r, &mut out),
+            None => {
+                let _ = writeln!(out, "    (this variant cannot run races)");
+            }
+        }
     }
     match &failure {
         None => {

@@ -99,6 +99,7 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
 
     fn with_steps(&self, steps: Vec<Step>) -> Scenario {
         Scenario {
+            race: self.best.race.clone(),
             header: self.best.header.clone(),
             steps,
         }
@@ -304,7 +305,8 @@ fn addresses(op: &Op) -> Vec<u64> {
         Op::Fault { addr, .. }
         | Op::Split { addr, .. }
         | Op::Merge { addr, .. }
-        | Op::Rmap { addr, .. } => {
+        | Op::Rmap { addr, .. }
+        | Op::Walk { addr, .. } => {
             vec![addr]
         }
         Op::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
@@ -356,6 +358,11 @@ fn replace_address(step: &Step, from: u64, to: u64) -> Step {
         Op::Split { mm, addr } => Op::Split { mm, addr: a(addr) },
         Op::Merge { mm, addr } => Op::Merge { mm, addr: a(addr) },
         Op::Rmap { mm, addr } => Op::Rmap { mm, addr: a(addr) },
+        Op::Walk { walker, mm, addr } => Op::Walk {
+            walker,
+            mm,
+            addr: a(addr),
+        },
         Op::Mremap { mm, addr, new_addr } => Op::Mremap {
             mm,
             addr: a(addr),

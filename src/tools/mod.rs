@@ -8,4 +8,5 @@ pub mod dot;
 pub mod explain;
 pub mod explore;
 pub mod minimize;
+pub mod race_explore;
 pub mod triage;

@@ -6,6 +6,7 @@
 #ifndef _LINUX_ERRNO_H
 #define _LINUX_ERRNO_H
 
+#define EAGAIN		11
 #define ENOMEM		12
 #define EFAULT		14
 #define EINVAL		22

@@ -2,6 +2,7 @@
 #ifndef _LINUX_MM_H
 #define _LINUX_MM_H
 
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/gfp.h>
 #include <linux/mm_types.h>
@@ -9,6 +10,7 @@
 #include <linux/mmdebug.h>
 #include <linux/rbtree.h>
 #include <linux/slab.h>
+#include <rmapfuzz/sched.h>
 
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	(1UL << PAGE_SHIFT)
@@ -21,6 +23,19 @@
 #define VM_NONE		0x00000000UL
 #define VM_DONTCOPY	0x00020000UL
 #define VM_WIPEONFORK	0x02000000UL
+
+/*
+ * Whether anything maps @folio: what an rmap walker re-checks to know that
+ * the anon_vma it found is still the folio's. A switch point in a race.
+ */
+static inline bool __folio_mapped(struct folio *folio, const char *func)
+{
+	sched_point(SP_ATOMIC, "folio_mapped", folio, func);
+	sched_touch(folio, "reads the mapcount of", func);
+	return READ_ONCE(folio->mapcount) > 0;
+}
+
+#define folio_mapped(folio)	__folio_mapped(folio, __func__)
 
 static inline unsigned long vma_pages(const struct vm_area_struct *vma)
 {

@@ -38,6 +38,9 @@ struct mm_struct {
 	spinlock_t page_table_lock;	/* taken by __anon_vma_prepare() */
 	struct mm_ptes ptes;
 	struct list_head mm_list;	/* the world's mms, by id */
+	/* Operations of a race working on this mm (the kernel's mm_users). */
+	int users;
+	bool exited;
 };
 
 struct vm_area_struct {
@@ -73,6 +76,14 @@ struct folio {
 	struct anon_vma *anon_vma;	/* kernel: folio->mapping | ANON */
 	pgoff_t index;
 	int mapcount;
+	/*
+	 * References beyond the mappings: an rmap walker holds one, as
+	 * reclaim and migration hold the page they isolated, so the folio
+	 * outlives its last unmapping while they work on it.
+	 */
+	int pins;
+	/* The folio lock: walkers hold it, and a write fault that reuses it. */
+	struct rw_semaphore lock;
 };
 
 #endif /* _LINUX_MM_TYPES_H */

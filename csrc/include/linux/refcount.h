@@ -9,10 +9,7 @@ typedef struct {
 	atomic_t refs;
 } refcount_t;
 
-static inline unsigned int refcount_read(const refcount_t *r)
-{
-	return (unsigned int)atomic_read(&r->refs);
-}
+#define refcount_read(r)	((unsigned int)__atomic_read(&(r)->refs, __func__))
 
 static inline void refcount_set(refcount_t *r, int n)
 {

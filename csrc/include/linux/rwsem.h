@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Read-write semaphores that never block but remember who holds them. A
- * second acquisition that would deadlock, or a release of a lock that is not
- * held, is reported to the lock checker (linux/lockdep.h), which also
+ * Read-write semaphores that remember who holds them; they wait only
+ * during a race (kernel/rwsem.c). An acquisition that would deadlock, or a
+ * release of a lock that is not held, is reported to the lock checker (linux/lockdep.h), which also
  * checks the order locks are taken in; the world counts locks held so the
  * runner can check that every operation released what it took.
  */
@@ -11,6 +11,7 @@
 
 #include <linux/lockdep.h>
 #include <linux/types.h>
+#include <rmapfuzz/sched.h>
 
 struct rw_semaphore {
 	int readers;
@@ -23,6 +24,9 @@ struct rw_semaphore {
 	const char *released_file;
 	int released_line;
 	const char *released_func;
+	/* During a race: when (switch point) and by which thread last let go. */
+	u32 released_at;
+	int released_by;
 };
 
 static inline void __init_rwsem(struct rw_semaphore *sem, const char *name)
@@ -35,6 +39,8 @@ static inline void __init_rwsem(struct rw_semaphore *sem, const char *name)
 	sem->released_file = NULL;
 	sem->released_line = 0;
 	sem->released_func = NULL;
+	sem->released_at = 0;
+	sem->released_by = -1;
 }
 
 #define init_rwsem(sem)		__init_rwsem((sem), #sem)
@@ -47,6 +53,8 @@ void __down_read(struct rw_semaphore *sem, const char *file, int line,
 		 const char *func);
 void __up_read(struct rw_semaphore *sem, const char *file, int line,
 	       const char *func);
+bool __down_read_trylock(struct rw_semaphore *sem, const char *file, int line,
+			 const char *func);
 
 #define down_write(sem)		__down_write(sem, false, __FILE__, __LINE__, __func__)
 #define down_write_nested(sem, subclass) \
@@ -54,11 +62,17 @@ void __up_read(struct rw_semaphore *sem, const char *file, int line,
 #define up_write(sem)		__up_write(sem, __FILE__, __LINE__, __func__)
 #define down_read(sem)		__down_read(sem, __FILE__, __LINE__, __func__)
 #define up_read(sem)		__up_read(sem, __FILE__, __LINE__, __func__)
+#define down_read_trylock(sem)	__down_read_trylock(sem, __FILE__, __LINE__, __func__)
 
-static inline bool rwsem_is_locked(const struct rw_semaphore *sem)
+static inline bool __rwsem_is_locked(const struct rw_semaphore *sem,
+				     const char *func)
 {
+	sched_point(SP_ATOMIC, "rwsem_is_locked", sem, func);
+	sched_note_lock_check(sem);
 	return sem->writer || sem->readers > 0;
 }
+
+#define rwsem_is_locked(sem)	__rwsem_is_locked(sem, __func__)
 
 static inline bool rwsem_is_write_locked(const struct rw_semaphore *sem)
 {

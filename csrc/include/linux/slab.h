@@ -31,6 +31,12 @@ struct kmem_cache {
 	size_t size;
 	enum alloc_site site;
 	void (*ctor)(void *obj);
+	/*
+	 * SLAB_TYPESAFE_BY_RCU: during a race a freed object may be handed
+	 * out again at once, and its memory stays an object of this cache
+	 * until the race is over (no RCU reader can still hold it).
+	 */
+	bool typesafe;
 };
 
 struct kmem_cache *kmem_cache_create(const char *name, size_t size,

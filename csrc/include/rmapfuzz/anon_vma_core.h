@@ -24,6 +24,28 @@ struct anon_vma_chain;
 struct vm_area_struct;
 struct rb_root_cached;
 struct rw_semaphore;
+struct folio;
+
+/* How an rmap walk locks the family it walks (the kernel's rwc->anon_lock). */
+enum rf_walk_lock {
+	/* anon_vma_lock_read() of folio->anon_vma: the walker pinned it. */
+	RF_WALK_LOCK_ANON_VMA,
+	/* folio_lock_anon_vma_read(): the walker holds only the folio. */
+	RF_WALK_LOCK_FOLIO,
+	/* The caller holds the lock already (rmap_walk_locked()). */
+	RF_WALK_LOCKED,
+};
+
+/* One rmap walk (the kernel's struct rmap_walk_control). */
+struct rf_walk {
+	/* One mapping of the folio's index; false stops the walk. */
+	bool (*rmap_one)(struct folio *folio, struct vm_area_struct *vma,
+			 unsigned long address, void *arg);
+	void *arg;
+	/* Stop once this holds (may be NULL). */
+	bool (*done)(struct folio *folio);
+	enum rf_walk_lock lock;
+};
 
 /* The operation a clone serves, in the harness's numbering. */
 enum rf_clone_op {
@@ -95,6 +117,9 @@ struct anon_vma_core {
 	/* @anon_vma's own rwsem (only a root's is ever taken). */
 	struct rw_semaphore *(*own_rwsem)(struct anon_vma *anon_vma);
 	void (*view)(struct anon_vma *anon_vma, struct anon_vma_view *out);
+	/* The anon_vma's reference count (an atomic_t) and its put. */
+	void *(*refcount)(struct anon_vma *anon_vma);
+	void (*release)(struct anon_vma *anon_vma);
 	void (*avc_layout)(struct avc_layout *out);
 	/*
 	 * The interval tree is a kernel tree's own, balanced by its
@@ -127,6 +152,15 @@ struct anon_vma_core {
 	struct anon_vma_chain *(*tree_next)(struct anon_vma_chain *avc,
 					    unsigned long start,
 					    unsigned long last);
+
+	/*
+	 * The read side, as rmap walkers use it (folio_get_anon_vma(),
+	 * folio_lock_anon_vma_read(), rmap_walk_anon()). NULL: ours
+	 * (mm/rmap_read.c), over the accessors above.
+	 */
+	struct anon_vma *(*walker_get)(struct folio *folio);
+	struct anon_vma *(*walker_lock)(struct folio *folio);
+	void (*walker_walk)(struct folio *folio, const struct rf_walk *walk);
 };
 
 #endif /* _RMAPFUZZ_ANON_VMA_CORE_H */

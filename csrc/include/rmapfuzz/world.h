@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 struct anon_vma_core;
+struct sched;
 
 #define WORLD_MAX_ATTEMPTS	256
 #define WORLD_MAX_WARNINGS	16
@@ -21,6 +22,8 @@ struct anon_vma_core;
 #define WORLD_MAX_HELD_LOCKS	8
 #define WORLD_MAX_LOCK_REPORTS	8
 #define WORLD_LOCK_REPORT_LEN	384
+#define WORLD_MAX_RACE_REPORTS	4
+#define WORLD_RACE_REPORT_LEN	640
 
 /* A lock held by the world's (single) thread of control. */
 struct held_lock {
@@ -99,6 +102,20 @@ struct world {
 	/* Lock rules (kernel/lockdep.c). */
 	struct lockdep_state lockdep;
 
+	/* The race in progress (kernel/sched.c), or NULL. */
+	struct sched *sched;
+	/* Non-zero while a checker reads the world mid-race: no switch points. */
+	unsigned int sched_quiet;
+	/* The slab's view of that race's memory (mm/slab.c). */
+	struct slab_race *slab_race;
+	/* What that race found: freed objects used, deadlocks ("race: ..."). */
+	unsigned int nr_race_reports;
+	/* That race was stopped halfway: its threads' locks stay taken. */
+	bool race_abandoned;
+	char race_reports[WORLD_MAX_RACE_REPORTS][WORLD_RACE_REPORT_LEN];
+	/* Where the harness collects the results of the running operation. */
+	void *op_results;
+
 	/* Hygiene records, cleared when reported. */
 	int locks_held;
 	unsigned int nr_warnings;
@@ -106,6 +123,9 @@ struct world {
 };
 
 extern _Thread_local struct world *current_world;
+
+/* Record what a race found, for the hygiene report. */
+void race_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void slab_world_init(struct world *w);
 /* Checks quarantined objects for writes after free; counts them. */
@@ -116,6 +136,12 @@ void slab_world_release(struct world *w);
 u32 *slab_obj_scratch(void *obj);
 /* Lockdep's seal of a live object's protected fields (0: not sealed). */
 u64 *slab_obj_seal(void *obj);
+/*
+ * Made during the race in progress by another thread, and not yet sealed
+ * by it: still private to its maker, as a new anon_vma is until fork
+ * links it, so no other thread's seal pass looks at it.
+ */
+bool slab_obj_private(void *obj);
 /* Visit every live object of @site, oldest first. */
 void slab_for_each_live(struct world *w, enum alloc_site site,
 			void (*fn)(void *obj, void *arg), void *arg);

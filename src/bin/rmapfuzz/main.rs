@@ -185,6 +185,18 @@ enum Command {
         /// Also write the failing scenario here (never over a file).
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Explore races instead: from every state --depth operations
+        /// reach, every pair of operations (walkers included) run
+        /// concurrently under every schedule with at most --preemptions
+        /// preemptions.
+        #[arg(long)]
+        race: bool,
+        /// Operations per race (2 or 3), with --race.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+        race_width: u8,
+        /// Preemptions per schedule, with --race.
+        #[arg(long, default_value_t = 2)]
+        preemptions: usize,
     },
     /// Measurements for scripts/bench (markdown tables on stdout).
     #[command(subcommand)]
@@ -364,6 +376,38 @@ fn main() -> ExitCode {
             time_limit,
             jobs,
             out,
+            race: true,
+            race_width,
+            preemptions,
+        } => explore::race_cmd(
+            rmapfuzz::tools::race_explore::RaceBounds {
+                prefix: *depth,
+                width: usize::from(*race_width),
+                preemptions: *preemptions,
+            },
+            &rmapfuzz::tools::explore::Universe {
+                mms: *mms,
+                pages: *pages,
+                base: *base,
+                fail_points: !no_fail_points,
+            },
+            variant.as_deref().unwrap_or(variant::default_variant()),
+            *time_limit,
+            *jobs,
+            out.as_deref(),
+            known,
+        ),
+        Command::Explore {
+            depth,
+            mms,
+            pages,
+            base,
+            variant,
+            no_fail_points,
+            time_limit,
+            jobs,
+            out,
+            ..
         } => explore::explore_cmd(
             *depth,
             &rmapfuzz::tools::explore::Universe {

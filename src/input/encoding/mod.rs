@@ -121,7 +121,12 @@ fn u64_le(u: &mut Unstructured) -> u64 {
 fn weight(kind: OpKind) -> usize {
     match kind {
         OpKind::Fork => 3,
-        OpKind::Mremap | OpKind::Madvise | OpKind::Rmap => 1,
+        OpKind::Mremap
+        | OpKind::Madvise
+        | OpKind::Rmap
+        | OpKind::Reclaim
+        | OpKind::Migrate
+        | OpKind::Referenced => 1,
         _ => 2,
     }
 }
@@ -540,6 +545,11 @@ fn read_op(u: &mut Unstructured, kind: OpKind, layout: &Layout) -> Op {
             mm,
             addr: read_addr(u, vmas),
         },
+        OpKind::Reclaim | OpKind::Migrate | OpKind::Referenced => Op::Walk {
+            walker: kind.walker().expect("a walker kind"),
+            mm,
+            addr: read_addr(u, vmas),
+        },
     }
 }
 
@@ -557,7 +567,9 @@ fn write_op(out: &mut Vec<u8>, op: &Op, layout: &Layout) -> Result<(), String> {
             out.push(if access == Access::Read { 3 } else { 0 });
         }
         Op::Fork { .. } | Op::Exit { .. } => {}
-        Op::Split { addr, .. } | Op::Rmap { addr, .. } => write_addr(out, vmas, addr),
+        Op::Split { addr, .. } | Op::Rmap { addr, .. } | Op::Walk { addr, .. } => {
+            write_addr(out, vmas, addr)
+        }
         Op::Merge { addr, .. } => write_addr(out, &touching(vmas), addr),
         Op::Mremap { addr, new_addr, .. } => {
             write_addr(out, vmas, addr);

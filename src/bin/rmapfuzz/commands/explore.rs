@@ -87,3 +87,89 @@ pub fn explore_cmd(
         }
     }
 }
+
+/// `rmapfuzz explore --race`: races from every short prefix's state.
+pub fn race_cmd(
+    bounds: rmapfuzz::tools::race_explore::RaceBounds,
+    universe: &rmapfuzz::tools::explore::Universe,
+    variant_name: &str,
+    time_limit: Option<u64>,
+    jobs: Option<usize>,
+    out: Option<&Path>,
+    known: Known,
+) -> Result<ExitCode, InputError> {
+    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
+    if universe.mms == 0 || universe.pages == 0 {
+        return Err(InputError(vec![
+            "--mms and --pages must be at least 1".into()
+        ]));
+    }
+    announce_known(known);
+    rmapfuzz::check::watchdog::set_context(format!(
+        "explore --race --depth {} --preemptions {}",
+        bounds.prefix, bounds.preemptions
+    ));
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "explore races [{bar:30}] {pos}/{len} states, {msg} schedules [{elapsed}]",
+        )
+        .expect("valid template"),
+    );
+    let progress = |p: rmapfuzz::tools::race_explore::RaceProgress| {
+        bar.set_length(p.states as u64);
+        bar.set_position(p.states_done as u64);
+        bar.set_message(p.schedules.to_string());
+    };
+    let x = rmapfuzz::tools::race_explore::explore_races(
+        v,
+        bounds,
+        universe,
+        threads,
+        time_limit.map(std::time::Duration::from_secs),
+        known,
+        &progress,
+    );
+    bar.finish_and_clear();
+    let secs = x.elapsed.as_secs_f64().max(1e-9);
+    let per: Vec<String> = x
+        .by_preemptions
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("{n} with {k}"))
+        .collect();
+    println!(
+        "explore --race {v}: {} states (prefixes of at most {} operations), {} races of {}, {} schedules ({}) in {:.1} s ({:.0} schedules/s, {threads} thread(s)){}",
+        x.states,
+        bounds.prefix,
+        x.races,
+        bounds.width,
+        x.schedules,
+        per.join(", "),
+        secs,
+        x.schedules as f64 / secs,
+        if x.timed_out { ", stopped at the time limit" } else { "" }
+    );
+    summarize_known(known);
+    match &x.failure {
+        None => {
+            println!("no failure");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((s, f)) => {
+            print!("{f}");
+            let text = format!(
+                "# Found by rmapfuzz explore --race --depth {} --preemptions {} --mms {} --pages {}: a shortest prefix, the fewest preemptions.\n{s}",
+                bounds.prefix, bounds.preemptions, universe.mms, universe.pages,
+            );
+            println!("--- scenario ---\n{text}");
+            if let Some(out) = out {
+                artifact::write_new(out, &text).map_err(|e| InputError(vec![e.0]))?;
+                println!("wrote {}", out.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}

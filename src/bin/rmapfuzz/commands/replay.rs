@@ -71,6 +71,14 @@ pub fn replay(
                 );
                 continue;
             };
+            if s.race.is_some() && !v.can_race() {
+                tally.skipped += 1;
+                println!(
+                    "skip  {} [{v}]: a race, and this variant's world cannot run races",
+                    path.display()
+                );
+                continue;
+            }
             let result = run(
                 &s,
                 v,

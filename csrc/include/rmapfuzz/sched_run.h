@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Running a race (kernel/sched.c), for the harness, and what the slab
+ * does for one (mm/slab.c). Only the harness, the scheduler and the slab
+ * include this.
+ */
+#ifndef _RMAPFUZZ_SCHED_RUN_H
+#define _RMAPFUZZ_SCHED_RUN_H
+
+#include <rmapfuzz/sched.h>
+
+#define SCHED_MAX_PREEMPTIONS	16
+#define SCHED_MAX_TRACE		4096
+
+/* At switch point @point (1-based), thread @thread runs next. */
+struct sched_preemption {
+	u32 point;
+	u32 thread;
+};
+
+struct sched_trace_point {
+	u32 thread;		/* who was running */
+	u32 kind;		/* enum sched_point_kind */
+	u32 runnable;		/* threads that could have run next, a mask */
+	const char *what;
+	const char *func;
+	const void *obj;
+};
+
+struct sched_run_result {
+	u32 nr_points;				/* may exceed the trace */
+	struct sched_trace_point trace[SCHED_MAX_TRACE];
+	u32 nr_taken;				/* preemptions that happened */
+	struct sched_preemption taken[SCHED_MAX_PREEMPTIONS];
+	bool abandoned;
+	bool finished[SCHED_MAX_THREADS];
+};
+
+/*
+ * Run @fn(@args[i]) as thread i, for i < @nr, to the end, preempting as
+ * @plan (sorted by point) says. A thread's @args[i] becomes the world's
+ * op_results while it runs.
+ */
+void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
+	       unsigned int nr, const struct sched_preemption *plan,
+	       unsigned int nr_plan, struct sched_run_result *res);
+
+/* What a pointer points into, for the scheduler's checks (mm/slab.c). */
+enum slab_touch {
+	SLAB_TOUCH_OK,		/* a live object, or nothing the slab made */
+	SLAB_TOUCH_TYPESAFE,	/* a freed SLAB_TYPESAFE_BY_RCU object */
+	SLAB_TOUCH_FREED,	/* a freed object */
+};
+
+enum slab_touch slab_touch_state(struct world *w, const void *addr);
+/* The object @addr lies in (its start), or @addr if none the slab made. */
+const void *slab_object_of(struct world *w, const void *addr);
+/* "in anon_vma #3 (freed)", for reports; a static buffer. */
+const char *slab_describe(struct world *w, const void *addr);
+/* Track every object by its address range for the race's lifetime. */
+void slab_race_begin(struct world *w);
+/* Release what SLAB_TYPESAFE_BY_RCU kept: the race is over. */
+void slab_race_end(struct world *w, bool abandoned);
+
+#endif /* _RMAPFUZZ_SCHED_RUN_H */

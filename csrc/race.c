@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Races (harness.h): each operation a thread of the deterministic
+ * scheduler. What a thread needs is fixed before any runs, as the kernel
+ * has it when the race begins: its mm, held as mm_users holds it, and for
+ * a walker the folio it isolated. The plan, the trace and the outcomes go
+ * back to the caller.
+ */
+#include <string.h>
+
+#include <linux/mm.h>
+#include <linux/rmap.h>
+
+#include "harness_internal.h"
+#include <rmapfuzz/sched_run.h>
+#include "mm/internal.h"
+
+struct race_thread {
+	struct rf_world *rw;
+	const struct rf_race_op *rop;
+	struct mm_struct *mm;		/* held; NULL: no such process */
+	struct folio *folio;		/* a walker's, pinned */
+	uint32_t status;
+	struct hit_vec hits;
+	unsigned int nr_attempts;
+	u8 attempts[RF_MAX_ALLOCS];
+};
+
+struct race_state {
+	struct race_thread threads[RF_MAX_THREADS];
+	struct sched_run_result res;
+	struct rf_trace_point trace[RF_MAX_TRACE];
+};
+
+_Static_assert(RF_MAX_THREADS == SCHED_MAX_THREADS &&
+	       RF_MAX_PREEMPTIONS == SCHED_MAX_PREEMPTIONS &&
+	       RF_MAX_TRACE == SCHED_MAX_TRACE, "race limits agree");
+
+static void race_thread_fn(void *arg)
+{
+	struct race_thread *t = arg;
+	struct world *w = current_world;
+	const struct rf_op *op = &t->rop->op;
+
+	w->fail_nth = t->rop->fail_nth;
+	w->fail_and_later = t->rop->fail_and_later;
+	w->nr_attempts = 0;
+	if (!t->mm)
+		t->status = RF_STATUS_EINVAL;
+	else if (rf_op_is_walker(op))
+		t->status = t->folio ? rf_run_walker(t->rw, t->folio, op, &t->hits)
+				     : t->status;
+	else
+		t->status = rf_apply_mm_op(t->rw, t->mm, op);
+	if (t->mm)
+		rf_mm_put(t->mm);
+	t->nr_attempts = w->nr_attempts;
+	memcpy(t->attempts, w->attempts,
+	       min(w->nr_attempts, (unsigned int)RF_MAX_ALLOCS));
+	w->fail_nth = 0;
+}
+
+void rf_race_release(struct rf_world *rw)
+{
+	unsigned int i;
+
+	if (!rw->race)
+		return;
+	for (i = 0; i < RF_MAX_THREADS; i++)
+		vec_free(&rw->race->threads[i].hits);
+	free(rw->race);
+	rw->race = NULL;
+}
+
+bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
+		   uint32_t nr, const struct rf_preemption *plan,
+		   uint32_t nr_plan, struct rf_race_result *out)
+{
+	struct sched_preemption splan[RF_MAX_PREEMPTIONS];
+	void *args[RF_MAX_THREADS];
+	struct race_state *rs;
+	struct world *w = &rw->w;
+	unsigned int i;
+
+	memset(out, 0, sizeof(*out));
+	if (rw->ops || nr == 0 || nr > RF_MAX_THREADS)
+		return false;
+	if (!rw->race) {
+		rw->race = calloc(1, sizeof(*rw->race));
+		if (!rw->race)
+			abort();
+	}
+	rs = rw->race;
+	nr_plan = min(nr_plan, (uint32_t)RF_MAX_PREEMPTIONS);
+	for (i = 0; i < nr_plan; i++)
+		splan[i] = (struct sched_preemption){ plan[i].point, plan[i].thread };
+
+	world_enter(rw);
+	for (i = 0; i < nr; i++) {
+		struct race_thread *t = &rs->threads[i];
+
+		vec_reset(&t->hits);
+		t->rw = rw;
+		t->rop = &ops[i];
+		t->folio = NULL;
+		t->status = RF_STATUS_OK;
+		t->nr_attempts = 0;
+		t->mm = rf_find_mm(rw, ops[i].op.mm);
+		if (t->mm) {
+			t->mm->users++;
+			if (rf_op_is_walker(&ops[i].op))
+				t->folio = rf_walker_folio(rw, &ops[i].op,
+							   &t->status);
+		}
+		args[i] = t;
+	}
+	sched_run(w, race_thread_fn, args, nr, splan, nr_plan, &rs->res);
+	if (!rs->res.abandoned)
+		lockdep_op_end();
+
+	for (i = 0; i < nr; i++) {
+		struct race_thread *t = &rs->threads[i];
+		struct rf_outcome *o = &out->outcomes[i];
+
+		o->status = t->status;
+		o->nr_allocs = t->nr_attempts;
+		memcpy(o->allocs, t->attempts,
+		       min(t->nr_attempts, (unsigned int)RF_MAX_ALLOCS));
+		o->nr_hits = t->hits.n;
+		o->hits = t->hits.v;
+		o->maple_failed = false;
+	}
+	out->nr_points = rs->res.nr_points;
+	out->nr_trace = min(rs->res.nr_points, (u32)RF_MAX_TRACE);
+	for (i = 0; i < out->nr_trace; i++) {
+		const struct sched_trace_point *p = &rs->res.trace[i];
+
+		rs->trace[i] = (struct rf_trace_point){
+			.thread = p->thread, .kind = p->kind,
+			.runnable = p->runnable, .what = p->what,
+			.func = p->func, .obj = (uint64_t)(uintptr_t)p->obj,
+		};
+	}
+	out->trace = rs->trace;
+	out->nr_taken = rs->res.nr_taken;
+	for (i = 0; i < out->nr_taken; i++)
+		out->taken[i] = (struct rf_preemption){ rs->res.taken[i].point,
+							rs->res.taken[i].thread };
+	out->abandoned = rs->res.abandoned;
+	w->race_abandoned = rs->res.abandoned;
+	world_leave();
+	return true;
+}

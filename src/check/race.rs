@@ -1,0 +1,252 @@
+//! Judging a race (`crate::language::race`): the C side runs the branches
+//! concurrently under the scenario's schedule; then, at the quiescent
+//! point after it,
+//!
+//! 1. its instrumentation saw nothing: no use after free, no deadlock
+//!    (the scheduler names the cycle), no broken lock rule, no warning;
+//! 2. the state obeys every contract of docs/CONTRACTS.md;
+//! 3. the race is serializable: the reference, run on copies of its state
+//!    before the race, reaches the same state with the same outcomes (the
+//!    walkers' hits included) in SOME order of the branches that respects
+//!    real time (a branch that ended before another began comes first).
+//!    Walks are thereby linearizable too: each returned what a walk at its
+//!    place in that order returns.
+//!
+//! A reference that cannot be copied (a C core), has parted ways, or is
+//! compared in shape while a branch has an injected failure leaves the
+//! verdict to the first two.
+
+use crate::check::report::Side;
+use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
+use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
+use crate::engine::variant::Mode;
+use crate::engine::{Engine, Outcome, RaceRun};
+use crate::language::race::Race;
+
+/// Every order of `n` branches (n <= 3), in lexicographic order.
+fn orders(n: usize) -> Vec<Vec<usize>> {
+    fn extend(prefix: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
+        if prefix.len() == n {
+            out.push(prefix.clone());
+            return;
+        }
+        for i in 0..n {
+            if !prefix.contains(&i) {
+                prefix.push(i);
+                extend(prefix, n, out);
+                prefix.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    extend(&mut Vec::new(), n, &mut out);
+    out
+}
+
+/// Each thread's first and last switch point (its span in real time).
+fn spans(run: &RaceRun, threads: usize) -> Vec<(usize, usize)> {
+    let mut spans = vec![(usize::MAX, 0); threads];
+    for (i, p) in run.trace.iter().enumerate() {
+        if let Some(s) = spans.get_mut(p.thread as usize) {
+            s.0 = s.0.min(i);
+            s.1 = s.1.max(i);
+        }
+    }
+    spans
+}
+
+/// Whether `order` puts a branch that ended before another began after it.
+fn breaks_real_time(order: &[usize], spans: &[(usize, usize)]) -> bool {
+    order.iter().enumerate().any(|(at, &later)| {
+        order[at + 1..]
+            .iter()
+            .any(|&earlier| spans[earlier].1 < spans[later].0)
+    })
+}
+
+/// Results agree: statuses and what walks found. Allocations are not
+/// compared: what an operation allocates may depend on the interleaving
+/// legitimately (two COW faults on a shared page both copy, where one
+/// after the other the second would reuse it).
+fn same_outcomes(c: &[Outcome], o: &[Outcome]) -> bool {
+    c.iter()
+        .zip(o)
+        .all(|(c, o)| c.status == o.status && c.hits == o.hits)
+}
+
+fn describe_order(race: &Race, order: &[usize]) -> String {
+    order
+        .iter()
+        .map(|&i| format!("T{i} `{}`", race.branches[i]))
+        .collect::<Vec<_>>()
+        .join(", then ")
+}
+
+pub(crate) fn check(
+    run: &Run,
+    c: &mut dyn Engine,
+    o: Option<&mut Box<dyn Engine>>,
+    in_sync: bool,
+    race: &Race,
+    opts: RunOptions,
+    result: &mut RunResult,
+) -> Checked {
+    let index = run.scenario.steps.len();
+    let at = Some(index);
+    let failure = |check: &str, side: Side, detail: String, ran: &Race| {
+        let mut f = run.failure(at, check, side, detail);
+        f.race = Some(ran.clone());
+        f
+    };
+    let Some(c_run) = c.race(&race.branches, &race.schedule) else {
+        return Err(failure(
+            "setup",
+            Side::C,
+            format!(
+                "the variant {} cannot run races (only the harness's own callers can)",
+                run.variant.label
+            ),
+            race,
+        ));
+    };
+    // What replays this run: the branches and the preemptions that happened.
+    let ran = Race {
+        branches: race.branches.clone(),
+        schedule: c_run.taken.clone(),
+    };
+    result.race = Some(c_run.clone());
+
+    let problems = run.unacknowledged(at, c.hygiene(), &mut result.acknowledged);
+    if !problems.is_empty() || c_run.abandoned {
+        let mut f = run.hygiene(at, Side::C, &problems);
+        f.race = Some(ran);
+        return Err(f);
+    }
+    // A schedule written for other code: say so rather than pass quietly.
+    if c_run.taken != race.schedule {
+        let missed: Vec<String> = race
+            .schedule
+            .0
+            .iter()
+            .filter(|p| !c_run.taken.0.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        return Err(failure(
+            "schedule",
+            Side::C,
+            format!(
+                "preemption(s) {} of the scenario did not happen (the race met {} switch points; \
+                 there the thread named could not run): the schedule does not fit this code",
+                missed.join(" "),
+                c_run.points
+            ),
+            &ran,
+        ));
+    }
+    let snap_c = canonicalize(&c.snapshot());
+    run.invariants(index, Side::C, &snap_c).map_err(|mut f| {
+        f.race = Some(ran.clone());
+        f
+    })?;
+
+    // A reference compared in shape counts allocations its own way: it
+    // cannot take a branch's injected failure (the runner's rule for steps).
+    let injected = race.branches.iter().any(|b| b.fail.is_some());
+    let comparable = in_sync && !(injected && run.variant.mode == Mode::Relaxed);
+    if let (Some(o), true) = (o, comparable) {
+        if let Some(matched) = serial_match(run, o, race, &c_run, &snap_c, &ran)? {
+            *o = matched;
+        }
+    }
+    if opts.keep_state {
+        result.final_state = Some(snap_c);
+    }
+    Ok(())
+}
+
+/// The reference after the first order that explains the race; `None`
+/// when the reference cannot be copied (nothing to compare).
+fn serial_match(
+    run: &Run,
+    o: &mut Box<dyn Engine>,
+    race: &Race,
+    c_run: &RaceRun,
+    snap_c: &Snapshot,
+    ran: &Race,
+) -> Result<Option<Box<dyn Engine>>, Box<crate::check::report::Failure>> {
+    let at = Some(run.scenario.steps.len());
+    let mode = run.variant.mode;
+    let spans = spans(c_run, race.branches.len());
+    let mut tried = Vec::new();
+    for order in orders(race.branches.len()) {
+        if breaks_real_time(&order, &spans) {
+            continue;
+        }
+        let Some(mut copy) = o.duplicate() else {
+            return Ok(None);
+        };
+        let attempt = guarded(|| {
+            let outs = copy.serially(&race.branches, &order);
+            (outs, canonicalize(&copy.snapshot()))
+        });
+        let (outs, snap_o) = attempt.map_err(|msg| {
+            let mut f = run.failure(at, "oracle.panic", crate::check::report::Side::Oracle, msg);
+            f.race = Some(ran.clone());
+            f
+        })?;
+        let Some(outs) = outs else {
+            return Ok(None);
+        };
+        let outcomes_agree = same_outcomes(&c_run.outcomes, &outs);
+        let difference = match mode {
+            Mode::Strict => first_difference(snap_c, &snap_o).map(|d| d.object.to_string()),
+            Mode::Relaxed => (snap_c.shape() != snap_o.shape()).then(|| "the shapes differ".into()),
+        };
+        if outcomes_agree && difference.is_none() {
+            return Ok(Some(copy));
+        }
+        let why = match (outcomes_agree, difference) {
+            (false, _) => {
+                let c: Vec<String> = c_run.outcomes.iter().map(|o| o.to_string()).collect();
+                let r: Vec<String> = outs.iter().map(|o| o.to_string()).collect();
+                format!("outcomes [{}] vs [{}]", c.join("; "), r.join("; "))
+            }
+            (true, Some(d)) => format!("states differ first at {d}"),
+            (true, None) => unreachable!("agreeing orders return early"),
+        };
+        tried.push(format!("{}: {why}", describe_order(race, &order)));
+    }
+    let mut f = run.failure(
+        at,
+        "serializability",
+        crate::check::report::Side::Both,
+        format!(
+            "no order of the race's operations explains what it did\n{}",
+            tried.join("\n")
+        ),
+    );
+    f.race = Some(ran.clone());
+    Err(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_are_every_permutation() {
+        assert_eq!(orders(2), vec![vec![0, 1], vec![1, 0]]);
+        assert_eq!(orders(3).len(), 6);
+    }
+
+    #[test]
+    fn real_time_rules_out_orders() {
+        // Thread 0 ran points 0..=2 and ended before thread 1 began at 3.
+        let spans = vec![(0, 2), (3, 5)];
+        assert!(!breaks_real_time(&[0, 1], &spans));
+        assert!(breaks_real_time(&[1, 0], &spans));
+        // Overlapping threads may come in either order.
+        let spans = vec![(0, 4), (2, 5)];
+        assert!(!breaks_real_time(&[1, 0], &spans));
+    }
+}

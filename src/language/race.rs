@@ -1,0 +1,154 @@
+//! Races: operations that run concurrently, each a thread of the C
+//! harness's deterministic scheduler, and the schedules that say how they
+//! interleave.
+//!
+//! ```text
+//! par { reclaim 0 0x10000 } { munmap 0 0x10000 0x1000 }
+//! schedule 7:1 15:0
+//! ```
+//!
+//! A `par` line runs its branches (two or three operations, each with an
+//! optional `fail=`) from the state the lines before it left; it ends the
+//! scenario. Branch `i` is thread `i`. The optional `schedule` line after
+//! it lists preemptions `POINT:THREAD`: at the POINT-th switch point of
+//! the race (counted from 1 over every thread), THREAD runs next. Without
+//! preemptions a thread runs until it blocks or ends and the lowest
+//! numbered runnable thread goes on, so a race and its schedule give back
+//! the same run every time.
+
+use std::fmt;
+
+use crate::language::op::Step;
+
+/// Threads a race may have (the harness's limit).
+pub const MAX_THREADS: usize = 3;
+/// Preemptions a schedule may name (the harness's limit).
+pub const MAX_PREEMPTIONS: usize = 16;
+
+/// At switch point `point` (from 1), thread `thread` runs next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Preemption {
+    pub point: u32,
+    pub thread: u32,
+}
+
+impl fmt::Display for Preemption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.point, self.thread)
+    }
+}
+
+/// A schedule: preemptions sorted by point, at most one per point.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Schedule(pub Vec<Preemption>);
+
+impl Schedule {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("schedule")?;
+        for p in &self.0 {
+            write!(f, " {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Operations run concurrently, under a schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Race {
+    pub branches: Vec<Step>,
+    pub schedule: Schedule,
+}
+
+impl fmt::Display for Race {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("par")?;
+        for b in &self.branches {
+            write!(f, " {{ {b} }}")?;
+        }
+        if !self.schedule.is_empty() {
+            write!(f, "\n{}", self.schedule)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses the branches of a `par` line (the words after `par`).
+pub fn parse_par(
+    rest: &str,
+    parse_step: impl Fn(&[&str]) -> Result<Step, String>,
+) -> Result<Vec<Step>, String> {
+    let mut branches = Vec::new();
+    let mut text = rest.trim();
+    while !text.is_empty() {
+        let inner = text
+            .strip_prefix('{')
+            .ok_or_else(|| format!("a par branch is `{{ OPERATION }}`, not `{text}`"))?;
+        let close = inner
+            .find('}')
+            .ok_or("a par branch is missing its closing `}`")?;
+        let tokens: Vec<&str> = inner[..close].split_whitespace().collect();
+        if tokens.is_empty() {
+            return Err("an empty par branch".into());
+        }
+        let step = parse_step(&tokens)?;
+        if step.maple.is_some() {
+            return Err("maple= is not supported inside a race".into());
+        }
+        branches.push(step);
+        text = inner[close + 1..].trim_start();
+    }
+    if branches.len() < 2 || branches.len() > MAX_THREADS {
+        return Err(format!(
+            "a race has 2 to {MAX_THREADS} branches, not {}",
+            branches.len()
+        ));
+    }
+    Ok(branches)
+}
+
+/// Parses the preemptions of a `schedule` line (the words after it).
+pub fn parse_schedule(words: &[&str], threads: usize) -> Result<Schedule, String> {
+    let mut out: Vec<Preemption> = Vec::new();
+    for w in words {
+        let (point, thread) = w
+            .split_once(':')
+            .ok_or_else(|| format!("a preemption is POINT:THREAD, not `{w}`"))?;
+        let point: u32 = point
+            .parse()
+            .map_err(|_| format!("switch point `{point}` is not a number"))?;
+        let thread: u32 = thread
+            .parse()
+            .map_err(|_| format!("thread `{thread}` is not a number"))?;
+        if point == 0 {
+            return Err("switch points count from 1".into());
+        }
+        if thread as usize >= threads {
+            return Err(format!(
+                "thread {thread} does not exist: this race has threads 0 to {}",
+                threads - 1
+            ));
+        }
+        if let Some(last) = out.last() {
+            if last.point >= point {
+                return Err(format!(
+                    "preemptions must name increasing points ({} then {point})",
+                    last.point
+                ));
+            }
+        }
+        out.push(Preemption { point, thread });
+    }
+    if out.len() > MAX_PREEMPTIONS {
+        return Err(format!(
+            "a schedule names at most {MAX_PREEMPTIONS} preemptions, not {}",
+            out.len()
+        ));
+    }
+    Ok(Schedule(out))
+}
