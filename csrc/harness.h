@@ -163,7 +163,7 @@ struct rf_race_result {
 	uint32_t nr_points;		/* switch points met */
 	uint32_t nr_trace;		/* the first of them, in @trace */
 	const struct rf_trace_point *trace;
-	uint32_t nr_taken;		/* preemptions of the plan that happened */
+	uint32_t nr_taken;		/* the plan that replays the run */
 	struct rf_preemption taken[RF_MAX_PREEMPTIONS];
 	/* A check stopped the race (a use after free, a deadlock): the
 	 * world must be discarded; rf_world_hygiene() says why. */
@@ -171,13 +171,29 @@ struct rf_race_result {
 };
 
 /*
- * Run @nr (<= RF_MAX_THREADS) operations as a race, preempting as @plan
- * (sorted by point) says. False, and nothing run, when the world cannot
- * race (a tree's own world).
+ * Probabilistic concurrency testing (PCT) for the choices @plan leaves
+ * open: the highest-priority runnable thread runs, and at each change
+ * point the running thread drops below all others. The result's @taken
+ * is the plan that replays the run.
+ */
+#define RF_MAX_PCT_CHANGES	4
+
+struct rf_pct {
+	uint8_t priority[RF_MAX_THREADS];	/* distinct; higher runs first */
+	uint32_t nr_changes;
+	uint32_t changes[RF_MAX_PCT_CHANGES];	/* switch point numbers */
+};
+
+/*
+ * Run @nr (<= RF_MAX_THREADS) operations as a race, choosing as @plan
+ * (sorted by point) says and elsewhere as @pct does (NULL: the default,
+ * each thread until it blocks or ends). False, and nothing run, when the
+ * world cannot race (a tree's own world).
  */
 bool rf_world_race(struct rf_world *world, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
-		   uint32_t nr_plan, struct rf_race_result *out);
+		   uint32_t nr_plan, const struct rf_pct *pct,
+		   struct rf_race_result *out);
 
 /* ---- Snapshot ----------------------------------------------------------- */
 

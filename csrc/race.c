@@ -34,7 +34,8 @@ struct race_state {
 
 _Static_assert(RF_MAX_THREADS == SCHED_MAX_THREADS &&
 	       RF_MAX_PREEMPTIONS == SCHED_MAX_PREEMPTIONS &&
-	       RF_MAX_TRACE == SCHED_MAX_TRACE, "race limits agree");
+	       RF_MAX_TRACE == SCHED_MAX_TRACE &&
+	       RF_MAX_PCT_CHANGES == SCHED_MAX_PCT_CHANGES, "race limits agree");
 
 static void race_thread_fn(void *arg)
 {
@@ -45,6 +46,8 @@ static void race_thread_fn(void *arg)
 	w->fail_nth = t->rop->fail_nth;
 	w->fail_and_later = t->rop->fail_and_later;
 	w->nr_attempts = 0;
+	/* Where this thread's rmap walk reports (kept per thread). */
+	w->op_results = &t->hits;
 	if (!t->mm)
 		t->status = RF_STATUS_EINVAL;
 	else if (rf_op_is_walker(op))
@@ -74,9 +77,11 @@ void rf_race_release(struct rf_world *rw)
 
 bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
-		   uint32_t nr_plan, struct rf_race_result *out)
+		   uint32_t nr_plan, const struct rf_pct *pct,
+		   struct rf_race_result *out)
 {
 	struct sched_preemption splan[RF_MAX_PREEMPTIONS];
+	struct sched_pct spct;
 	void *args[RF_MAX_THREADS];
 	struct race_state *rs;
 	struct world *w = &rw->w;
@@ -114,7 +119,13 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		}
 		args[i] = t;
 	}
-	sched_run(w, race_thread_fn, args, nr, splan, nr_plan, &rs->res);
+	if (pct) {
+		memcpy(spct.priority, pct->priority, sizeof(spct.priority));
+		spct.nr_changes = min(pct->nr_changes, (uint32_t)RF_MAX_PCT_CHANGES);
+		memcpy(spct.changes, pct->changes, sizeof(spct.changes));
+	}
+	sched_run(w, race_thread_fn, args, nr, splan, nr_plan,
+		  pct ? &spct : NULL, &rs->res);
 	if (!rs->res.abandoned)
 		lockdep_op_end();
 

@@ -154,6 +154,11 @@ fn kernel_core(
     println!("cargo:rustc-env={env}_TREE={}", tree.display());
     println!("cargo:rustc-env={env}_HASH={}", x.hash);
     println!("cargo:rustc-env={env}_UNIT={}", out.display());
+    if let Some(why) = &x.read_side_absent {
+        // One line: cargo takes the value up to the end of the line.
+        let why = why.replace('\n', " ");
+        println!("cargo:rustc-env={env}_READ_SIDE_ABSENT={why}");
+    }
     Some((out, tree, x))
 }
 

@@ -51,7 +51,7 @@ fn encoding(path: &Path) -> Result<(), Failed> {
     let s = load(path)?;
     let bytes = encode(&s).map_err(|e| e.to_string())?;
     let back = decode(&bytes);
-    if back.steps != s.steps {
+    if back.steps != s.steps || back.race != s.race {
         return Err(format!("encode/decode changed the operations:\n{s}\n---\n{back}").into());
     }
     Ok(())

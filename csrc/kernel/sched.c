@@ -74,6 +74,7 @@ struct sched {
 	struct kthread threads[SCHED_MAX_THREADS];
 	unsigned int nr;
 	int cur;		/* running thread, -1 in the scheduler */
+	int cur_stopped;	/* the thread that just blocked or ended, or -1 */
 	int next;		/* chosen by a preemption, -1: lowest runnable */
 	ucontext_t main_ctx;
 	const void *main_bottom;
@@ -81,6 +82,11 @@ struct sched {
 	void *main_fake_stack;
 	const struct sched_preemption *plan;
 	unsigned int nr_plan, plan_pos;
+	/* PCT: each thread's priority, and the changes still to come. */
+	bool pct;
+	int priority[SCHED_MAX_THREADS];
+	int lowest;
+	const struct sched_pct *pct_plan;
 	struct sched_run_result *res;
 	bool abandoned;
 };
@@ -272,29 +278,71 @@ static void trace_point(struct sched *s, enum sched_point_kind kind,
 	p->obj = obj ? slab_object_of(s->w, obj) : NULL;
 }
 
-void sched_point(enum sched_point_kind kind, const char *what,
-		 const void *obj, const char *func)
-{
-	struct sched *s = current_sched();
-	u32 n;
+static int lowest_runnable(const struct sched *s);
 
-	if (!s || s->cur < 0 || s->w->sched_quiet)
-		return;
-	trace_point(s, kind, what, obj, func);
-	n = s->res->nr_points;
+/* The highest-priority runnable thread (PCT), or -1. */
+static int highest_runnable(const struct sched *s)
+{
+	int best = -1;
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		if (runnable(&s->threads[i]) &&
+		    (best < 0 || s->priority[i] > s->priority[best]))
+			best = (int)i;
+	return best;
+}
+
+/*
+ * Choice @n, made while thread @cur runs (it may go on) or after it
+ * stopped (@stopped: it blocked or ended, another must run). Returns the
+ * thread to run next, or -1 for @cur to go on; records a choice the
+ * default would not make in the plan that replays the run.
+ */
+static int choose(struct sched *s, u32 n, int cur, bool stopped)
+{
+	int chosen = -1, fallback = stopped ? lowest_runnable(s) : cur;
+	bool planned = false;
+	unsigned int i;
+
 	while (s->plan_pos < s->nr_plan && s->plan[s->plan_pos].point < n)
 		s->plan_pos++;
 	if (s->plan_pos < s->nr_plan && s->plan[s->plan_pos].point == n) {
 		unsigned int to = s->plan[s->plan_pos++].thread;
 
-		if (to < s->nr && (int)to != s->cur &&
-		    runnable(&s->threads[to])) {
-			if (s->res->nr_taken < SCHED_MAX_PREEMPTIONS)
-				s->res->taken[s->res->nr_taken++] =
-					(struct sched_preemption){ n, to };
-			s->next = (int)to;
-			yield_to_scheduler(s, false);
+		if (to < s->nr && runnable(&s->threads[to]) && (int)to != cur) {
+			chosen = (int)to;
+			planned = true;
 		}
+	} else if (s->pct) {
+		for (i = 0; i < s->pct_plan->nr_changes; i++)
+			if (s->pct_plan->changes[i] == n && cur >= 0)
+				s->priority[cur] = --s->lowest;
+		chosen = highest_runnable(s);
+	}
+	if (chosen < 0)
+		chosen = fallback;
+	/* What the plan asked is kept as asked; other choices if not default. */
+	if (chosen >= 0 && (planned || chosen != fallback) &&
+	    s->res->nr_taken < SCHED_MAX_PREEMPTIONS)
+		s->res->taken[s->res->nr_taken++] =
+			(struct sched_preemption){ n, (u32)chosen };
+	return chosen == cur && !stopped ? -1 : chosen;
+}
+
+void sched_point(enum sched_point_kind kind, const char *what,
+		 const void *obj, const char *func)
+{
+	struct sched *s = current_sched();
+	int next;
+
+	if (!s || s->cur < 0 || s->w->sched_quiet)
+		return;
+	trace_point(s, kind, what, obj, func);
+	next = choose(s, s->res->nr_points, s->cur, false);
+	if (next >= 0) {
+		s->next = next;
+		yield_to_scheduler(s, false);
 	}
 }
 
@@ -486,7 +534,8 @@ static void report_deadlock(struct sched *s)
 
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
-	       unsigned int nr_plan, struct sched_run_result *res)
+	       unsigned int nr_plan, const struct sched_pct *pct,
+	       struct sched_run_result *res)
 {
 	struct sched *s = calloc(1, sizeof(*s));
 	unsigned int i;
@@ -501,6 +550,14 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	s->plan = plan;
 	s->nr_plan = nr_plan;
 	s->res = res;
+	s->cur_stopped = -1;
+	if (pct) {
+		s->pct = true;
+		s->pct_plan = pct;
+		for (i = 0; i < nr; i++)
+			s->priority[i] = pct->priority[i];
+		s->lowest = 0;
+	}
 	for (i = 0; i < nr; i++) {
 		struct kthread *t = &s->threads[i];
 
@@ -509,7 +566,6 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 		t->arg = args[i];
 		t->state = KT_RUNNABLE;
 		state_save(w, &t->ts);
-		t->ts.op_results = args[i];
 		getcontext(&t->ctx);
 		t->ctx.uc_stack.ss_sp = t->stack;
 		t->ctx.uc_stack.ss_size = SCHED_STACK_SIZE;
@@ -520,9 +576,21 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	slab_race_begin(w);
 
 	for (;;) {
-		int next = s->next >= 0 ? s->next : lowest_runnable(s);
+		int next = s->next;
 
 		s->next = -1;
+		if (next < 0 && s->cur_stopped >= 0) {
+			/* The thread blocked or ended: a choice of its own. */
+			s->cur = s->cur_stopped;
+			trace_point(s, s->threads[s->cur].state == KT_DONE ?
+				    SP_END : SP_BLOCK,
+				    s->threads[s->cur].state == KT_DONE ?
+				    "end" : "block", NULL, NULL);
+			next = choose(s, s->res->nr_points, s->cur, true);
+			s->cur = -1;
+		} else if (next < 0) {
+			next = lowest_runnable(s);
+		}
 		if (next < 0) {
 			for (i = 0; i < nr; i++)
 				if (s->threads[i].state != KT_DONE)
@@ -538,6 +606,7 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 		switch_to(s, (unsigned int)next);
 		if (s->abandoned)
 			break;
+		s->cur_stopped = s->next < 0 ? next : -1;
 	}
 
 	res->abandoned = s->abandoned;

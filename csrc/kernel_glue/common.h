@@ -75,6 +75,58 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 	unlink_anon_vmas(vma);
 }
 
+#ifdef RMAPFUZZ_KERNEL_READ_SIDE
+/*
+ * The tree's read side, for the harness's walkers: its own
+ * folio_get_anon_vma(), folio_lock_anon_vma_read() and rmap_walk_anon(),
+ * driven through a struct rmap_walk_control of the tree's.
+ */
+static struct anon_vma *kernel_walker_get(struct folio *folio)
+{
+	return folio_get_anon_vma(folio);
+}
+
+static struct anon_vma *kernel_walker_lock(struct folio *folio)
+{
+	return folio_lock_anon_vma_read(folio, NULL);
+}
+
+static bool kernel_rmap_one(struct folio *folio, struct vm_area_struct *vma,
+			    unsigned long address, void *arg)
+{
+	const struct rf_walk *walk = arg;
+
+	/* What the tree's walk found must still be there. */
+	sched_touch(vma, "follows an anon_vma_chain to vm_area_struct", __func__);
+	return walk->rmap_one(folio, vma, address, walk->arg);
+}
+
+static int kernel_folio_unmapped(struct folio *folio)
+{
+	return !folio_mapped(folio);
+}
+
+static void kernel_walker_walk(struct folio *folio, const struct rf_walk *walk)
+{
+	struct rmap_walk_control rwc = {
+		.rmap_one = kernel_rmap_one,
+		.arg = (void *)walk,
+		.done = walk->stop_when_unmapped ? kernel_folio_unmapped : NULL,
+		.anon_lock = walk->lock == RF_WALK_LOCK_FOLIO ?
+			     folio_lock_anon_vma_read : NULL,
+	};
+
+	rmap_walk_anon(folio, &rwc, walk->lock == RF_WALK_LOCKED);
+}
+
+#define KERNEL_READ_SIDE					\
+	.walker_get		= kernel_walker_get,		\
+	.walker_lock		= kernel_walker_lock,		\
+	.walker_walk		= kernel_walker_walk,
+#else
+#define KERNEL_READ_SIDE
+#endif
+
 /* Every generation's entries but the re-keying. */
 #define KERNEL_ANON_VMA_CORE_COMMON				\
 	.name			= RMAPFUZZ_CORE_NAME,		\
@@ -88,6 +140,7 @@ static void kernel_unlink_anon_vmas(struct vm_area_struct *vma)
 	.refcount		= kernel_anon_vma_refcount,	\
 	.release		= kernel_put_anon_vma,		\
 	.avc_layout		= kernel_avc_layout,		\
+	KERNEL_READ_SIDE					\
 	.rb_colours		= true
 
 #endif /* _RMAPFUZZ_KERNEL_GLUE_COMMON_H */

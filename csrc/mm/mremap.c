@@ -48,6 +48,7 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 	pgoff_t pgoff = vma->vm_pgoff;
 	pgoff_t anon_pgoff = vma_start_anon_pgoff(vma);
 	struct vm_area_struct *new_vma;
+	struct anon_vma *anon_vma;
 
 	/* 7.3 moves the anonymous page offset alike, for the same reason. */
 	if (!vma->anon_vma)
@@ -63,11 +64,12 @@ int move_vma(struct vm_area_struct *vma, unsigned long new_addr)
 	 * kernel's take_rmap_locks(), which it takes where the walk order
 	 * alone would not do; here always).
 	 */
-	if (vma->anon_vma)
-		anon_vma_lock_write(vma->anon_vma);
+	anon_vma = new_vma->anon_vma;	/* @vma may be gone into new_vma */
+	if (anon_vma)
+		anon_vma_lock_write(anon_vma);
 	pte_move_range(mm, old_start, old_end, new_addr);
-	if (vma->anon_vma)
-		anon_vma_unlock_write(vma->anon_vma);
+	if (anon_vma)
+		anon_vma_unlock_write(anon_vma);
 
 	/*
 	 * An unfaulted VMA moved right next to itself merged into itself (or

@@ -161,7 +161,7 @@ void rf_rmap_walk_anon(struct folio *folio, const struct rf_walk *walk)
 			continue;
 		if (!walk->rmap_one(folio, vma, address, walk->arg))
 			break;
-		if (walk->done && walk->done(folio))
+		if (walk->stop_when_unmapped && !folio_mapped(folio))
 			break;
 	}
 	if (walk->lock != RF_WALK_LOCKED)

@@ -40,11 +40,14 @@ static void walk_reporting(struct folio *folio, enum rf_walk_lock lock,
 
 /*
  * Visit every VMA that maps @folio, found through the interval tree of the
- * folio's own anon_vma (the caller keeps the folio mapped meanwhile).
+ * folio's own anon_vma (the caller keeps the folio mapped meanwhile), with
+ * the folio locked as every walker of a tree's read side must hold it.
  */
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
 {
+	folio_lock(folio);
 	walk_reporting(folio, RF_WALK_LOCK_ANON_VMA, rmap_one, arg);
+	folio_unlock(folio);
 }
 
 /* try_to_unmap(): clear the entry at @address if it maps @folio. */
@@ -59,11 +62,6 @@ static bool unmap_one(struct folio *folio, struct vm_area_struct *vma,
 	return true;
 }
 
-static bool folio_unmapped(struct folio *folio)
-{
-	return !folio_mapped(folio);
-}
-
 /*
  * Reclaim of an isolated folio: unmap it everywhere it is mapped, found
  * by a walk that holds only the folio (folio_lock_anon_vma_read()).
@@ -73,7 +71,7 @@ int folio_try_to_unmap(struct folio *folio)
 {
 	struct rf_walk walk = {
 		.rmap_one = unmap_one,
-		.done = folio_unmapped,
+		.stop_when_unmapped = true,
 		.lock = RF_WALK_LOCK_FOLIO,
 	};
 

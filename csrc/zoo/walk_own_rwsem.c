@@ -91,7 +91,7 @@ static void own_rwsem_rmap_walk(struct folio *folio, const struct rf_walk *walk)
 			continue;
 		if (!walk->rmap_one(folio, vma, address, walk->arg))
 			break;
-		if (walk->done && walk->done(folio))
+		if (walk->stop_when_unmapped && !folio_mapped(folio))
 			break;
 	}
 	if (walk->lock != RF_WALK_LOCKED)

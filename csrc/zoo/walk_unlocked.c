@@ -40,7 +40,7 @@ static void walk_unlocked_rmap_walk(struct folio *folio, const struct rf_walk *w
 			continue;
 		if (!walk->rmap_one(folio, vma, address, walk->arg))
 			break;
-		if (walk->done && walk->done(folio))
+		if (walk->stop_when_unmapped && !folio_mapped(folio))
 			break;
 	}
 }

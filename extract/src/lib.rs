@@ -127,6 +127,9 @@ pub struct Extraction {
     /// A hash of the files read (16 hex digits): which version of the
     /// tree's code a report is about.
     pub hash: String,
+    /// Why the tree's read side ([`READ_SIDE_FUNCTIONS`]) was not taken
+    /// (the harness's serves instead); `None` when it was.
+    pub read_side_absent: Option<String>,
 }
 
 /// How an extracted core is named in the build: one binary may carry two
@@ -274,6 +277,16 @@ pub(crate) const CORE_FUNCTIONS: &[&str] = &[
     "unlink_anon_vmas",
     "__put_anon_vma",
     "anon_vma_init",
+];
+
+/// The read side of mm/rmap.c: how an rmap walker reaches the anon_vma of
+/// a folio and walks it. Taken when the tree's versions fit rmapfuzz's
+/// shims (a folio-based tree, Linux 6.x and later); otherwise the harness's
+/// own read side serves, and the extraction says why.
+pub const READ_SIDE_FUNCTIONS: &[&str] = &[
+    "folio_get_anon_vma",
+    "folio_lock_anon_vma_read",
+    "rmap_walk_anon",
 ];
 
 /// Header inlines the core and the glue rely on (required), and optional ones.
@@ -527,6 +540,15 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
         }
     }
     placer.close()?;
+    // The read side, when everything it needs can be placed too.
+    let mut with_read_side = placer.clone();
+    let read_side_absent = match take_read_side(&sources, rmap_c, rmap_h, &mut with_read_side) {
+        Ok(()) => {
+            placer = with_read_side;
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    };
 
     // Types first, then prototypes and macros, then definitions; each group
     // in file order (TREE_FILES), so a definition precedes its uses.
@@ -585,6 +607,9 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
          #define RMAPFUZZ_CORE_TABLE {}\n",
         slot.variant, slot.table
     ));
+    if read_side_absent.is_none() {
+        source.push_str("#define RMAPFUZZ_KERNEL_READ_SIDE 1\n");
+    }
     source.push_str(&format!("#include \"{}\"\n", generation.glue()));
 
     Ok(Extraction {
@@ -594,7 +619,38 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
         taken,
         inputs: inputs.iter().map(|f| tree.join(f)).collect(),
         hash,
+        read_side_absent,
     })
+}
+
+/// Takes the read side ([`READ_SIDE_FUNCTIONS`] and `struct
+/// rmap_walk_control`) into `placer`, with everything it calls.
+fn take_read_side(
+    sources: &[Source],
+    rmap_c: usize,
+    rmap_h: usize,
+    placer: &mut Placer,
+) -> Result<(), ExtractError> {
+    let control = sources[rmap_h]
+        .find("struct rmap_walk_control", &[Kind::Struct])
+        .ok_or_else(|| sources[rmap_h].error("no `struct rmap_walk_control`"))?;
+    placer.take(rmap_h, sources[rmap_h].index_of(control));
+    for name in READ_SIDE_FUNCTIONS {
+        let item = sources[rmap_c]
+            .find(name, &[Kind::Function])
+            .ok_or_else(|| sources[rmap_c].error(format!("no definition of `{name}`")))?;
+        // A page-based read side (before folios) does not fit the shims.
+        let head = scan::code_only(sources[rmap_c].text_of(item));
+        let head = &head[..head.find('{').unwrap_or(head.len())];
+        if !head.contains("struct folio") {
+            return Err(sources[rmap_c].error_at(
+                item,
+                format!("`{name}` does not take a folio: the harness's read side serves"),
+            ));
+        }
+        placer.take(rmap_c, sources[rmap_c].index_of(item));
+    }
+    placer.close()
 }
 
 #[cfg(test)]

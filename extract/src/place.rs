@@ -50,6 +50,7 @@ fn invocation_prefix<'t>(src: &'t Source, item: &Item) -> Option<&'t str> {
 }
 
 /// The taken items, by (file, item) index, and the names they provide.
+#[derive(Clone)]
 pub struct Placer<'a> {
     sources: &'a [Source],
     shims: &'a BTreeSet<String>,

@@ -261,6 +261,13 @@ pub const KERNEL_VMA: Option<KernelBuild> = kernel_build!(
 /// Why the tree under test has no `kernel-vma` (it runs under rmapfuzz's
 /// callers only), when it has none.
 pub const KERNEL_VMA_ABSENT: Option<&str> = option_env!("RMAPFUZZ_KERNEL_VMA_ABSENT");
+/// Why the tree under test's own read side (folio_get_anon_vma(),
+/// folio_lock_anon_vma_read(), rmap_walk_anon()) was not taken, the
+/// harness's serving its walkers instead; `None` when it was.
+pub const KERNEL_READ_SIDE_ABSENT: Option<&str> = option_env!("RMAPFUZZ_KERNEL_READ_SIDE_ABSENT");
+/// The same for the base tree (`--reference-src`).
+pub const KERNEL_BASE_READ_SIDE_ABSENT: Option<&str> =
+    option_env!("RMAPFUZZ_KERNEL_BASE_READ_SIDE_ABSENT");
 
 /// Why the tree's own callers (`kernel-vma`) cannot be compared with
 /// rmapfuzz's model, when they cannot (an older mm/vma.c).
@@ -370,9 +377,23 @@ pub struct TracePoint {
 }
 
 /// Names of the switch point kinds (csrc/include/rmapfuzz/sched.h).
-pub const POINT_KINDS: [&str; 9] = [
-    "start", "lock", "trylock", "unlock", "rcu", "atomic", "slab", "walk", "pte",
+pub const POINT_KINDS: [&str; 11] = [
+    "start", "lock", "trylock", "unlock", "rcu", "atomic", "slab", "walk", "pte", "block", "end",
 ];
+
+/// Probabilistic concurrency testing for the choices a plan leaves open
+/// (see `csrc/harness.h`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pct {
+    /// Distinct; the higher runs first.
+    pub priority: [u8; MAX_THREADS],
+    /// Switch points where the running thread drops below every other.
+    pub changes: [u32; MAX_PCT_CHANGES],
+    pub nr_changes: u32,
+}
+
+/// Priority changes a [`Pct`] may name.
+pub const MAX_PCT_CHANGES: usize = bindings::RF_MAX_PCT_CHANGES as usize;
 
 /// What [`World::race`] returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -471,7 +492,12 @@ impl World {
     /// Runs `ops` (at most [`MAX_THREADS`]) as a race, each a thread of the
     /// harness's deterministic scheduler, preempting as `plan` says
     /// (sorted by point). `None` when the world cannot race.
-    pub fn race(&mut self, ops: &[RaceOp], plan: &[Preemption]) -> Option<RaceResult> {
+    pub fn race(
+        &mut self,
+        ops: &[RaceOp],
+        plan: &[Preemption],
+        pct: Option<&Pct>,
+    ) -> Option<RaceResult> {
         let raw_ops: Vec<bindings::rf_race_op> = ops
             .iter()
             .map(|r| {
@@ -490,8 +516,17 @@ impl World {
                 thread: p.thread,
             })
             .collect();
+        let raw_pct = pct.map(|p| bindings::rf_pct {
+            priority: p.priority,
+            nr_changes: p.nr_changes.min(MAX_PCT_CHANGES as u32),
+            changes: p.changes,
+        });
+        let pct_ptr = raw_pct
+            .as_ref()
+            .map_or(std::ptr::null(), |p| p as *const bindings::rf_pct);
         let mut out = bindings::rf_race_result::default();
-        // Safety: `self.raw` is live; the arrays hold the lengths passed and
+        // Safety: `self.raw` is live; the arrays hold the lengths passed,
+        // `pct_ptr` is NULL or points at `raw_pct`, alive for the call, and
         // `out` is valid for the call.
         let ran = unsafe {
             bindings::rf_world_race(
@@ -500,6 +535,7 @@ impl World {
                 raw_ops.len() as u32,
                 raw_plan.as_ptr(),
                 raw_plan.len() as u32,
+                pct_ptr,
                 &mut out,
             )
         };

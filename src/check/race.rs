@@ -16,7 +16,7 @@
 //! compared in shape while a branch has an injected failure leaves the
 //! verdict to the first two.
 
-use crate::check::report::Side;
+use crate::check::report::{Failure, Side};
 use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
 use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
@@ -82,6 +82,24 @@ fn describe_order(race: &Race, order: &[usize]) -> String {
         .join(", then ")
 }
 
+/// A race whose choices the run made (under PCT, or a fuzz input's
+/// schedule taken as a hint) replays from the schedule it took: the
+/// failing scenario is that one.
+pub(crate) fn replayable(
+    run: &Run,
+    race: &Race,
+    opts: RunOptions,
+    mut f: Box<Failure>,
+) -> Box<Failure> {
+    let chosen_by_run = race.pct.is_some() || opts.loose_schedules;
+    if let (true, Some(ran)) = (chosen_by_run, &f.race) {
+        let mut scenario = run.scenario.clone();
+        scenario.race = Some(ran.clone());
+        f.scenario = Some(scenario);
+    }
+    f
+}
+
 pub(crate) fn check(
     run: &Run,
     c: &mut dyn Engine,
@@ -98,7 +116,7 @@ pub(crate) fn check(
         f.race = Some(ran.clone());
         f
     };
-    let Some(c_run) = c.race(&race.branches, &race.schedule) else {
+    let Some(c_run) = c.race(&race.branches, &race.schedule, race.pct.as_ref()) else {
         return Err(failure(
             "setup",
             Side::C,
@@ -113,6 +131,7 @@ pub(crate) fn check(
     let ran = Race {
         branches: race.branches.clone(),
         schedule: c_run.taken.clone(),
+        pct: None,
     };
     result.race = Some(c_run.clone());
 
@@ -123,7 +142,8 @@ pub(crate) fn check(
         return Err(f);
     }
     // A schedule written for other code: say so rather than pass quietly.
-    if c_run.taken != race.schedule {
+    // (Under PCT the schedule is what the run chose, beyond the one given.)
+    if race.pct.is_none() && !opts.loose_schedules && c_run.taken != race.schedule {
         let missed: Vec<String> = race
             .schedule
             .0
@@ -173,7 +193,7 @@ fn serial_match(
     c_run: &RaceRun,
     snap_c: &Snapshot,
     ran: &Race,
-) -> Result<Option<Box<dyn Engine>>, Box<crate::check::report::Failure>> {
+) -> Result<Option<Box<dyn Engine>>, Box<Failure>> {
     let at = Some(run.scenario.steps.len());
     let mode = run.variant.mode;
     let spans = spans(c_run, race.branches.len());

@@ -74,6 +74,11 @@ pub struct RunOptions {
     /// Warnings of the code under test acknowledged as known: dropped from
     /// the hygiene report (and counted) instead of failing the run.
     pub known: Known,
+    /// A race's schedule is a suggestion (a fuzz input's bytes), not a
+    /// claim about the code (a scenario someone wrote): preemptions that
+    /// do not happen are no failure, and a failure carries the schedule
+    /// the run took.
+    pub loose_schedules: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -622,7 +627,8 @@ fn drive(
         };
     }
     if let Some(race) = &run.scenario.race {
-        return crate::check::race::check(run, c, o, in_sync, race, opts, result);
+        return crate::check::race::check(run, c, o, in_sync, race, opts, result)
+            .map_err(|f| crate::check::race::replayable(run, race, opts, f));
     }
     if opts.keep_state {
         result.final_state = prev_c;

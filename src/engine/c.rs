@@ -7,7 +7,7 @@ use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
 use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
-use crate::language::race::{Preemption, Schedule};
+use crate::language::race::{Pct, Preemption, Schedule};
 
 /// One C world running one anon_vma core variant.
 pub struct CEngine {
@@ -223,7 +223,12 @@ impl Engine for CEngine {
         )
     }
 
-    fn race(&mut self, branches: &[Step], schedule: &Schedule) -> Option<RaceRun> {
+    fn race(
+        &mut self,
+        branches: &[Step],
+        schedule: &Schedule,
+        pct: Option<&Pct>,
+    ) -> Option<RaceRun> {
         let ops: Vec<ffi::RaceOp> = branches
             .iter()
             .map(|s| ffi::RaceOp {
@@ -239,7 +244,12 @@ impl Engine for CEngine {
                 thread: p.thread,
             })
             .collect();
-        let run = self.world.race(&ops, &plan)?;
+        let pct = pct.map(|p| ffi::Pct {
+            priority: p.priority,
+            changes: p.changes,
+            nr_changes: p.nr_changes as u32,
+        });
+        let run = self.world.race(&ops, &plan, pct.as_ref())?;
         self.abandoned |= run.abandoned;
         Some(RaceRun {
             outcomes: run.outcomes.into_iter().map(outcome).collect(),

@@ -16,7 +16,7 @@ use std::fmt;
 
 use crate::check::snapshot::{LiveCounts, RawSnapshot};
 use crate::language::op::{FailPlan, Op, Step};
-use crate::language::race::Schedule;
+use crate::language::race::{Pct, Schedule};
 
 /// Result code of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,7 +154,8 @@ pub struct RaceRun {
     pub points: u32,
     /// The first of them, in order.
     pub trace: Vec<TracePoint>,
-    /// The preemptions of the schedule that happened.
+    /// The schedule that replays the run: the preemptions of the one given
+    /// that happened, and the choices PCT made.
     pub taken: Schedule,
     /// A check stopped the race (a use after free, a deadlock); the
     /// engine's hygiene says which, and the world can only be dropped.
@@ -177,8 +178,13 @@ pub trait Engine {
     /// Runs `branches` concurrently under `schedule` (`crate::language::
     /// race`); `None` when the engine cannot race (only the C harness's
     /// own callers can).
-    fn race(&mut self, branches: &[Step], schedule: &Schedule) -> Option<RaceRun> {
-        let _ = (branches, schedule);
+    fn race(
+        &mut self,
+        branches: &[Step],
+        schedule: &Schedule,
+        pct: Option<&Pct>,
+    ) -> Option<RaceRun> {
+        let _ = (branches, schedule, pct);
         None
     }
     /// A copy of this world to try an order of a race's branches on;

@@ -182,6 +182,18 @@ impl Variant {
                 "ran the tree's anon_vma core and its interval tree (mm/interval_tree.c over \
                  lib/rbtree.c) under rmapfuzz's callers (csrc/mm)",
             );
+            let read_side_absent = if self.name == KERNEL_VARIANT {
+                rmap_ffi::KERNEL_READ_SIDE_ABSENT
+            } else {
+                rmap_ffi::KERNEL_BASE_READ_SIDE_ABSENT
+            };
+            match read_side_absent {
+                None => {
+                    s += ", its rmap walkers' read side (folio_get_anon_vma, \
+                      folio_lock_anon_vma_read, rmap_walk_anon) included"
+                }
+                Some(why) => s += &format!(", with rmapfuzz's read side for its walkers ({why})"),
+            }
             if self.name == KERNEL_VARIANT {
                 match rmap_ffi::KERNEL_VMA_ABSENT {
                     Some(why) => s += &format!(" (the tree's own mm/vma.c cannot run: {why})"),

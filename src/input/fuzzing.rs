@@ -91,6 +91,7 @@ fn fuzz_run(known: Known) -> RunOptions {
         check_from: 0,
         keep_state: true,
         known,
+        loose_schedules: true,
     }
 }
 
@@ -111,7 +112,7 @@ pub fn check_diff(data: &[u8], v: Variant, known: Known) -> Result<(), String> {
             mark_features(&result);
             Ok(())
         }
-        Some(f) => Err(report(f, &s)),
+        Some(f) => Err(report(f, f.scenario.as_ref().unwrap_or(&s))),
     }
 }
 
@@ -121,7 +122,7 @@ pub fn check_sweep(data: &[u8], v: Variant, known: Known) -> Result<(), String> 
     let s = decode(data);
     let result = run(&s, v, fuzz_run(known));
     if let Some(f) = &result.failure {
-        return Err(report(f, &s));
+        return Err(report(f, f.scenario.as_ref().unwrap_or(&s)));
     }
     mark_features(&result);
     let Some(last) = s.steps.len().checked_sub(1) else {

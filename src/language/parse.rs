@@ -107,6 +107,7 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ParseError> 
             race = Some(Race {
                 branches,
                 schedule: Schedule::default(),
+                pct: None,
             });
             continue;
         }

@@ -58,11 +58,30 @@ impl fmt::Display for Schedule {
     }
 }
 
+/// Probabilistic concurrency testing (PCT) for the choices a schedule
+/// leaves open: the highest-priority runnable thread runs; at each change
+/// point (a switch point number) the running thread drops below all
+/// others. What the fuzzers' inputs carry; not part of the text format: a
+/// report prints the schedule the run took, which replays it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Pct {
+    /// Distinct priorities; the higher runs first.
+    pub priority: [u8; MAX_THREADS],
+    /// The first `nr_changes` are the change points.
+    pub changes: [u32; MAX_PCT_CHANGES],
+    pub nr_changes: usize,
+}
+
+/// PCT change points an input may carry.
+pub const MAX_PCT_CHANGES: usize = 4;
+
 /// Operations run concurrently, under a schedule.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Race {
     pub branches: Vec<Step>,
     pub schedule: Schedule,
+    /// How the choices the schedule leaves open are made (fuzz inputs).
+    pub pct: Option<Pct>,
 }
 
 impl fmt::Display for Race {

@@ -26,7 +26,21 @@ pub fn reproduce(s: &Scenario, v: Variant, known: Known) -> Option<(Scenario, Fa
         ..RunOptions::default()
     };
     if let Some(f) = run(s, v, opts).failure {
-        return Some((s.clone(), f));
+        // A race run under PCT carries the schedule that replays it.
+        let replayable = f.scenario.clone().unwrap_or_else(|| s.clone());
+        return Some((replayable, f));
+    }
+    // A fuzz input's race: its schedule was a suggestion; the failure
+    // carries the one the run took.
+    if s.race.is_some() {
+        let loose = RunOptions {
+            loose_schedules: true,
+            ..opts
+        };
+        if let Some(f) = run(s, v, loose).failure {
+            let replayable = f.scenario.clone().unwrap_or_else(|| s.clone());
+            return Some((replayable, f));
+        }
     }
     let last = s.steps.len().checked_sub(1)?;
     let f = sweep_step(s, v, last, known).err()?;
@@ -103,6 +117,26 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
             header: self.best.header.clone(),
             steps,
         }
+    }
+
+    /// A race's schedule: drop each preemption in turn while the failure
+    /// stays (fewer preemptions, an interleaving easier to read).
+    fn shrink_schedule(&mut self) -> bool {
+        self.pass = "schedule";
+        let mut changed = false;
+        let mut i = 0;
+        while i < self.best.race.as_ref().map_or(0, |r| r.schedule.0.len()) {
+            let mut candidate = self.best.clone();
+            if let Some(r) = candidate.race.as_mut() {
+                r.schedule.0.remove(i);
+            }
+            if self.try_keep(candidate) {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        changed
     }
 
     /// Delta debugging over the operation list: drop chunks of decreasing
@@ -454,6 +488,7 @@ pub fn minimize(
         changed |= shrinker.shrink_forks();
         changed |= shrinker.shrink_fail_points();
         changed |= shrinker.shrink_operands();
+        changed |= shrinker.shrink_schedule();
         if !changed {
             break;
         }

@@ -151,14 +151,20 @@ fn preemption_points(r: &RaceRun, after: u32) -> Vec<Preemption> {
         if point <= after {
             continue;
         }
-        let shared = p.kind == "rcu"
-            || p.kind == "start"
+        // Where a thread stops, another must be chosen: every choice counts.
+        let shared = matches!(p.kind, "rcu" | "start" | "block" | "end" | "walk")
             || touched.get(&p.obj).is_some_and(|t| t.len() > 1);
         if !shared {
             continue;
         }
+        // Where a thread stopped, the lowest runnable one goes on anyway.
+        let default = if matches!(p.kind, "block" | "end") {
+            p.runnable.trailing_zeros()
+        } else {
+            p.thread
+        };
         for t in 0..u32::BITS {
-            if t != p.thread && p.runnable & (1 << t) != 0 {
+            if t != p.thread && t != default && p.runnable & (1 << t) != 0 {
                 out.push(Preemption { point, thread: t });
             }
         }
@@ -171,6 +177,7 @@ fn race_scenario(prefix: &[Step], ops: &[Op], schedule: Schedule) -> Scenario {
     s.race = Some(Race {
         branches: ops.iter().map(|&op| Step::new(op)).collect(),
         schedule,
+        pct: None,
     });
     s
 }

@@ -28,7 +28,7 @@
  * Whether anything maps @folio: what an rmap walker re-checks to know that
  * the anon_vma it found is still the folio's. A switch point in a race.
  */
-static inline bool __folio_mapped(struct folio *folio, const char *func)
+static inline bool __folio_mapped(const struct folio *folio, const char *func)
 {
 	sched_point(SP_ATOMIC, "folio_mapped", folio, func);
 	sched_touch(folio, "reads the mapcount of", func);

@@ -13,6 +13,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 
+struct address_space;
 struct anon_vma;
 struct file;
 struct folio;
@@ -73,7 +74,15 @@ struct vm_area_struct {
 
 /* An order-0 anonymous folio. */
 struct folio {
-	struct anon_vma *anon_vma;	/* kernel: folio->mapping | ANON */
+	/*
+	 * The kernel's folio->mapping, with PAGE_MAPPING_ANON set; here
+	 * untagged (the shims make the tag 0, so a tree's code that masks
+	 * and subtracts it reads the same pointer).
+	 */
+	union {
+		struct anon_vma *anon_vma;
+		struct address_space *mapping;
+	};
 	pgoff_t index;
 	int mapcount;
 	/*

@@ -42,8 +42,8 @@ struct rf_walk {
 	bool (*rmap_one)(struct folio *folio, struct vm_area_struct *vma,
 			 unsigned long address, void *arg);
 	void *arg;
-	/* Stop once this holds (may be NULL). */
-	bool (*done)(struct folio *folio);
+	/* Stop once nothing maps the folio (the kernel's rwc->done of reclaim). */
+	bool stop_when_unmapped;
 	enum rf_walk_lock lock;
 };
 

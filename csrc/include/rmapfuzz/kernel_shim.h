@@ -29,6 +29,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/mmdebug.h>
 #include <linux/rbtree.h>
+#include <linux/rcupdate.h>
 #include <linux/rmap.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
@@ -38,7 +39,42 @@
 
 #define __init
 #define might_sleep()		do { } while (0)
-#define cond_resched()		do { } while (0)
+/* The rmap walk's own scheduling point: one in a race. */
+#define cond_resched()		sched_point(SP_WALK, "cond_resched", NULL, __func__)
+
+/*
+ * The read side (folio_get_anon_vma(), folio_lock_anon_vma_read(),
+ * rmap_walk_anon()) over our folios: an order-0 folio whose mapping is
+ * its anon_vma, untagged.
+ */
+#define PAGE_MAPPING_ANON	0x0UL
+#define PAGE_MAPPING_FLAGS	0x0UL
+#define FOLIO_MAPPING_ANON	0x0UL
+#define FOLIO_MAPPING_FLAGS	0x0UL
+#define VM_WARN_ON_FOLIO(cond, folio)	((void)(folio), (void)__VM_WARN(cond))
+#define VM_BUG_ON_FOLIO(cond, folio)	((void)(folio), (void)__VM_WARN(cond))
+#define VM_BUG_ON_PAGE(cond, page)	((void)(page), (void)__VM_WARN(cond))
+
+static inline bool folio_test_locked(const struct folio *folio)
+{
+	return folio->lock.writer;
+}
+
+static inline struct anon_vma *folio_anon_vma(const struct folio *folio)
+{
+	return READ_ONCE(folio->anon_vma);
+}
+
+static inline pgoff_t folio_pgoff(const struct folio *folio)
+{
+	return folio->index;
+}
+
+static inline long folio_nr_pages(const struct folio *folio)
+{
+	(void)folio;
+	return 1;
+}
 
 #define KMEM_CACHE(name, flags)						\
 	kmem_cache_create(#name, sizeof(struct name),			\

@@ -7,10 +7,13 @@
  * time, and it gives way only at a switch point: a lock taken, tried or
  * released, an RCU read-side section entered or left, an atomic operation,
  * a slab allocation or free, a step of an rmap walk. Switch points are
- * numbered in the order they are met; a schedule names the points at which
- * another thread is preempted in. Without one, a thread runs until it
- * blocks or ends, and then the lowest-numbered runnable thread goes on, so
- * the scenario and its schedule give back the same run every time.
+ * numbered in the order they are met, and so is each moment a thread
+ * blocks or ends (another must be chosen then); a schedule names the
+ * points at which a given thread runs next. Without one, a thread runs
+ * until it blocks or ends, and then the lowest-numbered runnable thread
+ * goes on, so the scenario and its schedule give back the same run every
+ * time. A PCT run (random priorities, changed at a few points) is recorded
+ * as the schedule that replays it.
  *
  * Outside a race (sched_active() false) every hook here does nothing and
  * the world is single-threaded, as it always was.
@@ -33,6 +36,8 @@ enum sched_point_kind {
 	SP_SLAB,	/* about to allocate or free */
 	SP_WALK,	/* an rmap walk visits the next tree entry */
 	SP_PTE,		/* a page-table entry is read or cleared */
+	SP_BLOCK,	/* the thread blocked: another must be chosen */
+	SP_END,		/* the thread ended: another must be chosen */
 	NR_SP_KINDS,
 };
 

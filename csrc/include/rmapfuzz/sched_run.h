@@ -11,6 +11,17 @@
 
 #define SCHED_MAX_PREEMPTIONS	16
 #define SCHED_MAX_TRACE		4096
+#define SCHED_MAX_PCT_CHANGES	4
+
+/*
+ * Probabilistic concurrency testing: the highest-priority runnable thread
+ * runs; at each change point the running thread drops below every other.
+ */
+struct sched_pct {
+	u8 priority[SCHED_MAX_THREADS];		/* higher runs first */
+	u32 nr_changes;
+	u32 changes[SCHED_MAX_PCT_CHANGES];	/* switch point numbers */
+};
 
 /* At switch point @point (1-based), thread @thread runs next. */
 struct sched_preemption {
@@ -37,13 +48,16 @@ struct sched_run_result {
 };
 
 /*
- * Run @fn(@args[i]) as thread i, for i < @nr, to the end, preempting as
- * @plan (sorted by point) says. A thread's @args[i] becomes the world's
- * op_results while it runs.
+ * Run @fn(@args[i]) as thread i, for i < @nr, to the end, choosing as
+ * @plan (sorted by point) says, and where it says nothing as @pct does
+ * (may be NULL). @res->taken is the plan that replays the run. What a
+ * thread sets in the world's per-thread parts (held locks, fault
+ * injection, op_results) is its own.
  */
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
-	       unsigned int nr_plan, struct sched_run_result *res);
+	       unsigned int nr_plan, const struct sched_pct *pct,
+	       struct sched_run_result *res);
 
 /* What a pointer points into, for the scheduler's checks (mm/slab.c). */
 enum slab_touch {

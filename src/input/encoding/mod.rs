@@ -13,6 +13,8 @@
 //! byte a page in it. Escape bytes carry literal values, so scenarios with
 //! deliberately invalid operands still encode.
 
+mod race;
+
 use std::fmt;
 use std::ops::Range;
 
@@ -149,6 +151,27 @@ fn swarm(mask: u16) -> Vec<OpKind> {
     }
 }
 
+/// An entry of an input's kind table: an operation, or the race that ends
+/// the input (`race`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Op(OpKind),
+    Race,
+}
+
+/// The kind table with the race, when the mask allows it (an empty mask
+/// allows everything): once, after the operations.
+fn entries(mask: u16) -> Vec<Entry> {
+    let mut table: Vec<Entry> = swarm(mask & !race::RACE_BIT)
+        .into_iter()
+        .map(Entry::Op)
+        .collect();
+    if mask == 0 || mask & race::RACE_BIT != 0 {
+        table.push(Entry::Race);
+    }
+    table
+}
+
 /// Decodes any bytes into a scenario (never fails, never panics).
 pub fn decode(data: &[u8]) -> Scenario {
     decode_records(data).0
@@ -170,14 +193,29 @@ pub struct Record {
 pub fn decode_records(data: &[u8]) -> (Scenario, Vec<Record>) {
     let mut u = Unstructured::new(data);
     let at = |u: &Unstructured| data.len() - u.len();
-    let kinds = swarm(u16::from(byte(&mut u)) | (u16::from(byte(&mut u)) << 8));
+    let mask = u16::from(byte(&mut u)) | (u16::from(byte(&mut u)) << 8);
+    let table = entries(mask);
+    let kinds = swarm(mask & !race::RACE_BIT);
     let mut tracker = OracleEngine::new();
     let mut steps = Vec::new();
     let mut records = Vec::new();
     while !u.is_empty() && steps.len() < MAX_STEPS {
         let start = at(&u);
         let layout = tracker.layout();
-        let kind = kinds[usize::from(byte(&mut u)) % kinds.len()];
+        let kind = match table[usize::from(byte(&mut u)) % table.len()] {
+            Entry::Op(kind) => kind,
+            Entry::Race => {
+                // A race ends the input.
+                let r = race::read(&mut u, &kinds, &layout);
+                records.push(Record {
+                    bytes: start..at(&u),
+                    allocs: 0,
+                });
+                let mut s = Scenario::new(steps);
+                s.race = Some(r);
+                return (s, records);
+            }
+        };
         let (fail, maple) = Fail::read(&mut u);
         let op = read_op(&mut u, kind, &layout);
         let step = Step { op, fail, maple };
@@ -216,9 +254,11 @@ pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
             reason: format!("more than {MAX_STEPS} operations"),
         });
     }
-    let mask: u16 = scenario
+    let race_steps = scenario.race.iter().flat_map(|r| r.branches.iter());
+    let mut mask: u16 = scenario
         .steps
         .iter()
+        .chain(race_steps)
         .map(|s| {
             1u16 << OpKind::ALL
                 .iter()
@@ -226,20 +266,36 @@ pub fn encode(scenario: &Scenario) -> Result<Vec<u8>, EncodeError> {
                 .expect("every kind is listed")
         })
         .fold(0, |a, b| a | b);
-    let kinds = swarm(mask);
+    if scenario.race.is_some() {
+        mask |= race::RACE_BIT;
+    }
+    let table = entries(mask);
+    let kinds = swarm(mask & !race::RACE_BIT);
     let mut out = vec![mask as u8, (mask >> 8) as u8];
     let mut tracker = OracleEngine::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let layout = tracker.layout();
         let err = |reason: String| EncodeError { step: i, reason };
-        let selector = kinds
+        let selector = table
             .iter()
-            .position(|&k| k == step.op.kind())
+            .position(|&k| k == Entry::Op(step.op.kind()))
             .expect("the mask holds every kind used");
         out.push(selector as u8);
         Fail::write(&mut out, step.fail, step.maple).map_err(err)?;
         write_op(&mut out, &step.op, &layout).map_err(err)?;
         tracker.apply(&step.op, step.fail);
+    }
+    if let Some(r) = &scenario.race {
+        let err = |reason: String| EncodeError {
+            step: scenario.steps.len(),
+            reason,
+        };
+        let selector = table
+            .iter()
+            .position(|&k| k == Entry::Race)
+            .expect("the mask allows the race");
+        out.push(selector as u8);
+        race::write(&mut out, r, &kinds, &tracker.layout()).map_err(err)?;
     }
     Ok(out)
 }

@@ -99,3 +99,37 @@ fn the_swarm_mask_limits_the_kinds() {
     assert!(!s.steps.is_empty());
     assert!(s.steps.iter().all(|st| st.op.kind() == OpKind::Mmap));
 }
+
+#[test]
+fn races_encode_with_their_schedule() {
+    let text = "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\n\
+                par { munmap 0 0x10000 0x1000 fail=1 } { reclaim 0 0x10000 }\n\
+                schedule 1:1 7:0 300:1\n";
+    let s = parse_scenario(text, "t").unwrap();
+    assert_eq!(decode(&encode(&s).unwrap()), s);
+    let three = "fork 0\npar { fork 0 } { exit 1 } { mmap 0 0x10000 0x1000 }\n";
+    let s = parse_scenario(three, "t").unwrap();
+    assert_eq!(decode(&encode(&s).unwrap()), s);
+}
+
+#[test]
+fn a_race_record_ends_the_input_and_carries_pct() {
+    // The race bit (13) alone allows every kind and the race, last in
+    // the table: the first record is the race, two branches of mmap, PCT
+    // mode, thread 1 first, one change point at switch point 5.
+    let race_selector = (entries(0x2000).len() - 1) as u8;
+    let mut bytes = vec![0x00, 0x20, race_selector, 0];
+    bytes.extend([0, 0, 0, 0, 0]); // branch 0: mmap, no failure, operands
+    bytes.extend([0, 0, 0, 0, 0]); // branch 1
+    bytes.extend([0, 1, 1, 4, 0]); // PCT, order 1, one change at 4 + 1
+    bytes.extend([9, 9, 9]); // ignored: the race ends the input
+    let s = decode(&bytes);
+    assert!(s.steps.is_empty());
+    let race = s.race.clone().expect("a race");
+    assert_eq!(race.branches.len(), 2);
+    let pct = race.pct.expect("PCT mode");
+    assert!(pct.priority[1] > pct.priority[0], "{pct:?}");
+    assert_eq!(pct.nr_changes, 1);
+    assert_eq!(pct.changes[0], 5);
+    assert_eq!(decode(&encode(&s).unwrap()).race, Some(race));
+}

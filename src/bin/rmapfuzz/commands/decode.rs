@@ -31,11 +31,20 @@ pub fn decode_one(
         None => None,
     };
     if let Some(v) = chosen {
+        // A fuzz input's schedule is a suggestion (the failure carries the
+        // one the run took).
         let opts = RunOptions {
             known,
+            loose_schedules: true,
             ..RunOptions::default()
         };
-        let failure = match run(&s, v, opts).failure {
+        let result = run(&s, v, opts);
+        // The schedule the run took replays it; the input's was a hint.
+        if let (Some(race), Some(ran)) = (s.race.as_mut(), &result.race) {
+            race.schedule = ran.taken.clone();
+            race.pct = None;
+        }
+        let failure = match result.failure {
             Some(f) => Some(f),
             None if sweep_last && !s.steps.is_empty() => {
                 sweep_step(&s, v, s.steps.len() - 1, known)

@@ -50,5 +50,12 @@ pub fn kernel_extract(tree: &Path, out: &Path) -> Result<ExitCode, InputError> {
         x.taken.len(),
         unit.display()
     );
+    match &x.read_side_absent {
+        None => println!(
+            "read side: the tree's own ({})",
+            rmap_extract::READ_SIDE_FUNCTIONS.join(", ")
+        ),
+        Some(why) => println!("read side: rmapfuzz's, for {why}"),
+    }
     Ok(ExitCode::SUCCESS)
 }

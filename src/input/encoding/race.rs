@@ -1,0 +1,158 @@
+//! The race record of a fuzz input: the record that ends an input whose
+//! kind byte selects "race" (swarm bit [`RACE_BIT`]).
+//!
+//! Layout: a width byte (even: two branches, odd: three); per branch a kind
+//! byte (over the input's operation kinds), a fail byte and operands, each
+//! resolved against the world the steps before the race built; then a mode
+//! byte. An even mode is PCT: a priority byte (which order of the threads,
+//! highest first), a count byte (0 to [`MAX_PCT_CHANGES`] change points,
+//! modulo), and each change point as a little-endian u16 (from 1). An odd
+//! mode is an explicit schedule: a count byte (modulo
+//! [`MAX_PREEMPTIONS`] + 1) and per preemption a u16 point and a thread
+//! byte (modulo the width); points that do not increase are dropped. The
+//! fuzzers mutate schedules as they mutate operands; `encode` writes the
+//! schedule a scenario names.
+
+use arbitrary::Unstructured;
+
+use crate::engine::Layout;
+use crate::language::op::{OpKind, Step};
+use crate::language::race::{
+    Pct, Preemption, Race, Schedule, MAX_PCT_CHANGES, MAX_PREEMPTIONS, MAX_THREADS,
+};
+
+use super::{byte, read_op, write_op, Fail};
+
+/// The swarm mask bit that lets an input end with a race.
+pub const RACE_BIT: u16 = 1 << 13;
+
+fn u16_le(u: &mut Unstructured) -> u16 {
+    u.arbitrary::<u16>().unwrap_or(0)
+}
+
+/// The orders of three threads, highest priority first.
+const ORDERS: [[u8; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
+/// The thread order (highest priority first) that order byte `b` names
+/// for `width` threads.
+fn order_of(b: u8, width: usize) -> [u8; 3] {
+    if width == 3 {
+        ORDERS[usize::from(b) % 6]
+    } else if b % 2 == 0 {
+        [0, 1, 2]
+    } else {
+        [1, 0, 2]
+    }
+}
+
+/// Priorities giving the threads of `order` (highest first) descending
+/// priority, for `width` threads.
+fn priorities(order: [u8; 3], width: usize) -> [u8; MAX_THREADS] {
+    let mut p = [0u8; MAX_THREADS];
+    let mut rank = 3u8;
+    for &t in order.iter().filter(|&&t| usize::from(t) < width) {
+        p[usize::from(t)] = rank;
+        rank -= 1;
+    }
+    p
+}
+
+pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> Race {
+    let width = 2 + usize::from(byte(u) & 1);
+    let mut branches = Vec::with_capacity(width);
+    for _ in 0..width {
+        let kind = kinds[usize::from(byte(u)) % kinds.len()];
+        let (fail, _maple) = Fail::read(u);
+        let op = read_op(u, kind, layout);
+        branches.push(Step {
+            op,
+            fail,
+            maple: None,
+        });
+    }
+    if byte(u) & 1 == 0 {
+        let order = order_of(byte(u), width);
+        let nr_changes = usize::from(byte(u)) % (MAX_PCT_CHANGES + 1);
+        let mut changes = [0u32; MAX_PCT_CHANGES];
+        for c in changes.iter_mut().take(nr_changes) {
+            *c = u32::from(u16_le(u)) + 1;
+        }
+        return Race {
+            branches,
+            schedule: Schedule::default(),
+            pct: Some(Pct {
+                priority: priorities(order, width),
+                changes,
+                nr_changes,
+            }),
+        };
+    }
+    let count = usize::from(byte(u)) % (MAX_PREEMPTIONS + 1);
+    let mut plan: Vec<Preemption> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let point = u32::from(u16_le(u)).max(1);
+        let thread = u32::from(byte(u)) % width as u32;
+        if plan.last().is_none_or(|p| p.point < point) {
+            plan.push(Preemption { point, thread });
+        }
+    }
+    Race {
+        branches,
+        schedule: Schedule(plan),
+        pct: None,
+    }
+}
+
+pub(super) fn write(
+    out: &mut Vec<u8>,
+    race: &Race,
+    kinds: &[OpKind],
+    layout: &Layout,
+) -> Result<(), String> {
+    if !(2..=3).contains(&race.branches.len()) {
+        return Err(format!("a race of {} operations", race.branches.len()));
+    }
+    out.push(u8::from(race.branches.len() == 3));
+    for b in &race.branches {
+        let selector = kinds
+            .iter()
+            .position(|&k| k == b.op.kind())
+            .ok_or("the mask holds every kind used")?;
+        out.push(selector as u8);
+        Fail::write(out, b.fail, None)?;
+        write_op(out, &b.op, layout)?;
+    }
+    match &race.pct {
+        Some(pct) => {
+            out.push(0);
+            let width = race.branches.len();
+            let order = (0..6u8)
+                .find(|&k| priorities(order_of(k, width), width) == pct.priority)
+                .ok_or("PCT priorities that no thread order gives")?;
+            out.push(order);
+            out.push(pct.nr_changes as u8);
+            for &c in &pct.changes[..pct.nr_changes] {
+                let c = u16::try_from(c.saturating_sub(1))
+                    .map_err(|_| "a PCT change point past 65536")?;
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        None => {
+            out.push(1);
+            out.push(race.schedule.0.len() as u8);
+            for p in &race.schedule.0 {
+                let point = u16::try_from(p.point).map_err(|_| "a switch point past 65535")?;
+                out.extend_from_slice(&point.to_le_bytes());
+                out.push(p.thread as u8);
+            }
+        }
+    }
+    Ok(())
+}
