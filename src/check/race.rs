@@ -22,6 +22,7 @@ use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
 use crate::engine::{Engine, Outcome, RaceRun};
 use crate::language::race::Race;
+use crate::language::scenario::VariantSel;
 
 /// Every order of `n` branches (n <= 3), in lexicographic order.
 fn orders(n: usize) -> Vec<Vec<usize>> {
@@ -82,17 +83,12 @@ fn describe_order(race: &Race, order: &[usize]) -> String {
         .join(", then ")
 }
 
-/// A race whose choices the run made (under PCT, or a fuzz input's
-/// schedule taken as a hint) replays from the schedule it took: the
-/// failing scenario is that one.
-pub(crate) fn replayable(
-    run: &Run,
-    race: &Race,
-    opts: RunOptions,
-    mut f: Box<Failure>,
-) -> Box<Failure> {
-    let chosen_by_run = race.pct.is_some() || opts.loose_schedules;
-    if let (true, Some(ran)) = (chosen_by_run, &f.race) {
+/// A race whose choices the run made (under PCT, or a schedule taken as a
+/// hint) replays from the schedule it took: the failing scenario is that
+/// one.
+pub(crate) fn replayable(run: &Run, race: &Race, mut f: Box<Failure>) -> Box<Failure> {
+    let chosen_by_run = |ran: &Race| race.pct.is_some() || ran.schedule != race.schedule;
+    if let Some(ran) = f.race.as_ref().filter(|ran| chosen_by_run(ran)) {
         let mut scenario = run.scenario.clone();
         scenario.race = Some(ran.clone());
         f.scenario = Some(scenario);
@@ -141,9 +137,15 @@ pub(crate) fn check(
         f.race = Some(ran);
         return Err(f);
     }
-    // A schedule written for other code: say so rather than pass quietly.
-    // (Under PCT the schedule is what the run chose, beyond the one given.)
-    if race.pct.is_none() && !opts.loose_schedules && c_run.taken != race.schedule {
+    // A schedule written for this variant's code that no longer fits it:
+    // say so rather than pass quietly. Point numbers are a variant's own,
+    // so on another variant (a header of `any`, a zoo scenario run on a
+    // correct core) a schedule is a hint, as a fuzz input's is; so is
+    // what PCT leaves open.
+    let written_for_it = matches!(&run.scenario.header.variant,
+        VariantSel::Named(name) if name == run.variant.name);
+    let strict = written_for_it && race.pct.is_none() && !opts.loose_schedules;
+    if strict && c_run.taken != race.schedule {
         let missed: Vec<String> = race
             .schedule
             .0

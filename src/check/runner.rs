@@ -628,7 +628,7 @@ fn drive(
     }
     if let Some(race) = &run.scenario.race {
         return crate::check::race::check(run, c, o, in_sync, race, opts, result)
-            .map_err(|f| crate::check::race::replayable(run, race, opts, f));
+            .map_err(|f| crate::check::race::replayable(run, race, f));
     }
     if opts.keep_state {
         result.final_state = prev_c;

@@ -118,6 +118,7 @@ fn a_race_record_ends_the_input_and_carries_pct() {
     // the table: the first record is the race, two branches of mmap, PCT
     // mode, thread 1 first, one change point at switch point 5.
     let race_selector = (entries(0x2000).len() - 1) as u8;
+    assert_eq!(entries(0x2000)[usize::from(race_selector)], Entry::Race);
     let mut bytes = vec![0x00, 0x20, race_selector, 0];
     bytes.extend([0, 0, 0, 0, 0]); // branch 0: mmap, no failure, operands
     bytes.extend([0, 0, 0, 0, 0]); // branch 1
