@@ -905,6 +905,35 @@ fn main() {
                     )
                 },
             ));
+            // The tree's own read side in races: its folio_lock_anon_vma_read
+            // without the re-check after the trylock is found by explore
+            // --race (a walker holding freed memory outside RCU), and the
+            // tree as shipped passes the same search.
+            let (r1, r2) = (t.clone(), t.clone());
+            trials.push(Trial::test(
+                "linux-7.2::race::lock-read-without-re-check",
+                move || {
+                    let dir = replaced(
+                        &r1,
+                        "\t\tif (!folio_mapped(folio)) {\n\t\t\tup_read(&root_anon_vma->rwsem);\n\t\t\tanon_vma = NULL;\n\t\t}\n\t\tgoto out;",
+                        "\t\tgoto out;",
+                    )?;
+                    fails_with(
+                        dir.path(),
+                        &["explore", "--race", "--depth", "2"],
+                        "hygiene.race",
+                    )
+                },
+            ));
+            trials.push(Trial::test("linux-7.2::race::explore-passes", move || {
+                let out = rmapfuzz(&r2, &["explore", "--race", "--depth", "2"]);
+                let all = text(&out);
+                if out.status.success() && all.contains("no failure") {
+                    Ok(())
+                } else {
+                    Err(format!("explore --race failed on the tree as shipped:\n{all}").into())
+                }
+            }));
             let (d, e) = (t.clone(), t.clone());
             trials.push(Trial::test(
                 "linux-7.2::lock::anon_vma_fork-counts-after-unlock",

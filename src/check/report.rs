@@ -53,12 +53,18 @@ pub struct Signature {
     pub check: String,
     pub op: Option<OpKind>,
     pub variant: String,
+    /// Found in the scenario's race (then `op` is `None`).
+    pub race: bool,
 }
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = self.op.map_or("teardown", OpKind::name);
-        write!(f, "{} at {} on {}", self.check, op, self.variant)
+        let at = match (self.op, self.race) {
+            (Some(op), _) => format!("at {op}"),
+            (None, true) => "in a race".to_owned(),
+            (None, false) => "at teardown".to_owned(),
+        };
+        write!(f, "{} {at} on {}", self.check, self.variant)
     }
 }
 
@@ -68,6 +74,7 @@ impl Failure {
             check: self.check.clone(),
             op: self.op.map(|s| s.op.kind()),
             variant: self.variant.clone(),
+            race: self.race.is_some(),
         }
     }
 

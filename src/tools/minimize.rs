@@ -119,11 +119,42 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
         }
     }
 
-    /// A race's schedule: drop each preemption in turn while the failure
-    /// stays (fewer preemptions, an interleaving easier to read).
+    /// A race's schedule: drop a branch of three, a branch's fail plan,
+    /// then each preemption in turn, while the failure stays (fewer
+    /// threads and preemptions, an interleaving easier to read).
     fn shrink_schedule(&mut self) -> bool {
         self.pass = "schedule";
         let mut changed = false;
+        let mut b = 0;
+        while b < self.best.race.as_ref().map_or(0, |r| r.branches.len()) {
+            let mut candidate = self.best.clone();
+            let race = candidate.race.as_mut().expect("a race");
+            let dropped_thread = if race.branches.len() > 2 {
+                race.branches.remove(b);
+                // Threads after it are renumbered; its preemptions go.
+                race.schedule.0.retain(|p| p.thread != b as u32);
+                for p in &mut race.schedule.0 {
+                    if p.thread > b as u32 {
+                        p.thread -= 1;
+                    }
+                }
+                true
+            } else if race.branches[b].fail.is_some() {
+                race.branches[b].fail = None;
+                false
+            } else {
+                b += 1;
+                continue;
+            };
+            if self.try_keep(candidate) {
+                changed = true;
+                if !dropped_thread {
+                    b += 1;
+                }
+            } else {
+                b += 1;
+            }
+        }
         let mut i = 0;
         while i < self.best.race.as_ref().map_or(0, |r| r.schedule.0.len()) {
             let mut candidate = self.best.clone();

@@ -23,6 +23,10 @@ use crate::language::race::{
 
 use super::{byte, read_op, write_op, Fail};
 
+/// PCT change points fall in the first this many switch points, where a
+/// race of two or three operations has most of its (a few dozen).
+const PCT_POINTS: u8 = 128;
+
 /// The swarm mask bit that lets an input end with a race.
 pub const RACE_BIT: u16 = 1 << 13;
 
@@ -82,7 +86,7 @@ pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> R
         let nr_changes = usize::from(byte(u)) % (MAX_PCT_CHANGES + 1);
         let mut changes = [0u32; MAX_PCT_CHANGES];
         for c in changes.iter_mut().take(nr_changes) {
-            *c = u32::from(u16_le(u)) + 1;
+            *c = u32::from(byte(u) % PCT_POINTS) + 1;
         }
         return Race {
             branches,
@@ -139,9 +143,11 @@ pub(super) fn write(
             out.push(order);
             out.push(pct.nr_changes as u8);
             for &c in &pct.changes[..pct.nr_changes] {
-                let c = u16::try_from(c.saturating_sub(1))
-                    .map_err(|_| "a PCT change point past 65536")?;
-                out.extend_from_slice(&c.to_le_bytes());
+                let c = u8::try_from(c.saturating_sub(1))
+                    .ok()
+                    .filter(|&c| c < PCT_POINTS)
+                    .ok_or("a PCT change point past the first 128 switch points")?;
+                out.push(c);
             }
         }
         None => {
