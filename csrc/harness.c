@@ -308,11 +308,19 @@ static uint32_t op_fault(struct mm_struct *mm, const struct rf_op *op)
 
 static uint32_t op_fork(struct rf_world *rw, struct mm_struct *mm)
 {
-	struct mm_struct *child = dup_mm(mm);
+	/*
+	 * The child's id is taken when the fork starts (a racing walk may meet
+	 * the child half built) and given back if it fails, unless a racing
+	 * fork took the next one meanwhile (ids count successful forks).
+	 */
+	unsigned int id = rw->w.next_mm_id++;
+	struct mm_struct *child = dup_mm(mm, id);
 
-	if (!child)
+	if (!child) {
+		if (rw->w.next_mm_id == id + 1)
+			rw->w.next_mm_id = id;
 		return RF_STATUS_ENOMEM;
-	child->mm_id = rw->w.next_mm_id++;
+	}
 	list_add_tail(&child->mm_list, &rw->w.mms);
 	return RF_STATUS_OK;
 }

@@ -31,13 +31,15 @@ void mm_free(struct mm_struct *mm)
  * A copy of @oldmm (locked for write by the caller) for a child process,
  * or NULL when memory ran out; nothing of a failed copy survives.
  */
-struct mm_struct *dup_mm(struct mm_struct *oldmm)
+struct mm_struct *dup_mm(struct mm_struct *oldmm, unsigned int id)
 {
 	struct mm_struct *mm = mm_alloc();
 	int err;
 
 	if (!mm)
 		return NULL;
+	/* Its id from the start: a racing rmap walk may meet it half built. */
+	mm->mm_id = id;
 	mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
 	err = dup_mmap(mm, oldmm);
 	mmap_write_unlock(mm);

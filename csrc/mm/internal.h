@@ -307,7 +307,7 @@ int handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
 /* mm/mmap.c and kernel/fork.c */
 struct mm_struct *mm_alloc(void);
 void mm_free(struct mm_struct *mm);
-struct mm_struct *dup_mm(struct mm_struct *oldmm);
+struct mm_struct *dup_mm(struct mm_struct *oldmm, unsigned int id);
 int do_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len);
 int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
 void exit_mmap(struct mm_struct *mm);
