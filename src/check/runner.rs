@@ -38,7 +38,7 @@ use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
 use crate::engine::{Engine, Outcome, RaceRun, Status};
 use crate::language::op::Step;
-use crate::language::scenario::Scenario;
+use crate::language::scenario::{Scenario, VariantSel};
 
 /// A check's verdict: the failure is boxed, it is large and rare.
 pub(crate) type Checked = Result<(), Box<Failure>>;
@@ -626,7 +626,17 @@ fn drive(
             None
         };
     }
-    if let Some(race) = &run.scenario.race {
+    // On a world that cannot race, a race is left out (`replay` says it
+    // skips it), unless the scenario was written for that very variant
+    // (then `setup` says why it cannot run).
+    let written_for_it = matches!(&run.scenario.header.variant,
+        VariantSel::Named(name) if name == run.variant.name);
+    let race = run
+        .scenario
+        .race
+        .as_ref()
+        .filter(|_| run.variant.can_race() || written_for_it);
+    if let Some(race) = race {
         return crate::check::race::check(run, c, o, in_sync, race, opts, result)
             .map_err(|f| crate::check::race::replayable(run, race, f));
     }
