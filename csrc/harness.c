@@ -314,14 +314,19 @@ static uint32_t op_fork(struct rf_world *rw, struct mm_struct *mm)
 	 * fork took the next one meanwhile (ids count successful forks).
 	 */
 	unsigned int id = rw->w.next_mm_id++;
-	struct mm_struct *child = dup_mm(mm, id);
+	struct mm_struct *child = dup_mm(mm, id), *pos;
 
 	if (!child) {
 		if (rw->w.next_mm_id == id + 1)
 			rw->w.next_mm_id = id;
 		return RF_STATUS_ENOMEM;
 	}
-	list_add_tail(&child->mm_list, &rw->w.mms);
+	/* In id order: racing forks may end in another order than they began. */
+	list_for_each_entry(pos, &rw->w.mms, mm_list) {
+		if (pos->mm_id > id)
+			break;
+	}
+	list_add_tail(&child->mm_list, &pos->mm_list);
 	return RF_STATUS_OK;
 }
 
