@@ -189,6 +189,10 @@ impl Engine for OracleEngine {
     }
 
     fn serially(&mut self, branches: &[Step], order: &[usize]) -> Option<Vec<Outcome>> {
+        // A race finds each branch's process when it begins (one a branch
+        // forks meanwhile is not there for the others): EINVAL then.
+        let live: Vec<u32> = self.world.layout().iter().map(|m| m.0).collect();
+        let missing = |s: &Step| !live.contains(&s.op.mm());
         // Walkers isolate their pages when the race begins, in branch order.
         let isolated: Vec<Option<Result<oracle::Isolated, oracle::Status>>> = branches
             .iter()
@@ -201,6 +205,12 @@ impl Engine for OracleEngine {
         for &i in order {
             let step = &branches[i];
             let out = match (step.op, isolated[i]) {
+                _ if missing(step) => Outcome {
+                    status: Status::Einval,
+                    allocs: Vec::new(),
+                    hits: Vec::new(),
+                    maple_failed: false,
+                },
                 (Op::Walk { walker, .. }, Some(Ok(page))) => {
                     self.world.inject(oracle_plan(step.fail));
                     outcome(self.world.walk_isolated(page, oracle_walker(walker)))
