@@ -83,6 +83,15 @@ static void pte_install(struct tw_mm *mm, unsigned long addr,
 	mm->nr_ptes++;
 }
 
+static void pte_clear_range(struct tw_mm *mm, unsigned long start,
+			    unsigned long end);
+
+/* Unmaps the page at @addr (reclaim); freed if mapped nowhere else. */
+void tw_pte_unmap(struct tw_mm *mm, unsigned long addr)
+{
+	pte_clear_range(mm, addr, addr + PAGE_SIZE);
+}
+
 /* Unmaps [start, end): a page no longer mapped anywhere is freed. */
 static void pte_clear_range(struct tw_mm *mm, unsigned long start,
 			    unsigned long end)

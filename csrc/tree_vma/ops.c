@@ -453,6 +453,31 @@ static uint32_t op_rmap(struct tw_world *w, struct tw_mm *mm,
 	return RF_STATUS_OK;
 }
 
+/*
+ * A walker of one page, run whole (this world does not race): migration
+ * and folio_referenced report where the page is mapped, as the rmap walk
+ * does; reclaim unmaps it at every mapping the walk found and reports
+ * none.
+ */
+static uint32_t op_walker(struct tw_world *w, struct tw_mm *mm,
+			  const struct rf_op *op)
+{
+	uint32_t status = op_rmap(w, mm, op);
+	size_t i;
+
+	if (op->kind != RF_OP_RECLAIM || status != RF_STATUS_OK)
+		return status;
+	for (i = 0; i < w->rmap_hits.n; i++) {
+		struct rf_hit hit = w->rmap_hits.v[i];
+		struct tw_mm *where = hit.mm == UINT32_MAX ? NULL : find_mm(w, hit.mm);
+
+		if (where)
+			tw_pte_unmap(where, hit.addr);
+	}
+	w->rmap_hits.n = 0;
+	return status;
+}
+
 static uint32_t apply_op(struct tw_world *w, const struct rf_op *op)
 {
 	struct tw_mm *mm = find_mm(w, op->mm);
@@ -484,6 +509,10 @@ static uint32_t apply_op(struct tw_world *w, const struct rf_op *op)
 		return RF_STATUS_OK;
 	case RF_OP_RMAP:
 		return op_rmap(w, mm, op);
+	case RF_OP_RECLAIM:
+	case RF_OP_MIGRATE:
+	case RF_OP_REFERENCED:
+		return op_walker(w, mm, op);
 	}
 	return RF_STATUS_EINVAL;
 }

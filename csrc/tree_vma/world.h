@@ -113,6 +113,7 @@ unsigned long tw_key_start(struct vm_area_struct *vma);
 unsigned long tw_key_last(struct vm_area_struct *vma);
 
 struct tw_folio *tw_pte_folio(struct tw_mm *mm, unsigned long addr);
+void tw_pte_unmap(struct tw_mm *mm, unsigned long addr);
 struct tw_mm *tw_mm_of(struct mm_struct *mm);
 
 /* Where @folio is mapped, found by walking its anon_vma's tree; sorted. */
