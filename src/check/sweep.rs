@@ -84,24 +84,18 @@ fn sweep_branch(
     let mut stats = SweepStats::default();
     for and_later in [false, true] {
         for nth in 1..=MAX_NTH {
-            let mut injected = scenario.clone();
-            let race = injected.race.as_mut().expect("a race to sweep");
-            race.schedule = Schedule::default();
-            race.branches[b].fail = Some(FailPlan { nth, and_later });
-            let mut result = run(
-                &injected,
+            let result = inject_at(
+                scenario,
                 variant,
-                RunOptions {
-                    check_from: scenario.steps.len(),
-                    known,
-                    ..RunOptions::default()
+                scenario.steps.len(),
+                known,
+                &mut stats,
+                |s| {
+                    let race = s.race.as_mut().expect("a race to sweep");
+                    race.schedule = Schedule::default();
+                    race.branches[b].fail = Some(FailPlan { nth, and_later });
                 },
-            );
-            stats.runs += 1;
-            if let Some(mut f) = result.failure.take() {
-                f.scenario = Some(injected);
-                return Err(Box::new(f));
-            }
+            )?;
             let reached = result
                 .race
                 .as_ref()
@@ -163,8 +157,23 @@ fn inject(
     stats: &mut SweepStats,
     edit: impl FnOnce(&mut Step),
 ) -> Result<RunResult, Box<Failure>> {
+    inject_at(scenario, variant, i, known, stats, |s| {
+        edit(&mut s.steps[i])
+    })
+}
+
+/// Runs `scenario` changed by `edit`, checked from step `i` on; a failure
+/// carries the changed scenario. Counts the run.
+fn inject_at(
+    scenario: &Scenario,
+    variant: Variant,
+    i: usize,
+    known: Known,
+    stats: &mut SweepStats,
+    edit: impl FnOnce(&mut Scenario),
+) -> Result<RunResult, Box<Failure>> {
     let mut injected = scenario.clone();
-    edit(&mut injected.steps[i]);
+    edit(&mut injected);
     let mut result = run(
         &injected,
         variant,

@@ -376,52 +376,44 @@ fn main() -> ExitCode {
             time_limit,
             jobs,
             out,
-            race: true,
+            race,
             race_width,
             preemptions,
-        } => explore::race_cmd(
-            rmapfuzz::tools::race_explore::RaceBounds {
-                prefix: *depth,
-                width: usize::from(*race_width),
-                preemptions: *preemptions,
-            },
-            &rmapfuzz::tools::explore::Universe {
+        } => {
+            let universe = rmapfuzz::tools::explore::Universe {
                 mms: *mms,
                 pages: *pages,
                 base: *base,
                 fail_points: !no_fail_points,
-            },
-            variant.as_deref().unwrap_or(variant::default_variant()),
-            *time_limit,
-            *jobs,
-            out.as_deref(),
-            known,
-        ),
-        Command::Explore {
-            depth,
-            mms,
-            pages,
-            base,
-            variant,
-            no_fail_points,
-            time_limit,
-            jobs,
-            out,
-            ..
-        } => explore::explore_cmd(
-            *depth,
-            &rmapfuzz::tools::explore::Universe {
-                mms: *mms,
-                pages: *pages,
-                base: *base,
-                fail_points: !no_fail_points,
-            },
-            variant.as_deref().unwrap_or(variant::default_variant()),
-            *time_limit,
-            *jobs,
-            out.as_deref(),
-            known,
-        ),
+            };
+            let variant = variant.as_deref().unwrap_or(variant::default_variant());
+            if *race {
+                let bounds = rmapfuzz::tools::race_explore::RaceBounds {
+                    prefix: *depth,
+                    width: usize::from(*race_width),
+                    preemptions: *preemptions,
+                };
+                explore::race_cmd(
+                    bounds,
+                    &universe,
+                    variant,
+                    *time_limit,
+                    *jobs,
+                    out.as_deref(),
+                    known,
+                )
+            } else {
+                explore::explore_cmd(
+                    *depth,
+                    &universe,
+                    variant,
+                    *time_limit,
+                    *jobs,
+                    out.as_deref(),
+                    known,
+                )
+            }
+        }
         Command::Triage { dir, variant } => triage::triage_dir(dir, variant.as_deref(), known),
         Command::CRepro {
             input,

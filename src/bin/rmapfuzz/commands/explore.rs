@@ -8,6 +8,28 @@ use rmapfuzz::input::artifact;
 
 use super::*;
 
+/// The variant and worker count of an exploration, its universe checked,
+/// its known warnings announced and the watchdog told what runs.
+fn prepare(
+    variant_name: &str,
+    universe: &rmapfuzz::tools::explore::Universe,
+    jobs: Option<usize>,
+    known: Known,
+    context: String,
+) -> Result<(rmapfuzz::engine::variant::Variant, usize), InputError> {
+    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
+    if universe.mms == 0 || universe.pages == 0 {
+        return Err(InputError(vec![
+            "--mms and --pages must be at least 1".into()
+        ]));
+    }
+    announce_known(known);
+    rmapfuzz::check::watchdog::set_context(context);
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok((v, threads))
+}
+
 pub fn explore_cmd(
     depth: usize,
     universe: &rmapfuzz::tools::explore::Universe,
@@ -17,16 +39,13 @@ pub fn explore_cmd(
     out: Option<&Path>,
     known: Known,
 ) -> Result<ExitCode, InputError> {
-    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
-    if universe.mms == 0 || universe.pages == 0 {
-        return Err(InputError(vec![
-            "--mms and --pages must be at least 1".into()
-        ]));
-    }
-    announce_known(known);
-    rmapfuzz::check::watchdog::set_context(format!("explore --depth {depth}"));
-    let threads =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (v, threads) = prepare(
+        variant_name,
+        universe,
+        jobs,
+        known,
+        format!("explore --depth {depth}"),
+    )?;
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -98,19 +117,16 @@ pub fn race_cmd(
     out: Option<&Path>,
     known: Known,
 ) -> Result<ExitCode, InputError> {
-    let v = variant::find(variant_name).map_err(|e| InputError(vec![e.to_string()]))?;
-    if universe.mms == 0 || universe.pages == 0 {
-        return Err(InputError(vec![
-            "--mms and --pages must be at least 1".into()
-        ]));
-    }
-    announce_known(known);
-    rmapfuzz::check::watchdog::set_context(format!(
-        "explore --race --depth {} --preemptions {}",
-        bounds.prefix, bounds.preemptions
-    ));
-    let threads =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (v, threads) = prepare(
+        variant_name,
+        universe,
+        jobs,
+        known,
+        format!(
+            "explore --race --depth {} --preemptions {}",
+            bounds.prefix, bounds.preemptions
+        ),
+    )?;
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
