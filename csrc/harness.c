@@ -53,6 +53,7 @@ static const struct anon_vma_core *const variants[] = {
 	&get_anon_vma_plain_inc_anon_vma_core,
 	&lock_read_no_recheck_anon_vma_core,
 	&walk_own_rwsem_anon_vma_core,
+	&publish_without_release_anon_vma_core,
 #ifdef RMAPFUZZ_HAVE_KERNEL
 	&kernel_anon_vma_core,
 #endif
@@ -490,12 +491,21 @@ void rf_mm_put(struct mm_struct *mm)
 uint32_t rf_apply_mm_op(struct rf_world *rw, struct mm_struct *mm,
 			const struct rf_op *op)
 {
+	/* A fault holds mmap_lock for reading, as the kernel's fault path does:
+	 * faults of one process run together. */
+	bool fault = op->kind == RF_OP_FAULT;
 	uint32_t status;
 
-	mmap_write_lock(mm);
+	if (fault)
+		mmap_read_lock(mm);
+	else
+		mmap_write_lock(mm);
 	if (mm->exited) {
 		/* Exited while this operation waited for its lock. */
-		mmap_write_unlock(mm);
+		if (fault)
+			mmap_read_unlock(mm);
+		else
+			mmap_write_unlock(mm);
 		return RF_STATUS_EINVAL;
 	}
 	switch (op->kind) {
@@ -539,7 +549,10 @@ uint32_t rf_apply_mm_op(struct rf_world *rw, struct mm_struct *mm,
 		status = RF_STATUS_EINVAL;
 		break;
 	}
-	mmap_write_unlock(mm);
+	if (fault)
+		mmap_read_unlock(mm);
+	else
+		mmap_write_unlock(mm);
 	return status;
 }
 

@@ -141,6 +141,33 @@ struct rf_preemption {
 	uint32_t thread;
 };
 
+/*
+ * Store @store (numbered from 1 over the thread's stores to slab objects)
+ * of thread @thread is held back ("late"): seen by no other thread until
+ * its thread next releases (see csrc/include/rmapfuzz/store_buffer.h).
+ */
+#define RF_MAX_LATE		8
+#define RF_MAX_LATE_CANDIDATES	32
+
+struct rf_late {
+	uint32_t thread;
+	uint32_t store;
+};
+
+/* A store that thread @reader read, at switch point count @point,
+ * before its writer released: one worth holding back next. */
+struct rf_late_candidate {
+	uint32_t thread;
+	uint32_t store;
+	uint32_t reader;
+	uint32_t point;
+};
+
+/* True when this build hooks the stores of the code under test (clang):
+ * otherwise no store can be late, and every run is sequentially
+ * consistent. */
+bool rf_memory_model(void);
+
 struct rf_race_op {
 	struct rf_op op;
 	uint32_t fail_nth;
@@ -165,6 +192,10 @@ struct rf_race_result {
 	const struct rf_trace_point *trace;
 	uint32_t nr_taken;		/* the plan that replays the run */
 	struct rf_preemption taken[RF_MAX_PREEMPTIONS];
+	uint32_t nr_late;		/* the late stores that were held */
+	struct rf_late late[RF_MAX_LATE];
+	uint32_t nr_late_candidates;
+	struct rf_late_candidate late_candidates[RF_MAX_LATE_CANDIDATES];
 	/* A check stopped the race (a use after free, a deadlock): the
 	 * world must be discarded; rf_world_hygiene() says why. */
 	bool abandoned;
@@ -187,12 +218,14 @@ struct rf_pct {
 /*
  * Run @nr (<= RF_MAX_THREADS) operations as a race, choosing as @plan
  * (sorted by point) says and elsewhere as @pct does (NULL: the default,
- * each thread until it blocks or ends). False, and nothing run, when the
+ * each thread until it blocks or ends), holding back the stores @late
+ * names. False, and nothing run, when the
  * world cannot race (a tree's own world).
  */
 bool rf_world_race(struct rf_world *world, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
 		   uint32_t nr_plan, const struct rf_pct *pct,
+		   const struct rf_late *late, uint32_t nr_late,
 		   struct rf_race_result *out);
 
 /* ---- Snapshot ----------------------------------------------------------- */

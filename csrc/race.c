@@ -35,7 +35,14 @@ struct race_state {
 _Static_assert(RF_MAX_THREADS == SCHED_MAX_THREADS &&
 	       RF_MAX_PREEMPTIONS == SCHED_MAX_PREEMPTIONS &&
 	       RF_MAX_TRACE == SCHED_MAX_TRACE &&
-	       RF_MAX_PCT_CHANGES == SCHED_MAX_PCT_CHANGES, "race limits agree");
+	       RF_MAX_PCT_CHANGES == SCHED_MAX_PCT_CHANGES &&
+	       RF_MAX_LATE == SB_MAX_LATE &&
+	       RF_MAX_LATE_CANDIDATES == SB_MAX_CANDIDATES, "race limits agree");
+
+bool rf_memory_model(void)
+{
+	return sb_available();
+}
 
 static void race_thread_fn(void *arg)
 {
@@ -78,9 +85,12 @@ void rf_race_release(struct rf_world *rw)
 bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
 		   uint32_t nr_plan, const struct rf_pct *pct,
+		   const struct rf_late *late, uint32_t nr_late,
 		   struct rf_race_result *out)
 {
 	struct sched_preemption splan[RF_MAX_PREEMPTIONS];
+	struct sb_store_id slate[RF_MAX_LATE];
+	const struct sb_result *stores;
 	struct sched_pct spct;
 	void *args[RF_MAX_THREADS];
 	struct race_state *rs;
@@ -99,6 +109,9 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	nr_plan = min(nr_plan, (uint32_t)RF_MAX_PREEMPTIONS);
 	for (i = 0; i < nr_plan; i++)
 		splan[i] = (struct sched_preemption){ plan[i].point, plan[i].thread };
+	nr_late = min(nr_late, (uint32_t)RF_MAX_LATE);
+	for (i = 0; i < nr_late; i++)
+		slate[i] = (struct sb_store_id){ late[i].thread, late[i].store };
 
 	world_enter(rw);
 	for (i = 0; i < nr; i++) {
@@ -125,7 +138,7 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		memcpy(spct.changes, pct->changes, sizeof(spct.changes));
 	}
 	sched_run(w, race_thread_fn, args, nr, splan, nr_plan,
-		  pct ? &spct : NULL, &rs->res);
+		  pct ? &spct : NULL, slate, nr_late, &rs->res);
 	if (!rs->res.abandoned)
 		lockdep_op_end();
 
@@ -157,6 +170,19 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	for (i = 0; i < out->nr_taken; i++)
 		out->taken[i] = (struct rf_preemption){ rs->res.taken[i].point,
 							rs->res.taken[i].thread };
+	stores = &rs->res.stores;
+	out->nr_late = stores->nr_late;
+	for (i = 0; i < stores->nr_late; i++)
+		out->late[i] = (struct rf_late){ stores->late[i].thread,
+						 stores->late[i].store };
+	out->nr_late_candidates = stores->nr_candidates;
+	for (i = 0; i < stores->nr_candidates; i++) {
+		const struct sb_candidate *c = &stores->candidates[i];
+
+		out->late_candidates[i] = (struct rf_late_candidate){
+			c->id.thread, c->id.store, c->reader, c->point,
+		};
+	}
 	out->abandoned = rs->res.abandoned;
 	w->race_abandoned = rs->res.abandoned;
 	world_leave();

@@ -171,7 +171,51 @@ const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
 
 /// The compiler setup shared by our C sources and the kernel units.
 fn base_build(csrc: &Path, how: &Instrumentation) -> cc::Build {
+    with_includes(compiler_setup(how), csrc)
+}
+
+/// Where the code under test lives: the anon_vma cores and their callers
+/// in `mm/`, and the zoo (the kernel units are code under test too). The
+/// rest is the machinery that runs it: the harness, the scheduler, the
+/// slab, the page tables.
+fn under_test(csrc: &Path, src: &Path) -> bool {
+    const MACHINERY_IN_MM: &[&str] = &["slab.c", "memory.c"];
+    let rel = src.strip_prefix(csrc).unwrap_or(src);
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    match (parts.next().as_deref(), parts.next()) {
+        (Some("zoo"), Some(_)) => true,
+        (Some("mm"), Some(file)) => !MACHINERY_IN_MM.contains(&file.as_ref()),
+        _ => false,
+    }
+}
+
+/// The build of the code under test: clang with its stores and loads
+/// hooked (`-fsanitize-coverage=trace-stores,trace-loads`), which is what
+/// lets a race hold a store back (csrc/include/rmapfuzz/store_buffer.h).
+/// `None` when no clang runs: the code is then built as the rest is, and
+/// every race is sequentially consistent.
+fn hooked_build(csrc: &Path, how: &Instrumentation) -> Option<cc::Build> {
+    let clang = instrumenting_clang();
+    if *how == Instrumentation::None && !runs(&clang) {
+        println!("cargo:warning=no clang: stores cannot be held back in races (install clang)");
+        return None;
+    }
     let mut build = compiler_setup(how);
+    build.compiler(&clang);
+    // The hooks need a coverage level: the fuzzers' builds have theirs
+    // (edges); elsewhere `func` asks for no other callback.
+    build.flag(match how {
+        Instrumentation::LibFuzzer { .. } | Instrumentation::Afl => {
+            "-fsanitize-coverage=trace-stores,trace-loads"
+        }
+        Instrumentation::None | Instrumentation::Coverage => {
+            "-fsanitize-coverage=func,trace-stores,trace-loads"
+        }
+    });
+    Some(with_includes(build, csrc))
+}
+
+fn with_includes(mut build: cc::Build, csrc: &Path) -> cc::Build {
     build
         .std("gnu11")
         .include(csrc.join("include"))
@@ -253,24 +297,45 @@ fn compile(
     base: Option<&Path>,
     world: Option<&Path>,
 ) {
-    let mut build = base_build(csrc, how);
-    if kernel.is_some() {
-        build.define("RMAPFUZZ_HAVE_KERNEL", None);
+    let hooked = hooked_build(csrc, how);
+    let hooks = hooked.is_some();
+    let mut builds = [Some(base_build(csrc, how)), hooked];
+    for build in builds.iter_mut().flatten() {
+        if kernel.is_some() {
+            build.define("RMAPFUZZ_HAVE_KERNEL", None);
+        }
+        if world.is_some() {
+            build.define("RMAPFUZZ_HAVE_KERNEL_VMA", None);
+        }
+        if base.is_some() {
+            build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
+        }
+        if hooks {
+            build.define("RMAPFUZZ_STORE_HOOKS", None);
+        }
     }
+    let [Some(mut build), hooked] = builds else {
+        unreachable!("the base build is always there")
+    };
     if let Some(world) = world {
-        build.define("RMAPFUZZ_HAVE_KERNEL_VMA", None);
         build.object(world);
     }
-    if base.is_some() {
-        build.define("RMAPFUZZ_HAVE_KERNEL_BASE", None);
-    }
     let units: Vec<&Path> = kernel.into_iter().chain(base).collect();
-    for object in compile_kernel_units(&build, &units) {
+    let tested = hooked.as_ref().unwrap_or(&build);
+    for object in compile_kernel_units(tested, &units) {
         build.object(object);
     }
-    for src in c_sources(csrc) {
-        build.file(src);
+    let (ours, machinery): (Vec<PathBuf>, Vec<PathBuf>) = c_sources(csrc)
+        .into_iter()
+        .partition(|src| hooked.is_some() && under_test(csrc, src));
+    if let Some(hooked) = &hooked {
+        let mut tested = hooked.clone();
+        tested.files(&ours);
+        for object in tested.compile_intermediates() {
+            build.object(object);
+        }
     }
+    build.files(&machinery);
     build.compile("rmapharness");
     println!("cargo:rustc-link-lib=pthread");
 }

@@ -925,6 +925,25 @@ fn main() {
                     )
                 },
             ));
+            // The 2026 publication barrier: vma->anon_vma published with a
+            // plain store lets a racing fault of the same process lock
+            // through the anon_vma's root before its store is seen.
+            let r3 = t.clone();
+            trials.push(Trial::test(
+                "linux-7.2::race::publish-without-release",
+                move || {
+                    let dir = replaced(
+                        &r3,
+                        "smp_store_release(&vma->anon_vma, anon_vma);",
+                        "vma->anon_vma = anon_vma;",
+                    )?;
+                    fails_with(
+                        dir.path(),
+                        &["explore", "--race", "--depth", "2"],
+                        "hygiene.race",
+                    )
+                },
+            ));
             trials.push(Trial::test("linux-7.2::race::explore-passes", move || {
                 let out = rmapfuzz(&r2, &["explore", "--race", "--depth", "2"]);
                 let all = text(&out);

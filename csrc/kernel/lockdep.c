@@ -542,6 +542,18 @@ static void checked_lockdep_release(const void *lock, int class, bool write)
 		};
 
 		seal_pass(&p, false, true);
+	} else if (class == LOCK_CLASS_PTL) {
+		/*
+		 * A fault sets vma->anon_vma and links its first AVC with the
+		 * mmap_lock only read-held: page_table_lock is what serializes
+		 * racing faults there (__anon_vma_prepare()).
+		 */
+		struct seal_pass p = {
+			.mm = container_of(lock, struct mm_struct, page_table_lock),
+			.reseal = true,
+		};
+
+		seal_pass(&p, false, true);
 	}
 }
 

@@ -33,7 +33,7 @@ static void rwsem_point(struct rw_semaphore *sem, enum sched_point_kind kind,
 			const char *what, const char *func)
 {
 	sched_point(kind, what, sem, func);
-	sched_touch(sem, what, func);
+	sched_touch_lock(sem, what, func);
 }
 
 static void take_write(struct rw_semaphore *sem, bool nested, const char *file,
@@ -71,12 +71,13 @@ void __down_write(struct rw_semaphore *sem, bool nested, const char *file,
 void __up_write(struct rw_semaphore *sem, const char *file, int line,
 		const char *func)
 {
-	sched_touch(sem, "up_write", func);
+	sched_touch_lock(sem, "up_write", func);
 	if (!sem->writer) {
 		lockdep_report("%s:%d: %s(): up_write() of a rw_semaphore not held for write",
 			       file, line, func);
 		return;
 	}
+	sched_release();
 	sem->writer = false;
 	sem->owner_file = NULL;
 	sem->owner_line = 0;
@@ -118,12 +119,13 @@ bool __down_read_trylock(struct rw_semaphore *sem, const char *file, int line,
 void __up_read(struct rw_semaphore *sem, const char *file, int line,
 	       const char *func)
 {
-	sched_touch(sem, "up_read", func);
+	sched_touch_lock(sem, "up_read", func);
 	if (sem->readers <= 0) {
 		lockdep_report("%s:%d: %s(): up_read() of a rw_semaphore not held for read",
 			       file, line, func);
 		return;
 	}
+	sched_release();
 	sem->readers--;
 	sem->released_at = sched_now();
 	sem->released_by = (int)sched_current();

@@ -19,6 +19,7 @@
 #include <rmapfuzz/anon_vma_core.h>
 #include <rmapfuzz/sched.h>
 #include <rmapfuzz/sched_run.h>
+#include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world.h>
 
 #ifndef __has_feature
@@ -236,6 +237,8 @@ static void thread_entry(void)
 #endif
 	sched_point(SP_START, "start", NULL, NULL);
 	t->fn(t->arg);
+	/* Back to user space: everything it stored is seen. */
+	sched_release();
 	t->state = KT_DONE;
 	yield_to_scheduler(s, true);
 	abort();	/* a finished thread is never resumed */
@@ -247,6 +250,7 @@ static void switch_to(struct sched *s, unsigned int i)
 
 	s->cur = (int)i;
 	state_load(s->w, &t->ts);
+	sb_switch_in(i);
 #if SCHED_ASAN
 	__sanitizer_start_switch_fiber(&s->main_fake_stack, t->stack,
 				       SCHED_STACK_SIZE);
@@ -255,6 +259,7 @@ static void switch_to(struct sched *s, unsigned int i)
 #if SCHED_ASAN
 	__sanitizer_finish_switch_fiber(s->main_fake_stack, NULL, NULL);
 #endif
+	sb_switch_out(i);
 	state_save(s->w, &t->ts);
 	s->cur = -1;
 }
@@ -473,6 +478,20 @@ void sched_touch(const void *obj, const char *what, const char *func)
 	touch(obj, what, func, false);
 }
 
+void sched_touch_lock(const void *lock, const char *what, const char *func)
+{
+	struct sched *s = current_sched();
+
+	if (!s || s->cur < 0 || s->w->sched_quiet)
+		return;
+	if (!slab_race_holds(s->w, lock)) {
+		race_report("T%d: %s() %s() of a lock at %p, in no object: the pointer that led there is wild (read, say, before the store that made it was seen)",
+			    s->cur, func ? func : "?", what, lock);
+		sched_abandon();
+	}
+	touch(lock, what, func, false);
+}
+
 /* ---- Running a race --------------------------------------------------------- */
 
 /*
@@ -535,8 +554,10 @@ static void report_deadlock(struct sched *s)
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
 	       unsigned int nr_plan, const struct sched_pct *pct,
+	       const struct sb_store_id *late, unsigned int nr_late,
 	       struct sched_run_result *res)
 {
+	void *stacks[SCHED_MAX_THREADS];
 	struct sched *s = calloc(1, sizeof(*s));
 	unsigned int i;
 
@@ -562,6 +583,7 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 		struct kthread *t = &s->threads[i];
 
 		t->stack = sched_stack(i);
+		stacks[i] = t->stack;
 		t->fn = fn;
 		t->arg = args[i];
 		t->state = KT_RUNNABLE;
@@ -574,6 +596,8 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	}
 	w->sched = s;
 	slab_race_begin(w);
+	sb_race_begin(w, nr, stacks, SCHED_STACK_SIZE, late, nr_late,
+		      &res->stores);
 
 	for (;;) {
 		int next = s->next;
@@ -612,6 +636,7 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	res->abandoned = s->abandoned;
 	for (i = 0; i < nr; i++)
 		res->finished[i] = s->threads[i].state == KT_DONE;
+	sb_race_end();
 	slab_race_end(w, s->abandoned);
 	w->sched = NULL;
 	/* An abandoned thread's locks stay taken: the world is discarded. */

@@ -16,7 +16,7 @@ static bool spin_free(const void *lock, bool write)
 void __spin_lock(spinlock_t *lock, const char *file, int line, const char *func)
 {
 	sched_point(SP_LOCK, "spin_lock", lock, func);
-	sched_touch(lock, "spin_lock", func);
+	sched_touch_lock(lock, "spin_lock", func);
 	while (lock->locked) {
 		if (sched_wait(lock, true, spin_free, "spin_lock", func))
 			continue;
@@ -30,12 +30,13 @@ void __spin_lock(spinlock_t *lock, const char *file, int line, const char *func)
 
 void __spin_unlock(spinlock_t *lock, const char *file, int line, const char *func)
 {
-	sched_touch(lock, "spin_unlock", func);
+	sched_touch_lock(lock, "spin_unlock", func);
 	if (!lock->locked) {
 		lockdep_report("%s:%d: %s(): spin_unlock() of a spinlock not held",
 			       file, line, func);
 		return;
 	}
+	sched_release();
 	lock->locked = 0;
 	lockdep_release(lock, lock->class, true);
 	sched_point(SP_UNLOCK, "spin_unlock", lock, func);

@@ -47,6 +47,10 @@ void anon_vma_chain_assign(struct vm_area_struct *vma,
 			   struct anon_vma *anon_vma);
 void __put_anon_vma(struct anon_vma *anon_vma);
 int __anon_vma_prepare(struct vm_area_struct *vma);
+/* __anon_vma_prepare(), making the anon_vma the VMA's with @publish. */
+int anon_vma_prepare_publishing(struct vm_area_struct *vma,
+				void (*publish)(struct vm_area_struct *vma,
+						struct anon_vma *anon_vma));
 void anon_vma_init(void);
 
 void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma);

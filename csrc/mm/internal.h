@@ -45,6 +45,7 @@ extern const struct anon_vma_core free_without_wait_anon_vma_core;
 extern const struct anon_vma_core get_anon_vma_plain_inc_anon_vma_core;
 extern const struct anon_vma_core lock_read_no_recheck_anon_vma_core;
 extern const struct anon_vma_core walk_own_rwsem_anon_vma_core;
+extern const struct anon_vma_core publish_without_release_anon_vma_core;
 
 /*
  * The core of the world the current thread is working on: the table every

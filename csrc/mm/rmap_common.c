@@ -86,8 +86,27 @@ void __put_anon_vma(struct anon_vma *anon_vma)
  * First fault in a VMA without an anon_vma: share a compatible neighbour's
  * anon_vma if there is one, otherwise start a new family.
  */
+/*
+ * Make @anon_vma @vma's for every thread: with a release store, so a
+ * fault of the same process that finds it through find_mergeable_anon_vma()
+ * (mmap_lock is only read-held) also sees it initialised.
+ */
+static void anon_vma_publish(struct vm_area_struct *vma,
+			     struct anon_vma *anon_vma)
+{
+	smp_store_release(&vma->anon_vma, anon_vma);
+}
+
 int __anon_vma_prepare(struct vm_area_struct *vma)
 {
+	return anon_vma_prepare_publishing(vma, anon_vma_publish);
+}
+
+int anon_vma_prepare_publishing(struct vm_area_struct *vma,
+				void (*publish)(struct vm_area_struct *vma,
+						struct anon_vma *anon_vma))
+{
+	struct mm_struct *mm = vma->vm_mm;
 	struct anon_vma *anon_vma, *allocated = NULL;
 	struct anon_vma_chain *avc;
 
@@ -110,15 +129,17 @@ int __anon_vma_prepare(struct vm_area_struct *vma)
 	}
 
 	anon_vma_lock_write(anon_vma);
-	/* No concurrent fault can have raced us in a single-threaded world. */
+	/* Faults of one process race here: page_table_lock picks the winner. */
+	spin_lock(&mm->page_table_lock);
 	if (likely(!vma->anon_vma)) {
-		vma->anon_vma = anon_vma;
+		publish(vma, anon_vma);
 		anon_vma_chain_assign(vma, avc, anon_vma);
 		anon_vma_interval_tree_insert(avc, &anon_vma->rb_root);
 		anon_vma->num_active_vmas++;
 		allocated = NULL;
 		avc = NULL;
 	}
+	spin_unlock(&mm->page_table_lock);
 	anon_vma_unlock_write(anon_vma);
 
 	if (unlikely(allocated))

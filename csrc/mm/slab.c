@@ -290,6 +290,8 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 
 	(void)gfp;
 	sched_point(SP_SLAB, "kmem_cache_alloc", NULL, cache->name);
+	/* The allocator's own locking orders what the caller stored before. */
+	sched_release();
 	if (slab_should_fail(w, cache->site))
 		return NULL;
 	obj = slab_race_reuse(w, cache);
@@ -348,6 +350,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	if (WARN_ON_ONCE(slab_obj_state(obj, cache->site) != SLAB_OBJ_LIVE))
 		return;
 	s = obj_to_slab(obj);
+	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
 	index_mark_freed(&w->index, obj, (u8)s->site);
@@ -656,6 +659,14 @@ enum slab_touch slab_touch_state(struct world *w, const void *addr)
 		return SLAB_TOUCH_FREED;
 	}
 	return SLAB_TOUCH_OK;
+}
+
+bool slab_race_holds(struct world *w, const void *addr)
+{
+	struct slab_race *r = w->slab_race;
+	long i = r ? range_find(r, (uintptr_t)addr) : -1;
+
+	return i >= 0 && (uintptr_t)addr < r->v[i].end;
 }
 
 const void *slab_object_of(struct world *w, const void *addr)

@@ -40,8 +40,9 @@ static int prepare_counts_new_only(struct vm_area_struct *vma)
 	}
 
 	anon_vma_lock_write(anon_vma);
+	spin_lock(&vma->vm_mm->page_table_lock);
 	if (likely(!vma->anon_vma)) {
-		vma->anon_vma = anon_vma;
+		smp_store_release(&vma->anon_vma, anon_vma);
 		anon_vma_chain_assign(vma, avc, anon_vma);
 		anon_vma_interval_tree_insert(avc, &anon_vma->rb_root);
 		/* The defect: only a new anon_vma counts its first VMA. */
@@ -50,6 +51,7 @@ static int prepare_counts_new_only(struct vm_area_struct *vma)
 		allocated = NULL;
 		avc = NULL;
 	}
+	spin_unlock(&vma->vm_mm->page_table_lock);
 	anon_vma_unlock_write(anon_vma);
 
 	if (unlikely(allocated))

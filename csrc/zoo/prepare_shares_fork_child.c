@@ -60,14 +60,16 @@ static int prepare_shares_fork_child(struct vm_area_struct *vma)
 	}
 
 	anon_vma_lock_write(anon_vma);
+	spin_lock(&vma->vm_mm->page_table_lock);
 	if (likely(!vma->anon_vma)) {
-		vma->anon_vma = anon_vma;
+		smp_store_release(&vma->anon_vma, anon_vma);
 		anon_vma_chain_assign(vma, avc, anon_vma);
 		anon_vma_interval_tree_insert(avc, &anon_vma->rb_root);
 		anon_vma->num_active_vmas++;
 		allocated = NULL;
 		avc = NULL;
 	}
+	spin_unlock(&vma->vm_mm->page_table_lock);
 	anon_vma_unlock_write(anon_vma);
 
 	if (unlikely(allocated))

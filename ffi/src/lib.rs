@@ -361,6 +361,34 @@ pub struct Preemption {
     pub thread: u32,
 }
 
+/// Late stores a plan may name.
+pub const MAX_LATE: usize = bindings::RF_MAX_LATE as usize;
+
+/// Store `store` (numbered from 1 over thread `thread`'s stores to slab
+/// objects in the code under test) is held back: no other thread sees it
+/// until its thread next releases (csrc/include/rmapfuzz/store_buffer.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LateStore {
+    pub thread: u32,
+    pub store: u32,
+}
+
+/// A store that thread `reader` read (at switch point count `point`)
+/// before its writer released: one worth holding back next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LateCandidate {
+    pub store: LateStore,
+    pub reader: u32,
+    pub point: u32,
+}
+
+/// True when this build hooks the stores of the code under test (built
+/// with clang): otherwise no store can be late.
+pub fn memory_model() -> bool {
+    // Safety: a pure query of how the harness was built.
+    unsafe { bindings::rf_memory_model() }
+}
+
 /// A switch point a race met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TracePoint {
@@ -377,8 +405,9 @@ pub struct TracePoint {
 }
 
 /// Names of the switch point kinds (csrc/include/rmapfuzz/sched.h).
-pub const POINT_KINDS: [&str; 11] = [
+pub const POINT_KINDS: [&str; 12] = [
     "start", "lock", "trylock", "unlock", "rcu", "atomic", "slab", "walk", "pte", "block", "end",
+    "release",
 ];
 
 /// Probabilistic concurrency testing for the choices a plan leaves open
@@ -405,6 +434,10 @@ pub struct RaceResult {
     pub trace: Vec<TracePoint>,
     /// The preemptions of the plan that happened.
     pub taken: Vec<Preemption>,
+    /// The late stores of the plan that were held back.
+    pub late: Vec<LateStore>,
+    /// Stores another thread read before their writer released.
+    pub late_candidates: Vec<LateCandidate>,
     /// A check stopped the race: the world must be dropped, not freed;
     /// [`World::hygiene`] says why.
     pub abandoned: bool,
@@ -491,12 +524,14 @@ impl World {
 
     /// Runs `ops` (at most [`MAX_THREADS`]) as a race, each a thread of the
     /// harness's deterministic scheduler, preempting as `plan` says
-    /// (sorted by point). `None` when the world cannot race.
+    /// (sorted by point) and holding back the stores `late` names. `None`
+    /// when the world cannot race.
     pub fn race(
         &mut self,
         ops: &[RaceOp],
         plan: &[Preemption],
         pct: Option<&Pct>,
+        late: &[LateStore],
     ) -> Option<RaceResult> {
         let raw_ops: Vec<bindings::rf_race_op> = ops
             .iter()
@@ -524,6 +559,14 @@ impl World {
         let pct_ptr = raw_pct
             .as_ref()
             .map_or(std::ptr::null(), |p| p as *const bindings::rf_pct);
+        let raw_late: Vec<bindings::rf_late> = late
+            .iter()
+            .take(MAX_LATE)
+            .map(|l| bindings::rf_late {
+                thread: l.thread,
+                store: l.store,
+            })
+            .collect();
         let mut out = bindings::rf_race_result::default();
         // Safety: `self.raw` is live; the arrays hold the lengths passed,
         // `pct_ptr` is NULL or points at `raw_pct`, alive for the call, and
@@ -536,6 +579,8 @@ impl World {
                 raw_plan.as_ptr(),
                 raw_plan.len() as u32,
                 pct_ptr,
+                raw_late.as_ptr(),
+                raw_late.len() as u32,
                 &mut out,
             )
         };
@@ -569,11 +614,31 @@ impl World {
                 thread: p.thread,
             })
             .collect();
+        let late = out.late[..out.nr_late as usize]
+            .iter()
+            .map(|l| LateStore {
+                thread: l.thread,
+                store: l.store,
+            })
+            .collect();
+        let late_candidates = out.late_candidates[..out.nr_late_candidates as usize]
+            .iter()
+            .map(|c| LateCandidate {
+                store: LateStore {
+                    thread: c.thread,
+                    store: c.store,
+                },
+                reader: c.reader,
+                point: c.point,
+            })
+            .collect();
         Some(RaceResult {
             outcomes,
             nr_points: out.nr_points,
             trace,
             taken,
+            late,
+            late_candidates,
             abandoned: out.abandoned,
         })
     }

@@ -107,9 +107,17 @@ impl World {
             pages: Default::default(),
             alloc: Default::default(),
             armed: None,
+            apart: false,
         };
         w.new_mm(0);
         w
+    }
+
+    /// While set, a new anon_vma is never a neighbour's: what a fault that
+    /// raced another fault of its process, and did not see the
+    /// neighbour's anon_vma yet, does.
+    pub fn set_apart(&mut self, apart: bool) {
+        self.apart = apart;
     }
 
     /// Arms a fail plan for the next operation only.

@@ -52,6 +52,9 @@ impl World {
 
     /// find_mergeable_anon_vma: the next neighbour's, then the previous one's.
     pub(crate) fn find_mergeable_anon_vma(&self, vma: VmaKey) -> Option<AvKey> {
+        if self.apart {
+            return None;
+        }
         if let Some(next) = self.vma_next(vma) {
             if let Some(av) = self.reusable_anon_vma(next, vma, next) {
                 return Some(av);

@@ -141,6 +141,8 @@ pub struct World {
     pub(crate) pages: SlotMap<PageKey, Page>,
     pub(crate) alloc: Injector,
     pub(crate) armed: Option<crate::FailPlan>,
+    /// `find_mergeable_anon_vma` finds nothing (see `World::set_apart`).
+    pub(crate) apart: bool,
 }
 
 /// Accessors that refuse stale keys loudly: a generational arena turns a

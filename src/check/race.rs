@@ -21,6 +21,7 @@ use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
 use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
 use crate::engine::{Engine, Outcome, RaceRun};
+use crate::language::op::{Access, Op, Step};
 use crate::language::race::Race;
 use crate::language::scenario::VariantSel;
 
@@ -148,17 +149,25 @@ pub(crate) fn check(
     if strict && c_run.taken != race.schedule {
         let missed: Vec<String> = race
             .schedule
-            .0
+            .preemptions
             .iter()
-            .filter(|p| !c_run.taken.0.contains(p))
+            .filter(|p| !c_run.taken.preemptions.contains(p))
             .map(|p| p.to_string())
+            .chain(
+                race.schedule
+                    .late
+                    .iter()
+                    .filter(|l| !c_run.taken.late.contains(l))
+                    .map(|l| l.to_string()),
+            )
             .collect();
         return Err(failure(
             "schedule",
             Side::C,
             format!(
-                "preemption(s) {} of the scenario did not happen (the race met {} switch points; \
-                 there the thread named could not run): the schedule does not fit this code",
+                "{} of the scenario did not happen (the race met {} switch points; \
+                 there the thread named could not run, or made fewer stores to kernel \
+                 objects): the schedule does not fit this code",
                 missed.join(" "),
                 c_run.points
             ),
@@ -186,6 +195,38 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// Which faults may have missed a neighbour's anon_vma: a write fault
+/// racing another write fault of its process may have looked before the
+/// other published its new anon_vma, and then made one of its own, which
+/// no serial order does. Every combination, the plain one first.
+fn apart_choices(branches: &[Step]) -> Vec<Vec<bool>> {
+    let write_fault_mm = |s: &Step| match s.op {
+        Op::Fault {
+            mm,
+            access: Access::Write,
+            ..
+        } => Some(mm),
+        _ => None,
+    };
+    let racing: Vec<usize> = (0..branches.len())
+        .filter(|&i| {
+            let Some(mm) = write_fault_mm(&branches[i]) else {
+                return false;
+            };
+            (0..branches.len()).any(|j| j != i && write_fault_mm(&branches[j]) == Some(mm))
+        })
+        .collect();
+    (0..1usize << racing.len())
+        .map(|mask| {
+            let mut apart = vec![false; branches.len()];
+            for (bit, &i) in racing.iter().enumerate() {
+                apart[i] = mask & (1 << bit) != 0;
+            }
+            apart
+        })
+        .collect()
+}
+
 /// The reference after the first order that explains the race; `None`
 /// when the reference cannot be copied (nothing to compare).
 fn serial_match(
@@ -200,7 +241,11 @@ fn serial_match(
     let mode = run.variant.mode;
     let spans = spans(c_run, race.branches.len());
     let mut tried = Vec::new();
-    for order in orders(race.branches.len()) {
+    let choices = apart_choices(&race.branches);
+    for (order, apart) in orders(race.branches.len())
+        .into_iter()
+        .flat_map(|o| choices.iter().map(move |a| (o.clone(), a)))
+    {
         if breaks_real_time(&order, &spans) {
             continue;
         }
@@ -208,7 +253,7 @@ fn serial_match(
             return Ok(None);
         };
         let attempt = guarded(|| {
-            let outs = copy.serially(&race.branches, &order);
+            let outs = copy.serially(&race.branches, &order, apart);
             (outs, canonicalize(&copy.snapshot()))
         });
         let (outs, snap_o) = attempt.map_err(|msg| {
@@ -236,7 +281,15 @@ fn serial_match(
             (true, Some(d)) => format!("states differ first at {d}"),
             (true, None) => unreachable!("agreeing orders return early"),
         };
-        tried.push(format!("{}: {why}", describe_order(race, &order)));
+        let apart_note = if apart.iter().any(|&a| a) {
+            " (faults not sharing a neighbour's anon_vma)"
+        } else {
+            ""
+        };
+        tried.push(format!(
+            "{}{apart_note}: {why}",
+            describe_order(race, &order)
+        ));
     }
     let mut f = run.failure(
         at,

@@ -7,7 +7,13 @@ use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
 use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
-use crate::language::race::{Pct, Preemption, Schedule};
+use crate::language::race::{LateStore, Pct, Preemption, Schedule};
+
+/// True when this build hooks the stores of the C code under test (it was
+/// compiled with clang), so a race may hold a store back (`late:`).
+pub fn memory_model() -> bool {
+    ffi::memory_model()
+}
 
 /// One C world running one anon_vma core variant.
 pub struct CEngine {
@@ -237,7 +243,7 @@ impl Engine for CEngine {
             })
             .collect();
         let plan: Vec<ffi::Preemption> = schedule
-            .0
+            .preemptions
             .iter()
             .map(|p| ffi::Preemption {
                 point: p.point,
@@ -249,7 +255,19 @@ impl Engine for CEngine {
             changes: p.changes,
             nr_changes: p.nr_changes as u32,
         });
-        let run = self.world.race(&ops, &plan, pct.as_ref())?;
+        let late: Vec<ffi::LateStore> = schedule
+            .late
+            .iter()
+            .map(|l| ffi::LateStore {
+                thread: l.thread,
+                store: l.store,
+            })
+            .collect();
+        let run = self.world.race(&ops, &plan, pct.as_ref(), &late)?;
+        let late_store = |l: &ffi::LateStore| LateStore {
+            thread: l.thread,
+            store: l.store,
+        };
         self.abandoned |= run.abandoned;
         Some(RaceRun {
             outcomes: run.outcomes.into_iter().map(outcome).collect(),
@@ -269,15 +287,26 @@ impl Engine for CEngine {
                     obj: p.obj,
                 })
                 .collect(),
-            taken: Schedule(
-                run.taken
+            taken: Schedule {
+                preemptions: run
+                    .taken
                     .iter()
                     .map(|p| Preemption {
                         point: p.point,
                         thread: p.thread,
                     })
                     .collect(),
-            ),
+                late: {
+                    let mut late: Vec<LateStore> = run.late.iter().map(late_store).collect();
+                    late.sort();
+                    late
+                },
+            },
+            late_candidates: run
+                .late_candidates
+                .iter()
+                .map(|c| late_store(&c.store))
+                .collect(),
             abandoned: run.abandoned,
         })
     }

@@ -16,7 +16,7 @@ use std::fmt;
 
 use crate::check::snapshot::{LiveCounts, RawSnapshot};
 use crate::language::op::{FailPlan, Op, Step};
-use crate::language::race::{Pct, Schedule};
+use crate::language::race::{LateStore, Pct, Schedule};
 
 /// Result code of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -157,6 +157,9 @@ pub struct RaceRun {
     /// The schedule that replays the run: the preemptions of the one given
     /// that happened, and the choices PCT made.
     pub taken: Schedule,
+    /// Stores another thread read before their writer released: what a
+    /// search may hold back next (`late:` in a schedule).
+    pub late_candidates: Vec<LateStore>,
     /// A check stopped the race (a use after free, a deadlock); the
     /// engine's hygiene says which, and the world can only be dropped.
     pub abandoned: bool,
@@ -194,9 +197,17 @@ pub trait Engine {
     }
     /// The branches of a race one after the other in `order`, each
     /// walker's page isolated first, as a race isolates them when it
-    /// begins; outcomes in branch order. `None` when the engine cannot.
-    fn serially(&mut self, branches: &[Step], order: &[usize]) -> Option<Vec<Outcome>> {
-        let _ = (branches, order);
+    /// begins; outcomes in branch order. A fault whose `apart` is set
+    /// does not share a neighbour's anon_vma: a fault racing another in
+    /// the same process may not have seen the neighbour's yet. `None`
+    /// when the engine cannot.
+    fn serially(
+        &mut self,
+        branches: &[Step],
+        order: &[usize],
+        apart: &[bool],
+    ) -> Option<Vec<Outcome>> {
+        let _ = (branches, order, apart);
         None
     }
     /// Every live object, as the engine sees it.

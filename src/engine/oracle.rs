@@ -188,7 +188,12 @@ impl Engine for OracleEngine {
         Some(Box::new(self.clone()))
     }
 
-    fn serially(&mut self, branches: &[Step], order: &[usize]) -> Option<Vec<Outcome>> {
+    fn serially(
+        &mut self,
+        branches: &[Step],
+        order: &[usize],
+        apart: &[bool],
+    ) -> Option<Vec<Outcome>> {
         // A race finds each branch's process when it begins (one a branch
         // forks meanwhile is not there for the others): EINVAL then.
         let live: Vec<u32> = self.world.layout().iter().map(|m| m.0).collect();
@@ -221,7 +226,12 @@ impl Engine for OracleEngine {
                     hits: Vec::new(),
                     maple_failed: false,
                 },
-                _ => self.apply(&step.op, step.fail),
+                _ => {
+                    self.world.set_apart(apart.get(i).copied().unwrap_or(false));
+                    let out = self.apply(&step.op, step.fail);
+                    self.world.set_apart(false);
+                    out
+                }
             };
             outcomes[i] = Some(out);
         }

@@ -484,6 +484,15 @@ pub const RACE_ZOO: &[Variant] = &[
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
+    Variant {
+        name: "publish-without-release",
+        label: "publish-without-release",
+        summary: "__anon_vma_prepare() publishes vma->anon_vma with a plain store, not smp_store_release()",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
 ];
 
 /// The name of the variant built from a kernel tree (`--kernel-src`).

@@ -419,6 +419,29 @@ exit 1
         assert!(err("mmap 0 0x10000 0x1000\n fail=1\n")
             .reason
             .contains("needs an operation"));
+        let race = "par { fork 0 } { fork 0 }\nschedule ";
+        assert!(err(&format!("{race}late:2.1"))
+            .reason
+            .contains("does not exist"));
+        assert!(err(&format!("{race}late:0.0")).reason.contains("from 1"));
+        assert!(err(&format!("{race}late:0"))
+            .reason
+            .contains("late:THREAD.STORE"));
+        assert!(err(&format!("{race}late:1.4 late:0.9"))
+            .reason
+            .contains("sorted"));
+        assert!(err(&format!("{race}late:0.x"))
+            .reason
+            .contains("not a number"));
+    }
+
+    #[test]
+    fn late_stores_parse_and_print_after_the_preemptions() {
+        let text = "par { fork 0 } { fork 0 }\nschedule late:0.4 3:1 late:1.2\n";
+        let s = parse_scenario(text, "t").unwrap();
+        let schedule = &s.race.as_ref().unwrap().schedule;
+        assert_eq!(schedule.late.len(), 2);
+        assert_eq!(schedule.to_string(), "schedule 3:1 late:0.4 late:1.2");
     }
 
     #[test]

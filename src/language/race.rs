@@ -15,6 +15,12 @@
 //! preemptions a thread runs until it blocks or ends and the lowest
 //! numbered runnable thread goes on, so a race and its schedule give back
 //! the same run every time.
+//!
+//! A schedule may also hold stores back: `late:T.S` keeps thread T's S-th
+//! store (counted from 1 over its stores to kernel objects in the code
+//! under test) in T's store buffer, seen by T alone, until T next
+//! releases (a lock release, a release store, a value-returning atomic, a
+//! barrier). Every other store is seen at once.
 
 use std::fmt;
 
@@ -38,21 +44,77 @@ impl fmt::Display for Preemption {
     }
 }
 
-/// A schedule: preemptions sorted by point, at most one per point.
+/// Late stores a schedule may name (the harness's limit).
+pub const MAX_LATE: usize = 8;
+
+/// Thread `thread`'s store number `store` (from 1) is held back until the
+/// thread next releases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LateStore {
+    pub thread: u32,
+    pub store: u32,
+}
+
+impl fmt::Display for LateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "late:{}.{}", self.thread, self.store)
+    }
+}
+
+/// A schedule: preemptions sorted by point, at most one per point, and
+/// the stores held back, sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Schedule(pub Vec<Preemption>);
+pub struct Schedule {
+    pub preemptions: Vec<Preemption>,
+    pub late: Vec<LateStore>,
+}
 
 impl Schedule {
+    pub fn new(preemptions: Vec<Preemption>) -> Schedule {
+        Schedule {
+            preemptions,
+            late: Vec::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.preemptions.is_empty() && self.late.is_empty()
+    }
+
+    /// Every choice of `other` is one of this schedule's.
+    pub fn contains(&self, other: &Schedule) -> bool {
+        other
+            .preemptions
+            .iter()
+            .all(|p| self.preemptions.contains(p))
+            && other.late.iter().all(|l| self.late.contains(l))
+    }
+
+    /// Forgets thread `thread` (a branch dropped): later threads move down.
+    pub fn drop_thread(&mut self, thread: u32) {
+        self.preemptions.retain(|p| p.thread != thread);
+        self.late.retain(|l| l.thread != thread);
+        for p in &mut self.preemptions {
+            if p.thread > thread {
+                p.thread -= 1;
+            }
+        }
+        for l in &mut self.late {
+            if l.thread > thread {
+                l.thread -= 1;
+            }
+        }
     }
 }
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("schedule")?;
-        for p in &self.0 {
+        for p in &self.preemptions {
             write!(f, " {p}")?;
+        }
+        for l in &self.late {
+            write!(f, " {l}")?;
         }
         Ok(())
     }
@@ -131,29 +193,55 @@ pub fn parse_par(
     Ok(branches)
 }
 
-/// Parses the preemptions of a `schedule` line (the words after it).
+/// Parses the preemptions and late stores of a `schedule` line (the
+/// words after it).
 pub fn parse_schedule(words: &[&str], threads: usize) -> Result<Schedule, String> {
-    let mut out: Vec<Preemption> = Vec::new();
-    for w in words {
-        let (point, thread) = w
-            .split_once(':')
-            .ok_or_else(|| format!("a preemption is POINT:THREAD, not `{w}`"))?;
-        let point: u32 = point
-            .parse()
-            .map_err(|_| format!("switch point `{point}` is not a number"))?;
-        let thread: u32 = thread
+    let mut out = Schedule::default();
+    let check_thread = |thread: &str| -> Result<u32, String> {
+        let n: u32 = thread
             .parse()
             .map_err(|_| format!("thread `{thread}` is not a number"))?;
-        if point == 0 {
-            return Err("switch points count from 1".into());
-        }
-        if thread as usize >= threads {
+        if n as usize >= threads {
             return Err(format!(
-                "thread {thread} does not exist: this race has threads 0 to {}",
+                "thread {n} does not exist: this race has threads 0 to {}",
                 threads - 1
             ));
         }
-        if let Some(last) = out.last() {
+        Ok(n)
+    };
+    for w in words {
+        if let Some(late) = w.strip_prefix("late:") {
+            let (thread, store) = late
+                .split_once('.')
+                .ok_or_else(|| format!("a late store is late:THREAD.STORE, not `{w}`"))?;
+            let thread = check_thread(thread)?;
+            let store: u32 = store
+                .parse()
+                .map_err(|_| format!("store `{store}` is not a number"))?;
+            if store == 0 {
+                return Err("stores count from 1".into());
+            }
+            let l = LateStore { thread, store };
+            if out.late.last().is_some_and(|last| *last >= l) {
+                return Err(format!(
+                    "late stores must be sorted, each named once (`{w}` after `{}`)",
+                    out.late[out.late.len() - 1]
+                ));
+            }
+            out.late.push(l);
+            continue;
+        }
+        let (point, thread) = w.split_once(':').ok_or_else(|| {
+            format!("a preemption is POINT:THREAD and a late store late:THREAD.STORE, not `{w}`")
+        })?;
+        let point: u32 = point
+            .parse()
+            .map_err(|_| format!("switch point `{point}` is not a number"))?;
+        let thread = check_thread(thread)?;
+        if point == 0 {
+            return Err("switch points count from 1".into());
+        }
+        if let Some(last) = out.preemptions.last() {
             if last.point >= point {
                 return Err(format!(
                     "preemptions must name increasing points ({} then {point})",
@@ -161,13 +249,19 @@ pub fn parse_schedule(words: &[&str], threads: usize) -> Result<Schedule, String
                 ));
             }
         }
-        out.push(Preemption { point, thread });
+        out.preemptions.push(Preemption { point, thread });
     }
-    if out.len() > MAX_PREEMPTIONS {
+    if out.preemptions.len() > MAX_PREEMPTIONS {
         return Err(format!(
             "a schedule names at most {MAX_PREEMPTIONS} preemptions, not {}",
-            out.len()
+            out.preemptions.len()
         ));
     }
-    Ok(Schedule(out))
+    if out.late.len() > MAX_LATE {
+        return Err(format!(
+            "a schedule names at most {MAX_LATE} late stores, not {}",
+            out.late.len()
+        ));
+    }
+    Ok(out)
 }

@@ -78,7 +78,7 @@ fn interleaving(race: &Race, r: &RaceRun, out: &mut String) {
         if last.is_some_and(|t| t != p.thread) {
             let why = if r
                 .taken
-                .0
+                .preemptions
                 .iter()
                 .any(|q| q.point + 1 == n || q.point == n - 1)
             {
@@ -102,6 +102,22 @@ fn interleaving(race: &Race, r: &RaceRun, out: &mut String) {
     }
     if r.trace.len() < r.points as usize {
         let _ = writeln!(out, "      ... {} more", r.points as usize - r.trace.len());
+    }
+    if !r.taken.late.is_empty() {
+        let held: Vec<String> = r.taken.late.iter().map(|l| l.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "    stores held back until their thread released: {}",
+            held.join(" ")
+        );
+    }
+    if !r.late_candidates.is_empty() {
+        let worth: Vec<String> = r.late_candidates.iter().map(|l| l.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "    stores another thread read after a newer store of their thread (worth holding back): {}",
+            worth.join(" ")
+        );
     }
     if r.abandoned {
         let _ = writeln!(

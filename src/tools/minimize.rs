@@ -131,13 +131,8 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
             let race = candidate.race.as_mut().expect("a race");
             let dropped_thread = if race.branches.len() > 2 {
                 race.branches.remove(b);
-                // Threads after it are renumbered; its preemptions go.
-                race.schedule.0.retain(|p| p.thread != b as u32);
-                for p in &mut race.schedule.0 {
-                    if p.thread > b as u32 {
-                        p.thread -= 1;
-                    }
-                }
+                // Threads after it are renumbered; its choices go.
+                race.schedule.drop_thread(b as u32);
                 true
             } else if race.branches[b].fail.is_some() {
                 race.branches[b].fail = None;
@@ -156,10 +151,27 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
             }
         }
         let mut i = 0;
-        while i < self.best.race.as_ref().map_or(0, |r| r.schedule.0.len()) {
+        while i < self
+            .best
+            .race
+            .as_ref()
+            .map_or(0, |r| r.schedule.preemptions.len())
+        {
             let mut candidate = self.best.clone();
             if let Some(r) = candidate.race.as_mut() {
-                r.schedule.0.remove(i);
+                r.schedule.preemptions.remove(i);
+            }
+            if self.try_keep(candidate) {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < self.best.race.as_ref().map_or(0, |r| r.schedule.late.len()) {
+            let mut candidate = self.best.clone();
+            if let Some(r) = candidate.race.as_mut() {
+                r.schedule.late.remove(i);
             }
             if self.try_keep(candidate) {
                 changed = true;

@@ -6,9 +6,10 @@
 //!
 //! The operations: every candidate of the sequential explorer, and the
 //! three walkers (reclaim, migrate, referenced) of every mapped page. Two
-//! operations of one process that are not walkers are left out: its
-//! mmap_lock, taken first, serializes them, and the sequential explorer
-//! tries both orders.
+//! operations of one process that are not walkers are left out, unless
+//! both are write faults: its mmap_lock, taken first for writing,
+//! serializes them, and the sequential explorer tries both orders; faults
+//! take it for reading.
 //!
 //! Preemptions are tried only where they can matter: at a switch point
 //! that touches an object another thread also touches in that run, or an
@@ -29,8 +30,8 @@ use crate::check::runner::{run, state_hash, RunOptions, RunResult};
 use crate::check::snapshot::Snapshot;
 use crate::engine::variant::Variant;
 use crate::engine::{Layout, RaceRun};
-use crate::language::op::{Op, Step, Walker};
-use crate::language::race::{Preemption, Race, Schedule};
+use crate::language::op::{Access, Op, Step, Walker};
+use crate::language::race::{Preemption, Race, Schedule, MAX_LATE};
 use crate::language::scenario::{Expect, Scenario, VariantSel};
 use crate::tools::explore::{candidate_ops, Universe};
 
@@ -104,10 +105,19 @@ fn layout_of(state: &Snapshot) -> Layout {
 
 /// Whether two operations can interleave at all (see the module docs).
 fn may_race(ops: &[Op]) -> bool {
+    let walker = |op: &Op| matches!(op, Op::Walk { .. });
+    let write_fault = |op: &Op| {
+        matches!(
+            op,
+            Op::Fault {
+                access: Access::Write,
+                ..
+            }
+        )
+    };
     ops.iter().enumerate().all(|(i, a)| {
         ops[i + 1..].iter().all(|b| {
-            let walker = |op: &Op| matches!(op, Op::Walk { .. });
-            walker(a) || walker(b) || a.mm() != b.mm()
+            walker(a) || walker(b) || a.mm() != b.mm() || (write_fault(a) && write_fault(b))
         })
     })
 }
@@ -152,8 +162,10 @@ fn preemption_points(r: &RaceRun, after: u32) -> Vec<Preemption> {
             continue;
         }
         // Where a thread stops, another must be chosen: every choice counts.
-        let shared = matches!(p.kind, "rcu" | "start" | "block" | "end" | "walk")
-            || touched.get(&p.obj).is_some_and(|t| t.len() > 1);
+        let shared = matches!(
+            p.kind,
+            "rcu" | "start" | "block" | "end" | "walk" | "release"
+        ) || touched.get(&p.obj).is_some_and(|t| t.len() > 1);
         if !shared {
             continue;
         }
@@ -167,6 +179,31 @@ fn preemption_points(r: &RaceRun, after: u32) -> Vec<Preemption> {
             if t != p.thread && t != default && p.runnable & (1 << t) != 0 {
                 out.push(Preemption { point, thread: t });
             }
+        }
+    }
+    out
+}
+
+/// The schedules one choice longer than `schedule`, whose run was
+/// `race`: a preemption after its last one, or a store held back that the
+/// run says another thread read out of order with a newer one (the
+/// caller skips a set of choices reached twice).
+fn extensions(schedule: &Schedule, race: &RaceRun) -> Vec<Schedule> {
+    let mut out = Vec::new();
+    let after = schedule.preemptions.last().map_or(0, |p| p.point);
+    for p in preemption_points(race, after) {
+        let mut plan = schedule.clone();
+        plan.preemptions.push(p);
+        out.push(plan);
+    }
+    if schedule.late.len() < MAX_LATE {
+        for &l in &race.late_candidates {
+            if schedule.late.last().is_some_and(|last| *last >= l) {
+                continue;
+            }
+            let mut plan = schedule.clone();
+            plan.late.push(l);
+            out.push(plan);
         }
     }
     out
@@ -199,10 +236,11 @@ fn schedules_of(
     };
     let mut counts = vec![0; k + 1];
     let mut level: Vec<(Schedule, RunResult)> = Vec::new();
+    let mut tried: HashSet<Schedule> = HashSet::new();
     // Which thread goes first is a choice, not a preemption: every
     // thread may start (a switch at the first point, before anything ran).
     for first_thread in 0..ops.len() as u32 {
-        let schedule = Schedule(match first_thread {
+        let schedule = Schedule::new(match first_thread {
             0 => Vec::new(),
             t => vec![Preemption {
                 point: 1,
@@ -221,10 +259,10 @@ fn schedules_of(
         let mut next = Vec::new();
         for (schedule, result) in &level {
             let Some(race) = &result.race else { continue };
-            let after = schedule.0.last().map_or(0, |p| p.point);
-            for p in preemption_points(race, after) {
-                let mut plan = schedule.clone();
-                plan.0.push(p);
+            for plan in extensions(schedule, race) {
+                if !tried.insert(plan.clone()) {
+                    continue;
+                }
                 let s = race_scenario(prefix, ops, plan.clone());
                 let r = run(&s, v, opts);
                 counts[depth] += 1;

@@ -9,6 +9,7 @@
 #ifndef _LINUX_ATOMIC_H
 #define _LINUX_ATOMIC_H
 
+#include <linux/compiler.h>
 #include <linux/types.h>
 
 typedef struct {
@@ -43,24 +44,31 @@ static inline void __atomic_inc(atomic_t *v, const char *func)
 {
 	atomic_hook(v, "atomic_inc", func);
 	atomic_write_hook(v, "atomic_inc", func);
-	v->counter++;
+	__atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * Read-modify-writes are compiled as such (not as a load and a store), so
+ * the store hooks never see them: an atomic is never held back. A
+ * value-returning one is a full barrier besides.
+ */
 static inline bool __atomic_dec_and_test(atomic_t *v, const char *func)
 {
+	sched_release();
 	atomic_hook(v, "atomic_dec_and_test", func);
 	atomic_write_hook(v, "atomic_dec_and_test", func);
-	return --v->counter == 0;
+	return __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST) == 0;
 }
 
 /* Take a reference only if the object still has one (is not being freed). */
 static inline bool __atomic_inc_not_zero(atomic_t *v, const char *func)
 {
+	sched_release();
 	atomic_hook(v, "atomic_inc_not_zero", func);
 	if (!v->counter)
 		return false;
 	atomic_write_hook(v, "atomic_inc_not_zero", func);
-	v->counter++;
+	__atomic_fetch_add(&v->counter, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
 

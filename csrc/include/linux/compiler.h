@@ -12,10 +12,17 @@
 #endif
 #define noinline	__attribute__((noinline))
 
-/* Single-threaded worlds: plain accesses are enough. */
+/*
+ * Plain accesses: the scheduler switches threads only at its points, and
+ * the store buffers (rmapfuzz/store_buffer.h) say when a store is seen.
+ * A release, or a full barrier, makes the thread's earlier stores seen.
+ */
+void sched_release(void);
 #define READ_ONCE(x)		(x)
 #define WRITE_ONCE(x, val)	((x) = (val))
-#define smp_store_release(p, v)	(*(p) = (v))
+#define smp_store_release(p, v)	({ sched_release(); *(p) = (v); })
+#define smp_mb()		sched_release()
+#define smp_wmb()		sched_release()
 
 #ifndef __has_feature
 #define __has_feature(x) 0

@@ -10,6 +10,8 @@
 #define mmap_write_lock_nested(mm, subclass) \
 	down_write_nested(&(mm)->mmap_lock, subclass)
 #define mmap_write_unlock(mm)	up_write(&(mm)->mmap_lock)
+#define mmap_read_lock(mm)	down_read(&(mm)->mmap_lock)
+#define mmap_read_unlock(mm)	up_read(&(mm)->mmap_lock)
 #define SINGLE_DEPTH_NESTING	1
 
 /* Lock assertions of the kernel, checked by the lock checker. */

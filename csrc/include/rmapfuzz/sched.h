@@ -38,6 +38,7 @@ enum sched_point_kind {
 	SP_PTE,		/* a page-table entry is read or cleared */
 	SP_BLOCK,	/* the thread blocked: another must be chosen */
 	SP_END,		/* the thread ended: another must be chosen */
+	SP_RELEASE,	/* about to make held-back stores seen */
 	NR_SP_KINDS,
 };
 
@@ -79,6 +80,13 @@ void sched_abandon(void) __attribute__((noreturn));
  */
 int sched_lock_holder_in(const void *start, size_t size);
 
+/*
+ * The running thread's earlier stores become visible to every thread: a
+ * lock release, a release store, a value-returning atomic, a full
+ * barrier (see <rmapfuzz/store_buffer.h>). Nothing outside a race.
+ */
+void sched_release(void);
+
 /* The switch points met so far in the race (0 outside one). */
 u32 sched_now(void);
 
@@ -105,5 +113,11 @@ bool sched_in_rcu(void);
  * read-side section). @what says what was being done.
  */
 void sched_touch(const void *obj, const char *what, const char *func);
+/*
+ * As sched_touch(), for a lock: it must also lie in an object of the
+ * slab (every lock of the model does), or the pointer that led to it was
+ * wild: a value read before the store that made it was visible, say.
+ */
+void sched_touch_lock(const void *lock, const char *what, const char *func);
 
 #endif /* _RMAPFUZZ_SCHED_H */

@@ -8,6 +8,7 @@
 #define _RMAPFUZZ_SCHED_RUN_H
 
 #include <rmapfuzz/sched.h>
+#include <rmapfuzz/store_buffer.h>
 
 #define SCHED_MAX_PREEMPTIONS	16
 #define SCHED_MAX_TRACE		4096
@@ -45,6 +46,7 @@ struct sched_run_result {
 	struct sched_preemption taken[SCHED_MAX_PREEMPTIONS];
 	bool abandoned;
 	bool finished[SCHED_MAX_THREADS];
+	struct sb_result stores;		/* late stores, candidates */
 };
 
 /*
@@ -57,6 +59,7 @@ struct sched_run_result {
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
 	       unsigned int nr_plan, const struct sched_pct *pct,
+	       const struct sb_store_id *late, unsigned int nr_late,
 	       struct sched_run_result *res);
 
 /* What a pointer points into, for the scheduler's checks (mm/slab.c). */
@@ -67,6 +70,8 @@ enum slab_touch {
 };
 
 enum slab_touch slab_touch_state(struct world *w, const void *addr);
+/* Does @addr lie in an object the slab made (live or freed)? */
+bool slab_race_holds(struct world *w, const void *addr);
 /* The object @addr lies in (its start), or @addr if none the slab made. */
 const void *slab_object_of(struct world *w, const void *addr);
 /* "in anon_vma #3 (freed)", for reports; a static buffer. */

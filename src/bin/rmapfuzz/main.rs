@@ -188,13 +188,14 @@ enum Command {
         /// Explore races instead: from every state --depth operations
         /// reach, every pair of operations (walkers included) run
         /// concurrently under every schedule with at most --preemptions
-        /// preemptions.
+        /// choices (preemptions, and stores held back).
         #[arg(long)]
         race: bool,
         /// Operations per race (2 or 3), with --race.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
         race_width: u8,
-        /// Preemptions per schedule, with --race.
+        /// Choices per schedule, with --race: preemptions, and stores held
+        /// back in a store buffer (`late:` in a schedule).
         #[arg(long, default_value_t = 2)]
         preemptions: usize,
     },

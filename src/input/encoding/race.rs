@@ -9,16 +9,19 @@
 //! modulo), and each change point as a little-endian u16 (from 1). An odd
 //! mode is an explicit schedule: a count byte (modulo
 //! [`MAX_PREEMPTIONS`] + 1) and per preemption a u16 point and a thread
-//! byte (modulo the width); points that do not increase are dropped. The
-//! fuzzers mutate schedules as they mutate operands; `encode` writes the
-//! schedule a scenario names.
+//! byte (modulo the width); points that do not increase are dropped.
+//! Either mode ends with the late stores: a count byte (modulo
+//! [`FUZZ_LATE`] + 1) and per store a thread byte (modulo the width) and
+//! a u16 store number (from 1). The fuzzers mutate schedules as they
+//! mutate operands; `encode` writes the schedule a scenario names.
 
 use arbitrary::Unstructured;
 
 use crate::engine::Layout;
 use crate::language::op::{OpKind, Step};
 use crate::language::race::{
-    Pct, Preemption, Race, Schedule, MAX_PCT_CHANGES, MAX_PREEMPTIONS, MAX_THREADS,
+    LateStore, Pct, Preemption, Race, Schedule, MAX_LATE, MAX_PCT_CHANGES, MAX_PREEMPTIONS,
+    MAX_THREADS,
 };
 
 use super::{byte, read_op, write_op, Fail};
@@ -26,6 +29,11 @@ use super::{byte, read_op, write_op, Fail};
 /// PCT change points fall in the first this many switch points, where a
 /// race of two or three operations has most of its (a few dozen).
 const PCT_POINTS: u8 = 128;
+
+/// Late stores a fuzz input may name: one or two stores held back is
+/// what the publication races need.
+const FUZZ_LATE: usize = 2;
+const _: () = assert!(FUZZ_LATE <= MAX_LATE);
 
 /// The swarm mask bit that lets an input end with a race.
 pub const RACE_BIT: u16 = 1 << 13;
@@ -90,7 +98,10 @@ pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> R
         }
         return Race {
             branches,
-            schedule: Schedule::default(),
+            schedule: Schedule {
+                preemptions: Vec::new(),
+                late: read_late(u, width),
+            },
             pct: Some(Pct {
                 priority: priorities(order, width),
                 changes,
@@ -109,9 +120,25 @@ pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> R
     }
     Race {
         branches,
-        schedule: Schedule(plan),
+        schedule: Schedule {
+            preemptions: plan,
+            late: read_late(u, width),
+        },
         pct: None,
     }
+}
+
+fn read_late(u: &mut Unstructured, width: usize) -> Vec<LateStore> {
+    let count = usize::from(byte(u)) % (FUZZ_LATE + 1);
+    let mut late: Vec<LateStore> = (0..count)
+        .map(|_| LateStore {
+            thread: u32::from(byte(u)) % width as u32,
+            store: u32::from(u16_le(u)).max(1),
+        })
+        .collect();
+    late.sort();
+    late.dedup();
+    late
 }
 
 pub(super) fn write(
@@ -152,13 +179,26 @@ pub(super) fn write(
         }
         None => {
             out.push(1);
-            out.push(race.schedule.0.len() as u8);
-            for p in &race.schedule.0 {
+            out.push(race.schedule.preemptions.len() as u8);
+            for p in &race.schedule.preemptions {
                 let point = u16::try_from(p.point).map_err(|_| "a switch point past 65535")?;
                 out.extend_from_slice(&point.to_le_bytes());
                 out.push(p.thread as u8);
             }
         }
+    }
+    let late = &race.schedule.late;
+    if late.len() > FUZZ_LATE {
+        return Err(format!(
+            "{} late stores (an input carries at most {FUZZ_LATE})",
+            late.len()
+        ));
+    }
+    out.push(late.len() as u8);
+    for l in late {
+        let store = u16::try_from(l.store).map_err(|_| "a late store number past 65535")?;
+        out.push(l.thread as u8);
+        out.extend_from_slice(&store.to_le_bytes());
     }
     Ok(())
 }

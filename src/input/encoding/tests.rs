@@ -104,7 +104,7 @@ fn the_swarm_mask_limits_the_kinds() {
 fn races_encode_with_their_schedule() {
     let text = "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\n\
                 par { munmap 0 0x10000 0x1000 fail=1 } { reclaim 0 0x10000 }\n\
-                schedule 1:1 7:0 300:1\n";
+                schedule 1:1 7:0 300:1 late:0.12 late:1.300\n";
     let s = parse_scenario(text, "t").unwrap();
     assert_eq!(decode(&encode(&s).unwrap()), s);
     let three = "fork 0\npar { fork 0 } { exit 1 } { mmap 0 0x10000 0x1000 }\n";
