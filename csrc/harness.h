@@ -146,12 +146,21 @@ struct rf_preemption {
  * of thread @thread is held back ("late"): seen by no other thread until
  * its thread next releases (see csrc/include/rmapfuzz/store_buffer.h).
  */
-#define RF_MAX_LATE		8
+#define RF_MAX_LATE		32
 #define RF_MAX_LATE_CANDIDATES	32
 
 struct rf_late {
 	uint32_t thread;
 	uint32_t store;
+};
+
+/* The stores a race holds back: @late, and with @hold_fresh also every
+ * store a thread makes to an object it allocated in the race (up to
+ * RF_MAX_LATE in all; the result's @late lists what was held). */
+struct rf_stores {
+	const struct rf_late *late;
+	uint32_t nr_late;
+	bool hold_fresh;
 };
 
 /* A store that thread @reader read, at switch point count @point,
@@ -218,15 +227,14 @@ struct rf_pct {
 /*
  * Run @nr (<= RF_MAX_THREADS) operations as a race, choosing as @plan
  * (sorted by point) says and elsewhere as @pct does (NULL: the default,
- * each thread until it blocks or ends), holding back the stores @late
- * names. False, and nothing run, when the
+ * each thread until it blocks or ends), holding back the stores @stores
+ * names (NULL: none). False, and nothing run, when the
  * world cannot race (a tree's own world).
  */
 bool rf_world_race(struct rf_world *world, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
 		   uint32_t nr_plan, const struct rf_pct *pct,
-		   const struct rf_late *late, uint32_t nr_late,
-		   struct rf_race_result *out);
+		   const struct rf_stores *stores, struct rf_race_result *out);
 
 /* ---- Snapshot ----------------------------------------------------------- */
 

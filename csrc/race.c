@@ -85,12 +85,12 @@ void rf_race_release(struct rf_world *rw)
 bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		   uint32_t nr, const struct rf_preemption *plan,
 		   uint32_t nr_plan, const struct rf_pct *pct,
-		   const struct rf_late *late, uint32_t nr_late,
-		   struct rf_race_result *out)
+		   const struct rf_stores *stores, struct rf_race_result *out)
 {
+	struct sb_plan sb_plan = { .late = NULL };
 	struct sched_preemption splan[RF_MAX_PREEMPTIONS];
 	struct sb_store_id slate[RF_MAX_LATE];
-	const struct sb_result *stores;
+	const struct sb_result *held;
 	struct sched_pct spct;
 	void *args[RF_MAX_THREADS];
 	struct race_state *rs;
@@ -109,9 +109,14 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	nr_plan = min(nr_plan, (uint32_t)RF_MAX_PREEMPTIONS);
 	for (i = 0; i < nr_plan; i++)
 		splan[i] = (struct sched_preemption){ plan[i].point, plan[i].thread };
-	nr_late = min(nr_late, (uint32_t)RF_MAX_LATE);
-	for (i = 0; i < nr_late; i++)
-		slate[i] = (struct sb_store_id){ late[i].thread, late[i].store };
+	if (stores) {
+		sb_plan.nr_late = min(stores->nr_late, (uint32_t)RF_MAX_LATE);
+		for (i = 0; i < sb_plan.nr_late; i++)
+			slate[i] = (struct sb_store_id){ stores->late[i].thread,
+							 stores->late[i].store };
+		sb_plan.late = slate;
+		sb_plan.hold_fresh = stores->hold_fresh;
+	}
 
 	world_enter(rw);
 	for (i = 0; i < nr; i++) {
@@ -138,7 +143,7 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		memcpy(spct.changes, pct->changes, sizeof(spct.changes));
 	}
 	sched_run(w, race_thread_fn, args, nr, splan, nr_plan,
-		  pct ? &spct : NULL, slate, nr_late, &rs->res);
+		  pct ? &spct : NULL, &sb_plan, &rs->res);
 	if (!rs->res.abandoned)
 		lockdep_op_end();
 
@@ -170,14 +175,14 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	for (i = 0; i < out->nr_taken; i++)
 		out->taken[i] = (struct rf_preemption){ rs->res.taken[i].point,
 							rs->res.taken[i].thread };
-	stores = &rs->res.stores;
-	out->nr_late = stores->nr_late;
-	for (i = 0; i < stores->nr_late; i++)
-		out->late[i] = (struct rf_late){ stores->late[i].thread,
-						 stores->late[i].store };
-	out->nr_late_candidates = stores->nr_candidates;
-	for (i = 0; i < stores->nr_candidates; i++) {
-		const struct sb_candidate *c = &stores->candidates[i];
+	held = &rs->res.stores;
+	out->nr_late = held->nr_late;
+	for (i = 0; i < held->nr_late; i++)
+		out->late[i] = (struct rf_late){ held->late[i].thread,
+						 held->late[i].store };
+	out->nr_late_candidates = held->nr_candidates;
+	for (i = 0; i < held->nr_candidates; i++) {
+		const struct sb_candidate *c = &held->candidates[i];
 
 		out->late_candidates[i] = (struct rf_late_candidate){
 			c->id.thread, c->id.store, c->reader, c->point,

@@ -554,8 +554,7 @@ static void report_deadlock(struct sched *s)
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
 	       unsigned int nr_plan, const struct sched_pct *pct,
-	       const struct sb_store_id *late, unsigned int nr_late,
-	       struct sched_run_result *res)
+	       const struct sb_plan *stores, struct sched_run_result *res)
 {
 	void *stacks[SCHED_MAX_THREADS];
 	struct sched *s = calloc(1, sizeof(*s));
@@ -596,8 +595,7 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	}
 	w->sched = s;
 	slab_race_begin(w);
-	sb_race_begin(w, nr, stacks, SCHED_STACK_SIZE, late, nr_late,
-		      &res->stores);
+	sb_race_begin(w, nr, stacks, SCHED_STACK_SIZE, stores, &res->stores);
 
 	for (;;) {
 		int next = s->next;

@@ -56,6 +56,7 @@ struct sb_race {
 	struct sb_thread t[SCHED_MAX_THREADS];
 	const struct sb_store_id *late;
 	unsigned int nr_late;
+	bool hold_fresh;
 	struct sb_result *res;
 };
 
@@ -163,10 +164,14 @@ static bool overlaps_pending(struct sb_thread *t, uintptr_t addr, u32 size)
 	return false;
 }
 
-static bool planned_late(const struct sb_race *r, u32 thread, u32 store)
+static bool planned_late(const struct sb_race *r, u32 thread, u32 store,
+			 const void *ptr)
 {
 	unsigned int i;
 
+	if (r->hold_fresh && r->res->nr_late < SB_MAX_LATE &&
+	    slab_race_own(r->w, ptr))
+		return true;
 	for (i = 0; i < r->nr_late; i++)
 		if (r->late[i].thread == thread && r->late[i].store == store)
 			return true;
@@ -198,7 +203,7 @@ static __maybe_unused void sb_store(const void *ptr, u32 size)
 	/* Behind a late store to the same place, a store waits too. */
 	if (overlaps_pending(t, addr, size) && hold(t, addr, size))
 		return;
-	if (planned_late(r, (u32)r->running, store) &&
+	if (planned_late(r, (u32)r->running, store, ptr) &&
 	    slab_race_holds(r->w, ptr) && hold(t, addr, size)) {
 		note_late(r, (u32)r->running, store);
 		return;
@@ -359,8 +364,8 @@ void sb_object_freed(const void *start, size_t size)
 /* ---- A race -------------------------------------------------------------------- */
 
 void sb_race_begin(struct world *w, unsigned int nr, void *const *stacks,
-		   size_t stack_size, const struct sb_store_id *late,
-		   unsigned int nr_late, struct sb_result *res)
+		   size_t stack_size, const struct sb_plan *plan,
+		   struct sb_result *res)
 {
 	struct sb_race *r = &sb_state;
 	unsigned int i;
@@ -369,8 +374,9 @@ void sb_race_begin(struct world *w, unsigned int nr, void *const *stacks,
 	r->w = w;
 	r->nr = nr;
 	r->running = -1;
-	r->late = late;
-	r->nr_late = min(nr_late, (unsigned int)SB_MAX_LATE);
+	r->late = plan->late;
+	r->nr_late = min(plan->nr_late, (unsigned int)SB_MAX_LATE);
+	r->hold_fresh = plan->hold_fresh;
 	r->res = res;
 	for (i = 0; i < SCHED_MAX_THREADS; i++) {
 		struct sb_thread *t = &r->t[i];

@@ -669,6 +669,17 @@ bool slab_race_holds(struct world *w, const void *addr)
 	return i >= 0 && (uintptr_t)addr < r->v[i].end;
 }
 
+bool slab_race_own(struct world *w, const void *addr)
+{
+	struct slab_race *r = w->slab_race;
+	long i = r ? range_find(r, (uintptr_t)addr) : -1;
+
+	if (i < 0 || (uintptr_t)addr >= r->v[i].end ||
+	    r->v[i].state != RANGE_LIVE)
+		return false;
+	return obj_to_slab((void *)r->v[i].start)->owner == sched_current() + 1;
+}
+
 const void *slab_object_of(struct world *w, const void *addr)
 {
 	struct slab_race *r = w->slab_race;

@@ -524,14 +524,16 @@ impl World {
 
     /// Runs `ops` (at most [`MAX_THREADS`]) as a race, each a thread of the
     /// harness's deterministic scheduler, preempting as `plan` says
-    /// (sorted by point) and holding back the stores `late` names. `None`
-    /// when the world cannot race.
+    /// (sorted by point) and holding back the stores `late` names (and,
+    /// with `hold_fresh`, every store a thread makes to an object it
+    /// allocated in the race). `None` when the world cannot race.
     pub fn race(
         &mut self,
         ops: &[RaceOp],
         plan: &[Preemption],
         pct: Option<&Pct>,
         late: &[LateStore],
+        hold_fresh: bool,
     ) -> Option<RaceResult> {
         let raw_ops: Vec<bindings::rf_race_op> = ops
             .iter()
@@ -567,10 +569,15 @@ impl World {
                 store: l.store,
             })
             .collect();
+        let stores = bindings::rf_stores {
+            late: raw_late.as_ptr(),
+            nr_late: raw_late.len() as u32,
+            hold_fresh,
+        };
         let mut out = bindings::rf_race_result::default();
-        // Safety: `self.raw` is live; the arrays hold the lengths passed,
-        // `pct_ptr` is NULL or points at `raw_pct`, alive for the call, and
-        // `out` is valid for the call.
+        // Safety: `self.raw` is live; the arrays hold the lengths passed
+        // (`stores` points into `raw_late`), `pct_ptr` is NULL or points at
+        // `raw_pct`, all alive for the call, and `out` is valid for it.
         let ran = unsafe {
             bindings::rf_world_race(
                 self.raw.as_ptr(),
@@ -579,8 +586,7 @@ impl World {
                 raw_plan.as_ptr(),
                 raw_plan.len() as u32,
                 pct_ptr,
-                raw_late.as_ptr(),
-                raw_late.len() as u32,
+                &stores,
                 &mut out,
             )
         };

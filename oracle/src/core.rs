@@ -76,7 +76,17 @@ impl World {
 
     /// __anon_vma_prepare: first write fault of an unfaulted VMA.
     pub(crate) fn anon_vma_prepare(&mut self, vma: VmaKey) -> Alloc<()> {
+        // A fault apart (see `World::set_apart`) that looked before a racing
+        // fault prepared this VMA prepares too, then finds it done.
+        let lost = self.apart && !self.faulted_before_race.contains(&vma);
         if self.vma(vma).anon_vma.is_some() {
+            if lost {
+                self.attempt(Site::Avc)?;
+                if self.find_mergeable_anon_vma(vma).is_none() {
+                    let av = self.anon_vma_alloc()?;
+                    self.put_anon_vma(av);
+                }
+            }
             return Ok(());
         }
         self.attempt(Site::Avc)?;

@@ -108,14 +108,30 @@ impl World {
             alloc: Default::default(),
             armed: None,
             apart: false,
+            faulted_before_race: Vec::new(),
         };
         w.new_mm(0);
         w
     }
 
-    /// While set, a new anon_vma is never a neighbour's: what a fault that
-    /// raced another fault of its process, and did not see the
-    /// neighbour's anon_vma yet, does.
+    /// A race begins: remember which VMAs have an anon_vma (what a fault
+    /// that raced another fault of its process may have seen, see
+    /// [`World::set_apart`]).
+    pub fn race_begins(&mut self) {
+        self.faulted_before_race = self
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.anon_vma.is_some())
+            .map(|(k, _)| k)
+            .collect();
+    }
+
+    /// While set, a fault prepares as one that raced another fault of its
+    /// process and looked before that one published: it sees the
+    /// anon_vmas of its VMA and its neighbours as they were when the race
+    /// began. So it may make an anon_vma of its own where a neighbour's
+    /// new one would have been shared, and may make (and throw away) an
+    /// AVC and an anon_vma for a VMA the other fault has just prepared.
     pub fn set_apart(&mut self, apart: bool) {
         self.apart = apart;
     }

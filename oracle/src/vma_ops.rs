@@ -47,14 +47,13 @@ impl World {
             && vb.pgoff == va.pgoff + va.pages()
             && vb.anon_pgoff == va.anon_pgoff + va.pages();
         let o = self.vma(old);
-        (compatible && o.anon_vma.is_some() && o.chain.len() == 1).then_some(o.anon_vma?)
+        // A fault apart saw the neighbour as it was when the race began.
+        let seen = !self.apart || self.faulted_before_race.contains(&old);
+        (seen && compatible && o.anon_vma.is_some() && o.chain.len() == 1).then_some(o.anon_vma?)
     }
 
     /// find_mergeable_anon_vma: the next neighbour's, then the previous one's.
     pub(crate) fn find_mergeable_anon_vma(&self, vma: VmaKey) -> Option<AvKey> {
-        if self.apart {
-            return None;
-        }
         if let Some(next) = self.vma_next(vma) {
             if let Some(av) = self.reusable_anon_vma(next, vma, next) {
                 return Some(av);

@@ -141,8 +141,10 @@ pub struct World {
     pub(crate) pages: SlotMap<PageKey, Page>,
     pub(crate) alloc: Injector,
     pub(crate) armed: Option<crate::FailPlan>,
-    /// `find_mergeable_anon_vma` finds nothing (see `World::set_apart`).
+    /// A fault sees the race's start (see `World::set_apart`).
     pub(crate) apart: bool,
+    /// The VMAs that had an anon_vma when the race began.
+    pub(crate) faulted_before_race: Vec<VmaKey>,
 }
 
 /// Accessors that refuse stale keys loudly: a generational arena turns a

@@ -113,7 +113,7 @@ pub(crate) fn check(
         f.race = Some(ran.clone());
         f
     };
-    let Some(c_run) = c.race(&race.branches, &race.schedule, race.pct.as_ref()) else {
+    let Some(c_run) = c.race(race) else {
         return Err(failure(
             "setup",
             Side::C,
@@ -129,6 +129,7 @@ pub(crate) fn check(
         branches: race.branches.clone(),
         schedule: c_run.taken.clone(),
         pct: None,
+        hold_fresh: false,
     };
     result.race = Some(c_run.clone());
 

@@ -6,8 +6,8 @@ use super::{Engine, Outcome, RaceRun, Site, Status, Teardown, TracePoint};
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
-use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
-use crate::language::race::{LateStore, Pct, Preemption, Schedule};
+use crate::language::op::{Access, Advice, FailPlan, Op, Walker};
+use crate::language::race::{LateStore, Preemption, Race, Schedule};
 
 /// True when this build hooks the stores of the C code under test (it was
 /// compiled with clang), so a race may hold a store back (`late:`).
@@ -229,12 +229,8 @@ impl Engine for CEngine {
         )
     }
 
-    fn race(
-        &mut self,
-        branches: &[Step],
-        schedule: &Schedule,
-        pct: Option<&Pct>,
-    ) -> Option<RaceRun> {
+    fn race(&mut self, race: &Race) -> Option<RaceRun> {
+        let (branches, schedule) = (&race.branches, &race.schedule);
         let ops: Vec<ffi::RaceOp> = branches
             .iter()
             .map(|s| ffi::RaceOp {
@@ -250,7 +246,7 @@ impl Engine for CEngine {
                 thread: p.thread,
             })
             .collect();
-        let pct = pct.map(|p| ffi::Pct {
+        let pct = race.pct.map(|p| ffi::Pct {
             priority: p.priority,
             changes: p.changes,
             nr_changes: p.nr_changes as u32,
@@ -263,7 +259,9 @@ impl Engine for CEngine {
                 store: l.store,
             })
             .collect();
-        let run = self.world.race(&ops, &plan, pct.as_ref(), &late)?;
+        let run = self
+            .world
+            .race(&ops, &plan, pct.as_ref(), &late, race.hold_fresh)?;
         let late_store = |l: &ffi::LateStore| LateStore {
             thread: l.thread,
             store: l.store,

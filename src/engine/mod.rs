@@ -16,7 +16,7 @@ use std::fmt;
 
 use crate::check::snapshot::{LiveCounts, RawSnapshot};
 use crate::language::op::{FailPlan, Op, Step};
-use crate::language::race::{LateStore, Pct, Schedule};
+use crate::language::race::{LateStore, Race, Schedule};
 
 /// Result code of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -178,16 +178,11 @@ pub trait Engine {
         let _ = nth;
         false
     }
-    /// Runs `branches` concurrently under `schedule` (`crate::language::
-    /// race`); `None` when the engine cannot race (only the C harness's
-    /// own callers can).
-    fn race(
-        &mut self,
-        branches: &[Step],
-        schedule: &Schedule,
-        pct: Option<&Pct>,
-    ) -> Option<RaceRun> {
-        let _ = (branches, schedule, pct);
+    /// Runs the race's branches concurrently under its schedule (and PCT,
+    /// and held-back stores; `crate::language::race`); `None` when the
+    /// engine cannot race (only the C harness's own callers can).
+    fn race(&mut self, race: &Race) -> Option<RaceRun> {
+        let _ = race;
         None
     }
     /// A copy of this world to try an order of a race's branches on;

@@ -206,6 +206,7 @@ impl Engine for OracleEngine {
                 _ => None,
             })
             .collect();
+        self.world.race_begins();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; branches.len()];
         for &i in order {
             let step = &branches[i];

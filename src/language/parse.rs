@@ -108,6 +108,7 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ParseError> 
                 branches,
                 schedule: Schedule::default(),
                 pct: None,
+                hold_fresh: false,
             });
             continue;
         }

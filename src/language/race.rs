@@ -144,6 +144,11 @@ pub struct Race {
     pub schedule: Schedule,
     /// How the choices the schedule leaves open are made (fuzz inputs).
     pub pct: Option<Pct>,
+    /// Hold back, besides the schedule's late stores, every store a thread
+    /// makes to an object it allocated in the race (its initialisation):
+    /// how a fuzz input reaches a publication without its release. Not
+    /// part of the text format: the schedule the run took lists them.
+    pub hold_fresh: bool,
 }
 
 impl fmt::Display for Race {

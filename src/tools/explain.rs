@@ -226,7 +226,7 @@ pub fn explain(s: &Scenario, v: Variant, known: Known) -> Explanation {
     }
     if let (Some(race), true) = (&s.race, stop.is_none_or(|i| i >= s.steps.len())) {
         let _ = writeln!(out, "\n{race}");
-        match c.race(&race.branches, &race.schedule, race.pct.as_ref()) {
+        match c.race(race) {
             Some(r) => interleaving(race, &r, &mut out),
             None => {
                 let _ = writeln!(out, "    (this variant cannot run races)");

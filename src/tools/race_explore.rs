@@ -215,6 +215,7 @@ fn race_scenario(prefix: &[Step], ops: &[Op], schedule: Schedule) -> Scenario {
         branches: ops.iter().map(|&op| Step::new(op)).collect(),
         schedule,
         pct: None,
+        hold_fresh: false,
     });
     s
 }

@@ -59,8 +59,7 @@ struct sched_run_result {
 void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	       unsigned int nr, const struct sched_preemption *plan,
 	       unsigned int nr_plan, const struct sched_pct *pct,
-	       const struct sb_store_id *late, unsigned int nr_late,
-	       struct sched_run_result *res);
+	       const struct sb_plan *stores, struct sched_run_result *res);
 
 /* What a pointer points into, for the scheduler's checks (mm/slab.c). */
 enum slab_touch {
@@ -72,6 +71,8 @@ enum slab_touch {
 enum slab_touch slab_touch_state(struct world *w, const void *addr);
 /* Does @addr lie in an object the slab made (live or freed)? */
 bool slab_race_holds(struct world *w, const void *addr);
+/* Does @addr lie in a live object the running thread made in this race? */
+bool slab_race_own(struct world *w, const void *addr);
 /* The object @addr lies in (its start), or @addr if none the slab made. */
 const void *slab_object_of(struct world *w, const void *addr);
 /* "in anon_vma #3 (freed)", for reports; a static buffer. */

@@ -26,7 +26,7 @@
 #include <linux/types.h>
 #include <rmapfuzz/sched.h>
 
-#define SB_MAX_LATE		8	/* late stores a plan may name */
+#define SB_MAX_LATE		32	/* late stores a plan may name */
 #define SB_MAX_CANDIDATES	32
 
 /* Store @store (from 1) of thread @thread. */
@@ -54,14 +54,26 @@ struct world;
 /* True when this build hooks the stores of the code under test. */
 bool sb_available(void);
 
+/* Which stores a race holds back. */
+struct sb_plan {
+	const struct sb_store_id *late;	/* these (may be NULL) */
+	unsigned int nr_late;
+	/*
+	 * And every store a thread makes to an object it allocated in the
+	 * race (its initialisation), up to SB_MAX_LATE in all: the fuzzers'
+	 * way to a publication without its release. The result lists them.
+	 */
+	bool hold_fresh;
+};
+
 /*
  * A race begins in @w with @nr threads whose stacks are @stacks (each
- * @stack_size bytes: stores there are private); @late (may be NULL)
- * names the stores to hold back.
+ * @stack_size bytes: stores there are private), holding back what @plan
+ * says.
  */
 void sb_race_begin(struct world *w, unsigned int nr, void *const *stacks,
-		   size_t stack_size, const struct sb_store_id *late,
-		   unsigned int nr_late, struct sb_result *res);
+		   size_t stack_size, const struct sb_plan *plan,
+		   struct sb_result *res);
 /* Thread @i runs from now on / stops running (memory shows what others see). */
 void sb_switch_in(unsigned int i);
 void sb_switch_out(unsigned int i);

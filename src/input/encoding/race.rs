@@ -10,9 +10,10 @@
 //! mode is an explicit schedule: a count byte (modulo
 //! [`MAX_PREEMPTIONS`] + 1) and per preemption a u16 point and a thread
 //! byte (modulo the width); points that do not increase are dropped.
-//! Either mode ends with the late stores: a count byte (modulo
-//! [`FUZZ_LATE`] + 1) and per store a thread byte (modulo the width) and
-//! a u16 store number (from 1). The fuzzers mutate schedules as they
+//! Either mode ends with the late stores: a count byte (its bit 7: hold
+//! back every thread's initialising stores too, see [`Race::hold_fresh`];
+//! the rest modulo [`FUZZ_LATE`] + 1) and per store a thread byte
+//! (modulo the width) and a u16 store number (from 1). The fuzzers mutate schedules as they
 //! mutate operands; `encode` writes the schedule a scenario names.
 
 use arbitrary::Unstructured;
@@ -96,12 +97,14 @@ pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> R
         for c in changes.iter_mut().take(nr_changes) {
             *c = u32::from(byte(u) % PCT_POINTS) + 1;
         }
+        let (late, hold_fresh) = read_late(u, width);
         return Race {
             branches,
             schedule: Schedule {
                 preemptions: Vec::new(),
-                late: read_late(u, width),
+                late,
             },
+            hold_fresh,
             pct: Some(Pct {
                 priority: priorities(order, width),
                 changes,
@@ -118,18 +121,24 @@ pub(super) fn read(u: &mut Unstructured, kinds: &[OpKind], layout: &Layout) -> R
             plan.push(Preemption { point, thread });
         }
     }
+    let (late, hold_fresh) = read_late(u, width);
     Race {
         branches,
         schedule: Schedule {
             preemptions: plan,
-            late: read_late(u, width),
+            late,
         },
         pct: None,
+        hold_fresh,
     }
 }
 
-fn read_late(u: &mut Unstructured, width: usize) -> Vec<LateStore> {
-    let count = usize::from(byte(u)) % (FUZZ_LATE + 1);
+/// Bit 7 of the late count byte: hold back initialising stores too.
+const HOLD_FRESH: u8 = 0x80;
+
+fn read_late(u: &mut Unstructured, width: usize) -> (Vec<LateStore>, bool) {
+    let b = byte(u);
+    let count = usize::from(b & !HOLD_FRESH) % (FUZZ_LATE + 1);
     let mut late: Vec<LateStore> = (0..count)
         .map(|_| LateStore {
             thread: u32::from(byte(u)) % width as u32,
@@ -138,7 +147,7 @@ fn read_late(u: &mut Unstructured, width: usize) -> Vec<LateStore> {
         .collect();
     late.sort();
     late.dedup();
-    late
+    (late, b & HOLD_FRESH != 0)
 }
 
 pub(super) fn write(
@@ -194,7 +203,7 @@ pub(super) fn write(
             late.len()
         ));
     }
-    out.push(late.len() as u8);
+    out.push(late.len() as u8 | if race.hold_fresh { HOLD_FRESH } else { 0 });
     for l in late {
         let store = u16::try_from(l.store).map_err(|_| "a late store number past 65535")?;
         out.push(l.thread as u8);

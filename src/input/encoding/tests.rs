@@ -113,6 +113,22 @@ fn races_encode_with_their_schedule() {
 }
 
 #[test]
+fn a_race_record_may_hold_back_initialising_stores() {
+    let race_selector = (entries(0x2000).len() - 1) as u8;
+    let mut bytes = vec![0x00, 0x20, race_selector, 0];
+    bytes.extend([0, 0, 0, 0, 0]); // branch 0: mmap, no failure, operands
+    bytes.extend([0, 0, 0, 0, 0]); // branch 1
+    bytes.extend([1, 0]); // an explicit schedule, no preemption
+    bytes.extend([0x81, 1, 7, 0]); // hold back fresh stores, and store 7 of T1
+    let s = decode(&bytes);
+    let race = s.race.clone().expect("a race");
+    assert!(race.hold_fresh);
+    assert_eq!(race.schedule.late.len(), 1);
+    assert_eq!(race.schedule.late[0].to_string(), "late:1.7");
+    assert_eq!(decode(&encode(&s).unwrap()).race, Some(race));
+}
+
+#[test]
 fn a_race_record_ends_the_input_and_carries_pct() {
     // The race bit (13) alone allows every kind and the race, last in
     // the table: the first record is the race, two branches of mmap, PCT
