@@ -212,6 +212,13 @@ fn hooked_build(csrc: &Path, how: &Instrumentation) -> Option<cc::Build> {
             "-fsanitize-coverage=func,trace-stores,trace-loads"
         }
     });
+    // Store numbers (`late:T.S`) are the compiled code's: the optimizer
+    // may merge or drop stores. One level for every build (debug, release,
+    // the fuzzers') keeps a schedule valid across them; a coverage build
+    // keeps its -O0 and its own numbers.
+    if *how != Instrumentation::Coverage {
+        build.opt_level(2);
+    }
     Some(with_includes(build, csrc))
 }
 

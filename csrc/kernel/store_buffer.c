@@ -199,12 +199,18 @@ static __maybe_unused void sb_store(const void *ptr, u32 size)
 	t = &r->t[r->running];
 	if (addr >= t->stack_lo && addr < t->stack_hi)
 		return;
+	/*
+	 * Only stores to kernel objects are numbered (and may be held): the
+	 * numbers then do not depend on what the compiler keeps in memory.
+	 */
+	if (!slab_race_holds(r->w, ptr))
+		return;
 	store = ++t->stores;
 	/* Behind a late store to the same place, a store waits too. */
 	if (overlaps_pending(t, addr, size) && hold(t, addr, size))
 		return;
 	if (planned_late(r, (u32)r->running, store, ptr) &&
-	    slab_race_holds(r->w, ptr) && hold(t, addr, size)) {
+	    hold(t, addr, size)) {
 		note_late(r, (u32)r->running, store);
 		return;
 	}
@@ -234,8 +240,7 @@ static void check_word(struct sb_race *r, uintptr_t word)
 		slot = log_slot(&r->t[i], word);
 		if (!slot->word)
 			continue;
-		if (slot->store < newest->store && slot->epoch == newest->epoch &&
-		    slab_race_holds(r->w, (const void *)word))
+		if (slot->store < newest->store && slot->epoch == newest->epoch)
 			add_candidate(r, i, slot->store, (u32)r->running);
 		if (slot->store > newest->store)
 			*newest = (struct sb_newest){ slot->store, slot->epoch };
