@@ -253,7 +253,7 @@ void record_hit(struct folio *folio, struct vm_area_struct *vma,
 }
 
 void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
-			  struct hit_vec *hits)
+			  struct hit_vec *hits, bool folio_locked)
 {
 	const struct anon_vma_core *core = rw->w.core;
 	size_t first = hits->n;
@@ -264,7 +264,10 @@ void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
 		vec_push(hits, freed);
 		return;
 	}
-	rmap_walk_anon(folio, record_hit, hits);
+	if (folio_locked)
+		rmap_walk_anon_locked(folio, record_hit, hits);
+	else
+		rmap_walk_anon(folio, record_hit, hits);
 	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), rf_hit_cmp);
 }
 
@@ -395,11 +398,13 @@ static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 			const struct rf_op *op)
 {
 	struct hit_vec *hits = rw->w.op_results;
+	unsigned long addr = op->a & PAGE_MASK;
+	uint32_t status = RF_STATUS_OK;
 	struct folio *folio;
 
 	if (!vma_lookup(mm, op->a))
 		return RF_STATUS_EINVAL;
-	folio = pte_folio(mm, op->a & PAGE_MASK);
+	folio = pte_folio(mm, addr);
 	if (!folio)
 		return RF_STATUS_NOOP;
 	if (slab_obj_state(folio->anon_vma, ALLOC_SITE_ANON_VMA) != SLAB_OBJ_LIVE) {
@@ -409,8 +414,19 @@ static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 		vec_push(hits, freed);
 		return RF_STATUS_OK;
 	}
-	rf_collect_rmap_hits(rw, folio, hits);
-	return RF_STATUS_OK;
+	/*
+	 * Held, and looked at again under its lock: a racing reclaim may have
+	 * unmapped it meanwhile, and then the walk comes after the unmap.
+	 */
+	folio_pin(folio);
+	folio_lock(folio);
+	if (pte_folio(mm, addr) != folio)
+		status = RF_STATUS_NOOP;
+	else
+		rf_collect_rmap_hits(rw, folio, hits, true);
+	folio_unlock(folio);
+	folio_unpin(folio);
+	return status;
 }
 
 bool rf_op_is_walker(const struct rf_op *op)

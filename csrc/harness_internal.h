@@ -87,7 +87,7 @@ struct rb_root_cached;
  * use it after free): one hit with mm UINT32_MAX says so.
  */
 void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
-			  struct hit_vec *hits);
+			  struct hit_vec *hits, bool folio_locked);
 
 /* In-order walk of an interval tree that checks each node before reading it. */
 bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,

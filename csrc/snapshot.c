@@ -228,7 +228,7 @@ static void snap_pages(struct rf_world *rw)
 
 		s.first_walk = rw->snap_hits.n;
 		if (s.anon_vma >= 0)
-			rf_collect_rmap_hits(rw, folio, &rw->snap_hits);
+			rf_collect_rmap_hits(rw, folio, &rw->snap_hits, false);
 		s.nr_walk = rw->snap_hits.n - s.first_walk;
 		vec_push(&rw->snap_pages, s);
 	}

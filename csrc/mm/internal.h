@@ -328,6 +328,7 @@ void folio_cache_init(void);
 typedef void (*rmap_one_fn)(struct folio *folio, struct vm_area_struct *vma,
 			    unsigned long address, void *arg);
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg);
+void rmap_walk_anon_locked(struct folio *folio, rmap_one_fn rmap_one, void *arg);
 void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
 /* The walkers of a race: reclaim, migration and folio_referenced(). */
 int folio_try_to_unmap(struct folio *folio);

@@ -46,8 +46,14 @@ static void walk_reporting(struct folio *folio, enum rf_walk_lock lock,
 void rmap_walk_anon(struct folio *folio, rmap_one_fn rmap_one, void *arg)
 {
 	folio_lock(folio);
-	walk_reporting(folio, RF_WALK_LOCK_ANON_VMA, rmap_one, arg);
+	rmap_walk_anon_locked(folio, rmap_one, arg);
 	folio_unlock(folio);
+}
+
+/* rmap_walk_anon() for a caller that holds the folio lock. */
+void rmap_walk_anon_locked(struct folio *folio, rmap_one_fn rmap_one, void *arg)
+{
+	walk_reporting(folio, RF_WALK_LOCK_ANON_VMA, rmap_one, arg);
 }
 
 /* try_to_unmap(): clear the entry at @address if it maps @folio. */
