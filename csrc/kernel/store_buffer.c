@@ -261,36 +261,25 @@ static __maybe_unused void sb_load(const void *ptr, u32 size)
 
 /* ---- Swapping views ---------------------------------------------------------- */
 
-static void swap_in(struct sb_thread *t)
+/*
+ * Swap @t's late bytes with memory: @in puts its own values there and
+ * keeps what the others see; out does the reverse.
+ */
+static void swap_view(struct sb_thread *t, bool in)
 {
 	unsigned int i, b;
 
 	for (i = 0; i < t->nr_pending; i++) {
 		struct sb_pending *p = &t->pending[i];
 		u8 *mem = (u8 *)p->word;
+		u8 *keep = in ? p->seen : p->mine;
+		const u8 *show = in ? p->mine : p->seen;
 
 		for (b = 0; b < 8; b++) {
 			if (!(p->mask & (1u << b)))
 				continue;
-			p->seen[b] = mem[b];
-			mem[b] = p->mine[b];
-		}
-	}
-}
-
-static void swap_out(struct sb_thread *t)
-{
-	unsigned int i, b;
-
-	for (i = 0; i < t->nr_pending; i++) {
-		struct sb_pending *p = &t->pending[i];
-		u8 *mem = (u8 *)p->word;
-
-		for (b = 0; b < 8; b++) {
-			if (!(p->mask & (1u << b)))
-				continue;
-			p->mine[b] = mem[b];
-			mem[b] = p->seen[b];
+			keep[b] = mem[b];
+			mem[b] = show[b];
 		}
 	}
 }
@@ -301,7 +290,7 @@ void sb_switch_in(unsigned int i)
 
 	if (!r)
 		return;
-	swap_in(&r->t[i]);
+	swap_view(&r->t[i], true);
 	r->running = (int)i;
 }
 
@@ -311,7 +300,7 @@ void sb_switch_out(unsigned int i)
 
 	if (!r)
 		return;
-	swap_out(&r->t[i]);
+	swap_view(&r->t[i], false);
 	r->running = -1;
 }
 

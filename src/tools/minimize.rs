@@ -14,6 +14,7 @@ use crate::check::runner::{run, RunOptions};
 use crate::check::sweep::sweep_step;
 use crate::engine::variant::Variant;
 use crate::language::op::{FailPlan, Op, Step};
+use crate::language::race::Schedule;
 use crate::language::scenario::{Expect, Scenario, VariantSel};
 
 /// The failure a scenario produces on a variant: from a plain run, or, for
@@ -122,6 +123,29 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
     /// A race's schedule: drop a branch of three, a branch's fail plan,
     /// then each preemption in turn, while the failure stays (fewer
     /// threads and preemptions, an interleaving easier to read).
+    /// Drops the schedule's choices one at a time (those `len` counts,
+    /// `remove` takes away), keeping each drop the failure survives.
+    fn drop_each(
+        &mut self,
+        len: impl Fn(&Schedule) -> usize,
+        remove: impl Fn(&mut Schedule, usize),
+    ) -> bool {
+        let mut changed = false;
+        let mut i = 0;
+        while i < self.best.race.as_ref().map_or(0, |r| len(&r.schedule)) {
+            let mut candidate = self.best.clone();
+            if let Some(r) = candidate.race.as_mut() {
+                remove(&mut r.schedule, i);
+            }
+            if self.try_keep(candidate) {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        changed
+    }
+
     fn shrink_schedule(&mut self) -> bool {
         self.pass = "schedule";
         let mut changed = false;
@@ -150,35 +174,18 @@ impl<F: FnMut(Progress)> Shrinker<'_, F> {
                 b += 1;
             }
         }
-        let mut i = 0;
-        while i < self
-            .best
-            .race
-            .as_ref()
-            .map_or(0, |r| r.schedule.preemptions.len())
-        {
-            let mut candidate = self.best.clone();
-            if let Some(r) = candidate.race.as_mut() {
-                r.schedule.preemptions.remove(i);
-            }
-            if self.try_keep(candidate) {
-                changed = true;
-            } else {
-                i += 1;
-            }
-        }
-        let mut i = 0;
-        while i < self.best.race.as_ref().map_or(0, |r| r.schedule.late.len()) {
-            let mut candidate = self.best.clone();
-            if let Some(r) = candidate.race.as_mut() {
-                r.schedule.late.remove(i);
-            }
-            if self.try_keep(candidate) {
-                changed = true;
-            } else {
-                i += 1;
-            }
-        }
+        changed |= self.drop_each(
+            |s| s.preemptions.len(),
+            |s, i| {
+                s.preemptions.remove(i);
+            },
+        );
+        changed |= self.drop_each(
+            |s| s.late.len(),
+            |s, i| {
+                s.late.remove(i);
+            },
+        );
         changed
     }
 
