@@ -70,6 +70,13 @@ static void race_thread_fn(void *arg)
 	w->fail_nth = 0;
 }
 
+/*
+ * A race's state is large (two traces): one is kept per host thread for
+ * the next world, as a fuzz campaign makes a world per input and a fresh
+ * one would cost a mapping and its page faults under ASan every time.
+ */
+static _Thread_local struct race_state *spare_race;
+
 void rf_race_release(struct rf_world *rw)
 {
 	unsigned int i;
@@ -78,8 +85,25 @@ void rf_race_release(struct rf_world *rw)
 		return;
 	for (i = 0; i < RF_MAX_THREADS; i++)
 		vec_free(&rw->race->threads[i].hits);
-	free(rw->race);
+	if (!spare_race)
+		spare_race = rw->race;
+	else
+		free(rw->race);
 	rw->race = NULL;
+}
+
+static struct race_state *race_state_get(void)
+{
+	struct race_state *rs = spare_race;
+
+	if (!rs)
+		rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		abort();
+	spare_race = NULL;
+	/* Only the threads' parts are read before written. */
+	memset(rs->threads, 0, sizeof(rs->threads));
+	return rs;
 }
 
 bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
@@ -100,11 +124,8 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	memset(out, 0, sizeof(*out));
 	if (rw->ops || nr == 0 || nr > RF_MAX_THREADS)
 		return false;
-	if (!rw->race) {
-		rw->race = calloc(1, sizeof(*rw->race));
-		if (!rw->race)
-			abort();
-	}
+	if (!rw->race)
+		rw->race = race_state_get();
 	rs = rw->race;
 	nr_plan = min(nr_plan, (uint32_t)RF_MAX_PREEMPTIONS);
 	for (i = 0; i < nr_plan; i++)

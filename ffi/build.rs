@@ -5,10 +5,18 @@
 //! the coverage report) is blind to it:
 //! - under cargo-fuzz (`--cfg fuzzing`): clang with
 //!   `-fsanitize=fuzzer-no-link`, plus `-fsanitize=address` when the Rust
-//!   side is built with ASan;
+//!   side is built with ASan, or when `RMAPFUZZ_C_ASAN=1` asks for ASan on
+//!   the C side alone (`scripts/fuzz` builds Rust with `--sanitizer none`:
+//!   the AddressSanitizer runtime is then linked in from here);
 //! - under cargo-afl (`--cfg fuzzing` with the trace-pc-guard pass):
 //!   clang with `-fsanitize-coverage=trace-pc-guard`;
 //! - with `RMAPFUZZ_COVERAGE=1`: clang with source-based coverage.
+//!
+//! The fuzzers' coverage goes on the code under test only (`under_test`,
+//! the kernel units, a tree's own world): the machinery that runs and
+//! checks it (slab, lock checker, scheduler, snapshots) gets ASan but no
+//! counters, so that libFuzzer and AFL++ are guided by the code they test
+//! and do not pay for the rest.
 //!
 //! The clang used is the one whose LLVM matches rustc's (`clang-22` for an
 //! LLVM 22 rustc) when installed, else `clang`; `RMAPFUZZ_CLANG` overrides.
@@ -69,9 +77,28 @@ fn c_sources(dir: &Path) -> Vec<PathBuf> {
 #[derive(Debug, PartialEq, Eq)]
 enum Instrumentation {
     None,
-    LibFuzzer { asan: bool },
+    LibFuzzer { asan: Asan },
     Afl,
     Coverage,
+}
+
+/// AddressSanitizer in a libFuzzer build.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Asan {
+    Off,
+    /// Rust and C (`cargo fuzz`'s default): rustc links the runtime.
+    Everywhere,
+    /// The C side alone (`RMAPFUZZ_C_ASAN=1` with `--sanitizer none`):
+    /// the runtime is linked from here (`link_asan_runtime`).
+    COnly,
+}
+
+/// What a C file is to the fuzzers: code under test gets their coverage,
+/// the machinery does not.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Role {
+    UnderTest,
+    Machinery,
 }
 
 fn instrumentation() -> Instrumentation {
@@ -80,8 +107,14 @@ fn instrumentation() -> Instrumentation {
         if rustflags.contains("trace-pc-guard") {
             return Instrumentation::Afl;
         }
-        let asan =
+        let rust_asan =
             env::var("CARGO_CFG_SANITIZE").is_ok_and(|s| s.split(',').any(|x| x == "address"));
+        let c_asan = env::var_os("RMAPFUZZ_C_ASAN").is_some_and(|v| v == "1");
+        let asan = match (rust_asan, c_asan) {
+            (true, _) => Asan::Everywhere,
+            (false, true) => Asan::COnly,
+            (false, false) => Asan::Off,
+        };
         return Instrumentation::LibFuzzer { asan };
     }
     if env::var_os("RMAPFUZZ_COVERAGE").is_some_and(|v| v == "1") {
@@ -170,8 +203,8 @@ fn kernel_core(
 const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
 
 /// The compiler setup shared by our C sources and the kernel units.
-fn base_build(csrc: &Path, how: &Instrumentation) -> cc::Build {
-    with_includes(compiler_setup(how), csrc)
+fn base_build(csrc: &Path, how: &Instrumentation, role: Role) -> cc::Build {
+    with_includes(compiler_setup(how, role), csrc)
 }
 
 /// Where the code under test lives: the anon_vma cores and their callers
@@ -200,7 +233,7 @@ fn hooked_build(csrc: &Path, how: &Instrumentation) -> Option<cc::Build> {
         println!("cargo:warning=no clang: stores cannot be held back in races (install clang)");
         return None;
     }
-    let mut build = compiler_setup(how);
+    let mut build = compiler_setup(how, Role::UnderTest);
     build.compiler(&clang);
     // The hooks need a coverage level: the fuzzers' builds have theirs
     // (edges); elsewhere `func` asks for no other callback.
@@ -239,23 +272,34 @@ fn with_includes(mut build: cc::Build, csrc: &Path) -> cc::Build {
 
 /// The compiler and its instrumentation, with no include path: what a
 /// tree's own userspace world (tools/testing/vma) is compiled with too.
-fn compiler_setup(how: &Instrumentation) -> cc::Build {
+fn compiler_setup(how: &Instrumentation, role: Role) -> cc::Build {
     let mut build = cc::Build::new();
     build.flag_if_supported("-fno-strict-aliasing").debug(true);
     if *how != Instrumentation::None {
         build.compiler(instrumenting_clang());
         build.flag("-fno-omit-frame-pointer");
     }
+    let guided = role == Role::UnderTest;
     match how {
         Instrumentation::None => {}
         Instrumentation::LibFuzzer { asan } => {
-            build.flag("-fsanitize=fuzzer-no-link");
-            if *asan {
-                build.flag("-fsanitize=address");
+            if guided {
+                build.flag("-fsanitize=fuzzer-no-link");
+            }
+            if *asan != Asan::Off {
+                // The runtime is in the process either way: the slab
+                // hands its objects back to ASan's allocator and the
+                // scheduler tells it of stack switches in every file.
+                build.define("RMAPFUZZ_ASAN", "1");
+                if guided {
+                    build.flag("-fsanitize=address");
+                }
             }
         }
         Instrumentation::Afl => {
-            build.flag("-fsanitize-coverage=trace-pc-guard");
+            if guided {
+                build.flag("-fsanitize-coverage=trace-pc-guard");
+            }
         }
         Instrumentation::Coverage => {
             build
@@ -306,7 +350,14 @@ fn compile(
 ) {
     let hooked = hooked_build(csrc, how);
     let hooks = hooked.is_some();
-    let mut builds = [Some(base_build(csrc, how)), hooked];
+    // Without hooks (no clang, so no fuzzer either) the code under test is
+    // built with the rest.
+    let role = if hooked.is_some() {
+        Role::Machinery
+    } else {
+        Role::UnderTest
+    };
+    let mut builds = [Some(base_build(csrc, how, role)), hooked];
     for build in builds.iter_mut().flatten() {
         if kernel.is_some() {
             build.define("RMAPFUZZ_HAVE_KERNEL", None);
@@ -375,6 +426,7 @@ fn main() {
         "RMAPFUZZ_KERNEL_SRC",
         "RMAPFUZZ_REFERENCE_SRC",
         "RMAPFUZZ_KERNEL_VMA",
+        "RMAPFUZZ_C_ASAN",
         "CC",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
@@ -401,7 +453,8 @@ fn main() {
         }
         println!("cargo:rustc-env=RMAPFUZZ_KERNEL_VMA_VERSION={}", x.version);
         let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"));
-        tree_vma::build(tree, x.generation, &compiler_setup(&how), &csrc, &out)
+        let setup = compiler_setup(&how, Role::UnderTest);
+        tree_vma::build(tree, x.generation, &setup, &csrc, &out)
     });
     compile(
         &csrc,
@@ -410,5 +463,54 @@ fn main() {
         base.as_ref().map(|(u, _, _)| u.as_path()),
         world.as_deref(),
     );
+    println!("cargo:rustc-check-cfg=cfg(rmapfuzz_c_asan)");
+    if how == (Instrumentation::LibFuzzer { asan: Asan::COnly }) {
+        link_asan_runtime();
+        println!("cargo:rustc-cfg=rmapfuzz_c_asan");
+    }
     bind(&csrc);
+}
+
+/// Links rustc's own AddressSanitizer runtime (the one `-Zsanitizer=address`
+/// would link, of the same LLVM as the clang that instrumented the C side)
+/// whole into whatever links the harness: the C objects call into it and
+/// the Rust side, built without the sanitizer, does not bring it.
+fn link_asan_runtime() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let target = env::var("TARGET").expect("cargo sets this");
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_else(|| panic!("rmapfuzz: `{rustc} --print sysroot` failed"));
+    let lib = sysroot.join("lib/rustlib").join(&target).join("lib");
+    let runtime = std::fs::read_dir(&lib)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("librustc-") && n.ends_with("_rt.asan.a"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "rmapfuzz: RMAPFUZZ_C_ASAN=1 needs rustc's AddressSanitizer runtime \
+                 (librustc-*_rt.asan.a) in {}",
+                lib.display()
+            )
+        });
+    // A name of our own in OUT_DIR: the sysroot's directory holds rustc's
+    // own libraries, which must not join the native search path.
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"));
+    std::fs::copy(&runtime, out.join("librmapfuzz_asan_rt.a")).expect("copy the ASan runtime");
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rustc-link-lib=static:-bundle,+whole-archive=rmapfuzz_asan_rt");
+    for lib in ["rt", "m", "dl"] {
+        println!("cargo:rustc-link-lib={lib}");
+    }
 }

@@ -1,7 +1,9 @@
 //! The fuzz build instruments the C side: the harness objects carry
 //! libFuzzer's inline 8-bit counters and AddressSanitizer checks, and
 //! libFuzzer's start-up line counts them on top of the Rust ones. Without
-//! the clang flags in ffi/build.rs this fails.
+//! the clang flags in ffi/build.rs this fails. The build is the one
+//! `scripts/fuzz` runs (`scripts/lib/cargo-fuzz`): of the Rust crates only
+//! the oracle carries counters, and the machinery of the C side none.
 //!
 //! The same build, run on a world that holds a dangling pointer, reports
 //! the named check (`ref.dangling`), not an AddressSanitizer abort inside
@@ -38,13 +40,12 @@ fn fuzz_build() -> Option<PathBuf> {
             return Err(why);
         }
         let target = fuzz_target_dir();
-        let status = Command::new("cargo")
-            .args(["+nightly", "fuzz", "build", "diff", "--target-dir"])
+        let status = Command::new(root().join("scripts/lib/cargo-fuzz"))
+            .args(["build", "diff", "--target-dir"])
             .arg(&target)
-            .current_dir(root().join("fuzz"))
             .status()
-            .expect("run cargo fuzz build");
-        assert!(status.success(), "cargo fuzz build diff failed");
+            .expect("run scripts/lib/cargo-fuzz build");
+        assert!(status.success(), "scripts/lib/cargo-fuzz build diff failed");
         Ok(target)
     });
     match built {
@@ -86,6 +87,22 @@ fn harness_archive(fuzz_target: &Path) -> PathBuf {
         .filter(|p| p.exists())
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
         .expect("the fuzz build left a librmapharness.a")
+}
+
+/// The newest rlib of crate `name` in the fuzz build.
+fn rlib(fuzz_target: &Path, name: &str) -> PathBuf {
+    let deps = fuzz_target.join("x86_64-unknown-linux-gnu/release/deps");
+    std::fs::read_dir(&deps)
+        .unwrap_or_else(|e| panic!("{}: {e}", deps.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("lib{name}-")) && n.ends_with(".rlib"))
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| panic!("no lib{name}-*.rlib in {}", deps.display()))
 }
 
 /// Total size of the `__sancov_cntrs` sections: one byte per counter.
@@ -152,6 +169,54 @@ fn the_fuzz_build_instruments_the_c_side() {
     assert!(
         total > c_counters,
         "libFuzzer does not see the C counters ({total} <= {c_counters})"
+    );
+    // The oracle guides, the runner and the snapshots do not.
+    let oracle = sancov_counters(&rlib(&target, "rmap_oracle"));
+    let runner = sancov_counters(&rlib(&target, "rmapfuzz"));
+    println!("the oracle carries {oracle} counters, the rmapfuzz crate {runner}");
+    assert!(oracle >= 100, "the oracle is not instrumented ({oracle})");
+    assert_eq!(runner, 0, "the rmapfuzz crate carries coverage counters");
+}
+
+/// The machinery (slab, lock checker, scheduler) has ASan's runtime
+/// calls but no coverage: it must not guide the fuzzer.
+#[test]
+fn the_machinery_carries_no_counters() {
+    let Some(target) = fuzz_build() else {
+        return;
+    };
+    let archive = harness_archive(&target);
+    let out = Command::new("readelf")
+        .args(["-SW"])
+        .arg(&archive)
+        .output()
+        .expect("readelf (binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // readelf prints "File: ARCHIVE(member.o)" before each member's sections.
+    let mut member = String::new();
+    let mut counted: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("File: ") {
+            member = m.to_owned();
+        } else if line.contains("__sancov_cntrs") {
+            counted.push(member.clone());
+        }
+    }
+    let machinery: Vec<&String> = counted
+        .iter()
+        .filter(|m| {
+            ["slab.o", "lockdep.o", "sched.o"]
+                .iter()
+                .any(|f| m.ends_with(&format!("-{f})")))
+        })
+        .collect();
+    assert!(
+        counted.iter().any(|m| m.ends_with("-rmap.o)")),
+        "no counters in the anon_vma core: {counted:?}"
+    );
+    assert!(
+        machinery.is_empty(),
+        "machinery with counters: {machinery:?}"
     );
 }
 

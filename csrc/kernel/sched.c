@@ -22,15 +22,14 @@
 #include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world.h>
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+/* The code under test runs on our stacks: ASan must hear of each switch. */
+#if RMAPFUZZ_ASAN
 #define SCHED_ASAN 1
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
 				    size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
 				     const void **bottom_old, size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #else
 #define SCHED_ASAN 0
 #endif
@@ -562,7 +561,11 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 
 	if (!s || nr > SCHED_MAX_THREADS)
 		abort();
-	memset(res, 0, sizeof(*res));
+	/* The trace is written before it is read: only the rest is reset. */
+	res->nr_points = 0;
+	res->nr_taken = 0;
+	res->abandoned = false;
+	memset(res->finished, 0, sizeof(res->finished));
 	s->w = w;
 	s->nr = nr;
 	s->cur = -1;
@@ -592,6 +595,17 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 		t->ctx.uc_stack.ss_size = SCHED_STACK_SIZE;
 		t->ctx.uc_link = NULL;
 		makecontext(&t->ctx, thread_entry, 0);
+#if SCHED_ASAN
+		/*
+		 * A reused stack may still hold the redzones of the frames of
+		 * an earlier race: clear them once here. ASan's swapcontext
+		 * would clear the whole stack's shadow at every switch into
+		 * the thread (even mid-run, which also wipes the redzones of
+		 * its live frames); without a size it leaves it alone.
+		 */
+		__asan_unpoison_memory_region(t->stack, SCHED_STACK_SIZE);
+		t->ctx.uc_stack.ss_size = 0;
+#endif
 	}
 	w->sched = s;
 	slab_race_begin(w);

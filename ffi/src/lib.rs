@@ -792,3 +792,12 @@ mod tests {
         assert_eq!(w.free(), [0; NR_SITES]);
     }
 }
+
+/// In a fuzz build with AddressSanitizer on the C side alone
+/// (`RMAPFUZZ_C_ASAN=1`, ffi/build.rs), `malloc` is ASan's: slow on
+/// purpose (poisoning, quarantine, a stack trace per call) so that the C
+/// side's use-after-free and overflows are caught. The Rust side is safe
+/// code and gains nothing from it, so it keeps a heap of its own.
+#[cfg(rmapfuzz_c_asan)]
+#[global_allocator]
+static RUST_HEAP: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -104,3 +104,23 @@ seed_corpus() { # seed_corpus TARGET DIR
 		rmapfuzz_plain encode corpus -o "$2" >/dev/null
 	fi
 }
+
+# AddressSanitizer's settings for the fuzz binaries (the C side alone is
+# under ASan, see scripts/lib/cargo-fuzz), before the user's own
+# ASAN_OPTIONS, which win. A run's world is small: 16 MB of quarantine
+# still holds every object freed over the last many inputs, where the
+# default 256 MB only adds page faults; eight frames of a malloc's stack
+# name the C function that made an object; `detect_odr_violation=0` as
+# cargo-fuzz sets it.
+fuzz_asan_options() {
+	local ours=detect_odr_violation=0:quarantine_size_mb=16:malloc_context_size=8
+	echo "$ours${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+}
+
+# gnuplot, for scripts/soak's plot.
+ensure_gnuplot() {
+	command -v gnuplot >/dev/null 2>&1 && return 0
+	echo "rmapfuzz: installing gnuplot-nox (scripts/soak draws its plot with it)" >&2
+	_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+	_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null
+}

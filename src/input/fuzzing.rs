@@ -11,6 +11,8 @@
 //! --known-warnings FILE` sets it) acknowledges the tree's known warnings
 //! (`crate::check::known`): they no longer crash the target, and the
 //! running count is printed on stderr at the 1st, 10th, 100th, ... one.
+//! `RMAPFUZZ_STATS=FILE` records the executions over time
+//! ([`crate::input::executions`]).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -22,6 +24,7 @@ use crate::check::runner::{run, Checks, RunOptions, RunResult};
 use crate::check::sweep::sweep_step;
 use crate::engine::variant::{self, Variant};
 use crate::input::encoding::decode;
+use crate::input::executions;
 use crate::input::state_features::features;
 use crate::language::parse::parse_scenario;
 use crate::language::scenario::Scenario;
@@ -160,6 +163,7 @@ fn crash_on(result: Result<(), String>) {
 }
 
 pub fn diff(data: &[u8]) {
+    executions::count();
     let known = known_warnings();
     crash_on(noting_acknowledged(known, || {
         check_diff(data, variant(), known)
@@ -167,6 +171,7 @@ pub fn diff(data: &[u8]) {
 }
 
 pub fn sweep(data: &[u8]) {
+    executions::count();
     let known = known_warnings();
     crash_on(noting_acknowledged(known, || {
         check_sweep(data, variant(), known)

@@ -28,10 +28,17 @@ void sched_release(void);
 #define __has_feature(x) 0
 #endif
 
+/*
+ * The process runs under AddressSanitizer: this file may not be
+ * instrumented (the fuzz builds spare the machinery), but its frees and
+ * stack switches still go through the runtime.
+ */
+#ifndef RMAPFUZZ_ASAN
 #if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
 #define RMAPFUZZ_ASAN 1
 #else
 #define RMAPFUZZ_ASAN 0
+#endif
 #endif
 
 #endif /* _LINUX_COMPILER_H */
