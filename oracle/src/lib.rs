@@ -161,7 +161,22 @@ impl World {
     }
 
     pub fn fork(&mut self, mm: u32) -> Outcome {
-        self.run(|w| w.op_fork(mm))
+        self.run(|w| w.op_fork(mm, None))
+    }
+
+    /// A fork that `between` interrupts once it has copied `copied` VMAs
+    /// (none if it fails before): fork copies one VMA at a time, each
+    /// under its family's lock, so another process's operation may fall
+    /// between two of them and change what the later ones find (an
+    /// ancestor that became reusable). `between` runs as operations of
+    /// its own; this outcome is the fork's.
+    pub fn fork_interrupted(
+        &mut self,
+        mm: u32,
+        copied: usize,
+        between: &mut dyn FnMut(&mut World),
+    ) -> Outcome {
+        self.run(|w| w.op_fork(mm, Some((copied, between))))
     }
 
     pub fn split(&mut self, mm: u32, addr: u64) -> Outcome {

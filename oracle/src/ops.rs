@@ -144,7 +144,12 @@ impl World {
         }
     }
 
-    pub(crate) fn op_fork(&mut self, id: u32) -> OpResult {
+    /// `pause`: after that many VMAs copied, let that callback run (once).
+    pub(crate) fn op_fork(
+        &mut self,
+        id: u32,
+        mut pause: Option<(usize, &mut dyn FnMut(&mut World))>,
+    ) -> OpResult {
         let parent = self.live_mm(id)?;
         if self.attempt(Site::Mm).is_err() {
             return Err(Status::Enomem);
@@ -156,21 +161,42 @@ impl World {
             ptes: BTreeMap::new(),
         });
         let pvmas: Vec<VmaKey> = self.mm(parent).vmas.values().copied().collect();
+        let mut copied = 0;
         for pvma in pvmas {
             if self.vma(pvma).flags & VM_DONTCOPY != 0 {
                 continue;
+            }
+            if pause.as_ref().is_some_and(|(at, _)| *at == copied) {
+                let (_, between) = pause.take().expect("checked");
+                self.interrupted_by(between);
             }
             if self.fork_vma(child, pvma).is_err() {
                 self.tear_down(child);
                 self.mms.remove(child);
                 return Err(Status::Enomem);
             }
+            copied += 1;
+        }
+        // Past the last VMA: the others run after the copy, before the
+        // fork ends.
+        if let Some((_, between)) = pause {
+            self.interrupted_by(between);
         }
         let new_id = self.next_mm_id;
         self.next_mm_id += 1;
         self.mm_mut(child).id = new_id;
         self.mm_ids.insert(new_id, child);
         Ok(Status::Ok)
+    }
+
+    /// Runs operations of others in the middle of one: the interrupted
+    /// operation's fault injection and allocation record wait meanwhile.
+    fn interrupted_by(&mut self, between: &mut dyn FnMut(&mut World)) {
+        let own = std::mem::take(&mut self.alloc);
+        let armed = self.armed.take();
+        between(self);
+        self.alloc = own;
+        self.armed = armed;
     }
 
     pub(crate) fn op_split(&mut self, id: u32, addr: u64) -> OpResult {

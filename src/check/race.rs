@@ -20,7 +20,7 @@ use crate::check::report::{Failure, Side};
 use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
 use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
-use crate::engine::{Engine, Outcome, RaceRun};
+use crate::engine::{Engine, Outcome, RaceRun, Serial};
 use crate::language::op::{Access, Op, Step};
 use crate::language::race::Race;
 use crate::language::scenario::VariantSel;
@@ -196,11 +196,15 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// Which faults may have missed a neighbour's anon_vma: a write fault
-/// racing another write fault of its process may have looked before the
-/// other published its new anon_vma, and then made one of its own, which
-/// no serial order does. Every combination, the plain one first.
-fn apart_choices(branches: &[Step]) -> Vec<Vec<bool>> {
+/// How each branch may run in a serial order ([`Serial`]), every
+/// combination, the plain one first:
+/// - a write fault racing another write fault of its process may have
+///   looked before the other published its new anon_vma, and then made
+///   one of its own ([`Serial::Apart`]);
+/// - a fork may be interrupted between two of its VMAs by the branches
+///   after it ([`Serial::ForkAfter`]): `vmas` is the number of VMAs of
+///   each process when the race began.
+fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Serial>> {
     let write_fault_mm = |s: &Step| match s.op {
         Op::Fault {
             mm,
@@ -209,23 +213,57 @@ fn apart_choices(branches: &[Step]) -> Vec<Vec<bool>> {
         } => Some(mm),
         _ => None,
     };
-    let racing: Vec<usize> = (0..branches.len())
-        .filter(|&i| {
-            let Some(mm) = write_fault_mm(&branches[i]) else {
-                return false;
-            };
-            (0..branches.len()).any(|j| j != i && write_fault_mm(&branches[j]) == Some(mm))
+    let per_branch: Vec<Vec<Serial>> = (0..branches.len())
+        .map(|i| {
+            let mut ways = vec![Serial::Whole];
+            if let Some(mm) = write_fault_mm(&branches[i]) {
+                if (0..branches.len()).any(|j| j != i && write_fault_mm(&branches[j]) == Some(mm)) {
+                    ways.push(Serial::Apart);
+                }
+            }
+            if let Op::Fork { mm } = branches[i].op {
+                if branches.len() > 1 {
+                    ways.extend((1..vmas(mm)).map(Serial::ForkAfter));
+                }
+            }
+            ways
         })
         .collect();
-    (0..1usize << racing.len())
-        .map(|mask| {
-            let mut apart = vec![false; branches.len()];
-            for (bit, &i) in racing.iter().enumerate() {
-                apart[i] = mask & (1 << bit) != 0;
-            }
-            apart
-        })
-        .collect()
+    let mut out = vec![Vec::new()];
+    for ways in per_branch {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                ways.iter().map(move |&w| {
+                    let mut next = prefix.clone();
+                    next.push(w);
+                    next
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Whether a fork may be interrupted as `how` says in `order`: by
+/// branches it overlapped in real time, none of them an operation on the
+/// process it forks (fork holds that one's mmap_lock throughout; a walker
+/// needs no mmap_lock).
+fn may_interrupt(
+    branches: &[Step],
+    order: &[usize],
+    how: &[Serial],
+    spans: &[(usize, usize)],
+) -> bool {
+    order.iter().enumerate().all(|(at, &i)| match how[i] {
+        Serial::ForkAfter(_) => order[at + 1..].iter().all(|&j| {
+            let overlap = spans[j].0 < spans[i].1 && spans[i].0 < spans[j].1;
+            let other = matches!(branches[j].op, Op::Walk { .. })
+                || branches[j].op.mm() != branches[i].op.mm();
+            overlap && other
+        }),
+        _ => true,
+    })
 }
 
 /// The reference after the first order that explains the race; `None`
@@ -242,19 +280,27 @@ fn serial_match(
     let mode = run.variant.mode;
     let spans = spans(c_run, race.branches.len());
     let mut tried = Vec::new();
-    let choices = apart_choices(&race.branches);
-    for (order, apart) in orders(race.branches.len())
+    let layout = o.layout();
+    let vmas = |mm: u32| {
+        layout
+            .mms
+            .iter()
+            .find(|(id, _)| *id == mm)
+            .map_or(0, |(_, v)| v.len())
+    };
+    let choices = serial_choices(&race.branches, &vmas);
+    for (order, how) in orders(race.branches.len())
         .into_iter()
         .flat_map(|o| choices.iter().map(move |a| (o.clone(), a)))
     {
-        if breaks_real_time(&order, &spans) {
+        if breaks_real_time(&order, &spans) || !may_interrupt(&race.branches, &order, how, &spans) {
             continue;
         }
         let Some(mut copy) = o.duplicate() else {
             return Ok(None);
         };
         let attempt = guarded(|| {
-            let outs = copy.serially(&race.branches, &order, apart);
+            let outs = copy.serially(&race.branches, &order, how);
             (outs, canonicalize(&copy.snapshot()))
         });
         let (outs, snap_o) = attempt.map_err(|msg| {
@@ -282,15 +328,21 @@ fn serial_match(
             (true, Some(d)) => format!("states differ first at {d}"),
             (true, None) => unreachable!("agreeing orders return early"),
         };
-        let apart_note = if apart.iter().any(|&a| a) {
-            " (faults not sharing a neighbour's anon_vma)"
+        let notes: Vec<String> = how
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| match w {
+                Serial::Whole => None,
+                Serial::Apart => Some(format!("T{i} not sharing a neighbour's anon_vma")),
+                Serial::ForkAfter(k) => Some(format!("T{i} interrupted after {k} VMA(s)")),
+            })
+            .collect();
+        let note = if notes.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" ({})", notes.join("; "))
         };
-        tried.push(format!(
-            "{}{apart_note}: {why}",
-            describe_order(race, &order)
-        ));
+        tried.push(format!("{}{note}: {why}", describe_order(race, &order)));
     }
     let mut f = run.failure(
         at,
@@ -324,5 +376,34 @@ mod tests {
         // Overlapping threads may come in either order.
         let spans = vec![(0, 4), (2, 5)];
         assert!(!breaks_real_time(&[1, 0], &spans));
+    }
+
+    fn step(text: &str) -> Step {
+        let s = crate::language::parse::parse_scenario(text, "test").unwrap();
+        s.steps[0].clone()
+    }
+
+    #[test]
+    fn a_fork_may_stop_between_its_vmas() {
+        let branches = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
+        let choices = serial_choices(&branches, &|mm| if mm == 3 { 3 } else { 1 });
+        // Whole, then after 1 or 2 of its 3 VMAs.
+        assert_eq!(choices.len(), 3);
+        assert!(choices.contains(&vec![Serial::ForkAfter(2), Serial::Whole]));
+        // Alone, a fork has nothing to be interrupted by.
+        assert_eq!(serial_choices(&branches[..1], &|_| 3).len(), 1);
+    }
+
+    #[test]
+    fn only_overlapping_other_processes_interrupt_a_fork() {
+        let how = [Serial::ForkAfter(1), Serial::Whole];
+        let overlapping = vec![(0, 4), (2, 5)];
+        let other = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
+        assert!(may_interrupt(&other, &[0, 1], &how, &overlapping));
+        // The fork ended before the munmap began.
+        assert!(!may_interrupt(&other, &[0, 1], &how, &[(0, 2), (3, 5)]));
+        // The forked process is locked for the whole fork.
+        let same = [step("fork 3"), step("munmap 3 0x10000 0x1000")];
+        assert!(!may_interrupt(&same, &[0, 1], &how, &overlapping));
     }
 }

@@ -165,6 +165,25 @@ pub struct RaceRun {
     pub abandoned: bool,
 }
 
+/// How one branch of a race runs in a serial order
+/// ([`Engine::serially`]): the units a race may interleave are smaller
+/// than whole operations in two places.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Serial {
+    /// The operation as a whole, at its place in the order.
+    #[default]
+    Whole,
+    /// A write fault that does not share a neighbour's anon_vma: racing
+    /// another fault of its process, it may have looked before the other
+    /// published its new one.
+    Apart,
+    /// A fork that the branches after it in the order interrupt once it
+    /// has copied this many VMAs: fork copies one VMA at a time, each
+    /// under its family's lock, so another process's operation may fall
+    /// between two of them.
+    ForkAfter(usize),
+}
+
 /// A world implementation under test.
 pub trait Engine {
     /// Applies `op`, failing allocations as `fail` says.
@@ -192,17 +211,15 @@ pub trait Engine {
     }
     /// The branches of a race one after the other in `order`, each
     /// walker's page isolated first, as a race isolates them when it
-    /// begins; outcomes in branch order. A fault whose `apart` is set
-    /// does not share a neighbour's anon_vma: a fault racing another in
-    /// the same process may not have seen the neighbour's yet. `None`
-    /// when the engine cannot.
+    /// begins, each run as `how` says ([`Serial`]); outcomes in branch
+    /// order. `None` when the engine cannot.
     fn serially(
         &mut self,
         branches: &[Step],
         order: &[usize],
-        apart: &[bool],
+        how: &[Serial],
     ) -> Option<Vec<Outcome>> {
-        let _ = (branches, order, apart);
+        let _ = (branches, order, how);
         None
     }
     /// Every live object, as the engine sees it.

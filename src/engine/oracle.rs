@@ -2,7 +2,7 @@
 
 use rmap_oracle as oracle;
 
-use super::{Engine, Layout, Outcome, Site, Status, Teardown};
+use super::{Engine, Layout, Outcome, Serial, Site, Status, Teardown};
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
@@ -192,12 +192,11 @@ impl Engine for OracleEngine {
         &mut self,
         branches: &[Step],
         order: &[usize],
-        apart: &[bool],
+        how: &[Serial],
     ) -> Option<Vec<Outcome>> {
         // A race finds each branch's process when it begins (one a branch
         // forks meanwhile is not there for the others): EINVAL then.
         let live: Vec<u32> = self.world.layout().iter().map(|m| m.0).collect();
-        let missing = |s: &Step| !live.contains(&s.op.mm());
         // Walkers isolate their pages when the race begins, in branch order.
         let isolated: Vec<Option<Result<oracle::Isolated, oracle::Status>>> = branches
             .iter()
@@ -207,75 +206,19 @@ impl Engine for OracleEngine {
             })
             .collect();
         self.world.race_begins();
+        let serial = SerialRun {
+            branches,
+            how,
+            live: &live,
+            isolated: &isolated,
+        };
         let mut outcomes: Vec<Option<Outcome>> = vec![None; branches.len()];
-        for &i in order {
-            let step = &branches[i];
-            let out = match (step.op, isolated[i]) {
-                _ if missing(step) => Outcome {
-                    status: Status::Einval,
-                    allocs: Vec::new(),
-                    hits: Vec::new(),
-                    maple_failed: false,
-                },
-                (Op::Walk { walker, .. }, Some(Ok(page))) => {
-                    self.world.inject(oracle_plan(step.fail));
-                    outcome(self.world.walk_isolated(page, oracle_walker(walker)))
-                }
-                (_, Some(Err(status))) => Outcome {
-                    status: status_of(status),
-                    allocs: Vec::new(),
-                    hits: Vec::new(),
-                    maple_failed: false,
-                },
-                _ => {
-                    self.world.set_apart(apart.get(i).copied().unwrap_or(false));
-                    let out = self.apply(&step.op, step.fail);
-                    self.world.set_apart(false);
-                    out
-                }
-            };
-            outcomes[i] = Some(out);
-        }
+        serial.run(&mut self.world, order, &mut outcomes);
         outcomes.into_iter().collect()
     }
 
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
-        let w = &mut self.world;
-        w.inject(oracle_plan(fail));
-        let out = match *op {
-            Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
-            Op::Fault { mm, addr, access } => {
-                let access = if access == Access::Write {
-                    oracle::Access::Write
-                } else {
-                    oracle::Access::Read
-                };
-                w.fault(mm, addr, access)
-            }
-            Op::Fork { mm } => w.fork(mm),
-            Op::Split { mm, addr } => w.split(mm, addr),
-            Op::Merge { mm, addr } => w.merge(mm, addr),
-            Op::Mremap { mm, addr, new_addr } => w.mremap(mm, addr, new_addr),
-            Op::Munmap { mm, start, len } => w.munmap(mm, start, len),
-            Op::Madvise {
-                mm,
-                start,
-                len,
-                advice,
-            } => {
-                let behaviour = match advice {
-                    Advice::DontFork => oracle::Behaviour::DontFork,
-                    Advice::DoFork => oracle::Behaviour::DoFork,
-                    Advice::WipeOnFork => oracle::Behaviour::WipeOnFork,
-                    Advice::KeepOnFork => oracle::Behaviour::KeepOnFork,
-                };
-                w.madvise(mm, start, len, behaviour)
-            }
-            Op::Exit { mm } => w.exit(mm),
-            Op::Rmap { mm, addr } => w.rmap(mm, addr),
-            Op::Walk { walker, mm, addr } => w.walk(oracle_walker(walker), mm, addr),
-        };
-        outcome(out)
+        apply_to(&mut self.world, op, fail)
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
@@ -296,6 +239,106 @@ impl Engine for OracleEngine {
         Teardown {
             leaks: live_counts(self.world.teardown()),
             problems: Vec::new(),
+        }
+    }
+}
+
+/// One operation on the reference world, with its fault injection.
+fn apply_to(w: &mut oracle::World, op: &Op, fail: Option<FailPlan>) -> Outcome {
+    w.inject(oracle_plan(fail));
+
+    let out = match *op {
+        Op::Mmap { mm, start, len } => w.mmap(mm, start, len),
+        Op::Fault { mm, addr, access } => {
+            let access = if access == Access::Write {
+                oracle::Access::Write
+            } else {
+                oracle::Access::Read
+            };
+            w.fault(mm, addr, access)
+        }
+        Op::Fork { mm } => w.fork(mm),
+        Op::Split { mm, addr } => w.split(mm, addr),
+        Op::Merge { mm, addr } => w.merge(mm, addr),
+        Op::Mremap { mm, addr, new_addr } => w.mremap(mm, addr, new_addr),
+        Op::Munmap { mm, start, len } => w.munmap(mm, start, len),
+        Op::Madvise {
+            mm,
+            start,
+            len,
+            advice,
+        } => {
+            let behaviour = match advice {
+                Advice::DontFork => oracle::Behaviour::DontFork,
+                Advice::DoFork => oracle::Behaviour::DoFork,
+                Advice::WipeOnFork => oracle::Behaviour::WipeOnFork,
+                Advice::KeepOnFork => oracle::Behaviour::KeepOnFork,
+            };
+            w.madvise(mm, start, len, behaviour)
+        }
+        Op::Exit { mm } => w.exit(mm),
+        Op::Rmap { mm, addr } => w.rmap(mm, addr),
+        Op::Walk { walker, mm, addr } => w.walk(oracle_walker(walker), mm, addr),
+    };
+    outcome(out)
+}
+
+/// One serial order of a race's branches on the reference
+/// ([`Engine::serially`]).
+struct SerialRun<'a> {
+    branches: &'a [Step],
+    how: &'a [Serial],
+    /// The processes when the race began.
+    live: &'a [u32],
+    isolated: &'a [Option<Result<oracle::Isolated, oracle::Status>>],
+}
+
+impl SerialRun<'_> {
+    /// Runs the branches of `order` in turn. A fork that the later ones
+    /// interrupt ([`Serial::ForkAfter`]) runs them inside itself.
+    fn run(&self, w: &mut oracle::World, order: &[usize], out: &mut [Option<Outcome>]) {
+        for (at, &i) in order.iter().enumerate() {
+            let step = &self.branches[i];
+            if let (Serial::ForkAfter(copied), Op::Fork { mm }) = (self.how[i], step.op) {
+                if self.live.contains(&mm) {
+                    let rest = &order[at + 1..];
+                    w.inject(oracle_plan(step.fail));
+                    let fork = w.fork_interrupted(mm, copied, &mut |w| self.run(w, rest, out));
+                    out[i] = Some(outcome(fork));
+                    return;
+                }
+            }
+            out[i] = Some(self.one(w, i));
+        }
+    }
+
+    fn one(&self, w: &mut oracle::World, i: usize) -> Outcome {
+        let step = &self.branches[i];
+        if !self.live.contains(&step.op.mm()) {
+            return Outcome {
+                status: Status::Einval,
+                allocs: Vec::new(),
+                hits: Vec::new(),
+                maple_failed: false,
+            };
+        }
+        match (step.op, self.isolated[i]) {
+            (Op::Walk { walker, .. }, Some(Ok(page))) => {
+                w.inject(oracle_plan(step.fail));
+                outcome(w.walk_isolated(page, oracle_walker(walker)))
+            }
+            (_, Some(Err(status))) => Outcome {
+                status: status_of(status),
+                allocs: Vec::new(),
+                hits: Vec::new(),
+                maple_failed: false,
+            },
+            _ => {
+                w.set_apart(self.how[i] == Serial::Apart);
+                let out = apply_to(w, &step.op, step.fail);
+                w.set_apart(false);
+                out
+            }
         }
     }
 }
