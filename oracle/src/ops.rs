@@ -6,6 +6,10 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::world::{Alloc, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
+/// Where a fork stops for others (after that many VMAs copied), and what
+/// they do meanwhile.
+pub(crate) type Pause<'a> = (usize, &'a mut dyn FnMut(&mut World));
+
 /// What an operation returns before the outcome is assembled.
 pub(crate) type OpResult = Result<Status, Status>;
 
@@ -145,11 +149,7 @@ impl World {
     }
 
     /// `pause`: after that many VMAs copied, let that callback run (once).
-    pub(crate) fn op_fork(
-        &mut self,
-        id: u32,
-        mut pause: Option<(usize, &mut dyn FnMut(&mut World))>,
-    ) -> OpResult {
+    pub(crate) fn op_fork(&mut self, id: u32, mut pause: Option<Pause<'_>>) -> OpResult {
         let parent = self.live_mm(id)?;
         if self.attempt(Site::Mm).is_err() {
             return Err(Status::Enomem);
