@@ -380,7 +380,7 @@ mod tests {
 
     fn step(text: &str) -> Step {
         let s = crate::language::parse::parse_scenario(text, "test").unwrap();
-        s.steps[0].clone()
+        s.steps[0]
     }
 
     #[test]
