@@ -17,6 +17,8 @@ mod world;
 pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpVma, LiveCounts, Ref};
 pub use world::World;
 
+use ops::Pausing;
+
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 pub const TASK_SIZE: u64 = 1 << 47;
@@ -73,6 +75,15 @@ pub enum Walker {
     Referenced,
 }
 
+/// An operation over several VMAs that others may interrupt
+/// ([`World::interrupted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interruptible {
+    Fork { mm: u32 },
+    Exit { mm: u32 },
+    Munmap { mm: u32, start: u64, len: u64 },
+}
+
 /// A page a walker isolated ([`World::isolate`]): it stays, mapped or
 /// not, until [`World::walk_isolated`] lets it go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +120,7 @@ impl World {
             armed: None,
             apart: false,
             faulted_before_race: Vec::new(),
+            mapped_before_race: Vec::new(),
         };
         w.new_mm(0);
         w
@@ -124,6 +136,11 @@ impl World {
             .filter(|(_, v)| v.anon_vma.is_some())
             .map(|(k, _)| k)
             .collect();
+        self.mapped_before_race = self
+            .mms
+            .iter()
+            .flat_map(|(k, m)| m.ptes.keys().map(move |&a| (k, a)))
+            .collect();
     }
 
     /// While set, a fault prepares as one that raced another fault of its
@@ -131,7 +148,10 @@ impl World {
     /// anon_vmas of its VMA and its neighbours as they were when the race
     /// began. So it may make an anon_vma of its own where a neighbour's
     /// new one would have been shared, and may make (and throw away) an
-    /// AVC and an anon_vma for a VMA the other fault has just prepared.
+    /// AVC and an anon_vma for a VMA the other fault has just prepared;
+    /// and where its entry was empty then and the other fault has filled
+    /// it, it has made (and throws away) a page too before it starts over
+    /// on the entry it finds.
     pub fn set_apart(&mut self, apart: bool) {
         self.apart = apart;
     }
@@ -161,22 +181,33 @@ impl World {
     }
 
     pub fn fork(&mut self, mm: u32) -> Outcome {
-        self.run(|w| w.op_fork(mm, None))
+        self.run(|w| w.op_fork(mm, &mut Pausing::never()))
     }
 
-    /// A fork that `between` interrupts once it has copied `copied` VMAs
-    /// (none if it fails before): fork copies one VMA at a time, each
-    /// under its family's lock, so another process's operation may fall
-    /// between two of them and change what the later ones find (an
-    /// ancestor that became reusable). `between` runs as operations of
-    /// its own; this outcome is the fork's.
-    pub fn fork_interrupted(
+    /// An operation over several VMAs (fork, exit, munmap) that `between`
+    /// interrupts after `after` of its steps: each VMA it copies, splits
+    /// or unlinks from its anon_vmas is one step, done under that family's
+    /// lock, so another process's operation may fall between two of them
+    /// and change what the later ones find (an ancestor that became
+    /// reusable, say). `between` runs as operations of its own, after the
+    /// whole operation if it has fewer steps; this outcome is the
+    /// interrupted one's. `op` is `Fork`, `Exit` or `Munmap`.
+    pub fn interrupted(
         &mut self,
-        mm: u32,
-        copied: usize,
+        op: Interruptible,
+        after: usize,
         between: &mut dyn FnMut(&mut World),
     ) -> Outcome {
-        self.run(|w| w.op_fork(mm, Some((copied, between))))
+        self.run(|w| {
+            let mut pause = Pausing::after(after, between);
+            let status = match op {
+                Interruptible::Fork { mm } => w.op_fork(mm, &mut pause),
+                Interruptible::Exit { mm } => w.op_exit(mm, &mut pause),
+                Interruptible::Munmap { mm, start, len } => w.op_munmap(mm, start, len, &mut pause),
+            };
+            w.pause_end(&mut pause);
+            status
+        })
     }
 
     pub fn split(&mut self, mm: u32, addr: u64) -> Outcome {
@@ -192,7 +223,7 @@ impl World {
     }
 
     pub fn munmap(&mut self, mm: u32, start: u64, len: u64) -> Outcome {
-        self.run(|w| w.op_munmap(mm, start, len))
+        self.run(|w| w.op_munmap(mm, start, len, &mut Pausing::never()))
     }
 
     pub fn madvise(&mut self, mm: u32, start: u64, len: u64, behaviour: Behaviour) -> Outcome {
@@ -200,7 +231,7 @@ impl World {
     }
 
     pub fn exit(&mut self, mm: u32) -> Outcome {
-        self.run(|w| w.op_exit(mm))
+        self.run(|w| w.op_exit(mm, &mut Pausing::never()))
     }
 
     pub fn rmap(&mut self, mm: u32, addr: u64) -> Outcome {

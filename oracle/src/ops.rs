@@ -6,9 +6,34 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::world::{Alloc, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
-/// Where a fork stops for others (after that many VMAs copied), and what
-/// they do meanwhile.
-pub(crate) type Pause<'a> = (usize, &'a mut dyn FnMut(&mut World));
+/// An operation over several VMAs (fork, exit, munmap) that others may
+/// interrupt between two of its steps, each done under its family's lock
+/// (a VMA copied, split or unlinked from its anon_vmas): after `after`
+/// steps, `between` runs, once.
+pub(crate) struct Pausing<'a> {
+    after: usize,
+    done: usize,
+    between: Option<&'a mut dyn FnMut(&mut World)>,
+}
+
+impl<'a> Pausing<'a> {
+    /// Not interrupted.
+    pub(crate) fn never() -> Pausing<'a> {
+        Pausing {
+            after: 0,
+            done: 0,
+            between: None,
+        }
+    }
+
+    pub(crate) fn after(after: usize, between: &'a mut dyn FnMut(&mut World)) -> Pausing<'a> {
+        Pausing {
+            after,
+            done: 0,
+            between: Some(between),
+        }
+    }
+}
 
 /// What an operation returns before the outcome is assembled.
 pub(crate) type OpResult = Result<Status, Status>;
@@ -80,6 +105,22 @@ impl World {
             return Ok(Status::NoOp);
         }
         let page_addr = addr & !(PAGE_SIZE - 1);
+        // Apart (`World::set_apart`), it found the entry empty, prepared
+        // and allocated its page, then found the racing fault's page there
+        // (map_new_folio's re-check): it lets its page go and starts over.
+        let lost_entry = self.apart
+            && self.pte(mm, page_addr).is_some()
+            && !self.mapped_before_race.contains(&(mm, page_addr));
+        if lost_entry {
+            if let Err(e) = self
+                .anon_vma_prepare(vma)
+                .and_then(|()| self.attempt(Site::Page))
+            {
+                return done(Err(e));
+            }
+            // Starting over, it sees the VMA prepared: no second loss.
+            self.apart = false;
+        }
         let result = match self.pte(mm, page_addr) {
             // do_anonymous_page: a prepared anon_vma stays if the page fails.
             None => self
@@ -136,11 +177,12 @@ impl World {
     }
 
     /// Exits every VMA of `mm`: pages first, then links, then the VMAs.
-    fn tear_down(&mut self, mm: MmKey) {
+    fn tear_down(&mut self, mm: MmKey, pause: &mut Pausing<'_>) {
         self.unmap_range(mm, 0, TASK_SIZE);
         let vmas: Vec<VmaKey> = self.mm(mm).vmas.values().copied().collect();
         for &v in &vmas {
             self.unlink_anon_vmas(v);
+            self.step_done(pause);
         }
         for v in vmas {
             self.vma_unlink(v);
@@ -148,8 +190,7 @@ impl World {
         }
     }
 
-    /// `pause`: after that many VMAs copied, let that callback run (once).
-    pub(crate) fn op_fork(&mut self, id: u32, mut pause: Option<Pause<'_>>) -> OpResult {
+    pub(crate) fn op_fork(&mut self, id: u32, pause: &mut Pausing<'_>) -> OpResult {
         let parent = self.live_mm(id)?;
         if self.attempt(Site::Mm).is_err() {
             return Err(Status::Enomem);
@@ -161,32 +202,41 @@ impl World {
             ptes: BTreeMap::new(),
         });
         let pvmas: Vec<VmaKey> = self.mm(parent).vmas.values().copied().collect();
-        let mut copied = 0;
         for pvma in pvmas {
             if self.vma(pvma).flags & VM_DONTCOPY != 0 {
                 continue;
             }
-            if pause.as_ref().is_some_and(|(at, _)| *at == copied) {
-                let (_, between) = pause.take().expect("checked");
-                self.interrupted_by(between);
-            }
             if self.fork_vma(child, pvma).is_err() {
-                self.tear_down(child);
+                self.tear_down(child, &mut Pausing::never());
                 self.mms.remove(child);
                 return Err(Status::Enomem);
             }
-            copied += 1;
-        }
-        // Past the last VMA: the others run after the copy, before the
-        // fork ends.
-        if let Some((_, between)) = pause {
-            self.interrupted_by(between);
+            self.step_done(pause);
         }
         let new_id = self.next_mm_id;
         self.next_mm_id += 1;
         self.mm_mut(child).id = new_id;
         self.mm_ids.insert(new_id, child);
         Ok(Status::Ok)
+    }
+
+    /// One step of an interruptible operation done: the others run now if
+    /// it is their turn.
+    pub(crate) fn step_done(&mut self, pause: &mut Pausing<'_>) {
+        pause.done += 1;
+        if pause.done == pause.after {
+            if let Some(between) = pause.between.take() {
+                self.interrupted_by(between);
+            }
+        }
+    }
+
+    /// The operation ended (or failed) before their turn: the others run
+    /// after it.
+    pub(crate) fn pause_end(&mut self, pause: &mut Pausing<'_>) {
+        if let Some(between) = pause.between.take() {
+            self.interrupted_by(between);
+        }
     }
 
     /// Runs operations of others in the middle of one: the interrupted
@@ -277,7 +327,7 @@ impl World {
             // neighbour, as copy_vma notices): the old range is split off
             // and unmapped; as mm/mremap.c does, a split that cannot
             // allocate leaves the move standing and the old range mapped.
-            let _ = self.munmap_range(mm, v.start, v.end);
+            let _ = self.munmap_range(mm, v.start, v.end, &mut Pausing::never());
             return Ok(Status::Ok);
         }
         self.vma_unlink(vma);
@@ -286,7 +336,13 @@ impl World {
         Ok(Status::Ok)
     }
 
-    pub(crate) fn op_munmap(&mut self, id: u32, start: u64, len: u64) -> OpResult {
+    pub(crate) fn op_munmap(
+        &mut self,
+        id: u32,
+        start: u64,
+        len: u64,
+        pause: &mut Pausing<'_>,
+    ) -> OpResult {
         let mm = self.live_mm(id)?;
         if !valid_range(start, len) {
             return Err(Status::Einval);
@@ -295,7 +351,7 @@ impl World {
             return Ok(Status::NoOp);
         }
         done(
-            self.munmap_range(mm, start, start + len)
+            self.munmap_range(mm, start, start + len, pause)
                 .map(|()| Status::Ok),
         )
     }
@@ -333,9 +389,9 @@ impl World {
         Ok(if changed { Status::Ok } else { Status::NoOp })
     }
 
-    pub(crate) fn op_exit(&mut self, id: u32) -> OpResult {
+    pub(crate) fn op_exit(&mut self, id: u32, pause: &mut Pausing<'_>) -> OpResult {
         let mm = self.live_mm(id)?;
-        self.tear_down(mm);
+        self.tear_down(mm, pause);
         self.mm_ids.remove(&id);
         self.mms.remove(mm);
         Ok(Status::Ok)

@@ -145,6 +145,8 @@ pub struct World {
     pub(crate) apart: bool,
     /// The VMAs that had an anon_vma when the race began.
     pub(crate) faulted_before_race: Vec<VmaKey>,
+    /// The page-table entries there were when the race began.
+    pub(crate) mapped_before_race: Vec<(MmKey, u64)>,
 }
 
 /// Accessors that refuse stale keys loudly: a generational arena turns a

@@ -201,9 +201,11 @@ pub(crate) fn check(
 /// - a write fault racing another write fault of its process may have
 ///   looked before the other published its new anon_vma, and then made
 ///   one of its own ([`Serial::Apart`]);
-/// - a fork may be interrupted between two of its VMAs by the branches
-///   after it ([`Serial::ForkAfter`]): `vmas` is the number of VMAs of
-///   each process when the race began.
+/// - a fork, an exit or a munmap may be interrupted between two of its
+///   steps (VMAs copied, split or unlinked) by the branches after it
+///   ([`Serial::Interrupted`]): `vmas` is the number of VMAs of each
+///   process when the race began, and bounds the steps (a munmap may
+///   split two more).
 fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Serial>> {
     let write_fault_mm = |s: &Step| match s.op {
         Op::Fault {
@@ -221,10 +223,13 @@ fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Ser
                     ways.push(Serial::Apart);
                 }
             }
-            if let Op::Fork { mm } = branches[i].op {
-                if branches.len() > 1 {
-                    ways.extend((1..vmas(mm)).map(Serial::ForkAfter));
-                }
+            let steps = match branches[i].op {
+                Op::Fork { mm } | Op::Exit { mm } => vmas(mm),
+                Op::Munmap { mm, .. } => vmas(mm) + 2,
+                _ => 0,
+            };
+            if branches.len() > 1 {
+                ways.extend((1..steps).map(Serial::Interrupted));
             }
             ways
         })
@@ -245,10 +250,10 @@ fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Ser
     out
 }
 
-/// Whether a fork may be interrupted as `how` says in `order`: by
-/// branches it overlapped in real time, none of them an operation on the
-/// process it forks (fork holds that one's mmap_lock throughout; a walker
-/// needs no mmap_lock).
+/// Whether an operation may be interrupted as `how` says in `order`: by
+/// branches it overlapped in real time, none of them an operation on its
+/// process (fork, exit and munmap hold that one's mmap_lock for writing
+/// throughout; a walker needs no mmap_lock).
 fn may_interrupt(
     branches: &[Step],
     order: &[usize],
@@ -256,7 +261,7 @@ fn may_interrupt(
     spans: &[(usize, usize)],
 ) -> bool {
     order.iter().enumerate().all(|(at, &i)| match how[i] {
-        Serial::ForkAfter(_) => order[at + 1..].iter().all(|&j| {
+        Serial::Interrupted(_) => order[at + 1..].iter().all(|&j| {
             let overlap = spans[j].0 < spans[i].1 && spans[i].0 < spans[j].1;
             let other = matches!(branches[j].op, Op::Walk { .. })
                 || branches[j].op.mm() != branches[i].op.mm();
@@ -334,7 +339,7 @@ fn serial_match(
             .filter_map(|(i, w)| match w {
                 Serial::Whole => None,
                 Serial::Apart => Some(format!("T{i} not sharing a neighbour's anon_vma")),
-                Serial::ForkAfter(k) => Some(format!("T{i} interrupted after {k} VMA(s)")),
+                Serial::Interrupted(k) => Some(format!("T{i} interrupted after {k} step(s)")),
             })
             .collect();
         let note = if notes.is_empty() {
@@ -387,16 +392,17 @@ mod tests {
     fn a_fork_may_stop_between_its_vmas() {
         let branches = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
         let choices = serial_choices(&branches, &|mm| if mm == 3 { 3 } else { 1 });
-        // Whole, then after 1 or 2 of its 3 VMAs.
-        assert_eq!(choices.len(), 3);
-        assert!(choices.contains(&vec![Serial::ForkAfter(2), Serial::Whole]));
+        // The fork whole, or after 1 or 2 of its 3 VMAs; the munmap of
+        // process 1 (1 VMA, up to 2 splits) whole or after 1 or 2 steps.
+        assert_eq!(choices.len(), 3 * 3);
+        assert!(choices.contains(&vec![Serial::Interrupted(2), Serial::Whole]));
         // Alone, a fork has nothing to be interrupted by.
         assert_eq!(serial_choices(&branches[..1], &|_| 3).len(), 1);
     }
 
     #[test]
     fn only_overlapping_other_processes_interrupt_a_fork() {
-        let how = [Serial::ForkAfter(1), Serial::Whole];
+        let how = [Serial::Interrupted(1), Serial::Whole];
         let overlapping = vec![(0, 4), (2, 5)];
         let other = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
         assert!(may_interrupt(&other, &[0, 1], &how, &overlapping));

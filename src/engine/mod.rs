@@ -177,11 +177,12 @@ pub enum Serial {
     /// another fault of its process, it may have looked before the other
     /// published its new one.
     Apart,
-    /// A fork that the branches after it in the order interrupt once it
-    /// has copied this many VMAs: fork copies one VMA at a time, each
-    /// under its family's lock, so another process's operation may fall
-    /// between two of them.
-    ForkAfter(usize),
+    /// An operation over several VMAs (fork, exit, munmap) that the
+    /// branches after it in the order interrupt after this many of its
+    /// steps: it copies, splits or unlinks one VMA at a time, each under
+    /// its family's lock, so another process's operation may fall between
+    /// two of them.
+    Interrupted(usize),
 }
 
 /// A world implementation under test.

@@ -294,17 +294,17 @@ struct SerialRun<'a> {
 }
 
 impl SerialRun<'_> {
-    /// Runs the branches of `order` in turn. A fork that the later ones
-    /// interrupt ([`Serial::ForkAfter`]) runs them inside itself.
+    /// Runs the branches of `order` in turn. An operation that the later
+    /// ones interrupt ([`Serial::Interrupted`]) runs them inside itself.
     fn run(&self, w: &mut oracle::World, order: &[usize], out: &mut [Option<Outcome>]) {
         for (at, &i) in order.iter().enumerate() {
             let step = &self.branches[i];
-            if let (Serial::ForkAfter(copied), Op::Fork { mm }) = (self.how[i], step.op) {
-                if self.live.contains(&mm) {
+            if let (Serial::Interrupted(after), Some(op)) = (self.how[i], interruptible(&step.op)) {
+                if self.live.contains(&step.op.mm()) {
                     let rest = &order[at + 1..];
                     w.inject(oracle_plan(step.fail));
-                    let fork = w.fork_interrupted(mm, copied, &mut |w| self.run(w, rest, out));
-                    out[i] = Some(outcome(fork));
+                    let o = w.interrupted(op, after, &mut |w| self.run(w, rest, out));
+                    out[i] = Some(outcome(o));
                     return;
                 }
             }
@@ -340,5 +340,16 @@ impl SerialRun<'_> {
                 out
             }
         }
+    }
+}
+
+/// The reference's form of an operation others may interrupt between two
+/// of its VMAs; `None` for the others.
+pub(crate) fn interruptible(op: &Op) -> Option<oracle::Interruptible> {
+    match *op {
+        Op::Fork { mm } => Some(oracle::Interruptible::Fork { mm }),
+        Op::Exit { mm } => Some(oracle::Interruptible::Exit { mm }),
+        Op::Munmap { mm, start, len } => Some(oracle::Interruptible::Munmap { mm, start, len }),
+        _ => None,
     }
 }
