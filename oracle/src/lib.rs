@@ -11,13 +11,13 @@ mod alloc;
 mod core;
 pub mod dump;
 mod ops;
+mod steps;
 mod vma_ops;
 mod world;
 
 pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpVma, LiveCounts, Ref};
+pub use steps::{Interruptible, Stepper};
 pub use world::World;
-
-use ops::Pausing;
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
@@ -73,15 +73,6 @@ pub enum Walker {
     Migrate,
     /// Reports where the page is mapped.
     Referenced,
-}
-
-/// An operation over several VMAs that others may interrupt
-/// ([`World::interrupted`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interruptible {
-    Fork { mm: u32 },
-    Exit { mm: u32 },
-    Munmap { mm: u32, start: u64, len: u64 },
 }
 
 /// A page a walker isolated ([`World::isolate`]): it stays, mapped or
@@ -181,33 +172,7 @@ impl World {
     }
 
     pub fn fork(&mut self, mm: u32) -> Outcome {
-        self.run(|w| w.op_fork(mm, &mut Pausing::never()))
-    }
-
-    /// An operation over several VMAs (fork, exit, munmap) that `between`
-    /// interrupts after `after` of its steps: each VMA it copies, splits
-    /// or unlinks from its anon_vmas is one step, done under that family's
-    /// lock, so another process's operation may fall between two of them
-    /// and change what the later ones find (an ancestor that became
-    /// reusable, say). `between` runs as operations of its own, after the
-    /// whole operation if it has fewer steps; this outcome is the
-    /// interrupted one's. `op` is `Fork`, `Exit` or `Munmap`.
-    pub fn interrupted(
-        &mut self,
-        op: Interruptible,
-        after: usize,
-        between: &mut dyn FnMut(&mut World),
-    ) -> Outcome {
-        self.run(|w| {
-            let mut pause = Pausing::after(after, between);
-            let status = match op {
-                Interruptible::Fork { mm } => w.op_fork(mm, &mut pause),
-                Interruptible::Exit { mm } => w.op_exit(mm, &mut pause),
-                Interruptible::Munmap { mm, start, len } => w.op_munmap(mm, start, len, &mut pause),
-            };
-            w.pause_end(&mut pause);
-            status
-        })
+        self.whole(Interruptible::Fork { mm })
     }
 
     pub fn split(&mut self, mm: u32, addr: u64) -> Outcome {
@@ -223,7 +188,7 @@ impl World {
     }
 
     pub fn munmap(&mut self, mm: u32, start: u64, len: u64) -> Outcome {
-        self.run(|w| w.op_munmap(mm, start, len, &mut Pausing::never()))
+        self.whole(Interruptible::Munmap { mm, start, len })
     }
 
     pub fn madvise(&mut self, mm: u32, start: u64, len: u64, behaviour: Behaviour) -> Outcome {
@@ -231,7 +196,7 @@ impl World {
     }
 
     pub fn exit(&mut self, mm: u32) -> Outcome {
-        self.run(|w| w.op_exit(mm, &mut Pausing::never()))
+        self.whole(Interruptible::Exit { mm })
     }
 
     pub fn rmap(&mut self, mm: u32, addr: u64) -> Outcome {

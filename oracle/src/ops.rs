@@ -1,39 +1,10 @@
 //! The operations of docs/MODEL.md section 6. Operands are validated before
 //! anything is allocated; EINVAL leaves the world untouched.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::world::{Alloc, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
-
-/// An operation over several VMAs (fork, exit, munmap) that others may
-/// interrupt between two of its steps, each done under its family's lock
-/// (a VMA copied, split or unlinked from its anon_vmas): after `after`
-/// steps, `between` runs, once.
-pub(crate) struct Pausing<'a> {
-    after: usize,
-    done: usize,
-    between: Option<&'a mut dyn FnMut(&mut World)>,
-}
-
-impl<'a> Pausing<'a> {
-    /// Not interrupted.
-    pub(crate) fn never() -> Pausing<'a> {
-        Pausing {
-            after: 0,
-            done: 0,
-            between: None,
-        }
-    }
-
-    pub(crate) fn after(after: usize, between: &'a mut dyn FnMut(&mut World)) -> Pausing<'a> {
-        Pausing {
-            after,
-            done: 0,
-            between: Some(between),
-        }
-    }
-}
 
 /// What an operation returns before the outcome is assembled.
 pub(crate) type OpResult = Result<Status, Status>;
@@ -52,7 +23,7 @@ fn valid_range(start: u64, len: u64) -> bool {
 }
 
 impl World {
-    fn live_mm(&self, id: u32) -> Result<MmKey, Status> {
+    pub(crate) fn live_mm(&self, id: u32) -> Result<MmKey, Status> {
         self.mm_by_id(id).ok_or(Status::Einval)
     }
 
@@ -146,7 +117,7 @@ impl World {
     }
 
     /// dup_mmap for one parent VMA: copy, fork its anon_vma state, share pages.
-    fn fork_vma(&mut self, child: MmKey, pvma: VmaKey) -> Alloc<()> {
+    pub(crate) fn fork_vma(&mut self, child: MmKey, pvma: VmaKey) -> Alloc<()> {
         let tmp = self.vma_dup(pvma)?;
         self.vma_mut(tmp).mm = child;
         let wipe = self.vma(pvma).flags & VM_WIPEONFORK != 0;
@@ -177,76 +148,16 @@ impl World {
     }
 
     /// Exits every VMA of `mm`: pages first, then links, then the VMAs.
-    fn tear_down(&mut self, mm: MmKey, pause: &mut Pausing<'_>) {
+    pub(crate) fn tear_down(&mut self, mm: MmKey) {
         self.unmap_range(mm, 0, TASK_SIZE);
         let vmas: Vec<VmaKey> = self.mm(mm).vmas.values().copied().collect();
         for &v in &vmas {
             self.unlink_anon_vmas(v);
-            self.step_done(pause);
         }
         for v in vmas {
             self.vma_unlink(v);
             self.vma_free(v);
         }
-    }
-
-    pub(crate) fn op_fork(&mut self, id: u32, pause: &mut Pausing<'_>) -> OpResult {
-        let parent = self.live_mm(id)?;
-        if self.attempt(Site::Mm).is_err() {
-            return Err(Status::Enomem);
-        }
-        // The child gets its id only if the fork succeeds.
-        let child = self.mms.insert(crate::world::Mm {
-            id: u32::MAX,
-            vmas: BTreeMap::new(),
-            ptes: BTreeMap::new(),
-        });
-        let pvmas: Vec<VmaKey> = self.mm(parent).vmas.values().copied().collect();
-        for pvma in pvmas {
-            if self.vma(pvma).flags & VM_DONTCOPY != 0 {
-                continue;
-            }
-            if self.fork_vma(child, pvma).is_err() {
-                self.tear_down(child, &mut Pausing::never());
-                self.mms.remove(child);
-                return Err(Status::Enomem);
-            }
-            self.step_done(pause);
-        }
-        let new_id = self.next_mm_id;
-        self.next_mm_id += 1;
-        self.mm_mut(child).id = new_id;
-        self.mm_ids.insert(new_id, child);
-        Ok(Status::Ok)
-    }
-
-    /// One step of an interruptible operation done: the others run now if
-    /// it is their turn.
-    pub(crate) fn step_done(&mut self, pause: &mut Pausing<'_>) {
-        pause.done += 1;
-        if pause.done == pause.after {
-            if let Some(between) = pause.between.take() {
-                self.interrupted_by(between);
-            }
-        }
-    }
-
-    /// The operation ended (or failed) before their turn: the others run
-    /// after it.
-    pub(crate) fn pause_end(&mut self, pause: &mut Pausing<'_>) {
-        if let Some(between) = pause.between.take() {
-            self.interrupted_by(between);
-        }
-    }
-
-    /// Runs operations of others in the middle of one: the interrupted
-    /// operation's fault injection and allocation record wait meanwhile.
-    fn interrupted_by(&mut self, between: &mut dyn FnMut(&mut World)) {
-        let own = std::mem::take(&mut self.alloc);
-        let armed = self.armed.take();
-        between(self);
-        self.alloc = own;
-        self.armed = armed;
     }
 
     pub(crate) fn op_split(&mut self, id: u32, addr: u64) -> OpResult {
@@ -327,7 +238,7 @@ impl World {
             // neighbour, as copy_vma notices): the old range is split off
             // and unmapped; as mm/mremap.c does, a split that cannot
             // allocate leaves the move standing and the old range mapped.
-            let _ = self.munmap_range(mm, v.start, v.end, &mut Pausing::never());
+            let _ = self.munmap_range(mm, v.start, v.end);
             return Ok(Status::Ok);
         }
         self.vma_unlink(vma);
@@ -336,24 +247,19 @@ impl World {
         Ok(Status::Ok)
     }
 
-    pub(crate) fn op_munmap(
-        &mut self,
+    /// munmap's checks: the process and the range, `None` when nothing
+    /// is mapped there.
+    pub(crate) fn munmap_checked(
+        &self,
         id: u32,
         start: u64,
         len: u64,
-        pause: &mut Pausing<'_>,
-    ) -> OpResult {
+    ) -> Result<Option<MmKey>, Status> {
         let mm = self.live_mm(id)?;
         if !valid_range(start, len) {
             return Err(Status::Einval);
         }
-        if self.first_in_range(mm, start, start + len).is_none() {
-            return Ok(Status::NoOp);
-        }
-        done(
-            self.munmap_range(mm, start, start + len, pause)
-                .map(|()| Status::Ok),
-        )
+        Ok(self.first_in_range(mm, start, start + len).map(|_| mm))
     }
 
     pub(crate) fn op_madvise(
@@ -387,14 +293,6 @@ impl World {
             cur = e;
         }
         Ok(if changed { Status::Ok } else { Status::NoOp })
-    }
-
-    pub(crate) fn op_exit(&mut self, id: u32, pause: &mut Pausing<'_>) -> OpResult {
-        let mm = self.live_mm(id)?;
-        self.tear_down(mm, pause);
-        self.mm_ids.remove(&id);
-        self.mms.remove(mm);
-        Ok(Status::Ok)
     }
 
     /// rmap_walk_anon from `page`: the VMAs of its anon_vma's tree that

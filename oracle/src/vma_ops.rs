@@ -2,7 +2,6 @@
 //! merges of existing and of new ranges, flag changes and unmapping.
 
 use crate::core::CloneOp;
-use crate::ops::Pausing;
 use crate::world::{Alloc, AvKey, MmKey, Offsets, VmaKey, World};
 use crate::PAGE_SHIFT;
 
@@ -343,48 +342,9 @@ impl World {
 
     /// do_vmi_align_munmap: split at the edges (the first split stays if
     /// the second fails), unmap the pages, unlink and free the VMAs.
-    pub(crate) fn munmap_range(
-        &mut self,
-        mm: MmKey,
-        start: u64,
-        end: u64,
-        pause: &mut Pausing<'_>,
-    ) -> Alloc<()> {
-        let Some(first) = self.first_in_range(mm, start, end) else {
-            return Ok(());
-        };
-        if self.vma(first).start < start {
-            self.split_vma(first, start, true)?;
-            self.step_done(pause);
-        }
-        let mut cur = Some(first);
-        while let Some(v) = cur {
-            if self.vma(v).start >= end {
-                break;
-            }
-            if self.vma(v).end > end {
-                self.split_vma(v, end, false)?;
-                self.step_done(pause);
-            }
-            cur = self.vma_next(v);
-        }
-        let doomed: Vec<VmaKey> = self
-            .mm(mm)
-            .vmas
-            .range(start..end)
-            .map(|(_, &k)| k)
-            .collect();
-        for &v in &doomed {
-            self.vma_unlink(v);
-        }
-        self.unmap_range(mm, start, end);
-        for &v in &doomed {
-            self.unlink_anon_vmas(v);
-            self.step_done(pause);
-        }
-        for v in doomed {
-            self.vma_free(v);
-        }
+    pub(crate) fn munmap_range(&mut self, mm: MmKey, start: u64, end: u64) -> Alloc<()> {
+        let mut u = crate::steps::Unmapping::new(mm, start, end);
+        while u.step(self)? {}
         Ok(())
     }
 }

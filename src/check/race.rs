@@ -20,30 +20,10 @@ use crate::check::report::{Failure, Side};
 use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
 use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
-use crate::engine::{Engine, Outcome, RaceRun, Serial};
+use crate::engine::{Engine, Outcome, RaceRun, Serial, MAX_SERIAL_EXECUTIONS};
 use crate::language::op::{Access, Op, Step};
 use crate::language::race::Race;
 use crate::language::scenario::VariantSel;
-
-/// Every order of `n` branches (n <= 3), in lexicographic order.
-fn orders(n: usize) -> Vec<Vec<usize>> {
-    fn extend(prefix: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
-        if prefix.len() == n {
-            out.push(prefix.clone());
-            return;
-        }
-        for i in 0..n {
-            if !prefix.contains(&i) {
-                prefix.push(i);
-                extend(prefix, n, out);
-                prefix.pop();
-            }
-        }
-    }
-    let mut out = Vec::new();
-    extend(&mut Vec::new(), n, &mut out);
-    out
-}
 
 /// Each thread's first and last switch point (its span in real time).
 fn spans(run: &RaceRun, threads: usize) -> Vec<(usize, usize)> {
@@ -57,13 +37,16 @@ fn spans(run: &RaceRun, threads: usize) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Whether `order` puts a branch that ended before another began after it.
-fn breaks_real_time(order: &[usize], spans: &[(usize, usize)]) -> bool {
-    order.iter().enumerate().any(|(at, &later)| {
-        order[at + 1..]
-            .iter()
-            .any(|&earlier| spans[earlier].1 < spans[later].0)
-    })
+/// For each branch, the branches that ended before it began: a serial
+/// execution runs those first.
+fn ended_before(spans: &[(usize, usize)]) -> Vec<Vec<usize>> {
+    (0..spans.len())
+        .map(|j| {
+            (0..spans.len())
+                .filter(|&i| i != j && spans[i].1 < spans[j].0)
+                .collect()
+        })
+        .collect()
 }
 
 /// Results agree: statuses and what walks found. Allocations are not
@@ -76,10 +59,26 @@ fn same_outcomes(c: &[Outcome], o: &[Outcome]) -> bool {
         .all(|(c, o)| c.status == o.status && c.hits == o.hits)
 }
 
-fn describe_order(race: &Race, order: &[usize]) -> String {
-    order
-        .iter()
-        .map(|&i| format!("T{i} `{}`", race.branches[i]))
+/// A serial execution in words: the branches in turn, a branch whose
+/// steps others interrupted once per stretch ("part").
+fn describe_schedule(race: &Race, schedule: &[usize]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &i in schedule {
+        match runs.last_mut() {
+            Some((last, n)) if *last == i => *n += 1,
+            _ => runs.push((i, 1)),
+        }
+    }
+    let cut = |i: usize| runs.iter().filter(|(b, _)| *b == i).count() > 1;
+    runs.iter()
+        .map(|&(i, n)| {
+            let part = if cut(i) {
+                format!(" ({n} step{})", if n == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            };
+            format!("T{i} `{}`{part}", race.branches[i])
+        })
         .collect::<Vec<_>>()
         .join(", then ")
 }
@@ -196,17 +195,11 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// How each branch may run in a serial order ([`Serial`]), every
-/// combination, the plain one first:
-/// - a write fault racing another write fault of its process may have
-///   looked before the other published its new anon_vma, and then made
-///   one of its own ([`Serial::Apart`]);
-/// - a fork, an exit or a munmap may be interrupted between two of its
-///   steps (VMAs copied, split or unlinked) by the branches after it
-///   ([`Serial::Interrupted`]): `vmas` is the number of VMAs of each
-///   process when the race began, and bounds the steps (a munmap may
-///   split two more).
-fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Serial>> {
+/// How each branch may run in a serial execution ([`Serial`]), every
+/// combination, the plain one first: a write fault racing another write
+/// fault of its process may have looked before the other published its
+/// new anon_vma, and then made one of its own ([`Serial::Apart`]).
+fn serial_choices(branches: &[Step]) -> Vec<Vec<Serial>> {
     let write_fault_mm = |s: &Step| match s.op {
         Op::Fault {
             mm,
@@ -222,14 +215,6 @@ fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Ser
                 if (0..branches.len()).any(|j| j != i && write_fault_mm(&branches[j]) == Some(mm)) {
                     ways.push(Serial::Apart);
                 }
-            }
-            let steps = match branches[i].op {
-                Op::Fork { mm } | Op::Exit { mm } => vmas(mm),
-                Op::Munmap { mm, .. } => vmas(mm) + 2,
-                _ => 0,
-            };
-            if branches.len() > 1 {
-                ways.extend((1..steps).map(Serial::Interrupted));
             }
             ways
         })
@@ -250,27 +235,6 @@ fn serial_choices(branches: &[Step], vmas: &dyn Fn(u32) -> usize) -> Vec<Vec<Ser
     out
 }
 
-/// Whether an operation may be interrupted as `how` says in `order`: by
-/// branches it overlapped in real time, none of them an operation on its
-/// process (fork, exit and munmap hold that one's mmap_lock for writing
-/// throughout; a walker needs no mmap_lock).
-fn may_interrupt(
-    branches: &[Step],
-    order: &[usize],
-    how: &[Serial],
-    spans: &[(usize, usize)],
-) -> bool {
-    order.iter().enumerate().all(|(at, &i)| match how[i] {
-        Serial::Interrupted(_) => order[at + 1..].iter().all(|&j| {
-            let overlap = spans[j].0 < spans[i].1 && spans[i].0 < spans[j].1;
-            let other = matches!(branches[j].op, Op::Walk { .. })
-                || branches[j].op.mm() != branches[i].op.mm();
-            overlap && other
-        }),
-        _ => true,
-    })
-}
-
 /// The reference after the first order that explains the race; `None`
 /// when the reference cannot be copied (nothing to compare).
 fn serial_match(
@@ -281,80 +245,84 @@ fn serial_match(
     snap_c: &Snapshot,
     ran: &Race,
 ) -> Result<Option<Box<dyn Engine>>, Box<Failure>> {
+    /// How many of the executions tried a failure lists.
+    const LISTED: usize = 24;
     let at = Some(run.scenario.steps.len());
     let mode = run.variant.mode;
-    let spans = spans(c_run, race.branches.len());
+    let before = ended_before(&spans(c_run, race.branches.len()));
     let mut tried = Vec::new();
-    let layout = o.layout();
-    let vmas = |mm: u32| {
-        layout
-            .mms
-            .iter()
-            .find(|(id, _)| *id == mm)
-            .map_or(0, |(_, v)| v.len())
-    };
-    let choices = serial_choices(&race.branches, &vmas);
-    for (order, how) in orders(race.branches.len())
-        .into_iter()
-        .flat_map(|o| choices.iter().map(move |a| (o.clone(), a)))
-    {
-        if breaks_real_time(&order, &spans) || !may_interrupt(&race.branches, &order, how, &spans) {
-            continue;
-        }
-        let Some(mut copy) = o.duplicate() else {
-            return Ok(None);
-        };
-        let attempt = guarded(|| {
-            let outs = copy.serially(&race.branches, &order, how);
-            (outs, canonicalize(&copy.snapshot()))
-        });
-        let (outs, snap_o) = attempt.map_err(|msg| {
-            let mut f = run.failure(at, "oracle.panic", crate::check::report::Side::Oracle, msg);
-            f.race = Some(ran.clone());
-            f
-        })?;
-        let Some(outs) = outs else {
-            return Ok(None);
-        };
-        let outcomes_agree = same_outcomes(&c_run.outcomes, &outs);
-        let difference = match mode {
-            Mode::Strict => first_difference(snap_c, &snap_o).map(|d| d.object.to_string()),
-            Mode::Relaxed => (snap_c.shape() != snap_o.shape()).then(|| "the shapes differ".into()),
-        };
-        if outcomes_agree && difference.is_none() {
-            return Ok(Some(copy));
-        }
-        let why = match (outcomes_agree, difference) {
-            (false, _) => {
-                let c: Vec<String> = c_run.outcomes.iter().map(|o| o.to_string()).collect();
-                let r: Vec<String> = outs.iter().map(|o| o.to_string()).collect();
-                format!("outcomes [{}] vs [{}]", c.join("; "), r.join("; "))
-            }
-            (true, Some(d)) => format!("states differ first at {d}"),
-            (true, None) => unreachable!("agreeing orders return early"),
-        };
+    let mut judged = 0usize;
+    for how in serial_choices(&race.branches) {
         let notes: Vec<String> = how
             .iter()
             .enumerate()
-            .filter_map(|(i, w)| match w {
-                Serial::Whole => None,
-                Serial::Apart => Some(format!("T{i} not sharing a neighbour's anon_vma")),
-                Serial::Interrupted(k) => Some(format!("T{i} interrupted after {k} step(s)")),
-            })
+            .filter(|(_, w)| **w == Serial::Apart)
+            .map(|(i, _)| format!("T{i} not sharing a neighbour's anon_vma"))
             .collect();
         let note = if notes.is_empty() {
             String::new()
         } else {
             format!(" ({})", notes.join("; "))
         };
-        tried.push(format!("{}{note}: {why}", describe_order(race, &order)));
+        let mut judge = |schedule: &[usize], outs: &[Outcome], e: &mut dyn Engine| -> bool {
+            judged += 1;
+            let snap_o = canonicalize(&e.snapshot());
+            let outcomes_agree = same_outcomes(&c_run.outcomes, outs);
+            let difference = match mode {
+                Mode::Strict => first_difference(snap_c, &snap_o).map(|d| d.object.to_string()),
+                Mode::Relaxed => {
+                    (snap_c.shape() != snap_o.shape()).then(|| "the shapes differ".into())
+                }
+            };
+            if outcomes_agree && difference.is_none() {
+                return true;
+            }
+            if tried.len() < LISTED {
+                let why = match difference {
+                    Some(d) if outcomes_agree => format!("states differ first at {d}"),
+                    _ => {
+                        let c: Vec<String> = c_run.outcomes.iter().map(|o| o.to_string()).collect();
+                        let r: Vec<String> = outs.iter().map(|o| o.to_string()).collect();
+                        format!("outcomes [{}] vs [{}]", c.join("; "), r.join("; "))
+                    }
+                };
+                tried.push(format!(
+                    "{}{note}: {why}",
+                    describe_schedule(race, schedule)
+                ));
+            }
+            false
+        };
+        let found = guarded(|| o.explain_race(&race.branches, &how, &before, &mut judge)).map_err(
+            |msg| {
+                let mut f = run.failure(at, "oracle.panic", Side::Oracle, msg);
+                f.race = Some(ran.clone());
+                f
+            },
+        )?;
+        match found {
+            None => return Ok(None),
+            Some(Some(world)) => return Ok(Some(world)),
+            Some(None) => {}
+        }
     }
+    let listed = if judged > tried.len() {
+        format!(" ({} of {judged} listed)", tried.len())
+    } else {
+        String::new()
+    };
+    let cut = if judged >= MAX_SERIAL_EXECUTIONS {
+        format!("; the search stopped at {MAX_SERIAL_EXECUTIONS} executions per choice")
+    } else {
+        String::new()
+    };
     let mut f = run.failure(
         at,
         "serializability",
-        crate::check::report::Side::Both,
+        Side::Both,
         format!(
-            "no order of the race's operations explains what it did\n{}",
+            "no serial execution of the race's operations explains what it did \
+             (fork, exit and munmap may be interleaved a VMA at a time){listed}{cut}\n{}",
             tried.join("\n")
         ),
     );
@@ -367,20 +335,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_are_every_permutation() {
-        assert_eq!(orders(2), vec![vec![0, 1], vec![1, 0]]);
-        assert_eq!(orders(3).len(), 6);
-    }
-
-    #[test]
-    fn real_time_rules_out_orders() {
+    fn real_time_orders_branches() {
         // Thread 0 ran points 0..=2 and ended before thread 1 began at 3.
-        let spans = vec![(0, 2), (3, 5)];
-        assert!(!breaks_real_time(&[0, 1], &spans));
-        assert!(breaks_real_time(&[1, 0], &spans));
+        assert_eq!(ended_before(&[(0, 2), (3, 5)]), vec![vec![], vec![0]]);
         // Overlapping threads may come in either order.
-        let spans = vec![(0, 4), (2, 5)];
-        assert!(!breaks_real_time(&[1, 0], &spans));
+        assert_eq!(
+            ended_before(&[(0, 4), (2, 5)]),
+            vec![Vec::<usize>::new(), vec![]]
+        );
     }
 
     fn step(text: &str) -> Step {
@@ -389,27 +351,31 @@ mod tests {
     }
 
     #[test]
-    fn a_fork_may_stop_between_its_vmas() {
-        let branches = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
-        let choices = serial_choices(&branches, &|mm| if mm == 3 { 3 } else { 1 });
-        // The fork whole, or after 1 or 2 of its 3 VMAs; the munmap of
-        // process 1 (1 VMA, up to 2 splits) whole or after 1 or 2 steps.
-        assert_eq!(choices.len(), 3 * 3);
-        assert!(choices.contains(&vec![Serial::Interrupted(2), Serial::Whole]));
-        // Alone, a fork has nothing to be interrupted by.
-        assert_eq!(serial_choices(&branches[..1], &|_| 3).len(), 1);
+    fn only_racing_write_faults_of_one_process_go_apart() {
+        let faults = [step("fault 1 0x10000 w"), step("fault 1 0x11000 w")];
+        assert_eq!(serial_choices(&faults).len(), 4);
+        let other = [step("fault 1 0x10000 w"), step("fault 2 0x11000 w")];
+        assert_eq!(
+            serial_choices(&other),
+            vec![vec![Serial::Whole, Serial::Whole]]
+        );
     }
 
     #[test]
-    fn only_overlapping_other_processes_interrupt_a_fork() {
-        let how = [Serial::Interrupted(1), Serial::Whole];
-        let overlapping = vec![(0, 4), (2, 5)];
-        let other = [step("fork 3"), step("munmap 1 0x10000 0x1000")];
-        assert!(may_interrupt(&other, &[0, 1], &how, &overlapping));
-        // The fork ended before the munmap began.
-        assert!(!may_interrupt(&other, &[0, 1], &how, &[(0, 2), (3, 5)]));
-        // The forked process is locked for the whole fork.
-        let same = [step("fork 3"), step("munmap 3 0x10000 0x1000")];
-        assert!(!may_interrupt(&same, &[0, 1], &how, &overlapping));
+    fn an_interrupted_operation_is_told_in_parts() {
+        let s = crate::language::parse::parse_scenario(
+            "mmap 0 0x10000 0x1000\npar { fork 0 } { munmap 1 0x10000 0x1000 }\n",
+            "test",
+        )
+        .unwrap();
+        let race = s.race.expect("a race");
+        assert_eq!(
+            describe_schedule(&race, &[0, 1, 0, 0]),
+            "T0 `fork 0` (1 step), then T1 `munmap 1 0x10000 0x1000`, then T0 `fork 0` (2 steps)"
+        );
+        assert_eq!(
+            describe_schedule(&race, &[1, 0]),
+            "T1 `munmap 1 0x10000 0x1000`, then T0 `fork 0`"
+        );
     }
 }

@@ -165,25 +165,27 @@ pub struct RaceRun {
     pub abandoned: bool,
 }
 
-/// How one branch of a race runs in a serial order
-/// ([`Engine::serially`]): the units a race may interleave are smaller
-/// than whole operations in two places.
+/// How one branch of a race runs in a serial execution
+/// ([`Engine::explain_race`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Serial {
-    /// The operation as a whole, at its place in the order.
+    /// As it would alone.
     #[default]
     Whole,
     /// A write fault that does not share a neighbour's anon_vma: racing
     /// another fault of its process, it may have looked before the other
     /// published its new one.
     Apart,
-    /// An operation over several VMAs (fork, exit, munmap) that the
-    /// branches after it in the order interrupt after this many of its
-    /// steps: it copies, splits or unlinks one VMA at a time, each under
-    /// its family's lock, so another process's operation may fall between
-    /// two of them.
-    Interrupted(usize),
 }
+
+/// Judges one serial execution of a race: the branches' order as a
+/// schedule (a branch's index once per step it took), their outcomes in
+/// branch order, and the world after; `true` if it explains the race.
+pub type RaceJudge<'a> = dyn FnMut(&[usize], &[Outcome], &mut dyn Engine) -> bool + 'a;
+
+/// Most serial executions [`Engine::explain_race`] tries per choice of
+/// [`Serial`]s.
+pub const MAX_SERIAL_EXECUTIONS: usize = 20_000;
 
 /// A world implementation under test.
 pub trait Engine {
@@ -210,17 +212,28 @@ pub trait Engine {
     fn duplicate(&self) -> Option<Box<dyn Engine>> {
         None
     }
-    /// The branches of a race one after the other in `order`, each
-    /// walker's page isolated first, as a race isolates them when it
-    /// begins, each run as `how` says ([`Serial`]); outcomes in branch
-    /// order. `None` when the engine cannot.
-    fn serially(
-        &mut self,
+    /// The serial executions that may explain a race, each on a copy of
+    /// this world, depth first, until `judge` accepts one (whose world is
+    /// returned): every order of the branches, and where the engine can
+    /// cut an operation at its steps (fork, exit and munmap work one VMA
+    /// at a time, each step under that family's lock:
+    /// [`rmap_oracle::Interruptible`]) every interleaving of those steps
+    /// with the other branches, but never two operations of one process
+    /// (their mmap_lock) nor a walker's isolation out of place. Each
+    /// branch runs as `how` says; branch `j` starts only after every
+    /// branch in `before[j]` has ended (they ended before it began in the
+    /// race). Each branch's walker page is isolated first, as a race
+    /// isolates them when it begins. At most [`MAX_SERIAL_EXECUTIONS`]
+    /// are tried. `None` when the engine cannot; `Some(None)` when none
+    /// explains the race.
+    fn explain_race(
+        &self,
         branches: &[Step],
-        order: &[usize],
         how: &[Serial],
-    ) -> Option<Vec<Outcome>> {
-        let _ = (branches, order, how);
+        before: &[Vec<usize>],
+        judge: &mut RaceJudge<'_>,
+    ) -> Option<Option<Box<dyn Engine>>> {
+        let _ = (branches, how, before, judge);
         None
     }
     /// Every live object, as the engine sees it.

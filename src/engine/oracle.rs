@@ -2,7 +2,9 @@
 
 use rmap_oracle as oracle;
 
-use super::{Engine, Layout, Outcome, Serial, Site, Status, Teardown};
+use super::{
+    Engine, Layout, Outcome, RaceJudge, Serial, Site, Status, Teardown, MAX_SERIAL_EXECUTIONS,
+};
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
@@ -188,33 +190,45 @@ impl Engine for OracleEngine {
         Some(Box::new(self.clone()))
     }
 
-    fn serially(
-        &mut self,
+    fn explain_race(
+        &self,
         branches: &[Step],
-        order: &[usize],
         how: &[Serial],
-    ) -> Option<Vec<Outcome>> {
+        before: &[Vec<usize>],
+        judge: &mut RaceJudge<'_>,
+    ) -> Option<Option<Box<dyn Engine>>> {
+        let mut world = self.world.clone();
         // A race finds each branch's process when it begins (one a branch
         // forks meanwhile is not there for the others): EINVAL then.
-        let live: Vec<u32> = self.world.layout().iter().map(|m| m.0).collect();
+        let live: Vec<u32> = world.layout().iter().map(|m| m.0).collect();
         // Walkers isolate their pages when the race begins, in branch order.
         let isolated: Vec<Option<Result<oracle::Isolated, oracle::Status>>> = branches
             .iter()
             .map(|s| match s.op {
-                Op::Walk { mm, addr, .. } => Some(self.world.isolate(mm, addr)),
+                Op::Walk { mm, addr, .. } => Some(world.isolate(mm, addr)),
                 _ => None,
             })
             .collect();
-        self.world.race_begins();
-        let serial = SerialRun {
+        world.race_begins();
+        let mut search = Interleavings {
             branches,
             how,
+            before,
             live: &live,
             isolated: &isolated,
+            anon_pgoff: self.anon_pgoff,
+            judge,
+            schedule: Vec::new(),
+            tried: 0,
         };
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; branches.len()];
-        serial.run(&mut self.world, order, &mut outcomes);
-        outcomes.into_iter().collect()
+        let progress = vec![Progress::Pending; branches.len()];
+        let found = search.from(world, progress);
+        Some(found.map(|world| {
+            Box::new(OracleEngine {
+                world,
+                anon_pgoff: self.anon_pgoff,
+            }) as Box<dyn Engine>
+        }))
     }
 
     fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
@@ -283,32 +297,139 @@ fn apply_to(w: &mut oracle::World, op: &Op, fail: Option<FailPlan>) -> Outcome {
     outcome(out)
 }
 
-/// One serial order of a race's branches on the reference
-/// ([`Engine::serially`]).
-struct SerialRun<'a> {
+/// Where a branch is in a serial execution.
+#[derive(Clone, Debug)]
+enum Progress {
+    Pending,
+    /// An operation cut at its steps, under way.
+    Running(oracle::Stepper),
+    Ended(Outcome),
+}
+
+/// The depth-first search of [`Engine::explain_race`] on the reference.
+struct Interleavings<'a, 'j> {
     branches: &'a [Step],
     how: &'a [Serial],
+    before: &'a [Vec<usize>],
     /// The processes when the race began.
     live: &'a [u32],
     isolated: &'a [Option<Result<oracle::Isolated, oracle::Status>>],
+    anon_pgoff: bool,
+    judge: &'a mut RaceJudge<'j>,
+    /// The execution so far: a branch's index per step it took.
+    schedule: Vec<usize>,
+    /// Executions judged so far.
+    tried: usize,
 }
 
-impl SerialRun<'_> {
-    /// Runs the branches of `order` in turn. An operation that the later
-    /// ones interrupt ([`Serial::Interrupted`]) runs them inside itself.
-    fn run(&self, w: &mut oracle::World, order: &[usize], out: &mut [Option<Outcome>]) {
-        for (at, &i) in order.iter().enumerate() {
-            let step = &self.branches[i];
-            if let (Serial::Interrupted(after), Some(op)) = (self.how[i], interruptible(&step.op)) {
-                if self.live.contains(&step.op.mm()) {
-                    let rest = &order[at + 1..];
-                    w.inject(oracle_plan(step.fail));
-                    let o = w.interrupted(op, after, &mut |w| self.run(w, rest, out));
-                    out[i] = Some(outcome(o));
-                    return;
-                }
+impl Interleavings<'_, '_> {
+    /// Every execution from here; the world after the first the judge
+    /// accepts.
+    fn from(&mut self, world: oracle::World, progress: Vec<Progress>) -> Option<oracle::World> {
+        if self.tried >= MAX_SERIAL_EXECUTIONS {
+            return None;
+        }
+        let next: Vec<usize> = (0..progress.len())
+            .filter(|&i| self.may_step(&progress, i))
+            .collect();
+        if next.is_empty() {
+            return self.judge_end(world, progress);
+        }
+        let last = next.len() - 1;
+        let mut world = Some(world);
+        let mut progress = Some(progress);
+        for (n, &i) in next.iter().enumerate() {
+            // The last choice takes the state itself, the others a copy.
+            let (mut w, mut p) = if n == last {
+                (world.take().expect("kept"), progress.take().expect("kept"))
+            } else {
+                (
+                    world.as_ref().expect("kept").clone(),
+                    progress.as_ref().expect("kept").clone(),
+                )
+            };
+            self.advance(&mut w, &mut p, i);
+            self.schedule.push(i);
+            let found = self.from(w, p);
+            self.schedule.pop();
+            if found.is_some() {
+                return found;
             }
-            out[i] = Some(self.one(w, i));
+        }
+        None
+    }
+
+    fn judge_end(
+        &mut self,
+        world: oracle::World,
+        progress: Vec<Progress>,
+    ) -> Option<oracle::World> {
+        // A branch that has not ended cannot step: a conflict no order
+        // resolves (not expected), no execution.
+        let outcomes: Option<Vec<Outcome>> = progress
+            .into_iter()
+            .map(|p| match p {
+                Progress::Ended(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        let outcomes = outcomes?;
+        self.tried += 1;
+        let mut engine = OracleEngine {
+            world,
+            anon_pgoff: self.anon_pgoff,
+        };
+        (self.judge)(&self.schedule, &outcomes, &mut engine).then_some(engine.world)
+    }
+
+    /// Whether branch `i` may take its next step now.
+    fn may_step(&self, progress: &[Progress], i: usize) -> bool {
+        match progress[i] {
+            Progress::Ended(_) => false,
+            Progress::Running(_) => true,
+            Progress::Pending => {
+                self.before[i]
+                    .iter()
+                    .all(|&j| matches!(progress[j], Progress::Ended(_)))
+                    && !(0..progress.len()).any(|j| {
+                        j != i
+                            && matches!(progress[j], Progress::Running(_))
+                            && self.same_process(i, j)
+                    })
+            }
+        }
+    }
+
+    /// Two operations of one process: neither runs inside the other (a
+    /// walker takes no mmap_lock).
+    fn same_process(&self, i: usize, j: usize) -> bool {
+        let (a, b) = (&self.branches[i].op, &self.branches[j].op);
+        !matches!(a, Op::Walk { .. }) && !matches!(b, Op::Walk { .. }) && a.mm() == b.mm()
+    }
+
+    fn advance(&self, w: &mut oracle::World, progress: &mut [Progress], i: usize) {
+        let step = &self.branches[i];
+        progress[i] = match std::mem::replace(&mut progress[i], Progress::Pending) {
+            Progress::Pending => match interruptible(&step.op) {
+                Some(op) if self.live.contains(&step.op.mm()) => {
+                    w.inject(oracle_plan(step.fail));
+                    let s = w.begin(op);
+                    Self::step_of(w, s)
+                }
+                _ => Progress::Ended(self.one(w, i)),
+            },
+            Progress::Running(s) => Self::step_of(w, s),
+            ended => ended,
+        };
+    }
+
+    /// The next step of `s`, and where that leaves it.
+    fn step_of(w: &mut oracle::World, mut s: oracle::Stepper) -> Progress {
+        w.step(&mut s);
+        if s.ended() {
+            Progress::Ended(outcome(w.end(s)))
+        } else {
+            Progress::Running(s)
         }
     }
 
