@@ -243,6 +243,11 @@ impl World {
     }
 
     /// Each live process (by id) with the ranges of its VMAs, in order.
+    /// The id the next fork takes.
+    pub fn next_mm_id(&self) -> u32 {
+        self.next_mm_id
+    }
+
     pub fn layout(&self) -> Vec<(u32, Vec<(u64, u64)>)> {
         self.mm_ids
             .iter()

@@ -29,6 +29,7 @@ pub struct Stepper {
     phase: Phase,
     alloc: Injector,
     status: Status,
+    steps: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -143,6 +144,7 @@ impl World {
             phase: Phase::Start,
             alloc,
             status: Status::Ok,
+            steps: 0,
         }
     }
 
@@ -152,6 +154,7 @@ impl World {
         if matches!(s.phase, Phase::Done) {
             return false;
         }
+        s.steps += 1;
         std::mem::swap(&mut self.alloc, &mut s.alloc);
         let phase = std::mem::replace(&mut s.phase, Phase::Done);
         s.phase = match self.step_phase(s.op, phase) {
@@ -295,9 +298,14 @@ impl World {
     }
 }
 
-/// Whether `s` has ended.
 impl Stepper {
+    /// Whether it has ended.
     pub fn ended(&self) -> bool {
         matches!(self.phase, Phase::Done)
+    }
+
+    /// The steps it has taken.
+    pub fn steps(&self) -> usize {
+        self.steps
     }
 }

@@ -7,7 +7,10 @@ use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
 use crate::language::op::{Access, Advice, FailPlan, Op, Walker};
-use crate::language::race::{LateStore, Preemption, Race, Schedule};
+use crate::language::race::{LateStore, Preemption, Race, Schedule, MAX_LATE};
+
+// A schedule the language accepts is one the harness can run.
+const _: () = assert!(MAX_LATE == ffi::MAX_LATE);
 
 /// True when this build hooks the stores of the C code under test (it was
 /// compiled with clang), so a race may hold a store back (`late:`).

@@ -1,10 +1,14 @@
 //! The Rust oracle as an [`Engine`].
 
+use std::collections::HashSet;
+
 use rmap_oracle as oracle;
 
 use super::{
     Engine, Layout, Outcome, RaceJudge, Serial, Site, Status, Teardown, MAX_SERIAL_EXECUTIONS,
 };
+use crate::check::runner::state_hash;
+use crate::check::snapshot::canonicalize;
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
@@ -220,6 +224,7 @@ impl Engine for OracleEngine {
             judge,
             schedule: Vec::new(),
             tried: 0,
+            explored: HashSet::new(),
         };
         let progress = vec![Progress::Pending; branches.len()];
         let found = search.from(world, progress);
@@ -320,6 +325,10 @@ struct Interleavings<'a, 'j> {
     schedule: Vec<usize>,
     /// Executions judged so far.
     tried: usize,
+    /// Points of the search already explored without an explanation: the
+    /// world (canonically) and where each branch is. Steps of different
+    /// branches that commute reach the same point by many paths.
+    explored: HashSet<(u64, u32, Vec<u64>)>,
 }
 
 impl Interleavings<'_, '_> {
@@ -334,6 +343,11 @@ impl Interleavings<'_, '_> {
             .collect();
         if next.is_empty() {
             return self.judge_end(world, progress);
+        }
+        // Only where two branches could go next can paths meet.
+        let point = (next.len() > 1).then(|| self.point(&world, &progress));
+        if point.as_ref().is_some_and(|p| self.explored.contains(p)) {
+            return None;
         }
         let last = next.len() - 1;
         let mut world = Some(world);
@@ -356,7 +370,30 @@ impl Interleavings<'_, '_> {
                 return found;
             }
         }
+        if let Some(p) = point {
+            self.explored.insert(p);
+        }
         None
+    }
+
+    /// Where the search is: the world's canonical state, the next fork's
+    /// id, and each branch's progress (steps taken, or its outcome).
+    fn point(&self, world: &oracle::World, progress: &[Progress]) -> (u64, u32, Vec<u64>) {
+        use std::hash::{Hash, Hasher};
+        let state = state_hash(&canonicalize(&convert(&world.dump(), self.anon_pgoff)));
+        let branches = progress
+            .iter()
+            .map(|p| match p {
+                Progress::Pending => u64::MAX,
+                Progress::Running(s) => s.steps() as u64,
+                Progress::Ended(o) => {
+                    let mut h = rustc_hash::FxHasher::default();
+                    o.to_string().hash(&mut h);
+                    h.finish()
+                }
+            })
+            .collect();
+        (state, world.next_mm_id(), branches)
     }
 
     fn judge_end(

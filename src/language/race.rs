@@ -44,8 +44,10 @@ impl fmt::Display for Preemption {
     }
 }
 
-/// Late stores a schedule may name (the harness's limit).
-pub const MAX_LATE: usize = 8;
+/// Late stores a schedule may name: the harness's limit (`RF_MAX_LATE`), so
+/// that a schedule as run, which lists every store a fuzz input held back
+/// (its initialisation ones included), replays.
+pub const MAX_LATE: usize = 32;
 
 /// Thread `thread`'s store number `store` (from 1) is held back until the
 /// thread next releases.
