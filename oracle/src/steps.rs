@@ -308,4 +308,13 @@ impl Stepper {
     pub fn steps(&self) -> usize {
         self.steps
     }
+
+    /// The id a fork under way took for its child (the child is not in a
+    /// dump of the world until it is born).
+    pub fn child_id(&self) -> Option<u32> {
+        match self.phase {
+            Phase::Fork { id, .. } => Some(id),
+            _ => None,
+        }
+    }
 }

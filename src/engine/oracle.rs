@@ -377,7 +377,9 @@ impl Interleavings<'_, '_> {
     }
 
     /// Where the search is: the world's canonical state, the next fork's
-    /// id, and each branch's progress (steps taken, or its outcome).
+    /// id, and each branch's progress (steps taken and, for a fork, its
+    /// child's id, which no dump shows before the child is born; or its
+    /// outcome).
     fn point(&self, world: &oracle::World, progress: &[Progress]) -> (u64, u32, Vec<u64>) {
         use std::hash::{Hash, Hasher};
         let state = state_hash(&canonicalize(&convert(&world.dump(), self.anon_pgoff)));
@@ -385,7 +387,9 @@ impl Interleavings<'_, '_> {
             .iter()
             .map(|p| match p {
                 Progress::Pending => u64::MAX,
-                Progress::Running(s) => s.steps() as u64,
+                Progress::Running(s) => {
+                    ((s.steps() as u64) << 32) | u64::from(s.child_id().unwrap_or(u32::MAX))
+                }
                 Progress::Ended(o) => {
                     let mut h = rustc_hash::FxHasher::default();
                     o.to_string().hash(&mut h);
