@@ -344,15 +344,27 @@ impl Interleavings<'_, '_> {
         if next.is_empty() {
             return self.judge_end(world, progress);
         }
-        // Only where two branches could go next can paths meet.
-        let point = (next.len() > 1).then(|| self.point(&world, &progress));
-        if point.as_ref().is_some_and(|p| self.explored.contains(p)) {
-            return None;
+        // Only where two branches could go next can paths meet. The point
+        // costs a canonical snapshot: it is taken only to look it up once
+        // something has been explored, or to remember it once all but the
+        // last choice have failed (most races are explained at once).
+        let forks = next.len() > 1;
+        let mut point = None;
+        if forks && !self.explored.is_empty() {
+            let here = self.point(&world, &progress);
+            if self.explored.contains(&here) {
+                return None;
+            }
+            point = Some(here);
         }
         let last = next.len() - 1;
         let mut world = Some(world);
         let mut progress = Some(progress);
         for (n, &i) in next.iter().enumerate() {
+            if forks && n == last && point.is_none() {
+                let (w, p) = (world.as_ref(), progress.as_ref());
+                point = Some(self.point(w.expect("kept"), p.expect("kept")));
+            }
             // The last choice takes the state itself, the others a copy.
             let (mut w, mut p) = if n == last {
                 (world.take().expect("kept"), progress.take().expect("kept"))
@@ -507,7 +519,7 @@ impl Interleavings<'_, '_> {
 
 /// The reference's form of an operation others may interrupt between two
 /// of its VMAs; `None` for the others.
-pub(crate) fn interruptible(op: &Op) -> Option<oracle::Interruptible> {
+fn interruptible(op: &Op) -> Option<oracle::Interruptible> {
     match *op {
         Op::Fork { mm } => Some(oracle::Interruptible::Fork { mm }),
         Op::Exit { mm } => Some(oracle::Interruptible::Exit { mm }),
