@@ -516,6 +516,7 @@ uint32_t rf_apply_mm_op(struct rf_world *rw, struct mm_struct *mm,
 		mmap_read_lock(mm);
 	else
 		mmap_write_lock(mm);
+	sched_step();
 	if (mm->exited) {
 		/* Exited while this operation waited for its lock. */
 		if (fault)

@@ -134,6 +134,7 @@ bool rf_world_fail_maple(struct rf_world *world, uint32_t nth);
 #define RF_MAX_THREADS		3
 #define RF_MAX_PREEMPTIONS	16
 #define RF_MAX_TRACE		4096
+#define RF_MAX_STEPS		64
 
 /* At switch point @point (numbered from 1 over the race), run @thread. */
 struct rf_preemption {
@@ -199,6 +200,14 @@ struct rf_race_result {
 	uint32_t nr_points;		/* switch points met */
 	uint32_t nr_trace;		/* the first of them, in @trace */
 	const struct rf_trace_point *trace;
+	/*
+	 * Per thread, the switch points met when each step of its operation
+	 * began: the operation itself, then each VMA fork copies or exit and
+	 * munmap unlink (munmap's splits and detach first). A serial
+	 * explanation tries this order first.
+	 */
+	uint32_t nr_steps[RF_MAX_THREADS];
+	uint32_t steps[RF_MAX_THREADS][RF_MAX_STEPS];
 	uint32_t nr_taken;		/* the plan that replays the run */
 	struct rf_preemption taken[RF_MAX_PREEMPTIONS];
 	uint32_t nr_late;		/* the late stores that were held */

@@ -35,6 +35,7 @@ struct race_state {
 _Static_assert(RF_MAX_THREADS == SCHED_MAX_THREADS &&
 	       RF_MAX_PREEMPTIONS == SCHED_MAX_PREEMPTIONS &&
 	       RF_MAX_TRACE == SCHED_MAX_TRACE &&
+	       RF_MAX_STEPS == SCHED_MAX_STEPS &&
 	       RF_MAX_PCT_CHANGES == SCHED_MAX_PCT_CHANGES &&
 	       RF_MAX_LATE == SB_MAX_LATE &&
 	       RF_MAX_LATE_CANDIDATES == SB_MAX_CANDIDATES, "race limits agree");
@@ -55,6 +56,9 @@ static void race_thread_fn(void *arg)
 	w->nr_attempts = 0;
 	/* Where this thread's rmap walk reports (kept per thread). */
 	w->op_results = &t->hits;
+	/* An operation's first step begins once it holds its mmap_lock. */
+	if (!t->mm || rf_op_is_walker(op))
+		sched_step();
 	if (!t->mm)
 		t->status = RF_STATUS_EINVAL;
 	else if (rf_op_is_walker(op))
@@ -192,6 +196,8 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 		};
 	}
 	out->trace = rs->trace;
+	memcpy(out->nr_steps, rs->res.nr_steps, sizeof(out->nr_steps));
+	memcpy(out->steps, rs->res.steps, sizeof(out->steps));
 	out->nr_taken = rs->res.nr_taken;
 	for (i = 0; i < out->nr_taken; i++)
 		out->taken[i] = (struct rf_preemption){ rs->res.taken[i].point,

@@ -334,6 +334,18 @@ static int choose(struct sched *s, u32 n, int cur, bool stopped)
 	return chosen == cur && !stopped ? -1 : chosen;
 }
 
+void sched_step(void)
+{
+	struct sched *s = current_sched();
+	u32 *n;
+
+	if (!s || s->cur < 0)
+		return;
+	n = &s->res->nr_steps[s->cur];
+	if (*n < SCHED_MAX_STEPS)
+		s->res->steps[s->cur][(*n)++] = s->res->nr_points;
+}
+
 void sched_point(enum sched_point_kind kind, const char *what,
 		 const void *obj, const char *func)
 {
@@ -566,6 +578,7 @@ void sched_run(struct world *w, void (*fn)(void *arg), void *const *args,
 	res->nr_taken = 0;
 	res->abandoned = false;
 	memset(res->finished, 0, sizeof(res->finished));
+	memset(res->nr_steps, 0, sizeof(res->nr_steps));
 	s->w = w;
 	s->nr = nr;
 	s->cur = -1;

@@ -66,8 +66,10 @@ static void tear_down_vmas(struct mm_struct *mm)
 	struct vm_area_struct *vma, *next;
 
 	pte_clear_range(mm, 0, TASK_SIZE);
-	list_for_each_entry(vma, &mm->mmap, vm_list)
+	list_for_each_entry(vma, &mm->mmap, vm_list) {
+		sched_step();
 		unlink_anon_vmas(vma);
+	}
 	list_for_each_entry_safe(vma, next, &mm->mmap, vm_list) {
 		vma_unlink(vma);
 		remove_vma(vma);
@@ -89,6 +91,7 @@ int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		if (mpnt->vm_flags & VM_DONTCOPY)
 			continue;
 
+		sched_step();
 		tmp = vm_area_dup(mpnt);
 		if (!tmp)
 			goto fail_nomem;

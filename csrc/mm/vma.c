@@ -540,6 +540,8 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 	LIST_HEAD(detached);
 	int err;
 
+	/* Steps as a race may see them: two splits, the detach, each unlink. */
+	sched_step();
 	vma = vma_first_in_range(mm, start, end);
 	if (!vma)
 		return 0;
@@ -549,6 +551,7 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 		if (err)
 			return err;
 	}
+	sched_step();
 	for (; vma && vma->vm_start < end; vma = vma_next(vma)) {
 		if (vma->vm_end > end) {
 			err = __split_vma(vma, end, 0);
@@ -557,13 +560,16 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long len)
 		}
 	}
 
+	sched_step();
 	while ((vma = vma_first_in_range(mm, start, end))) {
 		vma_unlink(vma);
 		list_add_tail(&vma->vm_list, &detached);
 	}
 	pte_clear_range(mm, start, end);
-	list_for_each_entry(vma, &detached, vm_list)
+	list_for_each_entry(vma, &detached, vm_list) {
+		sched_step();
 		unlink_anon_vmas(vma);
+	}
 	list_for_each_entry_safe(vma, next, &detached, vm_list) {
 		list_del(&vma->vm_list);
 		remove_vma(vma);

@@ -432,6 +432,10 @@ pub struct RaceResult {
     /// Switch points met (the trace holds the first of them).
     pub nr_points: u32,
     pub trace: Vec<TracePoint>,
+    /// Per operation, the switch points met when each of its steps began
+    /// (the operation, then each VMA a fork copies or an exit or munmap
+    /// unlinks; munmap's splits and detach first).
+    pub steps: Vec<Vec<u32>>,
     /// The preemptions of the plan that happened.
     pub taken: Vec<Preemption>,
     /// The late stores of the plan that were held back.
@@ -613,6 +617,11 @@ impl World {
                 obj: p.obj,
             })
             .collect();
+        let steps = out.nr_steps[..n]
+            .iter()
+            .zip(&out.steps)
+            .map(|(&k, began)| began[..(k as usize).min(began.len())].to_vec())
+            .collect();
         let taken = out.taken[..out.nr_taken as usize]
             .iter()
             .map(|p| Preemption {
@@ -642,6 +651,7 @@ impl World {
             outcomes,
             nr_points: out.nr_points,
             trace,
+            steps,
             taken,
             late,
             late_candidates,

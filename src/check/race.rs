@@ -20,7 +20,7 @@ use crate::check::report::{Failure, Side};
 use crate::check::runner::{guarded, Checked, Run, RunOptions, RunResult};
 use crate::check::snapshot::{canonicalize, first_difference, Snapshot};
 use crate::engine::variant::Mode;
-use crate::engine::{Engine, Outcome, RaceRun, Serial, MAX_SERIAL_EXECUTIONS};
+use crate::engine::{Engine, Outcome, RaceOrder, RaceRun, Serial, MAX_SERIAL_EXECUTIONS};
 use crate::language::op::{Access, Op, Step};
 use crate::language::race::Race;
 use crate::language::scenario::VariantSel;
@@ -249,7 +249,10 @@ fn serial_match(
     const LISTED: usize = 24;
     let at = Some(run.scenario.steps.len());
     let mode = run.variant.mode;
-    let before = ended_before(&spans(c_run, race.branches.len()));
+    let order = RaceOrder {
+        before: ended_before(&spans(c_run, race.branches.len())),
+        began: c_run.steps.clone(),
+    };
     let mut tried = Vec::new();
     let mut judged = 0usize;
     for how in serial_choices(&race.branches) {
@@ -293,7 +296,7 @@ fn serial_match(
             }
             false
         };
-        let found = guarded(|| o.explain_race(&race.branches, &how, &before, &mut judge)).map_err(
+        let found = guarded(|| o.explain_race(&race.branches, &how, &order, &mut judge)).map_err(
             |msg| {
                 let mut f = run.failure(at, "oracle.panic", Side::Oracle, msg);
                 f.race = Some(ran.clone());

@@ -288,6 +288,7 @@ impl Engine for CEngine {
                     obj: p.obj,
                 })
                 .collect(),
+            steps: run.steps,
             taken: Schedule {
                 preemptions: run
                     .taken

@@ -154,6 +154,10 @@ pub struct RaceRun {
     pub points: u32,
     /// The first of them, in order.
     pub trace: Vec<TracePoint>,
+    /// Per branch, the switch points met when each of its steps began:
+    /// the operation, then each step of it [`Engine::explain_race`] may
+    /// interleave with the others.
+    pub steps: Vec<Vec<u32>>,
     /// The schedule that replays the run: the preemptions of the one given
     /// that happened, and the choices PCT made.
     pub taken: Schedule,
@@ -176,6 +180,31 @@ pub enum Serial {
     /// another fault of its process, it may have looked before the other
     /// published its new one.
     Apart,
+}
+
+/// What a race's run says about the order of its branches, for
+/// [`Engine::explain_race`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaceOrder {
+    /// Per branch, the branches that ended before it began: a serial
+    /// execution runs them first.
+    pub before: Vec<Vec<usize>>,
+    /// Per branch, when each of its steps began in the run
+    /// ([`RaceRun::steps`]). Where several branches could go next, the
+    /// one whose next step began first is tried first, so the first
+    /// execution tried is the run's own order; the others follow.
+    pub began: Vec<Vec<u32>>,
+}
+
+impl RaceOrder {
+    /// When branch `i`'s step `n` began in the run; unknown steps last.
+    pub fn began(&self, i: usize, n: usize) -> u32 {
+        self.began
+            .get(i)
+            .and_then(|b| b.get(n))
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
 }
 
 /// Judges one serial execution of a race: the branches' order as a
@@ -221,8 +250,8 @@ pub trait Engine {
     /// with the other branches, but never two operations of one process
     /// (their mmap_lock) nor a walker's isolation out of place. Each
     /// branch runs as `how` says; branch `j` starts only after every
-    /// branch in `before[j]` has ended (they ended before it began in the
-    /// race). Each branch's walker page is isolated first, as a race
+    /// branch in `order.before[j]` has ended (they ended before it began
+    /// in the race), and the run's own order is tried first. Each branch's walker page is isolated first, as a race
     /// isolates them when it begins. At most [`MAX_SERIAL_EXECUTIONS`]
     /// are tried. `None` when the engine cannot; `Some(None)` when none
     /// explains the race.
@@ -230,10 +259,10 @@ pub trait Engine {
         &self,
         branches: &[Step],
         how: &[Serial],
-        before: &[Vec<usize>],
+        order: &RaceOrder,
         judge: &mut RaceJudge<'_>,
     ) -> Option<Option<Box<dyn Engine>>> {
-        let _ = (branches, how, before, judge);
+        let _ = (branches, how, order, judge);
         None
     }
     /// Every live object, as the engine sees it.

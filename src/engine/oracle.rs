@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use rmap_oracle as oracle;
 
 use super::{
-    Engine, Layout, Outcome, RaceJudge, Serial, Site, Status, Teardown, MAX_SERIAL_EXECUTIONS,
+    Engine, Layout, Outcome, RaceJudge, RaceOrder, Serial, Site, Status, Teardown,
+    MAX_SERIAL_EXECUTIONS,
 };
 use crate::check::runner::state_hash;
 use crate::check::snapshot::canonicalize;
@@ -198,7 +199,7 @@ impl Engine for OracleEngine {
         &self,
         branches: &[Step],
         how: &[Serial],
-        before: &[Vec<usize>],
+        order: &RaceOrder,
         judge: &mut RaceJudge<'_>,
     ) -> Option<Option<Box<dyn Engine>>> {
         let mut world = self.world.clone();
@@ -217,7 +218,7 @@ impl Engine for OracleEngine {
         let mut search = Interleavings {
             branches,
             how,
-            before,
+            order,
             live: &live,
             isolated: &isolated,
             anon_pgoff: self.anon_pgoff,
@@ -315,7 +316,7 @@ enum Progress {
 struct Interleavings<'a, 'j> {
     branches: &'a [Step],
     how: &'a [Serial],
-    before: &'a [Vec<usize>],
+    order: &'a RaceOrder,
     /// The processes when the race began.
     live: &'a [u32],
     isolated: &'a [Option<Result<oracle::Isolated, oracle::Status>>],
@@ -338,9 +339,11 @@ impl Interleavings<'_, '_> {
         if self.tried >= MAX_SERIAL_EXECUTIONS {
             return None;
         }
-        let next: Vec<usize> = (0..progress.len())
+        let mut next: Vec<usize> = (0..progress.len())
             .filter(|&i| self.may_step(&progress, i))
             .collect();
+        // The run's own order first: the earliest begun next step.
+        next.sort_by_key(|&i| (self.order.began(i, steps_taken(&progress[i])), i));
         if next.is_empty() {
             return self.judge_end(world, progress);
         }
@@ -441,7 +444,7 @@ impl Interleavings<'_, '_> {
             Progress::Ended(_) => false,
             Progress::Running(_) => true,
             Progress::Pending => {
-                self.before[i]
+                self.order.before[i]
                     .iter()
                     .all(|&j| matches!(progress[j], Progress::Ended(_)))
                     && !(0..progress.len()).any(|j| {
@@ -517,6 +520,15 @@ impl Interleavings<'_, '_> {
     }
 }
 
+/// The steps a branch has taken: its next step's index.
+fn steps_taken(p: &Progress) -> usize {
+    match p {
+        Progress::Pending => 0,
+        Progress::Running(s) => s.steps(),
+        Progress::Ended(_) => usize::MAX,
+    }
+}
+
 /// The reference's form of an operation others may interrupt between two
 /// of its VMAs; `None` for the others.
 fn interruptible(op: &Op) -> Option<oracle::Interruptible> {
@@ -525,5 +537,54 @@ fn interruptible(op: &Op) -> Option<oracle::Interruptible> {
         Op::Exit { mm } => Some(oracle::Interruptible::Exit { mm }),
         Op::Munmap { mm, start, len } => Some(oracle::Interruptible::Munmap { mm, start, len }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::parse::parse_scenario;
+
+    /// The first serial execution tried when the branches' steps began as
+    /// `began` says (every execution is refused, so the search goes on).
+    fn first_tried(began: Vec<Vec<u32>>) -> Vec<usize> {
+        let s = parse_scenario(
+            "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nmmap 0 0x20000 0x1000\n\
+             fault 0 0x20000 w\nfork 0\npar { fork 0 } { fork 1 }\n",
+            "test",
+        )
+        .unwrap();
+        let mut o = OracleEngine::new();
+        for step in &s.steps {
+            o.apply(&step.op, None);
+        }
+        let race = s.race.expect("a race");
+        let order = RaceOrder {
+            before: vec![Vec::new(), Vec::new()],
+            began,
+        };
+        let mut first = None;
+        let mut judge = |schedule: &[usize], _: &[Outcome], _: &mut dyn Engine| {
+            first.get_or_insert_with(|| schedule.to_vec());
+            false
+        };
+        let found = o.explain_race(&race.branches, &[Serial::Whole; 2], &order, &mut judge);
+        assert!(matches!(found, Some(None)), "every execution was refused");
+        first.expect("an execution was tried")
+    }
+
+    #[test]
+    fn the_runs_own_order_is_tried_first() {
+        // Each fork: its start, then one step per VMA copied.
+        assert_eq!(
+            first_tried(vec![vec![5, 6, 7], vec![1, 2, 3]]),
+            vec![1, 1, 1, 0, 0, 0]
+        );
+        assert_eq!(
+            first_tried(vec![vec![1, 10, 20], vec![5, 15, 25]]),
+            vec![0, 1, 0, 1, 0, 1]
+        );
+        // Steps the run did not mark come after those it did.
+        assert_eq!(first_tried(vec![vec![9], vec![]]), vec![0, 0, 0, 1, 1, 1]);
     }
 }

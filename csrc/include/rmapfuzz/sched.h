@@ -58,6 +58,14 @@ void sched_point(enum sched_point_kind kind, const char *what,
 		 const void *obj, const char *func);
 
 /*
+ * The running thread begins a step of its operation that another thread's
+ * operation may fall before or after (a VMA that fork copies, that exit or
+ * munmap unlinks). Not a switch point: it only records when, so that the
+ * judge of a race tries the order the run took first.
+ */
+void sched_step(void);
+
+/*
  * The running thread cannot go on until @ready(@lock, @write) holds: run
  * others until it does. Returns false (nothing waited for) when that can
  * never happen because the running thread itself holds @lock: a

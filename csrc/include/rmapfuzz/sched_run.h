@@ -13,6 +13,7 @@
 #define SCHED_MAX_PREEMPTIONS	16
 #define SCHED_MAX_TRACE		4096
 #define SCHED_MAX_PCT_CHANGES	4
+#define SCHED_MAX_STEPS		64
 
 /*
  * Probabilistic concurrency testing: the highest-priority runnable thread
@@ -46,6 +47,9 @@ struct sched_run_result {
 	struct sched_preemption taken[SCHED_MAX_PREEMPTIONS];
 	bool abandoned;
 	bool finished[SCHED_MAX_THREADS];
+	/* Where each thread's steps began (sched_step()): points met by then. */
+	u32 nr_steps[SCHED_MAX_THREADS];
+	u32 steps[SCHED_MAX_THREADS][SCHED_MAX_STEPS];
 	struct sb_result stores;		/* late stores, candidates */
 };
 
