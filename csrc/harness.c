@@ -318,8 +318,11 @@ static uint32_t op_fork(struct rf_world *rw, struct mm_struct *mm)
 	 * fork took the next one meanwhile (ids count successful forks).
 	 */
 	unsigned int id = rw->w.next_mm_id++;
-	struct mm_struct *child = dup_mm(mm, id), *pos;
+	struct mm_struct *child, *pos;
 
+	/* Another fork may take the next id before this one allocates. */
+	sched_step();
+	child = dup_mm(mm, id);
 	if (!child) {
 		if (rw->w.next_mm_id == id + 1)
 			rw->w.next_mm_id = id;

@@ -202,9 +202,10 @@ struct rf_race_result {
 	const struct rf_trace_point *trace;
 	/*
 	 * Per thread, the switch points met when each step of its operation
-	 * began: the operation itself, then each VMA fork copies or exit and
-	 * munmap unlink (munmap's splits and detach first). A serial
-	 * explanation tries this order first.
+	 * began: the operation itself (once it holds its mmap_lock), then a
+	 * fork's allocation of its child after taking the child's id, each
+	 * VMA it copies, munmap's two splits and its detach, each VMA exit
+	 * or munmap unlinks. A serial explanation tries this order first.
 	 */
 	uint32_t nr_steps[RF_MAX_THREADS];
 	uint32_t steps[RF_MAX_THREADS][RF_MAX_STEPS];

@@ -433,8 +433,9 @@ pub struct RaceResult {
     pub nr_points: u32,
     pub trace: Vec<TracePoint>,
     /// Per operation, the switch points met when each of its steps began
-    /// (the operation, then each VMA a fork copies or an exit or munmap
-    /// unlinks; munmap's splits and detach first).
+    /// (the operation, a fork's allocation of its child, each VMA a fork
+    /// copies, munmap's splits and detach, each VMA an exit or munmap
+    /// unlinks).
     pub steps: Vec<Vec<u32>>,
     /// The preemptions of the plan that happened.
     pub taken: Vec<Preemption>,

@@ -35,6 +35,10 @@ pub struct Stepper {
 #[derive(Clone, Debug)]
 enum Phase {
     Start,
+    /// The child's id taken, its mm not yet allocated.
+    ForkBegun {
+        id: u32,
+    },
     Fork {
         child: MmKey,
         id: u32,
@@ -190,15 +194,25 @@ impl World {
     fn step_phase(&mut self, op: Interruptible, phase: Phase) -> Result<Phase, Status> {
         match (op, phase) {
             (Interruptible::Fork { mm }, Phase::Start) => {
-                let parent = self.live_mm(mm)?;
-                if self.attempt(Site::Mm).is_err() {
-                    return Err(Status::Enomem);
-                }
-                // The child's id is taken now (a walker may meet the child
-                // half built) and given back if the fork fails, unless
-                // another fork took the next one meanwhile.
+                self.live_mm(mm)?;
+                // The child's id is taken first (a walker may meet the child
+                // half built), a step of its own: another fork may take the
+                // next before this one allocates. Given back if the fork
+                // fails, unless another fork took the next one meanwhile.
                 let id = self.next_mm_id;
                 self.next_mm_id += 1;
+                Ok(Phase::ForkBegun { id })
+            }
+            (Interruptible::Fork { mm }, Phase::ForkBegun { id }) => {
+                let parent = match self.live_mm(mm) {
+                    Ok(parent) if self.attempt(Site::Mm).is_ok() => parent,
+                    failed => {
+                        if self.next_mm_id == id + 1 {
+                            self.next_mm_id = id;
+                        }
+                        return Err(failed.err().unwrap_or(Status::Enomem));
+                    }
+                };
                 let child = self.mms.insert(Mm {
                     id,
                     vmas: BTreeMap::new(),
@@ -313,7 +327,7 @@ impl Stepper {
     /// dump of the world until it is born).
     pub fn child_id(&self) -> Option<u32> {
         match self.phase {
-            Phase::Fork { id, .. } => Some(id),
+            Phase::ForkBegun { id } | Phase::Fork { id, .. } => Some(id),
             _ => None,
         }
     }

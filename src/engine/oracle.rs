@@ -575,16 +575,20 @@ mod tests {
 
     #[test]
     fn the_runs_own_order_is_tried_first() {
-        // Each fork: its start, then one step per VMA copied.
+        // Each fork: its start (the child's id), the child's mm, then one
+        // step per VMA copied.
         assert_eq!(
-            first_tried(vec![vec![5, 6, 7], vec![1, 2, 3]]),
-            vec![1, 1, 1, 0, 0, 0]
+            first_tried(vec![vec![5, 6, 7, 8], vec![1, 2, 3, 4]]),
+            vec![1, 1, 1, 1, 0, 0, 0, 0]
         );
         assert_eq!(
-            first_tried(vec![vec![1, 10, 20], vec![5, 15, 25]]),
-            vec![0, 1, 0, 1, 0, 1]
+            first_tried(vec![vec![1, 10, 20, 30], vec![5, 15, 25, 35]]),
+            vec![0, 1, 0, 1, 0, 1, 0, 1]
         );
         // Steps the run did not mark come after those it did.
-        assert_eq!(first_tried(vec![vec![9], vec![]]), vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!(
+            first_tried(vec![vec![9], vec![]]),
+            vec![0, 0, 0, 0, 1, 1, 1, 1]
+        );
     }
 }
