@@ -202,7 +202,9 @@ struct rf_race_result {
 	const struct rf_trace_point *trace;
 	/*
 	 * Per thread, the switch points met when each step of its operation
-	 * began: the operation itself (once it holds its mmap_lock), then a
+	 * took effect (when it last took a lock, or began if it took none;
+	 * nr_steps may exceed RF_MAX_STEPS): the operation itself (once it
+	 * holds its mmap_lock), then a
 	 * fork's allocation of its child after taking the child's id, each
 	 * VMA it copies, munmap's two splits and its detach, each VMA exit
 	 * or munmap unlinks. A serial explanation tries this order first.

@@ -337,13 +337,27 @@ static int choose(struct sched *s, u32 n, int cur, bool stopped)
 void sched_step(void)
 {
 	struct sched *s = current_sched();
-	u32 *n;
+	u32 n;
 
 	if (!s || s->cur < 0)
 		return;
-	n = &s->res->nr_steps[s->cur];
-	if (*n < SCHED_MAX_STEPS)
-		s->res->steps[s->cur][(*n)++] = s->res->nr_points;
+	n = s->res->nr_steps[s->cur]++;
+	if (n < SCHED_MAX_STEPS)
+		s->res->steps[s->cur][n] = s->res->nr_points;
+}
+
+/*
+ * A step's changes to what others see are made under the locks it takes,
+ * the last one deciding (anon_vma_fork() may reuse an anon_vma only once
+ * it holds the family's lock, after its allocations): the step is placed
+ * there rather than where it began.
+ */
+static void step_took_lock(struct sched *s)
+{
+	u32 n = s->res->nr_steps[s->cur];
+
+	if (n && n <= SCHED_MAX_STEPS)
+		s->res->steps[s->cur][n - 1] = s->res->nr_points;
 }
 
 void sched_point(enum sched_point_kind kind, const char *what,
@@ -355,6 +369,8 @@ void sched_point(enum sched_point_kind kind, const char *what,
 	if (!s || s->cur < 0 || s->w->sched_quiet)
 		return;
 	trace_point(s, kind, what, obj, func);
+	if (kind == SP_LOCK)
+		step_took_lock(s);
 	next = choose(s, s->res->nr_points, s->cur, false);
 	if (next >= 0) {
 		s->next = next;

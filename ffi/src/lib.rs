@@ -432,8 +432,9 @@ pub struct RaceResult {
     /// Switch points met (the trace holds the first of them).
     pub nr_points: u32,
     pub trace: Vec<TracePoint>,
-    /// Per operation, the switch points met when each of its steps began
-    /// (the operation, a fork's allocation of its child, each VMA a fork
+    /// Per operation, the switch points met when each of its steps took
+    /// effect: when it last took a lock, or began if it took none (the
+    /// operation, a fork's allocation of its child, each VMA a fork
     /// copies, munmap's splits and detach, each VMA an exit or munmap
     /// unlinks).
     pub steps: Vec<Vec<u32>>,

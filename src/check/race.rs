@@ -251,7 +251,7 @@ fn serial_match(
     let mode = run.variant.mode;
     let order = RaceOrder {
         before: ended_before(&spans(c_run, race.branches.len())),
-        began: c_run.steps.clone(),
+        steps_at: c_run.steps.clone(),
     };
     let mut tried = Vec::new();
     let mut judged = 0usize;

@@ -154,8 +154,9 @@ pub struct RaceRun {
     pub points: u32,
     /// The first of them, in order.
     pub trace: Vec<TracePoint>,
-    /// Per branch, the switch points met when each of its steps began:
-    /// the operation, then each step of it [`Engine::explain_race`] may
+    /// Per branch, the switch points met when each of its steps took
+    /// effect (when it last took a lock, or began if it took none): the
+    /// operation, then each step of it [`Engine::explain_race`] may
     /// interleave with the others.
     pub steps: Vec<Vec<u32>>,
     /// The schedule that replays the run: the preemptions of the one given
@@ -189,17 +190,18 @@ pub struct RaceOrder {
     /// Per branch, the branches that ended before it began: a serial
     /// execution runs them first.
     pub before: Vec<Vec<usize>>,
-    /// Per branch, when each of its steps began in the run
+    /// Per branch, when each of its steps took effect in the run
     /// ([`RaceRun::steps`]). Where several branches could go next, the
-    /// one whose next step began first is tried first, so the first
+    /// one whose next step took effect first is tried first, so the first
     /// execution tried is the run's own order; the others follow.
-    pub began: Vec<Vec<u32>>,
+    pub steps_at: Vec<Vec<u32>>,
 }
 
 impl RaceOrder {
-    /// When branch `i`'s step `n` began in the run; unknown steps last.
-    pub fn began(&self, i: usize, n: usize) -> u32 {
-        self.began
+    /// When branch `i`'s step `n` took effect in the run; unknown steps
+    /// last.
+    pub fn step_at(&self, i: usize, n: usize) -> u32 {
+        self.steps_at
             .get(i)
             .and_then(|b| b.get(n))
             .copied()

@@ -342,8 +342,8 @@ impl Interleavings<'_, '_> {
         let mut next: Vec<usize> = (0..progress.len())
             .filter(|&i| self.may_step(&progress, i))
             .collect();
-        // The run's own order first: the earliest begun next step.
-        next.sort_by_key(|&i| (self.order.began(i, steps_taken(&progress[i])), i));
+        // The run's own order first: the next step that took effect first.
+        next.sort_by_key(|&i| (self.order.step_at(i, steps_taken(&progress[i])), i));
         if next.is_empty() {
             return self.judge_end(world, progress);
         }
@@ -545,9 +545,10 @@ mod tests {
     use super::*;
     use crate::language::parse::parse_scenario;
 
-    /// The first serial execution tried when the branches' steps began as
-    /// `began` says (every execution is refused, so the search goes on).
-    fn first_tried(began: Vec<Vec<u32>>) -> Vec<usize> {
+    /// The first serial execution tried when the branches' steps took
+    /// effect as `steps_at` says (every execution is refused, so the search
+    /// goes on).
+    fn first_tried(steps_at: Vec<Vec<u32>>) -> Vec<usize> {
         let s = parse_scenario(
             "mmap 0 0x10000 0x1000\nfault 0 0x10000 w\nmmap 0 0x20000 0x1000\n\
              fault 0 0x20000 w\nfork 0\npar { fork 0 } { fork 1 }\n",
@@ -561,7 +562,7 @@ mod tests {
         let race = s.race.expect("a race");
         let order = RaceOrder {
             before: vec![Vec::new(), Vec::new()],
-            began,
+            steps_at,
         };
         let mut first = None;
         let mut judge = |schedule: &[usize], _: &[Outcome], _: &mut dyn Engine| {

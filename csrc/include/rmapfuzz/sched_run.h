@@ -47,7 +47,11 @@ struct sched_run_result {
 	struct sched_preemption taken[SCHED_MAX_PREEMPTIONS];
 	bool abandoned;
 	bool finished[SCHED_MAX_THREADS];
-	/* Where each thread's steps began (sched_step()): points met by then. */
+	/*
+	 * Where each thread's steps took effect: the points met when the step
+	 * last took a lock, or when it began (sched_step()) if it took none.
+	 * nr_steps counts the steps begun, which may exceed SCHED_MAX_STEPS.
+	 */
 	u32 nr_steps[SCHED_MAX_THREADS];
 	u32 steps[SCHED_MAX_THREADS][SCHED_MAX_STEPS];
 	struct sb_result stores;		/* late stores, candidates */
