@@ -40,11 +40,36 @@ fn target_dir() -> PathBuf {
     workspace().join("target").join("kernel-test")
 }
 
+/// `args` with `corpus` standing for the hand-written scenarios of
+/// corpus/: the grown ones (corpus/grown, hundreds of fuzz inputs) are
+/// replayed and swept by tests/corpus.rs on the built-in variants; here,
+/// run a dozen times per tree, they would cost most of the CI budget.
+fn with_corpus(args: &[&str]) -> Vec<std::ffi::OsString> {
+    let hand_written = || {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(workspace().join("corpus"))
+            .expect("corpus/")
+            .map(|e| e.expect("an entry of corpus/").path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "grown"))
+            .collect();
+        entries.sort();
+        entries
+    };
+    args.iter()
+        .flat_map(|&a| {
+            if a == "corpus" {
+                hand_written().into_iter().map(Into::into).collect()
+            } else {
+                vec![a.into()]
+            }
+        })
+        .collect()
+}
+
 fn rmapfuzz(tree: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
         .arg("--kernel-src")
         .arg(tree)
-        .args(args)
+        .args(with_corpus(args))
         .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
         .current_dir(workspace())
         .output()
@@ -573,7 +598,7 @@ fn rmapfuzz_against(tree: &Path, base: &Path, args: &[&str]) -> Output {
         .arg(tree)
         .arg("--reference-src")
         .arg(base)
-        .args(args)
+        .args(with_corpus(args))
         .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
         .current_dir(workspace())
         .output()
@@ -612,7 +637,7 @@ fn a_tree_build_needs_its_tree(tree: &Path) -> Result<(), Failed> {
     }
     let built = target_dir().join("release/rmapfuzz");
     let out = Command::new(&built)
-        .args(["replay", "corpus"])
+        .args(with_corpus(&["replay", "corpus"]))
         .current_dir(workspace())
         .output()?;
     let all = text(&out);
@@ -684,7 +709,7 @@ fn compiler_error_at_the_slip(
     let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
         .arg("--kernel-src")
         .arg(dir.path())
-        .args(["replay", "corpus"])
+        .args(with_corpus(&["replay", "corpus"]))
         .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
         .env_remove("RMAPFUZZ_WERROR")
         .current_dir(workspace())
@@ -788,7 +813,9 @@ fn refuses_unplaceable_function(tree: &Path) -> Result<(), Failed> {
         if args[0] == "kernel-extract" {
             cmd.args(args).arg(dir.path().join("out")).arg(dir.path());
         } else {
-            cmd.arg("--kernel-src").arg(dir.path()).args(args);
+            cmd.arg("--kernel-src")
+                .arg(dir.path())
+                .args(with_corpus(args));
         }
         let out = cmd
             .env("RMAPFUZZ_KERNEL_TARGET_DIR", target_dir())
