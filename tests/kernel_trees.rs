@@ -48,8 +48,10 @@ fn with_corpus(args: &[&str]) -> Vec<std::ffi::OsString> {
     let hand_written = || {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(workspace().join("corpus"))
             .expect("corpus/")
-            .map(|e| e.expect("an entry of corpus/").path())
-            .filter(|p| p.file_name().is_some_and(|n| n != "grown"))
+            .map(|e| e.expect("an entry of corpus/").file_name())
+            .filter(|n| n != "grown")
+            // Relative, as reports name them (rmapfuzz runs in the workspace).
+            .map(|n| Path::new("corpus").join(n))
             .collect();
         entries.sort();
         entries
