@@ -324,6 +324,7 @@ static uint32_t op_fork(struct rf_world *rw, struct mm_struct *mm)
 	sched_step();
 	child = dup_mm(mm, id);
 	if (!child) {
+		sched_step_effect();
 		if (rw->w.next_mm_id == id + 1)
 			rw->w.next_mm_id = id;
 		return RF_STATUS_ENOMEM;

@@ -349,15 +349,24 @@ void sched_step(void)
 /*
  * A step's changes to what others see are made under the locks it takes,
  * the last one deciding (anon_vma_fork() may reuse an anon_vma only once
- * it holds the family's lock, after its allocations): the step is placed
- * there rather than where it began.
+ * it holds the family's lock, after its allocations), or where it changes
+ * them without a lock (sched_step_effect()): the step is placed at the
+ * last of these rather than where it began.
  */
-static void step_took_lock(struct sched *s)
+static void step_took_effect(struct sched *s)
 {
 	u32 n = s->res->nr_steps[s->cur];
 
 	if (n && n <= SCHED_MAX_STEPS)
 		s->res->steps[s->cur][n - 1] = s->res->nr_points;
+}
+
+void sched_step_effect(void)
+{
+	struct sched *s = current_sched();
+
+	if (s && s->cur >= 0)
+		step_took_effect(s);
 }
 
 void sched_point(enum sched_point_kind kind, const char *what,
@@ -370,7 +379,7 @@ void sched_point(enum sched_point_kind kind, const char *what,
 		return;
 	trace_point(s, kind, what, obj, func);
 	if (kind == SP_LOCK)
-		step_took_lock(s);
+		step_took_effect(s);
 	next = choose(s, s->res->nr_points, s->cur, false);
 	if (next >= 0) {
 		s->next = next;

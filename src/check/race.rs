@@ -272,7 +272,7 @@ fn serial_match(
             let snap_o = canonicalize(&e.snapshot());
             let outcomes_agree = same_outcomes(&c_run.outcomes, outs);
             let difference = match mode {
-                Mode::Strict => first_difference(snap_c, &snap_o).map(|d| d.object.to_string()),
+                Mode::Strict => first_difference(snap_c, &snap_o).map(|d| d.to_string()),
                 Mode::Relaxed => {
                     (snap_c.shape() != snap_o.shape()).then(|| "the shapes differ".into())
                 }
@@ -282,7 +282,9 @@ fn serial_match(
             }
             if tried.len() < LISTED {
                 let why = match difference {
-                    Some(d) if outcomes_agree => format!("states differ first at {d}"),
+                    Some(d) if outcomes_agree => {
+                        format!("states differ first at {d} (the race vs this order)")
+                    }
                     _ => {
                         let c: Vec<String> = c_run.outcomes.iter().map(|o| o.to_string()).collect();
                         let r: Vec<String> = outs.iter().map(|o| o.to_string()).collect();

@@ -66,6 +66,13 @@ void sched_point(enum sched_point_kind kind, const char *what,
 void sched_step(void);
 
 /*
+ * The running thread's step changes what others see without a lock (a
+ * failed fork gives its child's id back only if no racing fork took the
+ * next one): the step took effect here, as at a lock (see sched_run.h).
+ */
+void sched_step_effect(void);
+
+/*
  * The running thread cannot go on until @ready(@lock, @write) holds: run
  * others until it does. Returns false (nothing waited for) when that can
  * never happen because the running thread itself holds @lock: a

@@ -49,7 +49,8 @@ struct sched_run_result {
 	bool finished[SCHED_MAX_THREADS];
 	/*
 	 * Where each thread's steps took effect: the points met when the step
-	 * last took a lock, or when it began (sched_step()) if it took none.
+	 * last took a lock or made a change others see without one
+	 * (sched_step_effect()), or when it began (sched_step()) if neither.
 	 * nr_steps counts the steps begun, which may exceed SCHED_MAX_STEPS.
 	 */
 	u32 nr_steps[SCHED_MAX_THREADS];
