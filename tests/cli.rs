@@ -293,3 +293,53 @@ fn known_warnings_are_acknowledged_by_replay_sweep_explore_and_minimize() {
         WARNS_THEN_BREAKS
     );
 }
+
+/// A fuzz input's race scheduled by PCT decodes, without a variant, to a
+/// text scenario carrying the schedule PCT took on the default variant,
+/// the one `decode --variant mainline` writes, and that replays.
+#[test]
+fn a_pct_race_decodes_with_the_schedule_it_took() {
+    use rmapfuzz::input::encoding::encode;
+    use rmapfuzz::language::parse::parse_scenario;
+    use rmapfuzz::language::race::{Pct, MAX_PCT_CHANGES};
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = "mmap 0 0x10000 0x2000\nfault 0 0x10000 w\nfork 0\n\
+                par { fork 0 } { exit 1 }\n";
+    let mut s = parse_scenario(text, "pct").unwrap();
+    let race = s.race.as_mut().expect("a race");
+    // The second thread first, then the first from switch point 3.
+    let mut changes = [0; MAX_PCT_CHANGES];
+    changes[0] = 3;
+    race.pct = Some(Pct {
+        priority: [2, 3, 0],
+        changes,
+        nr_changes: 1,
+    });
+    let input = dir.path().join("input");
+    std::fs::write(&input, encode(&s).unwrap()).unwrap();
+    let input = input.display().to_string();
+
+    let plain = rmapfuzz(&["decode", &input]);
+    assert!(plain.status.success(), "{plain:?}");
+    let decoded = String::from_utf8_lossy(&plain.stdout).into_owned();
+    let schedule = decoded
+        .lines()
+        .find(|l| l.starts_with("schedule "))
+        .unwrap_or_else(|| panic!("no schedule in\n{decoded}"));
+    assert!(
+        decoded.contains("PCT priorities took on mainline"),
+        "{decoded}"
+    );
+
+    let on_mainline = rmapfuzz(&["decode", &input, "--variant", "mainline"]);
+    let there = String::from_utf8_lossy(&on_mainline.stdout);
+    assert!(
+        there.lines().any(|l| l == schedule),
+        "{there}\nvs {schedule}"
+    );
+
+    let path = write(dir.path(), "decoded.txt", &decoded);
+    let replayed = rmapfuzz(&["replay", &path, "--variant", "mainline"]);
+    assert!(replayed.status.success(), "{replayed:?}");
+}

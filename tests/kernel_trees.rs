@@ -23,7 +23,9 @@
 //! `target/kernel-src/`), or from `RMAPFUZZ_KERNEL_TREES=DIR[:DIR...]`. A
 //! missing tree shows as an ignored test named "skipped: no kernel tree".
 //! `RMAPFUZZ_REQUIRE_KERNEL_TREES=1` (set by `.ci/run`) turns that into a
-//! failure.
+//! failure. `scripts/test` leaves them out unless asked (`--trees`), by
+//! `RMAPFUZZ_TREE_TESTS=skip`: they build rmapfuzz once per tree and take
+//! most of the suite's time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,8 +88,22 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The tree of a Debian release, when present.
+/// Whether the tree tests are left out (`scripts/test` without `--trees`
+/// sets `RMAPFUZZ_TREE_TESTS=skip`; `RMAPFUZZ_REQUIRE_KERNEL_TREES=1` wins).
+fn skipping() -> bool {
+    std::env::var_os("RMAPFUZZ_TREE_TESTS").is_some_and(|v| v == "skip") && !required()
+}
+
+fn required() -> bool {
+    std::env::var_os("RMAPFUZZ_REQUIRE_KERNEL_TREES").is_some_and(|v| v == "1")
+}
+
+/// The tree of a Debian release, when present (and the tests are not left
+/// out).
 fn tree(version: &str) -> Option<PathBuf> {
+    if skipping() {
+        return None;
+    }
     let listed = std::env::var("RMAPFUZZ_KERNEL_TREES").unwrap_or_default();
     let from_env = listed
         .split(':')
@@ -839,10 +855,15 @@ fn main() {
     // The builds share a target directory: one at a time, so a test never
     // runs the binary another just rebuilt with a different tree.
     args.test_threads = Some(1);
-    let require = std::env::var_os("RMAPFUZZ_REQUIRE_KERNEL_TREES").is_some_and(|v| v == "1");
+    let require = required();
     let mut trials = Vec::new();
     let missing = |name: String, trials: &mut Vec<Trial>| {
-        eprintln!("kernel_trees: {name}: skipped: no kernel tree (scripts/kernel-src VERSION fetches one)");
+        let why = if skipping() {
+            "left out (scripts/test --trees runs them)"
+        } else {
+            "no kernel tree (scripts/kernel-src VERSION fetches one)"
+        };
+        eprintln!("kernel_trees: {name}: skipped: {why}");
         let t = Trial::test(format!("{name}: skipped: no kernel tree"), move || {
             Err("no kernel tree, and RMAPFUZZ_REQUIRE_KERNEL_TREES=1".into())
         });

@@ -220,8 +220,10 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
 /// Most maple preallocations tried per operation.
 const MAX_MAPLE_NTH: u32 = 64;
 
-/// One tried scenario: its steps, the C state it reached, its failure.
-type Tried = (Vec<Step>, Option<u64>, Option<Failure>);
+/// One tried scenario: the frontier path it extends, its last step, the C
+/// state it reached, its failure. (Only the paths to new states are kept
+/// whole: most runs reach a state already seen.)
+type Tried = (usize, Step, Option<u64>, Option<Failure>);
 
 /// The steps to try from a state: each operation plain, then (when asked)
 /// with each of its allocations failed once and for good, and where the
@@ -232,7 +234,7 @@ fn expand(
     v: Variant,
     u: &Universe,
     known: Known,
-) -> Vec<(Vec<Step>, Option<u64>, Option<Failure>)> {
+) -> Vec<(Step, Option<u64>, Option<Failure>)> {
     let layout = layout_of(path, v);
     let mut out = Vec::new();
     for op in candidate_ops(&layout, u) {
@@ -248,7 +250,7 @@ fn expand(
         let plain = run(&scenario, v, opts);
         let allocs = plain.allocs.last().copied().unwrap_or(0);
         out.push((
-            steps.clone(),
+            steps.last().cloned().expect("one step"),
             plain.final_state.as_ref().map(state_hash),
             plain.failure,
         ));
@@ -263,7 +265,8 @@ fn expand(
                 let mut injected = steps.clone();
                 injected.last_mut().expect("one step").fail = Some(FailPlan { nth, and_later });
                 let r = run(&Scenario::new(injected.clone()), v, opts);
-                out.push((injected, r.final_state.as_ref().map(state_hash), r.failure));
+                let last = injected.pop().expect("one step");
+                out.push((last, r.final_state.as_ref().map(state_hash), r.failure));
             }
         }
         if !v.has_maple_tree() {
@@ -278,7 +281,8 @@ fn expand(
             if !r.maple_fired.contains(&path.len()) {
                 break;
             }
-            out.push((injected, r.final_state.as_ref().map(state_hash), r.failure));
+            let last = injected.pop().expect("one step");
+            out.push((last, r.final_state.as_ref().map(state_hash), r.failure));
         }
     }
     out
@@ -306,23 +310,28 @@ pub fn explore(
         let size = frontier.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let deadline_hit = std::sync::atomic::AtomicBool::new(false);
-        let chunks: Vec<&[Vec<Step>]> = frontier.chunks(size.div_ceil(threads).max(1)).collect();
+        let chunk_len = size.div_ceil(threads).max(1);
+        let chunks: Vec<(usize, &[Vec<Step>])> = frontier
+            .chunks(chunk_len)
+            .enumerate()
+            .map(|(n, c)| (n * chunk_len, c))
+            .collect();
         let states_so_far = seen.len();
         let expanded: Vec<Vec<Tried>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .iter()
-                .map(|chunk| {
+                .map(|&(first, chunk)| {
                     let (done, deadline_hit) = (&done, &deadline_hit);
                     scope.spawn(move || {
-                        let mut out = Vec::new();
-                        for path in chunk.iter() {
+                        let mut out: Vec<Tried> = Vec::new();
+                        for (i, path) in chunk.iter().enumerate() {
                             if limit.is_some_and(|l| start.elapsed() > l) {
                                 deadline_hit.store(true, std::sync::atomic::Ordering::Relaxed);
                                 break;
                             }
                             let found = expand(path, v, u, known);
                             let failed = found.iter().any(|f| f.2.is_some());
-                            out.extend(found);
+                            out.extend(found.into_iter().map(|(st, h, f)| (first + i, st, h, f)));
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             progress(Progress {
                                 depth: level,
@@ -344,13 +353,18 @@ pub fn explore(
                 .collect()
         });
         let mut next = Vec::new();
-        for (steps, hash, failure) in expanded.into_iter().flatten() {
+        let path_to = |parent: usize, last: Step| {
+            let mut steps = frontier[parent].clone();
+            steps.push(last);
+            steps
+        };
+        for (parent, last, hash, failure) in expanded.into_iter().flatten() {
             result.runs += 1;
             if let Some(f) = failure {
                 // Chunks are in frontier order, so the first one is the
                 // first in breadth-first order.
                 if result.failure.is_none() {
-                    let mut s = Scenario::new(steps);
+                    let mut s = Scenario::new(path_to(parent, last));
                     s.header.variant = VariantSel::Named(v.name.to_owned());
                     s.header.expect = Expect::Fail {
                         check: Some(f.check.clone()),
@@ -362,7 +376,7 @@ pub fn explore(
             }
             if let Some(h) = hash {
                 if seen.insert(h) {
-                    next.push(steps);
+                    next.push(path_to(parent, last));
                 }
             }
         }

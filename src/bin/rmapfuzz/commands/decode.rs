@@ -30,6 +30,32 @@ pub fn decode_one(
         Some(name) => Some(variant::find(&name).map_err(|e| InputError(vec![e.to_string()]))?),
         None => None,
     };
+    let mut note = String::new();
+    if chosen.is_none() && s.race.as_ref().is_some_and(|r| r.pct.is_some()) {
+        // PCT is not part of the text format: what it chose is, the
+        // schedule a run took. Switch points are counted in the code that
+        // runs, so the schedule is the default variant's.
+        let v = variant::find(variant::default_variant())
+            .map_err(|e| InputError(vec![e.to_string()]))?;
+        let opts = RunOptions {
+            known,
+            loose_schedules: true,
+            ..RunOptions::default()
+        };
+        let result = run(&s, v, opts);
+        if let (Some(race), Some(ran)) = (s.race.as_mut(), &result.race) {
+            race.schedule = ran.taken.clone();
+            race.pct = None;
+        }
+        note = format!(
+            "# The race's schedule is the one its PCT priorities took on {} (switch points are counted in the code that runs; --variant picks another)\n",
+            v.name
+        );
+        eprintln!(
+            "rmapfuzz: the race's schedule is the one it took on {} (PCT is not part of the text format)",
+            v.name
+        );
+    }
     if let Some(v) = chosen {
         // A fuzz input's schedule is a suggestion (the failure carries the
         // one the run took).
@@ -68,7 +94,7 @@ pub fn decode_one(
             None => eprintln!("rmapfuzz: {} does not fail on {}", input.display(), v.name),
         }
     }
-    let text = format!("# Decoded from {}\n{s}", input.display());
+    let text = format!("# Decoded from {}\n{note}{s}", input.display());
     match out {
         None => print!("{text}"),
         Some(path) => {
