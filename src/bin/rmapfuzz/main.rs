@@ -97,8 +97,10 @@ enum Command {
     },
     /// Turn a fuzz input (bytes) into a text scenario. With --variant (or
     /// RMAPFUZZ_VARIANT) it is run there, and the header records whether
-    /// and how it fails, so `rmapfuzz replay` reproduces it. Never
-    /// overwrites an existing file.
+    /// and how it fails, so `rmapfuzz replay` reproduces it. A race the
+    /// input schedules by PCT is written with the schedule it took (on
+    /// the default variant unless --variant names one). Never overwrites
+    /// an existing file.
     Decode {
         input: PathBuf,
         #[arg(short, long)]
