@@ -4,11 +4,11 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use rmapfuzz::check::runner::{run, RunOptions};
+use rmapfuzz::check::runner::{run, RunOptions, RunResult};
 use rmapfuzz::check::sweep::sweep_step;
-use rmapfuzz::engine::variant::{self};
+use rmapfuzz::engine::variant::{self, Variant};
 use rmapfuzz::input::encoding;
-use rmapfuzz::language::scenario::{Expect, VariantSel};
+use rmapfuzz::language::scenario::{Expect, Scenario, VariantSel};
 
 use super::*;
 
@@ -37,16 +37,7 @@ pub fn decode_one(
         // runs, so the schedule is the default variant's.
         let v = variant::find(variant::default_variant())
             .map_err(|e| InputError(vec![e.to_string()]))?;
-        let opts = RunOptions {
-            known,
-            loose_schedules: true,
-            ..RunOptions::default()
-        };
-        let result = run(&s, v, opts);
-        if let (Some(race), Some(ran)) = (s.race.as_mut(), &result.race) {
-            race.schedule = ran.taken.clone();
-            race.pct = None;
-        }
+        run_taking_schedule(&mut s, v, known);
         note = format!(
             "# The race's schedule is the one its PCT priorities took on {} (switch points are counted in the code that runs; --variant picks another)\n",
             v.name
@@ -57,19 +48,7 @@ pub fn decode_one(
         );
     }
     if let Some(v) = chosen {
-        // A fuzz input's schedule is a suggestion (the failure carries the
-        // one the run took).
-        let opts = RunOptions {
-            known,
-            loose_schedules: true,
-            ..RunOptions::default()
-        };
-        let result = run(&s, v, opts);
-        // The schedule the run took replays it; the input's was a hint.
-        if let (Some(race), Some(ran)) = (s.race.as_mut(), &result.race) {
-            race.schedule = ran.taken.clone();
-            race.pct = None;
-        }
+        let result = run_taking_schedule(&mut s, v, known);
         let failure = match result.failure {
             Some(f) => Some(f),
             None if sweep_last && !s.steps.is_empty() => {
@@ -111,4 +90,21 @@ pub fn decode_one(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `s` on `v` with its schedule as a suggestion (a fuzz input's is a
+/// hint, and PCT not part of the text format), then gives its race the
+/// schedule the run took, which replays it.
+fn run_taking_schedule(s: &mut Scenario, v: Variant, known: Known) -> RunResult {
+    let opts = RunOptions {
+        known,
+        loose_schedules: true,
+        ..RunOptions::default()
+    };
+    let result = run(s, v, opts);
+    if let (Some(race), Some(ran)) = (s.race.as_mut(), &result.race) {
+        race.schedule = ran.taken.clone();
+        race.pct = None;
+    }
+    result
 }
