@@ -15,6 +15,7 @@
 
 #include "harness_internal.h"
 #include <rmapfuzz/hits.h>
+#include <rmapfuzz/world_mem.h>
 #include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
@@ -187,6 +188,8 @@ struct mm_struct *rf_find_mm(struct rf_world *rw, uint32_t id)
 	return find_mm(&rw->w, id);
 }
 
+static uint64_t world_serial;
+
 struct rf_world *rf_world_new(const char *variant)
 {
 	const struct anon_vma_core *core = NULL;
@@ -206,6 +209,8 @@ struct rf_world *rf_world_new(const char *variant)
 	if (!rw)
 		abort();
 	rw->w.core = core;
+	rw->w.arena = world_arena_get();
+	rw->serial = __atomic_add_fetch(&world_serial, 1, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&rw->w.mms);
 	slab_world_init(&rw->w);
 
@@ -835,7 +840,8 @@ void rf_world_lock_stats(struct rf_world *rw, uint64_t out[RF_NR_LOCK_STATS])
 static void rf_world_release(struct rf_world *rw)
 {
 	rf_race_release(rw);
-	free(rw->w.lockdep.reports);
+	world_mem_free(rw->w.arena, rw->w.lockdep.reports);
+	world_arena_put(rw->w.arena);
 	vec_free(&rw->rmap_hits);
 	vec_free(&rw->hygiene_text);
 	rf_snapshot_release(rw);
@@ -909,4 +915,55 @@ void rf_world_discard(struct rf_world *rw)
 	slab_world_release(&rw->w);
 	world_leave();
 	rf_world_release(rw);
+}
+
+/* ---- Saved states ------------------------------------------------------- */
+
+struct rf_checkpoint {
+	uint64_t serial;
+	struct world w;
+	size_t len;
+	unsigned char arena[];
+};
+
+struct rf_checkpoint *rf_world_save(struct rf_world *rw)
+{
+	struct world *w = &rw->w;
+	struct rf_checkpoint *cp;
+	size_t len;
+
+	if (rw->ops || !w->arena || rw->race || w->sched || w->slab_race ||
+	    w->race_abandoned)
+		return NULL;
+	len = world_arena_used(w->arena);
+	cp = malloc(sizeof(*cp) + len);
+	if (!cp)
+		abort();
+	cp->serial = rw->serial;
+	cp->w = *w;
+	cp->len = len;
+	world_arena_save(w->arena, cp->arena);
+	return cp;
+}
+
+bool rf_world_restore(struct rf_world *rw, const struct rf_checkpoint *cp)
+{
+	if (cp->serial != rw->serial)
+		return false;
+	rw->w = cp->w;
+	world_arena_restore(rw->w.arena, cp->arena, cp->len);
+	return true;
+}
+
+void rf_checkpoint_free(struct rf_checkpoint *cp)
+{
+	free(cp);
+}
+
+void rf_world_live(struct rf_world *rw, uint64_t live[RF_NR_SITES])
+{
+	int i;
+
+	for (i = 0; i < RF_NR_SITES; i++)
+		live[i] = rw->ops ? 0 : rw->w.sites[i].live;
 }

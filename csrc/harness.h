@@ -382,6 +382,29 @@ void rf_world_free(struct rf_world *world, uint64_t leaks[RF_NR_SITES]);
  */
 void rf_world_discard(struct rf_world *world);
 
+/* ---- Saved states ------------------------------------------------------- */
+
+/*
+ * A copy of a world's whole state, to put back into that same world later
+ * (explore tries each next operation from one saved state). NULL when the
+ * world cannot be saved: a tree's own callers keep their objects in the
+ * tree's allocator, an ASan build in ASan's, and a race leaves memory
+ * outside the world.
+ */
+struct rf_checkpoint *rf_world_save(struct rf_world *world);
+
+/* Puts @cp back; false (nothing done) if it was taken from another world. */
+bool rf_world_restore(struct rf_world *world, const struct rf_checkpoint *cp);
+
+void rf_checkpoint_free(struct rf_checkpoint *cp);
+
+/*
+ * What is still allocated per site, without releasing anything: after
+ * rf_world_exit_all(), the leaks of a world that is then put back to a
+ * saved state.
+ */
+void rf_world_live(struct rf_world *world, uint64_t live[RF_NR_SITES]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,6 +39,8 @@ struct rf_world_ops;
 
 struct rf_world {
 	struct world w;
+	/* Which world this is, for the saved states taken from it. */
+	uint64_t serial;
 
 	/* A world of a tree's own callers, which does everything itself. */
 	const struct rf_world_ops *ops;

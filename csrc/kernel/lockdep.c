@@ -17,6 +17,7 @@
 #include <linux/rmap.h>
 #include <rmapfuzz/anon_vma_core.h>
 #include <rmapfuzz/world.h>
+#include <rmapfuzz/world_mem.h>
 
 static void counted(enum lock_stat rule)
 {
@@ -32,10 +33,9 @@ void lockdep_report(const char *fmt, ...)
 		return;
 	if (!w->lockdep.reports) {
 		/* Most worlds never break a rule: their memory is made on demand. */
-		w->lockdep.reports = calloc(WORLD_MAX_LOCK_REPORTS,
-					    sizeof(*w->lockdep.reports));
-		if (!w->lockdep.reports)
-			abort();
+		w->lockdep.reports = world_mem_alloc(w->arena,
+						     WORLD_MAX_LOCK_REPORTS *
+						     sizeof(*w->lockdep.reports));
 	}
 	if (w->lockdep.nr_reports < WORLD_MAX_LOCK_REPORTS) {
 		va_start(ap, fmt);

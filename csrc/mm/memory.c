@@ -11,6 +11,8 @@
 
 #include <linux/mm.h>
 #include <linux/rmap.h>
+#include <rmapfuzz/world.h>
+#include <rmapfuzz/world_mem.h>
 
 #include "internal.h"
 
@@ -104,9 +106,8 @@ void pte_install(struct mm_struct *mm, unsigned long addr, struct folio *folio)
 		size_t cap = ptes->cap ? ptes->cap * 2 : 16;
 		struct pte_entry *entries;
 
-		entries = realloc(ptes->entries, cap * sizeof(*entries));
-		if (!entries)
-			abort();
+		entries = world_mem_realloc(current_world->arena, ptes->entries,
+					    cap * sizeof(*entries));
 		ptes->entries = entries;
 		ptes->cap = cap;
 	}
@@ -199,7 +200,7 @@ void pte_move_range(struct mm_struct *mm, unsigned long start,
 
 void pte_table_free(struct mm_struct *mm)
 {
-	free(mm->ptes.entries);
+	world_mem_free(current_world->arena, mm->ptes.entries);
 	mm->ptes.entries = NULL;
 	mm->ptes.nr = mm->ptes.cap = 0;
 }

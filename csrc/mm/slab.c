@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <rmapfuzz/sched_run.h>
 #include <rmapfuzz/world.h>
+#include <rmapfuzz/world_mem.h>
 
 #define SLAB_MAGIC_LIVE		0x51ab0b1eU
 #define SLAB_MAGIC_FREED	0xdeadf7eeU
@@ -98,15 +99,16 @@ static struct slab_slot *index_find(struct slab_index *ix, const void *obj)
 	}
 }
 
-static void index_grow(struct slab_index *ix);
+static void index_grow(struct world_arena *arena, struct slab_index *ix);
 
 /* The slot of @obj, created empty if it has none. */
-static struct slab_slot *index_get(struct slab_index *ix, const void *obj)
+static struct slab_slot *index_get(struct world_arena *arena,
+				   struct slab_index *ix, const void *obj)
 {
 	size_t mask, i;
 
 	if (2 * (ix->used + 1) > ix->cap)
-		index_grow(ix);
+		index_grow(arena, ix);
 	mask = ix->cap - 1;
 	for (i = slot_hash(obj, mask);; i = (i + 1) & mask) {
 		struct slab_slot *slot = &ix->slots[i];
@@ -121,21 +123,19 @@ static struct slab_slot *index_get(struct slab_index *ix, const void *obj)
 	}
 }
 
-static void index_grow(struct slab_index *ix)
+static void index_grow(struct world_arena *arena, struct slab_index *ix)
 {
 	struct slab_slot *old = ix->slots;
 	size_t old_cap = ix->cap, i;
 
 	ix->cap = old_cap ? old_cap * 2 : 64;
-	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
-	if (!ix->slots)
-		abort();
+	ix->slots = world_mem_alloc(arena, ix->cap * sizeof(*ix->slots));
 	ix->used = 0;
 	for (i = 0; i < old_cap; i++) {
 		if (old[i].state != SLOT_EMPTY)
-			*index_get(ix, old[i].obj) = old[i];
+			*index_get(arena, ix, old[i].obj) = old[i];
 	}
-	free(old);
+	world_mem_free(arena, old);
 }
 
 /* Remove @slot, shifting later members of its probe run back. */
@@ -166,17 +166,17 @@ static void index_remove(struct slab_index *ix, struct slab_slot *slot)
  * @obj was freed: keep it as freed, and forget the oldest freed address
  * once SLAB_FREED_KEPT are kept (the ring grows to that size first).
  */
-static void index_mark_freed(struct slab_index *ix, const void *obj, u8 site)
+static void index_mark_freed(struct world_arena *arena, struct slab_index *ix,
+			     const void *obj, u8 site)
 {
 	struct slab_freed *old;
 	struct slab_slot *slot;
 
 	if (ix->freed_seq == ix->freed_cap && ix->freed_cap < SLAB_FREED_KEPT) {
 		u32 cap = ix->freed_cap ? ix->freed_cap * 2 : 64;
-		struct slab_freed *ring = realloc(ix->freed, cap * sizeof(*ring));
+		struct slab_freed *ring;
 
-		if (!ring)
-			abort();
+		ring = world_mem_realloc(arena, ix->freed, cap * sizeof(*ring));
 		memset(ring + ix->freed_cap, 0,
 		       (cap - ix->freed_cap) * sizeof(*ring));
 		ix->freed = ring;
@@ -190,7 +190,7 @@ static void index_mark_freed(struct slab_index *ix, const void *obj, u8 site)
 			index_remove(ix, o);
 	}
 	ix->freed_seq++;
-	slot = index_get(ix, obj);
+	slot = index_get(arena, ix, obj);
 	slot->state = SLOT_FREED;
 	slot->site = site;
 	slot->seq = ix->freed_seq;
@@ -198,19 +198,20 @@ static void index_mark_freed(struct slab_index *ix, const void *obj, u8 site)
 	old->seq = ix->freed_seq;
 }
 
-static void index_mark_live(struct slab_index *ix, const void *obj, u8 site)
+static void index_mark_live(struct world_arena *arena, struct slab_index *ix,
+			    const void *obj, u8 site)
 {
-	struct slab_slot *slot = index_get(ix, obj);
+	struct slab_slot *slot = index_get(arena, ix, obj);
 
 	slot->state = SLOT_LIVE;
 	slot->site = site;
 	slot->seq = 0;
 }
 
-static void index_release(struct slab_index *ix)
+static void index_release(struct world_arena *arena, struct slab_index *ix)
 {
-	free(ix->slots);
-	free(ix->freed);
+	world_mem_free(arena, ix->slots);
+	world_mem_free(arena, ix->freed);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -227,14 +228,17 @@ static inline void *slab_to_obj(struct slab_obj *s)
 static u32 slab_checksum(const struct slab_obj *s)
 {
 	const unsigned char *p = (const unsigned char *)(s + 1);
-	u32 h = 2166136261U;
+	u64 h = 0xcbf29ce484222325ULL, word;
 	size_t i;
 
-	for (i = 0; i < s->size; i++) {
-		h ^= p[i];
-		h *= 16777619U;
+	/* A word at a time: every hygiene check sums the whole quarantine. */
+	for (i = 0; i + sizeof(word) <= s->size; i += sizeof(word)) {
+		memcpy(&word, p + i, sizeof(word));
+		h = (h ^ word) * 0x100000001b3ULL;
 	}
-	return h;
+	for (; i < s->size; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return (u32)(h ^ (h >> 32));
 }
 
 /* Races (the end of this file). */
@@ -298,17 +302,13 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	if (obj)
 		return obj;
 
-	s = calloc(1, sizeof(*s) + cache->size);
-	if (!s) {
-		fprintf(stderr, "rmapfuzz: out of host memory\n");
-		abort();
-	}
+	s = world_mem_alloc(w->arena, sizeof(*s) + cache->size);
 	s->magic = SLAB_MAGIC_LIVE;
 	s->site = cache->site;
 	s->size = cache->size;
 	list_add_tail(&s->node, &w->sites[cache->site].objects);
 	w->sites[cache->site].live++;
-	index_mark_live(&w->index, slab_to_obj(s), (u8)cache->site);
+	index_mark_live(w->arena, &w->index, slab_to_obj(s), (u8)cache->site);
 
 	obj = slab_to_obj(s);
 	slab_race_track(w, s);
@@ -335,7 +335,7 @@ static void slab_release_oldest(struct world *w)
 		w->writes_after_free++;
 	list_del(&s->node);
 	w->nr_quarantined--;
-	free(s);
+	world_mem_free(w->arena, s);
 }
 
 void kmem_cache_free(struct kmem_cache *cache, void *obj)
@@ -353,7 +353,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
-	index_mark_freed(&w->index, obj, (u8)s->site);
+	index_mark_freed(w->arena, &w->index, obj, (u8)s->site);
 	if (slab_race_keep(w, cache, s))
 		return;
 	slab_dispose(w, s);
@@ -363,7 +363,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 static void slab_dispose(struct world *w, struct slab_obj *s)
 {
 	if (RMAPFUZZ_ASAN) {
-		free(s);
+		world_mem_free(w->arena, s);
 		return;
 	}
 	s->magic = SLAB_MAGIC_FREED;
@@ -437,16 +437,21 @@ void slab_world_release(struct world *w)
 	struct slab_obj *s, *n;
 	int i;
 
+	if (w->arena) {
+		/* The arena goes as a whole, with the world. */
+		slab_world_init(w);
+		return;
+	}
 	for (i = 0; i < NR_ALLOC_SITES; i++) {
 		list_for_each_entry_safe(s, n, &w->sites[i].objects, node) {
 			list_del(&s->node);
-			free(s);
+			world_mem_free(w->arena, s);
 		}
 		w->sites[i].live = 0;
 	}
 	while (!list_empty(&w->quarantine))
 		slab_release_oldest(w);
-	index_release(&w->index);
+	index_release(w->arena, &w->index);
 }
 
 /* ---- Memory during a race -------------------------------------------------- */
@@ -602,7 +607,7 @@ static void *slab_race_reuse(struct world *w, struct kmem_cache *cache)
 		w->sites[s->site].live++;
 		s->owner = sched_current() + 1;
 		s->seal = 0;
-		index_mark_live(&w->index, slab_to_obj(s), (u8)s->site);
+		index_mark_live(w->arena, &w->index, slab_to_obj(s), (u8)s->site);
 		range_set_state(r, slab_to_obj(s), RANGE_LIVE);
 		return slab_to_obj(s);
 	}

@@ -726,6 +726,32 @@ impl World {
         unsafe { bindings::rf_world_exit_all(self.raw.as_ptr()) };
     }
 
+    /// A copy of the whole world to put back later with
+    /// [`World::restore`]; `None` when this world cannot be saved (a
+    /// tree's own callers, an ASan build, a world that raced).
+    pub fn save(&mut self) -> Option<Checkpoint> {
+        // Safety: `self.raw` is live; the copy is ours until freed.
+        let raw = unsafe { bindings::rf_world_save(self.raw.as_ptr()) };
+        NonNull::new(raw).map(|raw| Checkpoint { raw })
+    }
+
+    /// Puts `saved` back; false (and nothing done) when it was taken from
+    /// another world.
+    pub fn restore(&mut self, saved: &Checkpoint) -> bool {
+        // Safety: both are live; the harness checks that the copy was
+        // taken from this world before it writes anything.
+        unsafe { bindings::rf_world_restore(self.raw.as_ptr(), saved.raw.as_ptr()) }
+    }
+
+    /// Objects allocated now, per site: after [`World::exit_all`], the
+    /// leaks of a world that is then restored rather than freed.
+    pub fn live(&mut self) -> [u64; NR_SITES] {
+        let mut live = [0u64; NR_SITES];
+        // Safety: `self.raw` is live; `live` has room for every site.
+        unsafe { bindings::rf_world_live(self.raw.as_ptr(), live.as_mut_ptr()) };
+        live
+    }
+
     /// Exits every process, frees the world and returns how many objects
     /// per allocation site were still allocated (all zero unless leaked).
     pub fn free(self) -> [u64; NR_SITES] {
@@ -735,6 +761,18 @@ impl World {
         // Safety: we own `raw` and never use it again (`self` is forgotten).
         unsafe { bindings::rf_world_free(raw.as_ptr(), leaks.as_mut_ptr()) };
         leaks
+    }
+}
+
+/// A saved world ([`World::save`]).
+pub struct Checkpoint {
+    raw: NonNull<bindings::rf_checkpoint>,
+}
+
+impl Drop for Checkpoint {
+    fn drop(&mut self) {
+        // Safety: we own the copy; it is freed exactly once, here.
+        unsafe { bindings::rf_checkpoint_free(self.raw.as_ptr()) };
     }
 }
 

@@ -9,6 +9,7 @@ pub mod known;
 pub mod race;
 pub mod report;
 pub mod runner;
+pub mod saved_run;
 pub mod snapshot;
 pub mod sweep;
 pub mod watchdog;

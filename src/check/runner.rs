@@ -36,7 +36,7 @@ use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
-use crate::engine::{Engine, Outcome, RaceRun, Status};
+use crate::engine::{Engine, Outcome, RaceRun, Status, Teardown};
 use crate::language::op::Step;
 use crate::language::scenario::{Scenario, VariantSel};
 
@@ -118,10 +118,19 @@ pub(crate) struct Run<'a> {
     pub(crate) scenario: &'a Scenario,
     known: Known,
     /// Each operation's start, for the watchdog (if one is installed).
-    watch: RunWatch,
+    pub(crate) watch: RunWatch,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    pub(crate) fn new(scenario: &'a Scenario, variant: Variant, known: Known) -> Run<'a> {
+        Run {
+            variant,
+            scenario,
+            known,
+            watch: RunWatch::begin(scenario, variant.label),
+        }
+    }
+
     pub(crate) fn failure(
         &self,
         step: Option<usize>,
@@ -332,7 +341,7 @@ impl Run<'_> {
         self.failure(step, check, side, problems.join("\n"))
     }
 
-    fn teardown(&self, side: Side, leaks: LiveCounts, problems: &[String]) -> Checked {
+    pub(crate) fn teardown(&self, side: Side, leaks: LiveCounts, problems: &[String]) -> Checked {
         if !problems.is_empty() {
             return Err(self.hygiene(None, side, problems));
         }
@@ -408,6 +417,12 @@ fn run_checked(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunRe
 
 fn run_once(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let mut result = judge(scenario, variant, opts);
+    list_acknowledged(&mut result);
+    result
+}
+
+/// A failure lists the warnings its run acknowledged before it.
+pub(crate) fn list_acknowledged(result: &mut RunResult) {
     if let Some(f) = &mut result.failure {
         f.acknowledged = result
             .acknowledged
@@ -415,17 +430,11 @@ fn run_once(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResul
             .map(|a| a.warning.clone())
             .collect();
     }
-    result
 }
 
 fn judge(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     let mut result = RunResult::default();
-    let run = Run {
-        variant,
-        scenario,
-        known: opts.known,
-        watch: RunWatch::begin(scenario, variant.label),
-    };
+    let run = Run::new(scenario, variant, opts.known);
     let Some(c) = CEngine::new(variant.name) else {
         result.failure = Some(*run.failure(
             None,
@@ -449,22 +458,75 @@ fn judge(scenario: &Scenario, variant: Variant, opts: RunOptions) -> RunResult {
     }
     run.watch.teardown();
     let c_end = c.finish();
-    let problems = run.unacknowledged(None, c_end.problems, &mut result.acknowledged);
-    if let Err(f) = run.teardown(Side::C, c_end.leaks, &problems) {
+    if let Err(f) = check_teardown(&run, c_end, move || o.map(|o| o.finish()), &mut result) {
         result.failure = Some(*f);
-        return result;
-    }
-    if let (Some(o), None) = (o, result.desynced_at) {
-        let verdict = match guarded(move || o.finish()) {
-            Ok(o_end) => {
-                let problems = run.unacknowledged(None, o_end.problems, &mut result.acknowledged);
-                run.teardown(Side::Oracle, o_end.leaks, &problems)
-            }
-            Err(msg) => Err(run.failure(None, "oracle.panic", Side::Oracle, msg)),
-        };
-        result.failure = verdict.err().map(|f| *f);
     }
     result
+}
+
+/// The checks of a world's end: what the C side left (`c_end`), then,
+/// while the reference followed it to the end, what the reference leaves
+/// (`o_end` ends it; `None`: there is none).
+pub(crate) fn check_teardown(
+    run: &Run,
+    c_end: Teardown,
+    o_end: impl FnOnce() -> Option<Teardown>,
+    result: &mut RunResult,
+) -> Checked {
+    let problems = run.unacknowledged(None, c_end.problems, &mut result.acknowledged);
+    run.teardown(Side::C, c_end.leaks, &problems)?;
+    if result.desynced_at.is_some() {
+        return Ok(());
+    }
+    match guarded(o_end) {
+        Ok(None) => Ok(()),
+        Ok(Some(o_end)) => {
+            let problems = run.unacknowledged(None, o_end.problems, &mut result.acknowledged);
+            run.teardown(Side::Oracle, o_end.leaks, &problems)
+        }
+        Err(msg) => Err(run.failure(None, "oracle.panic", Side::Oracle, msg)),
+    }
+}
+
+/// What one step of a run hands the next: the states before it (for the
+/// rollback rule), and whether the reference still follows the C side.
+#[derive(Clone)]
+pub(crate) struct Carried {
+    pub(crate) prev_c: Option<Snapshot>,
+    prev_o: Option<Snapshot>,
+    in_sync: bool,
+}
+
+/// Whether step checks run after every step of this run.
+fn checks_every_step(run: &Run, opts: RunOptions, alone: bool) -> bool {
+    opts.checks == Checks::EveryStep || (run.variant.mode == Mode::Relaxed && !alone)
+}
+
+/// What a run carries into its first step.
+pub(crate) fn start(
+    run: &Run,
+    c: &mut dyn Engine,
+    o: Option<&mut Box<dyn Engine>>,
+    opts: RunOptions,
+) -> Result<Carried, Box<Failure>> {
+    // Without a reference the C side is checked alone from the start.
+    let alone = o.is_none();
+    let mut carried = Carried {
+        prev_c: None,
+        prev_o: None,
+        in_sync: !alone,
+    };
+    if opts.check_from == 0 && checks_every_step(run, opts, alone) {
+        // The state before the first step, for its rollback check.
+        carried.prev_c = Some(canonicalize(&c.snapshot()));
+        if let Some(o) = o {
+            carried.prev_o = Some(
+                guarded(|| canonicalize(&o.snapshot()))
+                    .map_err(|msg| run.failure(None, "oracle.panic", Side::Oracle, msg))?,
+            );
+        }
+    }
+    Ok(carried)
 }
 
 fn drive(
@@ -474,157 +536,9 @@ fn drive(
     opts: RunOptions,
     result: &mut RunResult,
 ) -> Checked {
-    let mode = run.variant.mode;
-    // Without a reference the C side is checked alone from the start.
-    let alone = o.is_none();
-    let every_step = opts.checks == Checks::EveryStep || (mode == Mode::Relaxed && !alone);
-    let last = run.scenario.steps.len().saturating_sub(1);
-    let mut prev_c: Option<Snapshot> = None;
-    let mut prev_o: Option<Snapshot> = None;
-    let mut in_sync = !alone;
-    if opts.check_from == 0 && every_step {
-        // The state before the first step, for its rollback check.
-        prev_c = Some(canonicalize(&c.snapshot()));
-        if let Some(o) = o.as_deref_mut() {
-            prev_o = Some(
-                guarded(|| canonicalize(&o.snapshot()))
-                    .map_err(|msg| run.failure(None, "oracle.panic", Side::Oracle, msg))?,
-            );
-        }
-    }
-
-    for (i, step) in run.scenario.steps.iter().enumerate() {
-        run.watch.step(i);
-        // Relaxed mode never injects into the oracle: the two sides count
-        // allocations differently. A C failure is matched by skipping the op
-        // on the oracle, which only works if the C side rolled back fully.
-        let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && in_sync;
-        let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
-        // A maple preallocation failure (maple=N) only a tree's own
-        // mm/vma.c can have: its state before, for the rollback rule.
-        let maple_before = match step.maple {
-            Some(nth) if c.fail_maple(nth) => Some(canonicalize(&c.snapshot())),
-            _ => None,
-        };
-        let c_out = c.apply(&step.op, step.fail);
-        result.allocs.push(c_out.allocs.len());
-        // Nothing models what follows a maple failure: from here on the C
-        // side is checked alone, starting with this step.
-        let maple_fired = c_out.maple_failed && maple_before.is_some();
-        if maple_fired {
-            result.maple_fired.push(i);
-        }
-        if maple_fired && in_sync {
-            in_sync = false;
-            result.desynced_at = Some(i);
-        }
-
-        let oracle_fail = if mode == Mode::Strict {
-            step.fail
-        } else {
-            None
-        };
-        let defer = relaxed_injection && c_out.status == Status::Enomem;
-        if let (true, Some(before)) = (defer, &before_injection) {
-            if *before != canonicalize(&c.snapshot()) {
-                // A partial result (docs/MODEL.md section 7) the oracle has
-                // no way to mirror: from here on the C side is checked alone.
-                in_sync = false;
-                result.desynced_at = Some(i);
-            }
-        }
-        let mut o_out = match o.as_deref_mut() {
-            Some(o) if in_sync && !defer => Some(
-                guarded(|| o.apply(&step.op, oracle_fail))
-                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-            ),
-            _ => None,
-        };
-        // In a relaxed comparison the reference runs an injected step
-        // without the injection: where the C side took another path for
-        // it (a merge's fallback), the two part ways legitimately, and from
-        // there the C side is checked alone. Decided on every step, checked
-        // or not, so a later step is never compared out of step.
-        // The snapshots it takes serve this step's checks too.
-        let mut taken: Option<(Snapshot, Snapshot)> = None;
-        if let (true, Some(out), Some(o)) = (relaxed_injection, &o_out, o.as_deref_mut()) {
-            let snaps = (
-                canonicalize(&c.snapshot()),
-                guarded(|| canonicalize(&o.snapshot()))
-                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-            );
-            if c_out.status != out.status
-                || c_out.hits != out.hits
-                || snaps.0.shape() != snaps.1.shape()
-            {
-                in_sync = false;
-                result.desynced_at = Some(i);
-                o_out = None;
-            }
-            taken = Some(snaps);
-        }
-
-        if i + 1 < opts.check_from {
-            continue;
-        }
-        if !every_step && i < last && !maple_fired {
-            if let Some(o_out) = &o_out {
-                run.compare_outcomes(i, mode, &c_out, o_out)?;
-            }
-            continue;
-        }
-        // (When the oracle skipped an op the C side failed and fully undid,
-        // its unchanged state is compared with the C side's.)
-        let (snap_c, snap_o) = match (taken, o.as_deref_mut()) {
-            (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
-            (None, Some(o)) if in_sync => (
-                canonicalize(&c.snapshot()),
-                Some(
-                    guarded(|| canonicalize(&o.snapshot()))
-                        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-                ),
-            ),
-            (None, _) => (canonicalize(&c.snapshot()), None),
-        };
-        if i < opts.check_from {
-            prev_c = Some(snap_c);
-            prev_o = snap_o;
-            continue;
-        }
-
-        run.invariants(i, Side::C, &snap_c)?;
-        let problems = run.unacknowledged(Some(i), c.hygiene(), &mut result.acknowledged);
-        if !problems.is_empty() {
-            return Err(run.hygiene(Some(i), Side::C, &problems));
-        }
-        if c_out.status == Status::Enomem {
-            let before = if maple_fired { &maple_before } else { &prev_c };
-            if let Some(before) = before {
-                run.rollback(i, Side::C, step, before, &snap_c)?;
-            }
-        }
-        if let Some(o_out) = &o_out {
-            run.compare_outcomes(i, mode, &c_out, o_out)?;
-        }
-        if let (Some(snap_o), true) = (&snap_o, in_sync) {
-            run.invariants(i, Side::Oracle, snap_o)?;
-            if let (Some(o_out), Some(before)) = (&o_out, &prev_o) {
-                if o_out.status == Status::Enomem {
-                    run.rollback(i, Side::Oracle, step, before, snap_o)?;
-                }
-            }
-            run.compare_states(i, mode, &snap_c, snap_o)?;
-        }
-        // The state before the next step only when the next step is
-        // checked too (a maple step is checked mid-run in a final-only
-        // run: its state is not the one before the last step).
-        let next_checked = every_step || i == last;
-        prev_c = next_checked.then_some(snap_c);
-        prev_o = if in_sync && next_checked {
-            snap_o
-        } else {
-            None
-        };
+    let mut carried = start(run, c, o.as_deref_mut(), opts)?;
+    for i in 0..run.scenario.steps.len() {
+        step(run, i, c, o.as_deref_mut(), opts, result, &mut carried)?;
     }
     // On a world that cannot race, a race is left out (`replay` says it
     // skips it), unless the scenario was written for that very variant
@@ -637,12 +551,166 @@ fn drive(
         .as_ref()
         .filter(|_| run.variant.can_race() || written_for_it);
     if let Some(race) = race {
-        return crate::check::race::check(run, c, o, in_sync, race, opts, result)
+        return crate::check::race::check(run, c, o, carried.in_sync, race, opts, result)
             .map_err(|f| crate::check::race::replayable(run, race, f));
     }
     if opts.keep_state {
-        result.final_state = prev_c;
+        result.final_state = carried.prev_c;
     }
+    Ok(())
+}
+
+/// Step `i` of the run's scenario: applied to both sides, then checked as
+/// `opts` asks.
+pub(crate) fn step(
+    run: &Run,
+    i: usize,
+    c: &mut dyn Engine,
+    mut o: Option<&mut Box<dyn Engine>>,
+    opts: RunOptions,
+    result: &mut RunResult,
+    carried: &mut Carried,
+) -> Checked {
+    let mode = run.variant.mode;
+    let every_step = checks_every_step(run, opts, o.is_none());
+    let last = run.scenario.steps.len().saturating_sub(1);
+    let step = &run.scenario.steps[i];
+    let in_sync = &mut carried.in_sync;
+    run.watch.step(i);
+    // Relaxed mode never injects into the oracle: the two sides count
+    // allocations differently. A C failure is matched by skipping the op
+    // on the oracle, which only works if the C side rolled back fully.
+    let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && *in_sync;
+    let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
+    // A maple preallocation failure (maple=N) only a tree's own
+    // mm/vma.c can have: its state before, for the rollback rule.
+    let maple_before = match step.maple {
+        Some(nth) if c.fail_maple(nth) => Some(canonicalize(&c.snapshot())),
+        _ => None,
+    };
+    let c_out = c.apply(&step.op, step.fail);
+    result.allocs.push(c_out.allocs.len());
+    // Nothing models what follows a maple failure: from here on the C
+    // side is checked alone, starting with this step.
+    let maple_fired = c_out.maple_failed && maple_before.is_some();
+    if maple_fired {
+        result.maple_fired.push(i);
+    }
+    if maple_fired && *in_sync {
+        *in_sync = false;
+        result.desynced_at = Some(i);
+    }
+
+    let oracle_fail = if mode == Mode::Strict {
+        step.fail
+    } else {
+        None
+    };
+    let defer = relaxed_injection && c_out.status == Status::Enomem;
+    if let (true, Some(before)) = (defer, &before_injection) {
+        if *before != canonicalize(&c.snapshot()) {
+            // A partial result (docs/MODEL.md section 7) the oracle has
+            // no way to mirror: from here on the C side is checked alone.
+            *in_sync = false;
+            result.desynced_at = Some(i);
+        }
+    }
+    let mut o_out = match o.as_deref_mut() {
+        Some(o) if *in_sync && !defer => Some(
+            guarded(|| o.apply(&step.op, oracle_fail))
+                .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+        ),
+        _ => None,
+    };
+    // In a relaxed comparison the reference runs an injected step
+    // without the injection: where the C side took another path for
+    // it (a merge's fallback), the two part ways legitimately, and from
+    // there the C side is checked alone. Decided on every step, checked
+    // or not, so a later step is never compared out of step.
+    // The snapshots it takes serve this step's checks too.
+    let mut taken: Option<(Snapshot, Snapshot)> = None;
+    if let (true, Some(out), Some(o)) = (relaxed_injection, &o_out, o.as_deref_mut()) {
+        let snaps = (
+            canonicalize(&c.snapshot()),
+            guarded(|| canonicalize(&o.snapshot()))
+                .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+        );
+        if c_out.status != out.status
+            || c_out.hits != out.hits
+            || snaps.0.shape() != snaps.1.shape()
+        {
+            *in_sync = false;
+            result.desynced_at = Some(i);
+            o_out = None;
+        }
+        taken = Some(snaps);
+    }
+
+    if i + 1 < opts.check_from {
+        return Ok(());
+    }
+    if !every_step && i < last && !maple_fired {
+        if let Some(o_out) = &o_out {
+            run.compare_outcomes(i, mode, &c_out, o_out)?;
+        }
+        return Ok(());
+    }
+    // (When the oracle skipped an op the C side failed and fully undid,
+    // its unchanged state is compared with the C side's.)
+    let (snap_c, snap_o) = match (taken, o) {
+        (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
+        (None, Some(o)) if *in_sync => (
+            canonicalize(&c.snapshot()),
+            Some(
+                guarded(|| canonicalize(&o.snapshot()))
+                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+            ),
+        ),
+        (None, _) => (canonicalize(&c.snapshot()), None),
+    };
+    if i < opts.check_from {
+        carried.prev_c = Some(snap_c);
+        carried.prev_o = snap_o;
+        return Ok(());
+    }
+
+    run.invariants(i, Side::C, &snap_c)?;
+    let problems = run.unacknowledged(Some(i), c.hygiene(), &mut result.acknowledged);
+    if !problems.is_empty() {
+        return Err(run.hygiene(Some(i), Side::C, &problems));
+    }
+    if c_out.status == Status::Enomem {
+        let before = if maple_fired {
+            &maple_before
+        } else {
+            &carried.prev_c
+        };
+        if let Some(before) = before {
+            run.rollback(i, Side::C, step, before, &snap_c)?;
+        }
+    }
+    if let Some(o_out) = &o_out {
+        run.compare_outcomes(i, mode, &c_out, o_out)?;
+    }
+    if let (Some(snap_o), true) = (&snap_o, *in_sync) {
+        run.invariants(i, Side::Oracle, snap_o)?;
+        if let (Some(o_out), Some(before)) = (&o_out, &carried.prev_o) {
+            if o_out.status == Status::Enomem {
+                run.rollback(i, Side::Oracle, step, before, snap_o)?;
+            }
+        }
+        run.compare_states(i, mode, &snap_c, snap_o)?;
+    }
+    // The state before the next step only when the next step is
+    // checked too (a maple step is checked mid-run in a final-only
+    // run: its state is not the one before the last step).
+    let next_checked = every_step || i == last;
+    carried.prev_o = if *in_sync && next_checked {
+        snap_o
+    } else {
+        None
+    };
+    carried.prev_c = next_checked.then_some(snap_c);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use rmap_ffi as ffi;
 
-use super::{Engine, Outcome, RaceRun, Site, Status, Teardown, TracePoint};
+use super::{Engine, Outcome, RaceRun, Saved, Site, Status, Teardown, TracePoint};
 use crate::check::snapshot::{
     LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
 };
@@ -319,6 +319,31 @@ impl Engine for CEngine {
 
     fn hygiene(&mut self) -> Vec<String> {
         self.world.hygiene()
+    }
+
+    fn save(&mut self) -> Option<Saved> {
+        if self.abandoned {
+            return None;
+        }
+        self.world.save().map(Saved::new)
+    }
+
+    fn restore(&mut self, saved: &Saved) -> bool {
+        saved
+            .get::<ffi::Checkpoint>()
+            .is_some_and(|cp| self.world.restore(cp))
+    }
+
+    fn finish_in_place(&mut self) -> Option<Teardown> {
+        if self.abandoned {
+            return None;
+        }
+        self.world.exit_all();
+        let problems = self.world.hygiene();
+        Some(Teardown {
+            leaks: live_counts(&self.world.live()),
+            problems,
+        })
     }
 
     fn finish(mut self: Box<Self>) -> Teardown {

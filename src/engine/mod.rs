@@ -12,6 +12,7 @@ pub mod kernel_build;
 pub mod oracle;
 pub mod variant;
 
+use std::any::Any;
 use std::fmt;
 
 use crate::check::snapshot::{LiveCounts, RawSnapshot};
@@ -243,6 +244,24 @@ pub trait Engine {
     fn duplicate(&self) -> Option<Box<dyn Engine>> {
         None
     }
+    /// The whole world as it is now, to go back to with
+    /// [`Engine::restore`] (explore tries every next operation from one
+    /// saved state); `None` when the engine cannot save its world.
+    fn save(&mut self) -> Option<Saved> {
+        None
+    }
+    /// Goes back to `saved`, which [`Engine::save`] took from this very
+    /// world; false (and nothing done) otherwise.
+    fn restore(&mut self, saved: &Saved) -> bool {
+        let _ = saved;
+        false
+    }
+    /// Ends the world as [`Engine::finish`] does but keeps it, to be
+    /// restored to a saved state or dropped; `None` when the engine cannot
+    /// save its world.
+    fn finish_in_place(&mut self) -> Option<Teardown> {
+        None
+    }
     /// The serial executions that may explain a race, each on a copy of
     /// this world, depth first, until `judge` accepts one (whose world is
     /// returned): every order of the branches, and where the engine can
@@ -280,6 +299,21 @@ pub trait Engine {
     /// Ends the world: exits every process, frees it, and says what was
     /// still allocated and what the instrumentation noticed on the way.
     fn finish(self: Box<Self>) -> Teardown;
+}
+
+/// A world as an engine saved it ([`Engine::save`]); only the engine that
+/// took it knows what is inside.
+pub struct Saved(Box<dyn Any>);
+
+impl Saved {
+    pub fn new<T: Any>(state: T) -> Saved {
+        Saved(Box::new(state))
+    }
+
+    /// What the engine saved, if it is a `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
 }
 
 /// What ending a world left behind.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use rmap_oracle as oracle;
 
 use super::{
-    Engine, Layout, Outcome, RaceJudge, RaceOrder, Serial, Site, Status, Teardown,
+    Engine, Layout, Outcome, RaceJudge, RaceOrder, Saved, Serial, Site, Status, Teardown,
     MAX_SERIAL_EXECUTIONS,
 };
 use crate::check::runner::state_hash;
@@ -253,6 +253,24 @@ impl Engine for OracleEngine {
 
     fn hygiene(&mut self) -> Vec<String> {
         Vec::new()
+    }
+
+    fn save(&mut self) -> Option<Saved> {
+        Some(Saved::new(self.clone()))
+    }
+
+    fn restore(&mut self, saved: &Saved) -> bool {
+        match saved.get::<OracleEngine>() {
+            Some(o) => {
+                self.clone_from(o);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finish_in_place(&mut self) -> Option<Teardown> {
+        Some(Box::new(std::mem::take(self)).finish())
     }
 
     fn finish(self: Box<Self>) -> Teardown {

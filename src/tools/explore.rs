@@ -14,11 +14,13 @@
 //! every free place in the window.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::check::known::Known;
 use crate::check::report::Failure;
-use crate::check::runner::{run, state_hash, RunOptions};
+use crate::check::runner::{run, state_hash, RunOptions, RunResult};
+use crate::check::saved_run::{NotSaved, SavedRun};
 use crate::check::snapshot::canonicalize;
 use crate::engine::variant::Variant;
 use crate::engine::Layout;
@@ -220,53 +222,124 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
 /// Most maple preallocations tried per operation.
 const MAX_MAPLE_NTH: u32 = 64;
 
-/// One tried scenario: the frontier path it extends, its last step, the C
-/// state it reached, its failure. (Only the paths to new states are kept
-/// whole: most runs reach a state already seen.)
-type Tried = (usize, Step, Option<u64>, Option<Failure>);
+/// One tried step from a frontier path: the path's index, the step, the C
+/// state it reached, its failure.
+struct Tried {
+    parent: usize,
+    step: Step,
+    state: Option<u64>,
+    failure: Option<Box<Failure>>,
+}
+
+/// How the steps from one state are run: from a saved copy of both worlds
+/// after the path, or (for an engine that cannot save its world, a tree's
+/// own callers) by running the whole path again each time.
+enum From<'a> {
+    Saved(Box<SavedRun>),
+    Scratch(&'a [Step]),
+}
+
+/// What one worker found in its part of a level.
+struct Found<'a> {
+    /// The states of earlier levels.
+    seen: &'a HashSet<u64>,
+    /// The states this worker reached first in this level.
+    new_here: HashSet<u64>,
+    /// The steps that failed or reached a state first, in frontier order.
+    tried: Vec<Tried>,
+    /// Runs made.
+    runs: usize,
+}
+
+impl Found<'_> {
+    fn known(&self, state: u64) -> bool {
+        self.seen.contains(&state) || self.new_here.contains(&state)
+    }
+
+    /// Runs the path and `next` (checked from `next`), and keeps it if it
+    /// failed or reached a state first. A state's teardown checks run the
+    /// first time it is reached: they depend on nothing but the state.
+    fn run(
+        &mut self,
+        from: &mut From,
+        parent: usize,
+        next: Step,
+        v: Variant,
+        opts: RunOptions,
+    ) -> RunResult {
+        let mut state = None;
+        let r = match from {
+            From::Saved(saved) => saved.try_step(next, |snap| {
+                let h = state_hash(snap);
+                state = Some(h);
+                !self.known(h)
+            }),
+            From::Scratch(path) => {
+                let mut steps = path.to_vec();
+                steps.push(next);
+                run(&Scenario::new(steps), v, opts)
+            }
+        };
+        let state = state.or_else(|| r.final_state.as_ref().map(state_hash));
+        self.runs += 1;
+        let first = state.is_some_and(|h| !self.seen.contains(&h) && self.new_here.insert(h));
+        if r.failure.is_some() || first {
+            self.tried.push(Tried {
+                parent,
+                step: next,
+                state,
+                failure: r.failure.clone().map(Box::new),
+            });
+        }
+        r
+    }
+}
 
 /// The steps to try from a state: each operation plain, then (when asked)
 /// with each of its allocations failed once and for good, and where the
 /// variant has a maple tree each of its maple preallocations failed
-/// (`maple=N`); `known` warnings acknowledged.
+/// (`maple=N`); `known` warnings acknowledged. True if one failed.
 fn expand(
     path: &[Step],
+    parent: usize,
     v: Variant,
     u: &Universe,
     known: Known,
-) -> Vec<(Step, Option<u64>, Option<Failure>)> {
-    let layout = layout_of(path, v);
-    let mut out = Vec::new();
+    found: &mut Found,
+) -> bool {
+    let opts = RunOptions {
+        check_from: path.len(),
+        keep_state: true,
+        known,
+        ..RunOptions::default()
+    };
+    let mut from = match SavedRun::new(path, v, opts) {
+        Ok(saved) => From::Saved(Box::new(saved)),
+        // (A path whose replay fails is run from scratch, which reports
+        // the failure as a run of it does.)
+        Err(NotSaved::Unsupported | NotSaved::Failed(_)) => From::Scratch(path),
+    };
+    let layout = match &mut from {
+        From::Saved(saved) => saved.layout(),
+        From::Scratch(path) => layout_of(path, v),
+    };
+    let before = found.tried.len();
     for op in candidate_ops(&layout, u) {
-        let mut steps = path.to_vec();
-        steps.push(Step::new(op));
-        let scenario = Scenario::new(steps.clone());
-        let opts = RunOptions {
-            check_from: path.len(),
-            keep_state: true,
-            known,
-            ..RunOptions::default()
-        };
-        let plain = run(&scenario, v, opts);
-        let allocs = plain.allocs.last().copied().unwrap_or(0);
-        out.push((
-            steps.last().cloned().expect("one step"),
-            plain.final_state.as_ref().map(state_hash),
-            plain.failure,
-        ));
-        if !u.fail_points {
-            continue;
-        }
-        for nth in 1..=allocs as u32 {
-            for and_later in [false, true] {
-                if and_later && nth as usize == allocs {
-                    continue; // the same as fail=nth
+        let plain = Step::new(op);
+        let r = found.run(&mut from, parent, plain, v, opts);
+        let allocs = r.allocs.last().copied().unwrap_or(0);
+        if u.fail_points {
+            for nth in 1..=allocs as u32 {
+                for and_later in [false, true] {
+                    if and_later && nth as usize == allocs {
+                        continue; // the same as fail=nth
+                    }
+                    let step = Step {
+                        fail: Some(FailPlan { nth, and_later }),
+                        ..plain
+                    };
+                    found.run(&mut from, parent, step, v, opts);
                 }
-                let mut injected = steps.clone();
-                injected.last_mut().expect("one step").fail = Some(FailPlan { nth, and_later });
-                let r = run(&Scenario::new(injected.clone()), v, opts);
-                let last = injected.pop().expect("one step");
-                out.push((last, r.final_state.as_ref().map(state_hash), r.failure));
             }
         }
         if !v.has_maple_tree() {
@@ -275,17 +348,25 @@ fn expand(
         // (Bounded like sweep's: a tree whose every preallocation fires
         // would otherwise never stop.)
         for nth in 1..=MAX_MAPLE_NTH {
-            let mut injected = steps.clone();
-            injected.last_mut().expect("one step").maple = Some(nth);
-            let r = run(&Scenario::new(injected.clone()), v, opts);
+            let step = Step {
+                maple: Some(nth),
+                ..plain
+            };
+            let r = found.run(&mut from, parent, step, v, opts);
             if !r.maple_fired.contains(&path.len()) {
+                // (Not a maple failure: the plain run again, not kept.)
+                if found.tried.last().is_some_and(|t| t.step == step) {
+                    let t = found.tried.pop().expect("just checked");
+                    if let Some(h) = t.state {
+                        found.new_here.remove(&h);
+                    }
+                }
+                found.runs -= 1;
                 break;
             }
-            let last = injected.pop().expect("one step");
-            out.push((last, r.final_state.as_ref().map(state_hash), r.failure));
         }
     }
-    out
+    found.tried[before..].iter().any(|t| t.failure.is_some())
 }
 
 /// Explores up to `depth` operations on `v`, with `threads` workers,
@@ -308,8 +389,8 @@ pub fn explore(
     let threads = threads.max(1);
     for level in 1..=depth {
         let size = frontier.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let deadline_hit = std::sync::atomic::AtomicBool::new(false);
+        let done = AtomicUsize::new(0);
+        let deadline_hit = AtomicBool::new(false);
         let chunk_len = size.div_ceil(threads).max(1);
         let chunks: Vec<(usize, &[Vec<Step>])> = frontier
             .chunks(chunk_len)
@@ -317,22 +398,28 @@ pub fn explore(
             .map(|(n, c)| (n * chunk_len, c))
             .collect();
         let states_so_far = seen.len();
-        let expanded: Vec<Vec<Tried>> = std::thread::scope(|scope| {
+        let known_states = &seen;
+        // Per worker, in frontier order: the steps that failed or reached
+        // a state not seen before the level, and how many were tried.
+        let expanded: Vec<(Vec<Tried>, usize)> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .iter()
                 .map(|&(first, chunk)| {
                     let (done, deadline_hit) = (&done, &deadline_hit);
                     scope.spawn(move || {
-                        let mut out: Vec<Tried> = Vec::new();
+                        let mut found = Found {
+                            seen: known_states,
+                            new_here: HashSet::new(),
+                            tried: Vec::new(),
+                            runs: 0,
+                        };
                         for (i, path) in chunk.iter().enumerate() {
                             if limit.is_some_and(|l| start.elapsed() > l) {
-                                deadline_hit.store(true, std::sync::atomic::Ordering::Relaxed);
+                                deadline_hit.store(true, Ordering::Relaxed);
                                 break;
                             }
-                            let found = expand(path, v, u, known);
-                            let failed = found.iter().any(|f| f.2.is_some());
-                            out.extend(found.into_iter().map(|(st, h, f)| (first + i, st, h, f)));
-                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            let failed = expand(path, first + i, v, u, known, &mut found);
+                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                             progress(Progress {
                                 depth: level,
                                 level_done: n,
@@ -343,7 +430,7 @@ pub fn explore(
                                 break;
                             }
                         }
-                        out
+                        (found.tried, found.runs)
                     })
                 })
                 .collect();
@@ -358,30 +445,34 @@ pub fn explore(
             steps.push(last);
             steps
         };
-        for (parent, last, hash, failure) in expanded.into_iter().flatten() {
-            result.runs += 1;
-            if let Some(f) = failure {
-                // Chunks are in frontier order, so the first one is the
-                // first in breadth-first order.
-                if result.failure.is_none() {
-                    let mut s = Scenario::new(path_to(parent, last));
-                    s.header.variant = VariantSel::Named(v.name.to_owned());
-                    s.header.expect = Expect::Fail {
-                        check: Some(f.check.clone()),
-                        op: f.op.map(|st| st.op.kind()),
-                    };
-                    result.failure = Some((s, f));
+        // The frontier of the last level is never expanded.
+        let keep_paths = level < depth;
+        for (found, tried) in expanded {
+            result.runs += tried;
+            for t in found {
+                if let Some(f) = t.failure {
+                    // Chunks are in frontier order, so the first one is the
+                    // first in breadth-first order.
+                    if result.failure.is_none() {
+                        let mut s = Scenario::new(path_to(t.parent, t.step));
+                        s.header.variant = VariantSel::Named(v.name.to_owned());
+                        s.header.expect = Expect::Fail {
+                            check: Some(f.check.clone()),
+                            op: f.op.map(|st| st.op.kind()),
+                        };
+                        result.failure = Some((s, *f));
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if let Some(h) = hash {
-                if seen.insert(h) {
-                    next.push(path_to(parent, last));
+                if let Some(h) = t.state {
+                    if seen.insert(h) && keep_paths {
+                        next.push(path_to(t.parent, t.step));
+                    }
                 }
             }
         }
         result.states = seen.len();
-        result.timed_out = deadline_hit.load(std::sync::atomic::Ordering::Relaxed);
+        result.timed_out = deadline_hit.load(Ordering::Relaxed);
         if result.failure.is_some() || result.timed_out {
             break;
         }

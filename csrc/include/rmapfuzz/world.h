@@ -15,6 +15,7 @@
 
 struct anon_vma_core;
 struct sched;
+struct world_arena;
 
 #define WORLD_MAX_ATTEMPTS	256
 #define WORLD_MAX_WARNINGS	16
@@ -83,6 +84,8 @@ struct slab_site_state {
 
 struct world {
 	const struct anon_vma_core *core;
+	/* Where the world's host memory comes from (rmapfuzz/world_mem.h). */
+	struct world_arena *arena;
 	struct list_head mms;		/* ordered by mm_id */
 	unsigned int next_mm_id;
 

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host memory behind one world's state: slab objects, the slab's index,
+ * page tables, lock reports. Outside AddressSanitizer builds it comes from
+ * an arena of the world's own, a mapping that stays at one address for the
+ * world's life, so the world can be saved as bytes and put back in place
+ * (explore tries every next operation from one saved state instead of
+ * replaying its path). Under ASan it is the host allocator, which ASan
+ * watches, and a world cannot be saved.
+ */
+#ifndef _RMAPFUZZ_WORLD_MEM_H
+#define _RMAPFUZZ_WORLD_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct world_arena;
+
+/* A fresh arena (one reused when one is free), or NULL under ASan. */
+struct world_arena *world_arena_get(void);
+/* Gives @arena back; everything in it is gone. */
+void world_arena_put(struct world_arena *arena);
+
+/* Zeroed memory from @arena (the host allocator when @arena is NULL). */
+void *world_mem_alloc(struct world_arena *arena, size_t size);
+void *world_mem_realloc(struct world_arena *arena, void *p, size_t size);
+void world_mem_free(struct world_arena *arena, void *p);
+
+/* Bytes of @arena in use (what a saved state copies). */
+size_t world_arena_used(const struct world_arena *arena);
+/* Copies the used part of @arena into @buf (world_arena_used() bytes). */
+void world_arena_save(const struct world_arena *arena, void *buf);
+/* Puts back what world_arena_save() copied from this same arena. */
+void world_arena_restore(struct world_arena *arena, const void *buf,
+			 size_t len);
+
+#endif /* _RMAPFUZZ_WORLD_MEM_H */
