@@ -7,10 +7,11 @@
  * at all is decided by the world's index of addresses (below), never by
  * reading what the pointer points at: a snapshot of a world that holds a
  * dangling pointer must report it, not trip AddressSanitizer. Outside ASan
- * builds, freed objects are not returned to malloc at once: they wait in a
- * bounded quarantine with a checksum of their contents, so a later write
- * to them is detected. Under ASan, objects are freed immediately and ASan
- * does that job.
+ * builds, objects come from the world's arena (rmapfuzz/world_mem.h) and
+ * freed ones are not returned to it at once: they wait in a bounded
+ * quarantine with a checksum of their contents, so a later write to them is
+ * detected. Under ASan, objects come from malloc and are freed immediately,
+ * and ASan does that job.
  */
 #include <stdint.h>
 #include <stdio.h>
