@@ -5,10 +5,12 @@
 //! end in a failure) and of a few corpus scenarios; next steps: every
 //! operation `explore` would try there, plain and with its allocations
 //! failed; variants: the correct ones, the zoo, and a relaxed comparison.
+//! The tries share what they judged (the contracts of a state seen before,
+//! a pair of states compared before), as `explore`'s do.
 
 use std::path::Path;
 
-use rmapfuzz::check::runner::{run, RunOptions, RunResult};
+use rmapfuzz::check::runner::{run, Judged, RunOptions, RunResult};
 use rmapfuzz::check::saved_run::SavedRun;
 use rmapfuzz::engine::c::CEngine;
 use rmapfuzz::engine::variant::{self, Mode, Reference, Variant};
@@ -44,6 +46,9 @@ fn agree_along(v: Variant, s: &Scenario) -> (usize, usize) {
     let (_, u) = universe_for(s);
     let mut tried = 0;
     let mut failed = 0;
+    // Shared by every try, as explore shares it: what it leaves out
+    // because it passed before must not change a result.
+    let mut judged = Judged::default();
     for len in 0..s.steps.len() {
         let path = &s.steps[..len];
         let opts = RunOptions {
@@ -79,7 +84,7 @@ fn agree_along(v: Variant, s: &Scenario) -> (usize, usize) {
                 }
             }
             for next in variants {
-                let got = saved.try_step(next, |_| true);
+                let got = saved.try_step(next, &mut judged, |_| true);
                 let mut steps = path.to_vec();
                 steps.push(next);
                 let want = run(&Scenario::new(steps.clone()), v, opts);

@@ -24,7 +24,9 @@
 //! every check when that finds something, so that their reports are the
 //! ones `replay` gives.
 
+use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 
 use crate::check::invariants;
 use crate::check::known::{Acknowledged, Known};
@@ -488,13 +490,26 @@ pub(crate) fn check_teardown(
     }
 }
 
+/// The canonical states (by hash) whose contracts were checked and held,
+/// and the pairs of a C state and its reference's that were compared and
+/// agreed: what a search that meets one state many times need not check
+/// again ([`SavedRun::try_step`](crate::check::saved_run::SavedRun::try_step)).
+#[derive(Default)]
+pub struct Judged {
+    c: HashSet<u64>,
+    pairs: HashSet<(u64, u64)>,
+}
+
 /// What one step of a run hands the next: the states before it (for the
 /// rollback rule), and whether the reference still follows the C side.
 #[derive(Clone)]
 pub(crate) struct Carried {
-    pub(crate) prev_c: Option<Snapshot>,
-    prev_o: Option<Snapshot>,
+    // (Shared: a saved run hands the same ones to every step it tries.)
+    pub(crate) prev_c: Option<Rc<Snapshot>>,
+    prev_o: Option<Rc<Snapshot>>,
     in_sync: bool,
+    /// The hash of the last checked C state, when a [`Judged`] asked for it.
+    pub(crate) hash_c: Option<u64>,
 }
 
 /// Whether step checks run after every step of this run.
@@ -515,15 +530,16 @@ pub(crate) fn start(
         prev_c: None,
         prev_o: None,
         in_sync: !alone,
+        hash_c: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
         // The state before the first step, for its rollback check.
-        carried.prev_c = Some(canonicalize(&c.snapshot()));
+        carried.prev_c = Some(Rc::new(canonicalize(&c.snapshot())));
         if let Some(o) = o {
-            carried.prev_o = Some(
+            carried.prev_o = Some(Rc::new(
                 guarded(|| canonicalize(&o.snapshot()))
                     .map_err(|msg| run.failure(None, "oracle.panic", Side::Oracle, msg))?,
-            );
+            ));
         }
     }
     Ok(carried)
@@ -538,7 +554,16 @@ fn drive(
 ) -> Checked {
     let mut carried = start(run, c, o.as_deref_mut(), opts)?;
     for i in 0..run.scenario.steps.len() {
-        step(run, i, c, o.as_deref_mut(), opts, result, &mut carried)?;
+        step(
+            run,
+            i,
+            c,
+            o.as_deref_mut(),
+            opts,
+            result,
+            &mut carried,
+            None,
+        )?;
     }
     // On a world that cannot race, a race is left out (`replay` says it
     // skips it), unless the scenario was written for that very variant
@@ -555,13 +580,14 @@ fn drive(
             .map_err(|f| crate::check::race::replayable(run, race, f));
     }
     if opts.keep_state {
-        result.final_state = carried.prev_c;
+        result.final_state = carried.prev_c.map(Rc::unwrap_or_clone);
     }
     Ok(())
 }
 
 /// Step `i` of the run's scenario: applied to both sides, then checked as
 /// `opts` asks.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn step(
     run: &Run,
     i: usize,
@@ -570,6 +596,7 @@ pub(crate) fn step(
     opts: RunOptions,
     result: &mut RunResult,
     carried: &mut Carried,
+    judged: Option<&mut Judged>,
 ) -> Checked {
     let mode = run.variant.mode;
     let every_step = checks_every_step(run, opts, o.is_none());
@@ -669,21 +696,32 @@ pub(crate) fn step(
         (None, _) => (canonicalize(&c.snapshot()), None),
     };
     if i < opts.check_from {
-        carried.prev_c = Some(snap_c);
-        carried.prev_o = snap_o;
+        carried.prev_c = Some(Rc::new(snap_c));
+        carried.prev_o = snap_o.map(Rc::new);
         return Ok(());
     }
 
-    run.invariants(i, Side::C, &snap_c)?;
+    // The contracts and the comparison are functions of the canonical
+    // states alone: a state (or pair) `judged` holds passes again.
+    let mut judged = judged;
+    let hash_c = judged.as_ref().map(|_| state_hash(&snap_c));
+    carried.hash_c = hash_c;
+    let c_known = matches!((&judged, hash_c), (Some(j), Some(h)) if j.c.contains(&h));
+    if !c_known {
+        run.invariants(i, Side::C, &snap_c)?;
+        if let (Some(j), Some(h)) = (judged.as_deref_mut(), hash_c) {
+            j.c.insert(h);
+        }
+    }
     let problems = run.unacknowledged(Some(i), c.hygiene(), &mut result.acknowledged);
     if !problems.is_empty() {
         return Err(run.hygiene(Some(i), Side::C, &problems));
     }
     if c_out.status == Status::Enomem {
         let before = if maple_fired {
-            &maple_before
+            maple_before.as_ref()
         } else {
-            &carried.prev_c
+            carried.prev_c.as_deref()
         };
         if let Some(before) = before {
             run.rollback(i, Side::C, step, before, &snap_c)?;
@@ -693,24 +731,33 @@ pub(crate) fn step(
         run.compare_outcomes(i, mode, &c_out, o_out)?;
     }
     if let (Some(snap_o), true) = (&snap_o, *in_sync) {
-        run.invariants(i, Side::Oracle, snap_o)?;
-        if let (Some(o_out), Some(before)) = (&o_out, &carried.prev_o) {
+        let pair = hash_c.map(|h| (h, state_hash(snap_o)));
+        let known = matches!((&judged, pair), (Some(j), Some(p)) if j.pairs.contains(&p));
+        if !known {
+            run.invariants(i, Side::Oracle, snap_o)?;
+        }
+        if let (Some(o_out), Some(before)) = (&o_out, carried.prev_o.as_deref()) {
             if o_out.status == Status::Enomem {
                 run.rollback(i, Side::Oracle, step, before, snap_o)?;
             }
         }
-        run.compare_states(i, mode, &snap_c, snap_o)?;
+        if !known {
+            run.compare_states(i, mode, &snap_c, snap_o)?;
+            if let (Some(j), Some(p)) = (judged, pair) {
+                j.pairs.insert(p);
+            }
+        }
     }
     // The state before the next step only when the next step is
     // checked too (a maple step is checked mid-run in a final-only
     // run: its state is not the one before the last step).
     let next_checked = every_step || i == last;
     carried.prev_o = if *in_sync && next_checked {
-        snap_o
+        snap_o.map(Rc::new)
     } else {
         None
     };
-    carried.prev_c = next_checked.then_some(snap_c);
+    carried.prev_c = next_checked.then(|| Rc::new(snap_c));
     Ok(())
 }
 

@@ -12,12 +12,13 @@
 //!
 //! [`run`]: crate::check::runner::run
 
+use std::rc::Rc;
+
 use crate::check::report::Failure;
 use crate::check::runner::{
-    check_teardown, list_acknowledged, reference_engine, start, step, Carried, Checks, Run,
+    check_teardown, list_acknowledged, reference_engine, start, step, Carried, Checks, Judged, Run,
     RunOptions, RunResult,
 };
-use crate::check::snapshot::Snapshot;
 use crate::engine::c::CEngine;
 use crate::engine::variant::Variant;
 use crate::engine::{Engine, Layout, Saved};
@@ -78,6 +79,7 @@ impl SavedRun {
                 opts,
                 &mut prefix,
                 &mut carried,
+                None,
             )
             .map_err(NotSaved::Failed)?;
         }
@@ -104,11 +106,17 @@ impl SavedRun {
         self.c.layout()
     }
 
-    /// The run of the path and `next`, checked from `next` on; its
-    /// teardown checks run only when `tear_down` says so of the state
-    /// `next` reached (its final state is kept either way). Both worlds
-    /// are back at the path's end afterwards.
-    pub fn try_step(&mut self, next: Step, tear_down: impl FnOnce(&Snapshot) -> bool) -> RunResult {
+    /// The run of the path and `next`, checked from `next` on, leaving out
+    /// the checks `judged` holds as passed (and adding those that pass);
+    /// its teardown checks run only when `tear_down` says so of the hash
+    /// of the state `next` reached (its final state is kept either way).
+    /// Both worlds are back at the path's end afterwards.
+    pub fn try_step(
+        &mut self,
+        next: Step,
+        judged: &mut Judged,
+        tear_down: impl FnOnce(u64) -> bool,
+    ) -> RunResult {
         let mut steps = self.path.clone();
         steps.push(next);
         let scenario = Scenario::new(steps);
@@ -123,11 +131,12 @@ impl SavedRun {
             self.opts,
             &mut result,
             &mut carried,
+            Some(judged),
         )
         .and_then(|()| {
-            let end = carried.prev_c.as_ref().is_some_and(tear_down);
+            let end = carried.hash_c.is_some_and(tear_down);
             if self.opts.keep_state {
-                result.final_state = carried.prev_c.take();
+                result.final_state = carried.prev_c.take().map(Rc::unwrap_or_clone);
             }
             if !end {
                 return Ok(());

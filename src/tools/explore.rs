@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::known::Known;
 use crate::check::report::Failure;
-use crate::check::runner::{run, state_hash, RunOptions, RunResult};
+use crate::check::runner::{run, state_hash, Judged, RunOptions, RunResult};
 use crate::check::saved_run::{NotSaved, SavedRun};
 use crate::check::snapshot::canonicalize;
 use crate::engine::variant::Variant;
@@ -245,6 +245,8 @@ struct Found<'a> {
     seen: &'a HashSet<u64>,
     /// The states this worker reached first in this level.
     new_here: HashSet<u64>,
+    /// What this worker's runs checked and found sound.
+    judged: Judged,
     /// The steps that failed or reached a state first, in frontier order.
     tried: Vec<Tried>,
     /// Runs made.
@@ -252,10 +254,6 @@ struct Found<'a> {
 }
 
 impl Found<'_> {
-    fn known(&self, state: u64) -> bool {
-        self.seen.contains(&state) || self.new_here.contains(&state)
-    }
-
     /// Runs the path and `next` (checked from `next`), and keeps it if it
     /// failed or reached a state first. A state's teardown checks run the
     /// first time it is reached: they depend on nothing but the state.
@@ -269,11 +267,13 @@ impl Found<'_> {
     ) -> RunResult {
         let mut state = None;
         let r = match from {
-            From::Saved(saved) => saved.try_step(next, |snap| {
-                let h = state_hash(snap);
-                state = Some(h);
-                !self.known(h)
-            }),
+            From::Saved(saved) => {
+                let (seen, new_here) = (self.seen, &self.new_here);
+                saved.try_step(next, &mut self.judged, |h| {
+                    state = Some(h);
+                    !seen.contains(&h) && !new_here.contains(&h)
+                })
+            }
             From::Scratch(path) => {
                 let mut steps = path.to_vec();
                 steps.push(next);
@@ -410,6 +410,7 @@ pub fn explore(
                         let mut found = Found {
                             seen: known_states,
                             new_here: HashSet::new(),
+                            judged: Judged::default(),
                             tried: Vec::new(),
                             runs: 0,
                         };
