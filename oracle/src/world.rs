@@ -130,7 +130,7 @@ pub(crate) struct Page {
 }
 
 /// A world: processes and everything the anon_vma code keeps for them.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct World {
     pub(crate) mms: SlotMap<MmKey, Mm>,
     pub(crate) mm_ids: BTreeMap<u32, MmKey>,
@@ -147,6 +147,44 @@ pub struct World {
     pub(crate) faulted_before_race: Vec<VmaKey>,
     /// The page-table entries there were when the race began.
     pub(crate) mapped_before_race: Vec<(MmKey, u64)>,
+}
+
+impl Clone for World {
+    fn clone(&self) -> World {
+        World {
+            mms: self.mms.clone(),
+            mm_ids: self.mm_ids.clone(),
+            next_mm_id: self.next_mm_id,
+            vmas: self.vmas.clone(),
+            avs: self.avs.clone(),
+            avcs: self.avcs.clone(),
+            pages: self.pages.clone(),
+            alloc: self.alloc.clone(),
+            armed: self.armed,
+            apart: self.apart,
+            faulted_before_race: self.faulted_before_race.clone(),
+            mapped_before_race: self.mapped_before_race.clone(),
+        }
+    }
+
+    /// Field by field, so that a world put back to a saved one over and
+    /// over (explore) reuses its arenas' memory.
+    fn clone_from(&mut self, source: &World) {
+        self.mms.clone_from(&source.mms);
+        self.mm_ids.clone_from(&source.mm_ids);
+        self.next_mm_id = source.next_mm_id;
+        self.vmas.clone_from(&source.vmas);
+        self.avs.clone_from(&source.avs);
+        self.avcs.clone_from(&source.avcs);
+        self.pages.clone_from(&source.pages);
+        self.alloc.clone_from(&source.alloc);
+        self.armed = source.armed;
+        self.apart = source.apart;
+        self.faulted_before_race
+            .clone_from(&source.faulted_before_race);
+        self.mapped_before_race
+            .clone_from(&source.mapped_before_race);
+    }
 }
 
 /// Accessors that refuse stale keys loudly: a generational arena turns a

@@ -262,7 +262,9 @@ impl Engine for OracleEngine {
     fn restore(&mut self, saved: &Saved) -> bool {
         match saved.get::<OracleEngine>() {
             Some(o) => {
-                self.clone_from(o);
+                // (Field by field: the world's arenas keep their memory.)
+                self.world.clone_from(&o.world);
+                self.anon_pgoff = o.anon_pgoff;
                 true
             }
             None => false,
