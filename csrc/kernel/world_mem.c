@@ -59,10 +59,13 @@ struct world_arena *world_arena_get(void)
 	if (!a) {
 		a = mmap(NULL, ARENA_RESERVE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (a == MAP_FAILED) {
-			fprintf(stderr, "rmapfuzz: cannot map a world's arena\n");
-			abort();
-		}
+		/*
+		 * A host that will not reserve the address space (strict
+		 * overcommit) gets the host allocator: the world still runs,
+		 * it only cannot be saved.
+		 */
+		if (a == MAP_FAILED)
+			return NULL;
 		a->peak = ARENA_START;
 	}
 	a->top = ARENA_START;

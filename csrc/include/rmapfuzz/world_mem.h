@@ -16,7 +16,10 @@
 
 struct world_arena;
 
-/* A fresh arena (one reused when one is free), or NULL under ASan. */
+/*
+ * A fresh arena (one reused when one is free), or NULL under ASan or when
+ * the host will not map one.
+ */
 struct world_arena *world_arena_get(void);
 /* Gives @arena back; everything in it is gone. */
 void world_arena_put(struct world_arena *arena);
