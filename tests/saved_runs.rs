@@ -84,7 +84,7 @@ fn agree_along(v: Variant, s: &Scenario) -> (usize, usize) {
                 }
             }
             for next in variants {
-                let got = saved.try_step(next, &mut judged, |_| true);
+                let got = saved.try_step(next, &mut judged, |_, _| true);
                 let mut steps = path.to_vec();
                 steps.push(next);
                 let want = run(&Scenario::new(steps.clone()), v, opts);

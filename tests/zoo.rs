@@ -37,6 +37,26 @@ fn caught_by_explore(v: Variant) -> Result<(), Failed> {
     let (depth, u) = universe_for(&s);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let x = explore(v, depth, &u, threads, None, None, &|_| {});
+    // A search of one state per class finds it as soon as a search of
+    // every state does, by the same check.
+    let every = Universe {
+        by_class: false,
+        ..u
+    };
+    let y = explore(v, depth, &every, threads, None, None, &|_| {});
+    let found = |x: &rmapfuzz::tools::explore::Exploration| {
+        x.failure
+            .as_ref()
+            .map(|(s, f)| (s.steps.len(), f.check.clone()))
+    };
+    if found(&x) != found(&y) {
+        return Err(format!(
+            "one state per class found {:?}, every state {:?}",
+            found(&x),
+            found(&y)
+        )
+        .into());
+    }
     match x.failure {
         None => Err(format!("explore --depth {depth} ({u:?}) found nothing on {v}").into()),
         Some((found, f)) if found.steps.len() > depth => Err(format!(

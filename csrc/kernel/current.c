@@ -7,4 +7,4 @@
  */
 #include <rmapfuzz/world.h>
 
-_Thread_local struct world *current_world;
+_Thread_local struct world *current_world __attribute__((tls_model("initial-exec")));

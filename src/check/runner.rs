@@ -24,7 +24,6 @@
 //! every check when that finds something, so that their reports are the
 //! ones `replay` gives.
 
-use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -32,7 +31,7 @@ use crate::check::invariants;
 use crate::check::known::{Acknowledged, Known};
 use crate::check::report::{Failure, Side};
 use crate::check::snapshot::{
-    canonicalize, first_difference, shape_difference, LiveCounts, Snapshot,
+    canonicalize, first_difference, shape_difference, LiveCounts, Snapshot, State,
 };
 use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
@@ -363,13 +362,7 @@ impl<'a> Run<'a> {
     }
 }
 
-/// A hash of a canonical state: equal states hash equal.
-pub fn state_hash(snap: &Snapshot) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    snap.hash(&mut h);
-    h.finish()
-}
+pub use crate::check::snapshot::state_hash;
 
 /// A fresh world of the engine `variant` is compared with (`None` for a
 /// variant judged on its own).
@@ -496,8 +489,19 @@ pub(crate) fn check_teardown(
 /// again ([`SavedRun::try_step`](crate::check::saved_run::SavedRun::try_step)).
 #[derive(Default)]
 pub struct Judged {
-    c: HashSet<u64>,
-    pairs: HashSet<(u64, u64)>,
+    c: rustc_hash::FxHashSet<u64>,
+    pairs: rustc_hash::FxHashSet<(u64, u64)>,
+}
+
+impl Judged {
+    /// The states and pairs it holds.
+    pub fn len(&self) -> usize {
+        self.c.len() + self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What one step of a run hands the next: the states before it (for the
@@ -505,8 +509,8 @@ pub struct Judged {
 #[derive(Clone)]
 pub(crate) struct Carried {
     // (Shared: a saved run hands the same ones to every step it tries.)
-    pub(crate) prev_c: Option<Rc<Snapshot>>,
-    prev_o: Option<Rc<Snapshot>>,
+    pub(crate) prev_c: Option<Rc<State>>,
+    prev_o: Option<Rc<State>>,
     in_sync: bool,
     /// The hash of the last checked C state, when a [`Judged`] asked for it.
     pub(crate) hash_c: Option<u64>,
@@ -534,10 +538,10 @@ pub(crate) fn start(
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
         // The state before the first step, for its rollback check.
-        carried.prev_c = Some(Rc::new(canonicalize(&c.snapshot())));
+        carried.prev_c = Some(Rc::new(State::new(c.snapshot())));
         if let Some(o) = o {
             carried.prev_o = Some(Rc::new(
-                guarded(|| canonicalize(&o.snapshot()))
+                guarded(|| State::named(canonicalize(&o.snapshot())))
                     .map_err(|msg| run.failure(None, "oracle.panic", Side::Oracle, msg))?,
             ));
         }
@@ -580,7 +584,9 @@ fn drive(
             .map_err(|f| crate::check::race::replayable(run, race, f));
     }
     if opts.keep_state {
-        result.final_state = carried.prev_c.map(Rc::unwrap_or_clone);
+        result.final_state = carried
+            .prev_c
+            .map(|s| Rc::unwrap_or_clone(s).into_canonical());
     }
     Ok(())
 }
@@ -684,16 +690,27 @@ pub(crate) fn step(
     }
     // (When the oracle skipped an op the C side failed and fully undid,
     // its unchanged state is compared with the C side's.)
+    // A search only hashes a state it has judged before; a run names it.
+    let lazily = judged.is_some();
+    let oracle_state = |o: &mut Box<dyn Engine>| {
+        guarded(|| {
+            let state = State::new(o.snapshot());
+            // (Named or hashed here, where a panic of the reference's
+            // shows as its own.)
+            match lazily {
+                true => _ = state.hash(),
+                false => _ = state.canonical(),
+            }
+            state
+        })
+        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))
+    };
     let (snap_c, snap_o) = match (taken, o) {
-        (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
-        (None, Some(o)) if *in_sync => (
-            canonicalize(&c.snapshot()),
-            Some(
-                guarded(|| canonicalize(&o.snapshot()))
-                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-            ),
-        ),
-        (None, _) => (canonicalize(&c.snapshot()), None),
+        (Some((snap_c, snap_o)), _) => {
+            (State::named(snap_c), in_sync.then(|| State::named(snap_o)))
+        }
+        (None, Some(o)) if *in_sync => (State::new(c.snapshot()), Some(oracle_state(o)?)),
+        (None, _) => (State::new(c.snapshot()), None),
     };
     if i < opts.check_from {
         carried.prev_c = Some(Rc::new(snap_c));
@@ -704,11 +721,11 @@ pub(crate) fn step(
     // The contracts and the comparison are functions of the canonical
     // states alone: a state (or pair) `judged` holds passes again.
     let mut judged = judged;
-    let hash_c = judged.as_ref().map(|_| state_hash(&snap_c));
+    let hash_c = judged.as_ref().map(|_| snap_c.hash());
     carried.hash_c = hash_c;
     let c_known = matches!((&judged, hash_c), (Some(j), Some(h)) if j.c.contains(&h));
     if !c_known {
-        run.invariants(i, Side::C, &snap_c)?;
+        run.invariants(i, Side::C, snap_c.canonical())?;
         if let (Some(j), Some(h)) = (judged.as_deref_mut(), hash_c) {
             j.c.insert(h);
         }
@@ -718,31 +735,40 @@ pub(crate) fn step(
         return Err(run.hygiene(Some(i), Side::C, &problems));
     }
     if c_out.status == Status::Enomem {
-        let before = if maple_fired {
-            maple_before.as_ref()
-        } else {
-            carried.prev_c.as_deref()
-        };
-        if let Some(before) = before {
-            run.rollback(i, Side::C, step, before, &snap_c)?;
+        if maple_fired {
+            if let Some(before) = &maple_before {
+                run.rollback(i, Side::C, step, before, snap_c.canonical())?;
+            }
+        } else if let Some(before) = carried.prev_c.as_deref() {
+            // (Equal hashes are equal states, as everywhere a search
+            // hashes states.)
+            if !(lazily && before.hash() == snap_c.hash()) {
+                run.rollback(i, Side::C, step, before.canonical(), snap_c.canonical())?;
+            }
         }
     }
     if let Some(o_out) = &o_out {
         run.compare_outcomes(i, mode, &c_out, o_out)?;
     }
     if let (Some(snap_o), true) = (&snap_o, *in_sync) {
-        let pair = hash_c.map(|h| (h, state_hash(snap_o)));
+        let pair = hash_c.map(|h| (h, snap_o.hash()));
         let known = matches!((&judged, pair), (Some(j), Some(p)) if j.pairs.contains(&p));
         if !known {
-            run.invariants(i, Side::Oracle, snap_o)?;
+            run.invariants(i, Side::Oracle, snap_o.canonical())?;
         }
         if let (Some(o_out), Some(before)) = (&o_out, carried.prev_o.as_deref()) {
-            if o_out.status == Status::Enomem {
-                run.rollback(i, Side::Oracle, step, before, snap_o)?;
+            if o_out.status == Status::Enomem && !(lazily && before.hash() == snap_o.hash()) {
+                run.rollback(
+                    i,
+                    Side::Oracle,
+                    step,
+                    before.canonical(),
+                    snap_o.canonical(),
+                )?;
             }
         }
         if !known {
-            run.compare_states(i, mode, &snap_c, snap_o)?;
+            run.compare_states(i, mode, snap_c.canonical(), snap_o.canonical())?;
             if let (Some(j), Some(p)) = (judged, pair) {
                 j.pairs.insert(p);
             }

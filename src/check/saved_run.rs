@@ -19,6 +19,7 @@ use crate::check::runner::{
     check_teardown, list_acknowledged, reference_engine, start, step, Carried, Checks, Judged, Run,
     RunOptions, RunResult,
 };
+use crate::check::snapshot::State;
 use crate::engine::c::CEngine;
 use crate::engine::variant::Variant;
 use crate::engine::{Engine, Layout, Saved};
@@ -115,7 +116,7 @@ impl SavedRun {
         &mut self,
         next: Step,
         judged: &mut Judged,
-        tear_down: impl FnOnce(u64) -> bool,
+        tear_down: impl FnOnce(u64, &State) -> bool,
     ) -> RunResult {
         let mut steps = self.path.clone();
         steps.push(next);
@@ -134,9 +135,15 @@ impl SavedRun {
             Some(judged),
         )
         .and_then(|()| {
-            let end = carried.hash_c.is_some_and(tear_down);
+            let end = match (carried.hash_c, carried.prev_c.as_deref()) {
+                (Some(h), Some(state)) => tear_down(h, state),
+                _ => false,
+            };
             if self.opts.keep_state {
-                result.final_state = carried.prev_c.take().map(Rc::unwrap_or_clone);
+                result.final_state = carried
+                    .prev_c
+                    .take()
+                    .map(|s| Rc::unwrap_or_clone(s).into_canonical());
             }
             if !end {
                 return Ok(());

@@ -8,10 +8,9 @@ use super::{
     Engine, Layout, Outcome, RaceJudge, RaceOrder, Saved, Serial, Site, Status, Teardown,
     MAX_SERIAL_EXECUTIONS,
 };
-use crate::check::runner::state_hash;
-use crate::check::snapshot::canonicalize;
 use crate::check::snapshot::{
-    LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
+    canonical_hash, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot,
+    RawTreeNode, RawVma,
 };
 use crate::engine::variant::Generation;
 use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
@@ -83,14 +82,16 @@ fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
     }
 }
 
-fn convert(d: &oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
+fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
+    // (The lists the two forms share are moved, not copied.)
+    let mms = std::mem::take(&mut d.mms);
+    let pages = std::mem::take(&mut d.pages);
     RawSnapshot {
-        mms: d
-            .mms
-            .iter()
+        mms: mms
+            .into_iter()
             .map(|m| RawMm {
                 id: m.id,
-                vmas: m.vmas.clone(),
+                vmas: m.vmas,
                 bad_entries: 0,
             })
             .collect(),
@@ -132,7 +133,7 @@ fn convert(d: &oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
                     .tree
                     .iter()
                     .map(|&avc| {
-                        let (start, last) = tree_key(d, avc);
+                        let (start, last) = tree_key(&d, avc);
                         RawTreeNode {
                             avc: RawRef::Index(avc),
                             start,
@@ -142,15 +143,14 @@ fn convert(d: &oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
                     .collect(),
             })
             .collect(),
-        pages: d
-            .pages
-            .iter()
+        pages: pages
+            .into_iter()
             .map(|p| RawPage {
                 anon_vma: reference(p.anon_vma),
                 index: p.index,
                 mapcount: p.mapcount,
-                mappers: p.mappers.clone(),
-                walk: p.walk.clone(),
+                mappers: p.mappers,
+                walk: p.walk,
             })
             .collect(),
         live: live_counts(d.live),
@@ -242,7 +242,7 @@ impl Engine for OracleEngine {
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
-        convert(&self.world.dump(), self.anon_pgoff)
+        convert(self.world.dump(), self.anon_pgoff)
     }
 
     fn layout(&mut self) -> Layout {
@@ -417,7 +417,7 @@ impl Interleavings<'_, '_> {
     /// outcome).
     fn point(&self, world: &oracle::World, progress: &[Progress]) -> (u64, u32, Vec<u64>) {
         use std::hash::{Hash, Hasher};
-        let state = state_hash(&canonicalize(&convert(&world.dump(), self.anon_pgoff)));
+        let state = canonical_hash(&convert(world.dump(), self.anon_pgoff));
         let branches = progress
             .iter()
             .map(|p| match p {

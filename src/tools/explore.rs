@@ -1,7 +1,9 @@
 //! `rmapfuzz explore`: every operation sequence up to a depth over a small
 //! universe, breadth first, with every fail point of every operation,
-//! deduplicated by the canonical state the C side reaches. The first
-//! failure found is on a shortest path, and is returned as a scenario.
+//! deduplicated by the canonical state the C side reaches, up to the names
+//! of its processes (one state per class: `check::snapshot::orbit_key`).
+//! The first failure found is on a shortest path, and is returned as a
+//! scenario.
 //!
 //! The universe: at most `mms` processes; mappings inside a window of
 //! `pages` pages from `base` (0x10000 unless asked; just below 16 TiB, say,
@@ -13,15 +15,16 @@
 //! changes of a moved VMA, merges, forks and exits, and a move back to
 //! every free place in the window.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use rustc_hash::{FxHashMap, FxHashSet as HashSet};
+
 use crate::check::known::Known;
 use crate::check::report::Failure;
-use crate::check::runner::{run, state_hash, Judged, RunOptions, RunResult};
+use crate::check::runner::{run, Judged, RunOptions, RunResult};
 use crate::check::saved_run::{NotSaved, SavedRun};
-use crate::check::snapshot::canonicalize;
+use crate::check::snapshot::{orbit_key, State};
 use crate::engine::variant::Variant;
 use crate::engine::Layout;
 use crate::language::op::{Access, Advice, FailPlan, Op, Step};
@@ -42,6 +45,9 @@ pub struct Universe {
     pub base: u64,
     /// Also try every allocation failure of every operation.
     pub fail_points: bool,
+    /// Visit one state of each class of states equal up to the names of
+    /// their processes (see [`orbit_key`]), not each state.
+    pub by_class: bool,
 }
 
 impl Default for Universe {
@@ -51,6 +57,7 @@ impl Default for Universe {
             pages: 3,
             base: DEFAULT_BASE,
             fail_points: true,
+            by_class: true,
         }
     }
 }
@@ -87,6 +94,7 @@ pub fn universe_for(s: &Scenario) -> (usize, Universe) {
             pages,
             base,
             fail_points: s.steps.iter().any(|st| st.fail.is_some()),
+            by_class: true,
         },
     )
 }
@@ -103,8 +111,12 @@ pub struct Progress {
 /// What a search did and found.
 #[derive(Clone, Debug, Default)]
 pub struct Exploration {
-    /// Distinct states reached (the empty world included).
+    /// Distinct states reached (the empty world included): with
+    /// [`Universe::by_class`], one per class.
     pub states: usize,
+    /// Classes of states equal up to the names of their processes among
+    /// them.
+    pub classes: usize,
     /// Scenarios run (each one new operation on a known state).
     pub runs: usize,
     /// Deepest level completed.
@@ -198,12 +210,17 @@ pub fn candidate_ops(layout: &Layout, u: &Universe) -> Vec<Op> {
     ops
 }
 
-/// The hash of a new world's state, as the runner computes states.
-fn empty_state(v: Variant) -> u64 {
+/// The keys of a new world's state and of its class.
+fn empty_state(v: Variant, u: &Universe) -> (u64, u64) {
     use crate::engine::c::CEngine;
     use crate::engine::Engine;
     let mut c = CEngine::new(v.name).expect("the variant exists");
-    state_hash(&canonicalize(&c.snapshot()))
+    let state = State::new(c.snapshot());
+    let mut keys = Keys::new(u.by_class);
+    (
+        keys.state(state.hash(), &state),
+        orbit_key(state.canonical()),
+    )
 }
 
 fn layout_of(steps: &[Step], v: Variant) -> Layout {
@@ -222,12 +239,13 @@ fn layout_of(steps: &[Step], v: Variant) -> Layout {
 /// Most maple preallocations tried per operation.
 const MAX_MAPLE_NTH: u32 = 64;
 
-/// One tried step from a frontier path: the path's index, the step, the C
-/// state it reached, its failure.
+/// One tried step from a frontier path: the path's index, the step, the
+/// key of the C state it reached and of that state's class, its failure.
 struct Tried {
     parent: usize,
     step: Step,
     state: Option<u64>,
+    class: Option<u64>,
     failure: Option<Box<Failure>>,
 }
 
@@ -239,6 +257,67 @@ enum From<'a> {
     Scratch(&'a [Step]),
 }
 
+/// Most class keys a worker keeps (about 0.4 GB); past it they are
+/// computed afresh.
+const MOST_CLASS_KEYS: usize = 1 << 24;
+
+/// How a worker keys the states it reaches: by their own hash, or by
+/// their class under renaming processes. Kept across levels.
+struct Keys {
+    by_class: bool,
+    /// The class keys of state hashes met before.
+    classes: FxHashMap<u64, u64>,
+}
+
+impl Keys {
+    fn new(by_class: bool) -> Keys {
+        Keys {
+            by_class,
+            classes: FxHashMap::default(),
+        }
+    }
+
+    /// The key of the class of the state `snap`, whose hash is `h`.
+    fn class(&mut self, h: u64, snap: &State) -> u64 {
+        if self.classes.len() >= MOST_CLASS_KEYS {
+            self.classes.clear();
+        }
+        *self
+            .classes
+            .entry(h)
+            .or_insert_with(|| orbit_key(snap.canonical()))
+    }
+
+    /// What the state `snap`, whose hash is `h`, is deduplicated by.
+    fn state(&mut self, h: u64, snap: &State) -> u64 {
+        match self.by_class {
+            true => self.class(h, snap),
+            false => h,
+        }
+    }
+}
+
+/// States taken from the frontier at a time by a worker.
+const CHUNK: usize = 8;
+
+/// Most states and pairs a worker keeps as judged (about 0.5 GB); past
+/// it, it starts again at the next level.
+const MOST_JUDGED: usize = 1 << 24;
+
+/// What a worker keeps from level to level.
+struct Worker {
+    keys: Keys,
+    judged: Judged,
+}
+
+/// What a worker hands back of its part of a level.
+struct Expanded {
+    tried: Vec<Tried>,
+    runs: usize,
+    new_here: HashSet<u64>,
+    new_classes: HashSet<u64>,
+}
+
 /// What one worker found in its part of a level.
 struct Found<'a> {
     /// The states of earlier levels.
@@ -246,11 +325,16 @@ struct Found<'a> {
     /// The states this worker reached first in this level.
     new_here: HashSet<u64>,
     /// What this worker's runs checked and found sound.
-    judged: Judged,
-    /// The steps that failed or reached a state first, in frontier order.
+    judged: &'a mut Judged,
+    /// The steps that failed or reached a state first, in frontier order
+    /// (on the last level, only those that failed: no path goes on).
     tried: Vec<Tried>,
+    /// On the last level, the classes of the states reached first.
+    new_classes: HashSet<u64>,
+    last_level: bool,
     /// Runs made.
     runs: usize,
+    keys: &'a mut Keys,
 }
 
 impl Found<'_> {
@@ -265,29 +349,42 @@ impl Found<'_> {
         v: Variant,
         opts: RunOptions,
     ) -> RunResult {
-        let mut state = None;
+        // (The key of the state reached, and of its class if it is new.)
+        let mut reached = None;
+        let (seen, new_here, keys) = (self.seen, &self.new_here, &mut *self.keys);
+        let mut key = |h: u64, snap: &State| {
+            let k = keys.state(h, snap);
+            let new = !seen.contains(&k) && !new_here.contains(&k);
+            reached = Some((k, new.then(|| keys.class(h, snap))));
+            new
+        };
         let r = match from {
-            From::Saved(saved) => {
-                let (seen, new_here) = (self.seen, &self.new_here);
-                saved.try_step(next, &mut self.judged, |h| {
-                    state = Some(h);
-                    !seen.contains(&h) && !new_here.contains(&h)
-                })
-            }
+            From::Saved(saved) => saved.try_step(next, self.judged, &mut key),
             From::Scratch(path) => {
                 let mut steps = path.to_vec();
                 steps.push(next);
-                run(&Scenario::new(steps), v, opts)
+                let mut r = run(&Scenario::new(steps), v, opts);
+                if let Some(snap) = r.final_state.take() {
+                    let state = State::named(snap);
+                    key(state.hash(), &state);
+                }
+                r
             }
         };
-        let state = state.or_else(|| r.final_state.as_ref().map(state_hash));
         self.runs += 1;
+        let (state, class) = match reached {
+            Some((k, class)) => (Some(k), class),
+            None => (None, None),
+        };
         let first = state.is_some_and(|h| !self.seen.contains(&h) && self.new_here.insert(h));
-        if r.failure.is_some() || first {
+        if first && self.last_level && r.failure.is_none() {
+            self.new_classes.extend(class);
+        } else if r.failure.is_some() || first {
             self.tried.push(Tried {
                 parent,
                 step: next,
                 state,
+                class,
                 failure: r.failure.clone().map(Box::new),
             });
         }
@@ -313,7 +410,13 @@ fn expand(
         known,
         ..RunOptions::default()
     };
-    let mut from = match SavedRun::new(path, v, opts) {
+    // (A saved run hands each try's state to the keys instead of keeping
+    // it in canonical form.)
+    let saved_opts = RunOptions {
+        keep_state: false,
+        ..opts
+    };
+    let mut from = match SavedRun::new(path, v, saved_opts) {
         Ok(saved) => From::Saved(Box::new(saved)),
         // (A path whose replay fails is run from scratch, which reports
         // the failure as a run of it does.)
@@ -330,12 +433,23 @@ fn expand(
         let allocs = r.allocs.last().copied().unwrap_or(0);
         if u.fail_points {
             for nth in 1..=allocs as u32 {
-                for and_later in [false, true] {
-                    if and_later && nth as usize == allocs {
-                        continue; // the same as fail=nth
-                    }
+                let once = Step {
+                    fail: Some(FailPlan {
+                        nth,
+                        and_later: false,
+                    }),
+                    ..plain
+                };
+                let r = found.run(&mut from, parent, once, v, opts);
+                // Where nothing is attempted after the failed allocation,
+                // failing the later ones too is the same run (both sides
+                // attempt the same: a strict run compares them).
+                if r.allocs.last().copied().unwrap_or(0) > nth as usize {
                     let step = Step {
-                        fail: Some(FailPlan { nth, and_later }),
+                        fail: Some(FailPlan {
+                            nth,
+                            and_later: true,
+                        }),
                         ..plain
                     };
                     found.run(&mut from, parent, step, v, opts);
@@ -382,56 +496,86 @@ pub fn explore(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Exploration {
     let start = Instant::now();
-    let mut seen: HashSet<u64> = HashSet::new();
-    seen.insert(empty_state(v));
+    let mut seen: HashSet<u64> = HashSet::default();
+    let mut classes: HashSet<u64> = HashSet::default();
+    let (state, class) = empty_state(v, u);
+    seen.insert(state);
+    classes.insert(class);
     let mut result = Exploration::default();
     let mut frontier: Vec<Vec<Step>> = vec![Vec::new()];
     let threads = threads.max(1);
+    let mut workers: Vec<Worker> = (0..threads)
+        .map(|_| Worker {
+            keys: Keys::new(u.by_class),
+            judged: Judged::default(),
+        })
+        .collect();
     for level in 1..=depth {
         let size = frontier.len();
         let done = AtomicUsize::new(0);
         let deadline_hit = AtomicBool::new(false);
-        let chunk_len = size.div_ceil(threads).max(1);
-        let chunks: Vec<(usize, &[Vec<Step>])> = frontier
-            .chunks(chunk_len)
-            .enumerate()
-            .map(|(n, c)| (n * chunk_len, c))
-            .collect();
+        // Workers take the frontier a few states at a time, in order, and
+        // stop taking once past a state whose expansion failed: every state
+        // before the first failure is expanded, whoever finishes first.
+        let taken = AtomicUsize::new(0);
+        let failed_at = AtomicUsize::new(usize::MAX);
+        let frontier_now = &frontier;
         let states_so_far = seen.len();
         let known_states = &seen;
-        // Per worker, in frontier order: the steps that failed or reached
-        // a state not seen before the level, and how many were tried.
-        let expanded: Vec<(Vec<Tried>, usize)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .map(|&(first, chunk)| {
+        // Per worker: the steps that failed or reached a state not seen
+        // before the level (in frontier order), and how many were tried.
+        let last_level = level == depth;
+        let expanded: Vec<Expanded> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .iter_mut()
+                .map(|worker| {
                     let (done, deadline_hit) = (&done, &deadline_hit);
+                    let (taken, failed_at) = (&taken, &failed_at);
                     scope.spawn(move || {
+                        if worker.judged.len() > MOST_JUDGED {
+                            worker.judged = Judged::default();
+                        }
                         let mut found = Found {
                             seen: known_states,
-                            new_here: HashSet::new(),
-                            judged: Judged::default(),
+                            new_here: HashSet::default(),
+                            judged: &mut worker.judged,
                             tried: Vec::new(),
+                            new_classes: HashSet::default(),
+                            last_level,
                             runs: 0,
+                            keys: &mut worker.keys,
                         };
-                        for (i, path) in chunk.iter().enumerate() {
-                            if limit.is_some_and(|l| start.elapsed() > l) {
-                                deadline_hit.store(true, Ordering::Relaxed);
+                        'take: loop {
+                            let first = taken.fetch_add(CHUNK, Ordering::Relaxed);
+                            if first >= size || first > failed_at.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let failed = expand(path, first + i, v, u, known, &mut found);
-                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            progress(Progress {
-                                depth: level,
-                                level_done: n,
-                                level_size: size,
-                                states: states_so_far,
-                            });
-                            if failed {
-                                break;
+                            let end = (first + CHUNK).min(size);
+                            for (parent, path) in (first..end).zip(&frontier_now[first..end]) {
+                                if limit.is_some_and(|l| start.elapsed() > l) {
+                                    deadline_hit.store(true, Ordering::Relaxed);
+                                    break 'take;
+                                }
+                                let failed = expand(path, parent, v, u, known, &mut found);
+                                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                                progress(Progress {
+                                    depth: level,
+                                    level_done: n,
+                                    level_size: size,
+                                    states: states_so_far,
+                                });
+                                if failed {
+                                    failed_at.fetch_min(parent, Ordering::Relaxed);
+                                    break 'take;
+                                }
                             }
                         }
-                        (found.tried, found.runs)
+                        Expanded {
+                            tried: found.tried,
+                            runs: found.runs,
+                            new_here: found.new_here,
+                            new_classes: found.new_classes,
+                        }
                     })
                 })
                 .collect();
@@ -440,6 +584,20 @@ pub fn explore(
                 .map(|h| h.join().expect("explorer worker"))
                 .collect()
         });
+        let mut runs = 0;
+        let mut tried: Vec<Tried> = Vec::new();
+        for found in expanded {
+            runs += found.runs;
+            tried.extend(found.tried);
+            if last_level {
+                seen.extend(found.new_here);
+                classes.extend(found.new_classes);
+            }
+        }
+        // Back in frontier order (each state was expanded by one worker,
+        // its tries in order).
+        tried.sort_by_key(|t| t.parent);
+        result.runs += runs;
         let mut next = Vec::new();
         let path_to = |parent: usize, last: Step| {
             let mut steps = frontier[parent].clone();
@@ -448,12 +606,11 @@ pub fn explore(
         };
         // The frontier of the last level is never expanded.
         let keep_paths = level < depth;
-        for (found, tried) in expanded {
-            result.runs += tried;
-            for t in found {
+        {
+            for t in tried {
                 if let Some(f) = t.failure {
-                    // Chunks are in frontier order, so the first one is the
-                    // first in breadth-first order.
+                    // The first in frontier order is the first in
+                    // breadth-first order.
                     if result.failure.is_none() {
                         let mut s = Scenario::new(path_to(t.parent, t.step));
                         s.header.variant = VariantSel::Named(v.name.to_owned());
@@ -466,13 +623,18 @@ pub fn explore(
                     continue;
                 }
                 if let Some(h) = t.state {
-                    if seen.insert(h) && keep_paths {
+                    if !seen.insert(h) {
+                        continue;
+                    }
+                    classes.extend(t.class);
+                    if keep_paths {
                         next.push(path_to(t.parent, t.step));
                     }
                 }
             }
         }
         result.states = seen.len();
+        result.classes = classes.len();
         result.timed_out = deadline_hit.load(Ordering::Relaxed);
         if result.failure.is_some() || result.timed_out {
             break;
@@ -490,6 +652,29 @@ pub fn explore(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A search of one state per class reaches the classes a search of
+    /// every state reaches, no more and no fewer, in fewer states.
+    #[test]
+    fn one_state_of_each_class_covers_every_class() {
+        let v = crate::engine::variant::find("mainline").expect("a variant");
+        let every = Universe {
+            by_class: false,
+            ..Universe::default()
+        };
+        for depth in [3, 4] {
+            let all = explore(v, depth, &every, 2, None, None, &|_| {});
+            let one = explore(v, depth, &Universe::default(), 2, None, None, &|_| {});
+            assert!(all.failure.is_none() && one.failure.is_none());
+            assert_eq!(all.classes, one.states, "depth {depth}");
+            assert_eq!(one.classes, one.states, "depth {depth}");
+            assert!(
+                one.states < all.states,
+                "depth {depth}: no two states in a class"
+            );
+            assert!(one.runs < all.runs);
+        }
+    }
 
     /// A VMA moved out of the window is still faulted, split, unmapped,
     /// advised, merged and moved back: "nothing at depth D" covers it.

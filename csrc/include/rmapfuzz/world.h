@@ -125,7 +125,8 @@ struct world {
 	struct warn_hit warnings[WORLD_MAX_WARNINGS];
 };
 
-extern _Thread_local struct world *current_world;
+/* (Initial-exec: read everywhere; the harness is linked into executables.) */
+extern _Thread_local struct world *current_world __attribute__((tls_model("initial-exec")));
 
 /* Record what a race found, for the hygiene report. */
 void race_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -184,6 +184,10 @@ enum Command {
         /// Do not try allocation failures.
         #[arg(long)]
         no_fail_points: bool,
+        /// Visit every state, not one of each class of states equal up to
+        /// the names of their processes.
+        #[arg(long)]
+        every_renaming: bool,
         /// Stop after this many seconds.
         #[arg(long)]
         time_limit: Option<u64>,
@@ -382,6 +386,7 @@ fn main() -> ExitCode {
             base,
             variant,
             no_fail_points,
+            every_renaming,
             time_limit,
             jobs,
             out,
@@ -394,6 +399,7 @@ fn main() -> ExitCode {
                 pages: *pages,
                 base: *base,
                 fail_points: !no_fail_points,
+                by_class: !every_renaming,
             };
             let variant = variant.as_deref().unwrap_or(variant::default_variant());
             if *race {

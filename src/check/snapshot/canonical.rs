@@ -5,109 +5,196 @@ use super::*;
 
 /// Renames a raw snapshot canonically.
 pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
-    let mut names = Naming::new(raw.anon_vmas.len());
+    with_names(raw, |names| build(raw, names))
+}
 
-    // VMA references: in a process by (mm, start), otherwise detached.
-    let mut vma_refs: Vec<VmaRef> = vec![VmaRef::Null; raw.vmas.len()];
-    let mut in_mm = vec![false; raw.vmas.len()];
-    for mm in &raw.mms {
-        for &v in &mm.vmas {
-            if v < raw.vmas.len() {
-                vma_refs[v] = VmaRef::InMm {
-                    mm: mm.id,
-                    start: raw.vmas[v].start,
-                };
-                in_mm[v] = true;
-            }
-        }
-    }
-    let detached_order: Vec<usize> = (0..raw.vmas.len()).filter(|&v| !in_mm[v]).collect();
-    for (i, &v) in detached_order.iter().enumerate() {
-        vma_refs[v] = VmaRef::Detached(i as u32);
-    }
-    let vma_ref = |r: RawRef| match r {
-        RawRef::Null => VmaRef::Null,
-        RawRef::Index(i) => vma_refs.get(i).copied().unwrap_or(VmaRef::Foreign),
-        RawRef::Dangling => VmaRef::Dangling,
-        RawRef::Foreign => VmaRef::Foreign,
-    };
+thread_local! {
+    /// The lists a naming fills, kept for the next (a search names
+    /// millions of small states).
+    static SPARE: std::cell::RefCell<Names> = std::cell::RefCell::default();
+}
 
-    // Name anon_vmas in walk order: each VMA's own, then its chain.
-    let ordered_vmas: Vec<usize> = raw
-        .mms
-        .iter()
-        .flat_map(|m| m.vmas.iter().copied())
-        .chain(detached_order.iter().copied())
-        .collect();
-    for &v in &ordered_vmas {
-        let vma = &raw.vmas[v];
-        names.visit(vma.anon_vma);
-        for &avc in &vma.chain {
-            if let RawRef::Index(a) = avc {
-                if let Some(avc) = raw.avcs.get(a) {
-                    names.visit(avc.anon_vma);
+/// Runs `f` with the names of `raw`.
+pub(super) fn with_names<T>(raw: &RawSnapshot, f: impl FnOnce(&Names) -> T) -> T {
+    let mut names = SPARE.with(|spare| spare.take());
+    names.fill(raw);
+    let out = f(&names);
+    SPARE.with(|spare| spare.replace(names));
+    out
+}
+
+/// The canonical name of every object of a raw snapshot.
+#[derive(Default)]
+pub(super) struct Names {
+    /// Per raw VMA: `Null` until named.
+    vma_refs: Vec<VmaRef>,
+    pub(super) detached_order: Vec<usize>,
+    pub(super) anon_vmas: Naming,
+    avc_refs: Vec<Option<AvcRef>>,
+    pub(super) stray: Vec<usize>,
+    pub(super) page_order: Vec<usize>,
+    /// (Room for one anon_vma's sorted tree.)
+    pub(super) tree: std::cell::RefCell<Vec<TreeEntry>>,
+}
+
+impl Names {
+    fn fill(&mut self, raw: &RawSnapshot) {
+        // VMA references: in a process by (mm, start), otherwise detached.
+        let vma_refs = &mut self.vma_refs;
+        vma_refs.clear();
+        vma_refs.resize(raw.vmas.len(), VmaRef::Null);
+        for mm in &raw.mms {
+            for &v in &mm.vmas {
+                if v < raw.vmas.len() {
+                    vma_refs[v] = VmaRef::InMm {
+                        mm: mm.id,
+                        start: raw.vmas[v].start,
+                    };
                 }
             }
         }
-    }
+        self.detached_order.clear();
+        for (v, r) in vma_refs.iter_mut().enumerate() {
+            if *r == VmaRef::Null {
+                *r = VmaRef::Detached(self.detached_order.len() as u32);
+                self.detached_order.push(v);
+            }
+        }
+        // The VMAs in walk order: the processes', then the detached ones.
+        let detached = &self.detached_order;
+        let ordered_vmas = || {
+            raw.mms
+                .iter()
+                .flat_map(|m| m.vmas.iter().copied())
+                .chain(detached.iter().copied())
+        };
 
-    // AVC references: position on the chain that holds them.
-    let mut avc_refs: Vec<Option<AvcRef>> = vec![None; raw.avcs.len()];
-    for &v in &ordered_vmas {
-        for (pos, &avc) in raw.vmas[v].chain.iter().enumerate() {
-            if let RawRef::Index(a) = avc {
-                if a < avc_refs.len() && avc_refs[a].is_none() {
-                    avc_refs[a] = Some(AvcRef::OnChain {
-                        vma: vma_refs[v],
-                        pos: pos as u32,
-                    });
+        // Name anon_vmas in walk order: each VMA's own, then its chain.
+        let names = &mut self.anon_vmas;
+        names.reset(raw.anon_vmas.len());
+        for v in ordered_vmas() {
+            let vma = &raw.vmas[v];
+            names.visit(vma.anon_vma);
+            for &avc in &vma.chain {
+                if let RawRef::Index(a) = avc {
+                    if let Some(avc) = raw.avcs.get(a) {
+                        names.visit(avc.anon_vma);
+                    }
                 }
             }
         }
-    }
-    let mut stray = Vec::new();
-    for (a, r) in avc_refs.iter_mut().enumerate() {
-        if r.is_none() {
-            *r = Some(AvcRef::Stray(stray.len() as u32));
-            stray.push(a);
+
+        // AVC references: position on the chain that holds them.
+        let avc_refs = &mut self.avc_refs;
+        avc_refs.clear();
+        avc_refs.resize(raw.avcs.len(), None);
+        for v in ordered_vmas() {
+            for (pos, &avc) in raw.vmas[v].chain.iter().enumerate() {
+                if let RawRef::Index(a) = avc {
+                    if a < avc_refs.len() && avc_refs[a].is_none() {
+                        avc_refs[a] = Some(AvcRef::OnChain {
+                            vma: vma_refs[v],
+                            pos: pos as u32,
+                        });
+                    }
+                }
+            }
+        }
+        let stray = &mut self.stray;
+        stray.clear();
+        for (a, r) in avc_refs.iter_mut().enumerate() {
+            if r.is_none() {
+                *r = Some(AvcRef::Stray(stray.len() as u32));
+                stray.push(a);
+            }
+        }
+
+        // Pages sorted by where they are mapped, then by index.
+        let page_order = &mut self.page_order;
+        page_order.clear();
+        page_order.extend(0..raw.pages.len());
+        page_order.sort_by(|&a, &b| {
+            let (pa, pb) = (&raw.pages[a], &raw.pages[b]);
+            (&pa.mappers, pa.index).cmp(&(&pb.mappers, pb.index))
+        });
+        for &p in page_order.iter() {
+            names.visit(raw.pages[p].anon_vma);
+        }
+        for &a in stray.iter() {
+            names.visit(raw.avcs[a].anon_vma);
+        }
+        // Then parents and roots of everything named so far, until none is new.
+        let mut i = 0;
+        while i < names.order.len() {
+            let av = &raw.anon_vmas[names.order[i]];
+            names.visit(av.parent);
+            names.visit(av.root);
+            i += 1;
+        }
+        // Whatever is left is unreachable (leaked): keep the raw order.
+        for a in 0..raw.anon_vmas.len() {
+            names.visit(RawRef::Index(a));
         }
     }
 
-    // Pages sorted by where they are mapped, then by index.
-    let mut page_order: Vec<usize> = (0..raw.pages.len()).collect();
-    page_order.sort_by(|&a, &b| {
-        let (pa, pb) = (&raw.pages[a], &raw.pages[b]);
-        (&pa.mappers, pa.index).cmp(&(&pb.mappers, pb.index))
-    });
-    for &p in &page_order {
-        names.visit(raw.pages[p].anon_vma);
-    }
-    for &a in &stray {
-        names.visit(raw.avcs[a].anon_vma);
-    }
-    // Then parents and roots of everything named so far, until none is new.
-    let mut i = 0;
-    while i < names.order.len() {
-        let av = &raw.anon_vmas[names.order[i]];
-        names.visit(av.parent);
-        names.visit(av.root);
-        i += 1;
-    }
-    // Whatever is left is unreachable (leaked): keep the raw order.
-    for a in 0..raw.anon_vmas.len() {
-        names.visit(RawRef::Index(a));
+    pub(super) fn av(&self, r: RawRef) -> AvRef {
+        self.anon_vmas.reference(r)
     }
 
-    let av = |r: RawRef| names.reference(r);
-    let avc_ref = |r: RawRef| match r {
-        RawRef::Index(i) => avc_refs
-            .get(i)
-            .copied()
-            .flatten()
-            .unwrap_or(AvcRef::Foreign),
-        RawRef::Dangling => AvcRef::Dangling,
-        _ => AvcRef::Foreign,
-    };
+    pub(super) fn vma(&self, r: RawRef) -> VmaRef {
+        match r {
+            RawRef::Null => VmaRef::Null,
+            RawRef::Index(i) => self.vma_refs.get(i).copied().unwrap_or(VmaRef::Foreign),
+            RawRef::Dangling => VmaRef::Dangling,
+            RawRef::Foreign => VmaRef::Foreign,
+        }
+    }
+
+    fn avc(&self, r: RawRef) -> AvcRef {
+        match r {
+            RawRef::Index(i) => self
+                .avc_refs
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(AvcRef::Foreign),
+            RawRef::Dangling => AvcRef::Dangling,
+            _ => AvcRef::Foreign,
+        }
+    }
+
+    /// A chain entry: the AVC's anon_vma and VMA.
+    pub(super) fn chain_entry(&self, raw: &RawSnapshot, c: RawRef) -> ChainEntry {
+        match c {
+            RawRef::Index(i) if i < raw.avcs.len() => ChainEntry {
+                anon_vma: self.av(raw.avcs[i].anon_vma),
+                vma: self.vma(raw.avcs[i].vma),
+            },
+            RawRef::Dangling => ChainEntry {
+                anon_vma: AvRef::Dangling,
+                vma: VmaRef::Dangling,
+            },
+            _ => ChainEntry {
+                anon_vma: AvRef::Foreign,
+                vma: VmaRef::Foreign,
+            },
+        }
+    }
+
+    /// An anon_vma's tree, sorted by key, then AVC.
+    pub(super) fn tree(&self, raw_av: &RawAnonVma, into: &mut Vec<TreeEntry>) {
+        into.clear();
+        into.extend(raw_av.tree.iter().map(|n| TreeEntry {
+            start: n.start,
+            last: n.last,
+            avc: self.avc(n.avc),
+        }));
+        into.sort();
+    }
+}
+
+/// The canonical snapshot `names` gives `raw`.
+fn build(raw: &RawSnapshot, names: &Names) -> Snapshot {
     let vma_state = |v: &RawVma| VmaState {
         start: v.start,
         end: v.end,
@@ -115,29 +202,11 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
         anon_pgoff: v.anon_pgoff,
         flags: v.flags,
         attached: v.attached,
-        anon_vma: av(v.anon_vma),
-        chain: v
-            .chain
-            .iter()
-            .map(|&c| match c {
-                RawRef::Index(i) if i < raw.avcs.len() => ChainEntry {
-                    anon_vma: av(raw.avcs[i].anon_vma),
-                    vma: vma_ref(raw.avcs[i].vma),
-                },
-                RawRef::Dangling => ChainEntry {
-                    anon_vma: AvRef::Dangling,
-                    vma: VmaRef::Dangling,
-                },
-                _ => ChainEntry {
-                    anon_vma: AvRef::Foreign,
-                    vma: VmaRef::Foreign,
-                },
-            })
-            .collect(),
+        anon_vma: names.av(v.anon_vma),
+        chain: v.chain.iter().map(|&c| names.chain_entry(raw, c)).collect(),
         chain_broken: v.chain_broken,
         mm_freed: v.mm == Err(RawRef::Dangling),
     };
-
     let mms = raw
         .mms
         .iter()
@@ -152,28 +221,22 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
             bad_entries: m.bad_entries,
         })
         .collect();
-    let detached = detached_order
+    let detached = names
+        .detached_order
         .iter()
         .map(|&v| vma_state(&raw.vmas[v]))
         .collect();
     let anon_vmas = names
+        .anon_vmas
         .order
         .iter()
         .map(|&a| {
             let raw_av = &raw.anon_vmas[a];
-            let mut tree: Vec<TreeEntry> = raw_av
-                .tree
-                .iter()
-                .map(|n| TreeEntry {
-                    start: n.start,
-                    last: n.last,
-                    avc: avc_ref(n.avc),
-                })
-                .collect();
-            tree.sort();
+            let mut tree = Vec::with_capacity(raw_av.tree.len());
+            names.tree(raw_av, &mut tree);
             AnonVmaState {
-                root: av(raw_av.root),
-                parent: av(raw_av.parent),
+                root: names.av(raw_av.root),
+                parent: names.av(raw_av.parent),
                 refcount: raw_av.refcount,
                 num_children: raw_av.num_children,
                 num_active_vmas: raw_av.num_active_vmas,
@@ -182,19 +245,21 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
             }
         })
         .collect();
-    let stray_avcs = stray
+    let stray_avcs = names
+        .stray
         .iter()
         .map(|&a| StrayAvc {
-            vma: vma_ref(raw.avcs[a].vma),
-            anon_vma: av(raw.avcs[a].anon_vma),
+            vma: names.vma(raw.avcs[a].vma),
+            anon_vma: names.av(raw.avcs[a].anon_vma),
         })
         .collect();
-    let pages = page_order
+    let pages = names
+        .page_order
         .iter()
         .map(|&p| {
             let page = &raw.pages[p];
             PageState {
-                anon_vma: av(page.anon_vma),
+                anon_vma: names.av(page.anon_vma),
                 index: page.index,
                 mapcount: page.mapcount,
                 mappers: page.mappers.clone(),
@@ -214,17 +279,17 @@ pub fn canonicalize(raw: &RawSnapshot) -> Snapshot {
 }
 
 /// Canonical anon_vma ids, handed out in order of first visit.
-struct Naming {
+#[derive(Default)]
+pub(super) struct Naming {
     ids: Vec<Option<u32>>,
-    order: Vec<usize>,
+    pub(super) order: Vec<usize>,
 }
 
 impl Naming {
-    fn new(n: usize) -> Naming {
-        Naming {
-            ids: vec![None; n],
-            order: Vec::new(),
-        }
+    fn reset(&mut self, n: usize) {
+        self.ids.clear();
+        self.ids.resize(n, None);
+        self.order.clear();
     }
 
     fn visit(&mut self, r: RawRef) {

@@ -69,10 +69,14 @@ pub fn explore_cmd(
     );
     bar.finish_and_clear();
     let secs = x.elapsed.as_secs_f64().max(1e-9);
+    let states = if universe.by_class {
+        format!("{} classes of states (equal up to process names)", x.states)
+    } else {
+        format!("{} states in {} classes", x.states, x.classes)
+    };
     println!(
-        "explore {v}: depth {} of {depth} complete, {} states, {} runs in {:.1} s ({:.0} states/s, {:.0} runs/s, {threads} thread(s)){}",
+        "explore {v}: depth {} of {depth} complete, {states}, {} runs in {:.1} s ({:.0} states/s, {:.0} runs/s, {threads} thread(s)){}",
         x.depth,
-        x.states,
         x.runs,
         secs,
         x.states as f64 / secs,

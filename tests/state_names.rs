@@ -1,0 +1,136 @@
+//! What a search keys states by, checked on the states the hand-written
+//! corpus reaches, step by step, on both engines of every correct variant:
+//!
+//! - a state's hash taken without building its canonical form equals the
+//!   hash of that form (`canonical_hash` against `state_hash`);
+//! - renaming processes by the identity gives the state back, and any
+//!   renaming keeps the state's class key (`orbit_key`) while the whole
+//!   state changes with it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rmapfuzz::check::snapshot::{
+    canonical_hash, canonicalize, orbit_key, orbit_size, renamed, state_hash, Snapshot,
+};
+use rmapfuzz::engine::c::CEngine;
+use rmapfuzz::engine::oracle::OracleEngine;
+use rmapfuzz::engine::variant;
+use rmapfuzz::engine::Engine;
+use rmapfuzz::language::parse::parse_file;
+use rmapfuzz::language::scenario::Scenario;
+
+fn corpus() -> Vec<(String, Scenario)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            // (A race's branches are not steps: its prefix is enough.)
+            let s = parse_file(&p).expect("corpus scenarios parse");
+            (p.display().to_string(), s)
+        })
+        .collect()
+}
+
+/// Every order of `ids` onto `onto`.
+fn renamings(ids: &[u32], onto: &[u32]) -> Vec<HashMap<u32, u32>> {
+    fn go(ids: &[u32], left: &mut Vec<u32>, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+        if cur.len() == ids.len() {
+            out.push(cur.clone());
+            return;
+        }
+        for k in 0..left.len() {
+            let x = left.remove(k);
+            cur.push(x);
+            go(ids, left, cur, out);
+            cur.pop();
+            left.insert(k, x);
+        }
+    }
+    let mut out = Vec::new();
+    go(
+        ids,
+        &mut onto[..ids.len()].to_vec(),
+        &mut Vec::new(),
+        &mut out,
+    );
+    out.into_iter()
+        .map(|to| ids.iter().copied().zip(to).collect())
+        .collect()
+}
+
+fn check_state(where_: &str, snap: &Snapshot, raw_hash: u64) {
+    assert_eq!(
+        raw_hash,
+        state_hash(snap),
+        "{where_}: the hash without the canonical form is another"
+    );
+    let ids: Vec<u32> = snap.mms.iter().map(|m| m.id).collect();
+    let same: HashMap<u32, u32> = ids.iter().map(|&i| (i, i)).collect();
+    assert_eq!(
+        &renamed(snap, |id| same.get(&id).copied().unwrap_or(id)),
+        snap,
+        "{where_}: renaming by the identity changed the state"
+    );
+    if ids.len() > 4 {
+        return;
+    }
+    let key = orbit_key(snap);
+    let mut hashes = Vec::new();
+    for to in renamings(&ids, &[7, 3, 11, 0]) {
+        let other = renamed(snap, |id| to.get(&id).copied().unwrap_or(id));
+        assert_eq!(
+            orbit_key(&other),
+            key,
+            "{where_}: renamed {to:?}, the state changed class"
+        );
+        hashes.push(state_hash(&other));
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    // A renaming onto other ids always changes the state itself (its ids).
+    assert!(
+        ids.is_empty() || !hashes.contains(&state_hash(snap)),
+        "{where_}: a renaming onto new ids left the state as it was"
+    );
+    assert!(orbit_size(snap) >= 1);
+}
+
+#[test]
+fn state_keys_hold_on_every_corpus_state() {
+    let mut states = 0;
+    let mut renamed_apart = 0;
+    for v in variant::correct() {
+        for (file, s) in corpus() {
+            let Some(mut c) = CEngine::new(v.name) else {
+                continue;
+            };
+            let mut o = OracleEngine::for_generation(v.generation);
+            for (i, step) in s.steps.iter().enumerate() {
+                c.apply(&step.op, step.fail);
+                o.apply(&step.op, step.fail);
+                for (side, raw) in [("C", c.snapshot()), ("oracle", o.snapshot())] {
+                    let snap = canonicalize(&raw);
+                    let where_ = format!("{file} step {} on {v} ({side})", i + 1);
+                    check_state(&where_, &snap, canonical_hash(&raw));
+                    states += 1;
+                    if snap.mms.len() > 1 && orbit_size(&snap) > 1 {
+                        renamed_apart += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(states > 1000, "only {states} states checked");
+    // The renamings made other states for many: the test is not vacuous.
+    assert!(
+        renamed_apart > 100,
+        "only {renamed_apart} states had renamings"
+    );
+}
