@@ -10,6 +10,7 @@
 mod canonical;
 mod hash;
 mod shape;
+mod state;
 mod symmetry;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ mod text;
 pub use canonical::canonicalize;
 pub use hash::{canonical_hash, state_hash};
 pub use shape::{shape_difference, PageShape, Shape, VmaShape};
+pub use state::State;
 pub use symmetry::{orbit_key, orbit_size, renamed};
 pub use text::{changes, first_difference, Change, Difference};
 
@@ -335,52 +337,5 @@ impl Snapshot {
             }
         }
         s
-    }
-}
-
-/// A state as an engine reported it, named canonically and hashed only
-/// when asked: a search that meets a state it knows needs its hash alone.
-#[derive(Clone, Debug)]
-pub struct State {
-    raw: RawSnapshot,
-    canonical: std::cell::OnceCell<Snapshot>,
-    hash: std::cell::OnceCell<u64>,
-}
-
-impl State {
-    pub fn new(raw: RawSnapshot) -> State {
-        State {
-            raw,
-            canonical: std::cell::OnceCell::new(),
-            hash: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// A state already in canonical form.
-    pub fn named(snap: Snapshot) -> State {
-        State {
-            raw: RawSnapshot::default(),
-            canonical: std::cell::OnceCell::from(snap),
-            hash: std::cell::OnceCell::new(),
-        }
-    }
-
-    pub fn canonical(&self) -> &Snapshot {
-        self.canonical.get_or_init(|| canonicalize(&self.raw))
-    }
-
-    /// [`state_hash`] of its canonical form.
-    pub fn hash(&self) -> u64 {
-        *self.hash.get_or_init(|| match self.canonical.get() {
-            Some(snap) => state_hash(snap),
-            None => canonical_hash(&self.raw),
-        })
-    }
-
-    pub fn into_canonical(self) -> Snapshot {
-        match self.canonical.into_inner() {
-            Some(snap) => snap,
-            None => canonicalize(&self.raw),
-        }
     }
 }
