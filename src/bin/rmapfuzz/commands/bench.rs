@@ -60,7 +60,7 @@ pub fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
         }
         BenchCommand::ExploreZoo { jobs } => {
             println!(
-                "| variant | depth (universe of its corpus scenario) | states | seconds | found |"
+                "| variant | depth (universe of its corpus scenario) | classes of states | seconds | found |"
             );
             println!("|---|---|---|---|---|");
             for &v in variant::ZOO {
