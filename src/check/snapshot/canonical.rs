@@ -163,6 +163,36 @@ impl Names {
         }
     }
 
+    /// A VMA's canonical form but its chain (left empty, which allocates
+    /// nothing).
+    pub(super) fn vma_head(&self, v: &RawVma) -> VmaState {
+        VmaState {
+            start: v.start,
+            end: v.end,
+            pgoff: v.pgoff,
+            anon_pgoff: v.anon_pgoff,
+            flags: v.flags,
+            attached: v.attached,
+            anon_vma: self.av(v.anon_vma),
+            chain: Vec::new(),
+            chain_broken: v.chain_broken,
+            mm_freed: v.mm == Err(RawRef::Dangling),
+        }
+    }
+
+    /// An anon_vma's canonical form but its tree (left empty).
+    pub(super) fn anon_vma_head(&self, a: &RawAnonVma) -> AnonVmaState {
+        AnonVmaState {
+            root: self.av(a.root),
+            parent: self.av(a.parent),
+            refcount: a.refcount,
+            num_children: a.num_children,
+            num_active_vmas: a.num_active_vmas,
+            degree: a.degree,
+            tree: Vec::new(),
+        }
+    }
+
     /// A chain entry: the AVC's anon_vma and VMA.
     pub(super) fn chain_entry(&self, raw: &RawSnapshot, c: RawRef) -> ChainEntry {
         match c {
@@ -196,16 +226,8 @@ impl Names {
 /// The canonical snapshot `names` gives `raw`.
 fn build(raw: &RawSnapshot, names: &Names) -> Snapshot {
     let vma_state = |v: &RawVma| VmaState {
-        start: v.start,
-        end: v.end,
-        pgoff: v.pgoff,
-        anon_pgoff: v.anon_pgoff,
-        flags: v.flags,
-        attached: v.attached,
-        anon_vma: names.av(v.anon_vma),
         chain: v.chain.iter().map(|&c| names.chain_entry(raw, c)).collect(),
-        chain_broken: v.chain_broken,
-        mm_freed: v.mm == Err(RawRef::Dangling),
+        ..names.vma_head(v)
     };
     let mms = raw
         .mms
@@ -235,13 +257,8 @@ fn build(raw: &RawSnapshot, names: &Names) -> Snapshot {
             let mut tree = Vec::with_capacity(raw_av.tree.len());
             names.tree(raw_av, &mut tree);
             AnonVmaState {
-                root: names.av(raw_av.root),
-                parent: names.av(raw_av.parent),
-                refcount: raw_av.refcount,
-                num_children: raw_av.num_children,
-                num_active_vmas: raw_av.num_active_vmas,
-                degree: raw_av.degree,
                 tree,
+                ..names.anon_vma_head(raw_av)
             }
         })
         .collect();

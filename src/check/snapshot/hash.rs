@@ -97,15 +97,16 @@ impl Feed {
         }
     }
 
-    /// A VMA's own fields; its chain follows (`chain` entries).
-    fn vma_head(&mut self, v: &VmaFields, anon_vma: AvRef, chain: usize) {
+    /// A VMA's own fields (not its chain, which follows: `chain`
+    /// entries).
+    fn vma_head(&mut self, v: &VmaState, chain: usize) {
         self.u(v.start);
         self.u(v.end);
         self.u(v.pgoff);
         self.opt(v.anon_pgoff.map(|x| x as i64));
         self.u(u64::from(v.flags));
         self.u(u64::from(v.attached) | u64::from(v.chain_broken) << 1 | u64::from(v.mm_freed) << 2);
-        self.av(anon_vma);
+        self.av(v.anon_vma);
         self.u(chain as u64);
     }
 
@@ -123,13 +124,14 @@ impl Feed {
         }
     }
 
-    fn anon_vma_head(&mut self, a: (AvRef, AvRef, i64, i64, i64, Option<i64>)) {
-        self.av(a.0);
-        self.av(a.1);
-        self.i(a.2);
-        self.i(a.3);
-        self.i(a.4);
-        self.opt(a.5);
+    /// An anon_vma's own fields (not its tree).
+    fn anon_vma_head(&mut self, a: &AnonVmaState) {
+        self.av(a.root);
+        self.av(a.parent);
+        self.i(a.refcount);
+        self.i(a.num_children);
+        self.i(a.num_active_vmas);
+        self.opt(a.degree);
     }
 
     fn pairs(&mut self, pairs: &[(u32, u64)]) {
@@ -163,7 +165,7 @@ impl Feed {
 
     fn snapshot(&mut self, s: &Snapshot) {
         let vma = |f: &mut Feed, v: &VmaState| {
-            f.vma_head(&VmaFields::of_state(v), v.anon_vma, v.chain.len());
+            f.vma_head(v, v.chain.len());
             for e in &v.chain {
                 f.entry(e);
             }
@@ -183,14 +185,7 @@ impl Feed {
         }
         self.u(s.anon_vmas.len() as u64);
         for a in &s.anon_vmas {
-            self.anon_vma_head((
-                a.root,
-                a.parent,
-                a.refcount,
-                a.num_children,
-                a.num_active_vmas,
-                a.degree,
-            ));
+            self.anon_vma_head(a);
             self.tree(&a.tree);
         }
         self.u(s.stray_avcs.len() as u64);
@@ -208,7 +203,7 @@ impl Feed {
     /// What [`Feed::snapshot`] feeds of `canonicalize(raw)`.
     fn raw(&mut self, raw: &RawSnapshot, names: &Names) {
         let vma = |f: &mut Feed, v: &RawVma| {
-            f.vma_head(&VmaFields::of_raw(v), names.av(v.anon_vma), v.chain.len());
+            f.vma_head(&names.vma_head(v), v.chain.len());
             for &c in &v.chain {
                 f.entry(&names.chain_entry(raw, c));
             }
@@ -231,14 +226,7 @@ impl Feed {
         let mut tree = names.tree.borrow_mut();
         for &a in &names.anon_vmas.order {
             let r = &raw.anon_vmas[a];
-            self.anon_vma_head((
-                names.av(r.root),
-                names.av(r.parent),
-                r.refcount,
-                r.num_children,
-                r.num_active_vmas,
-                r.degree,
-            ));
+            self.anon_vma_head(&names.anon_vma_head(r));
             names.tree(r, &mut tree);
             self.tree(&tree);
         }
@@ -260,45 +248,5 @@ impl Feed {
             );
         }
         self.live(&raw.live);
-    }
-}
-
-/// The fields a raw VMA and a canonical one have alike.
-struct VmaFields {
-    start: u64,
-    end: u64,
-    pgoff: u64,
-    anon_pgoff: Option<u64>,
-    flags: u32,
-    attached: bool,
-    chain_broken: bool,
-    mm_freed: bool,
-}
-
-impl VmaFields {
-    fn of_state(v: &VmaState) -> VmaFields {
-        VmaFields {
-            start: v.start,
-            end: v.end,
-            pgoff: v.pgoff,
-            anon_pgoff: v.anon_pgoff,
-            flags: v.flags,
-            attached: v.attached,
-            chain_broken: v.chain_broken,
-            mm_freed: v.mm_freed,
-        }
-    }
-
-    fn of_raw(v: &RawVma) -> VmaFields {
-        VmaFields {
-            start: v.start,
-            end: v.end,
-            pgoff: v.pgoff,
-            anon_pgoff: v.anon_pgoff,
-            flags: v.flags,
-            attached: v.attached,
-            chain_broken: v.chain_broken,
-            mm_freed: v.mm == Err(RawRef::Dangling),
-        }
     }
 }
