@@ -955,6 +955,37 @@ bool rf_world_restore(struct rf_world *rw, const struct rf_checkpoint *cp)
 	return true;
 }
 
+/*
+ * Everything a snapshot reads is as @cp holds it: the same live objects in
+ * the same order with the same bytes, the same list of mms, and the same
+ * page tables. (A pointer that named a live object still does; one that
+ * named none may now name a freed one, so the caller asks only of states
+ * whose every reference is to a live object.)
+ */
+bool rf_world_unchanged(struct rf_world *rw, const struct rf_checkpoint *cp)
+{
+	const struct world *w = &rw->w;
+	struct mm_struct *mm;
+
+	if (rw->ops || !w->arena || cp->serial != rw->serial ||
+	    w->mms.next != cp->w.mms.next || w->mms.prev != cp->w.mms.prev ||
+	    !slab_same_live(w, &cp->w, cp->arena, cp->len))
+		return false;
+	/* Same mm_structs, so the same page-table arrays: compare what they hold. */
+	list_for_each_entry(mm, &w->mms, mm_list) {
+		size_t bytes = mm->ptes.nr * sizeof(*mm->ptes.entries);
+		const void *was;
+
+		if (!bytes)
+			continue;
+		was = world_arena_image(w->arena, cp->arena, cp->len,
+					mm->ptes.entries, bytes);
+		if (!was || memcmp(mm->ptes.entries, was, bytes))
+			return false;
+	}
+	return true;
+}
+
 void rf_checkpoint_free(struct rf_checkpoint *cp)
 {
 	free(cp);

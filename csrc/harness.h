@@ -396,6 +396,13 @@ struct rf_checkpoint *rf_world_save(struct rf_world *world);
 /* Puts @cp back; false (nothing done) if it was taken from another world. */
 bool rf_world_restore(struct rf_world *world, const struct rf_checkpoint *cp);
 
+/*
+ * True if a snapshot of @world now would be the one taken when @cp was
+ * saved, for a world all of whose references then named live objects;
+ * false when unsure. Cheaper than a snapshot: it compares bytes.
+ */
+bool rf_world_unchanged(struct rf_world *world, const struct rf_checkpoint *cp);
+
 void rf_checkpoint_free(struct rf_checkpoint *cp);
 
 /*

@@ -204,6 +204,16 @@ void world_arena_save(const struct world_arena *a, void *buf)
 	memcpy(buf, a, a->top);
 }
 
+const void *world_arena_image(const struct world_arena *a, const void *buf,
+			      size_t len, const void *p, size_t size)
+{
+	uintptr_t base = (uintptr_t)a, at = (uintptr_t)p;
+
+	if (at < base || at - base > len || size > len - (at - base))
+		return NULL;
+	return (const unsigned char *)buf + (at - base);
+}
+
 void world_arena_restore(struct world_arena *a, const void *buf, size_t len)
 {
 	size_t peak = a->peak;

@@ -405,6 +405,40 @@ void slab_for_each_live(struct world *w, enum alloc_site site,
 		fn(slab_to_obj(s), arg);
 }
 
+bool slab_same_live(const struct world *w, const struct world *then,
+		    const void *buf, size_t len)
+{
+	int i;
+
+	for (i = 0; i < NR_ALLOC_SITES; i++) {
+		const struct list_head *head = &w->sites[i].objects;
+		const struct list_head *now = head->next;
+		const struct list_head *old = then->sites[i].objects.next;
+
+		if (w->sites[i].live != then->sites[i].live)
+			return false;
+		/* Both lists end at the live world's head: the copy is of it. */
+		while (now != head) {
+			const struct slab_obj *s, *was;
+
+			if (old != now)
+				return false;
+			s = list_entry(now, struct slab_obj, node);
+			was = world_arena_image(w->arena, buf, len, s,
+						sizeof(*s) + s->size);
+			if (!was || was->size != s->size ||
+			    memcmp(slab_to_obj((struct slab_obj *)s),
+				   slab_to_obj((struct slab_obj *)was), s->size))
+				return false;
+			now = now->next;
+			old = was->node.next;
+		}
+		if (old != head)
+			return false;
+	}
+	return true;
+}
+
 void slab_world_init(struct world *w)
 {
 	int i;

@@ -743,6 +743,15 @@ impl World {
         unsafe { bindings::rf_world_restore(self.raw.as_ptr(), saved.raw.as_ptr()) }
     }
 
+    /// True if a snapshot now would be the one taken when `saved` was,
+    /// for a world whose references all named live objects then; false
+    /// when unsure.
+    pub fn unchanged(&mut self, saved: &Checkpoint) -> bool {
+        // Safety: both are live; the harness checks that the copy was
+        // taken from this world and only reads either.
+        unsafe { bindings::rf_world_unchanged(self.raw.as_ptr(), saved.raw.as_ptr()) }
+    }
+
     /// Objects allocated now, per site: after [`World::exit_all`], the
     /// leaks of a world that is then restored rather than freed.
     pub fn live(&mut self) -> [u64; NR_SITES] {

@@ -185,6 +185,22 @@ impl World {
         }
     }
 
+    /// True if every object is as in `then`, under the same key, and so
+    /// are the processes' ids: all a dump reads, so the two dumps are the
+    /// same. (Cheaper than a dump: a search asks it after each try, as
+    /// most leave the world as they found it.)
+    pub fn same_objects(&self, then: &World) -> bool {
+        fn same<K: slotmap::Key, V: PartialEq>(a: &SlotMap<K, V>, b: &SlotMap<K, V>) -> bool {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
+        }
+        self.mm_ids == then.mm_ids
+            && same(&self.mms, &then.mms)
+            && same(&self.vmas, &then.vmas)
+            && same(&self.avs, &then.avs)
+            && same(&self.avcs, &then.avcs)
+            && same(&self.pages, &then.pages)
+    }
+
     pub(crate) fn live_counts(&self) -> LiveCounts {
         LiveCounts {
             mm: self.mms.len() as u64,

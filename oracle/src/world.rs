@@ -22,7 +22,7 @@ pub(crate) struct Enomem;
 
 pub(crate) type Alloc<T> = Result<T, Enomem>;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Mm {
     pub(crate) id: u32,
     /// VMAs by start address.
@@ -31,7 +31,7 @@ pub(crate) struct Mm {
     pub(crate) ptes: BTreeMap<u64, PageKey>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Vma {
     pub(crate) mm: MmKey,
     pub(crate) start: u64,
@@ -102,7 +102,7 @@ impl Offsets {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AnonVma {
     pub(crate) root: AvKey,
     pub(crate) parent: AvKey,
@@ -114,13 +114,13 @@ pub(crate) struct AnonVma {
     pub(crate) tree: Vec<AvcKey>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Avc {
     pub(crate) vma: VmaKey,
     pub(crate) anon_vma: AvKey,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Page {
     pub(crate) anon_vma: AvKey,
     pub(crate) index: u64,

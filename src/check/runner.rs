@@ -37,7 +37,7 @@ use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
-use crate::engine::{Engine, Outcome, RaceRun, Status, Teardown};
+use crate::engine::{Engine, Outcome, RaceRun, Saved, Status, Teardown};
 use crate::language::op::Step;
 use crate::language::scenario::{Scenario, VariantSel};
 
@@ -510,10 +510,22 @@ impl Judged {
 pub(crate) struct Carried {
     // (Shared: a saved run hands the same ones to every step it tries.)
     pub(crate) prev_c: Option<Rc<State>>,
-    prev_o: Option<Rc<State>>,
+    pub(crate) prev_o: Option<Rc<State>>,
     in_sync: bool,
     /// The hash of the last checked C state, when a [`Judged`] asked for it.
     pub(crate) hash_c: Option<u64>,
+    /// The saved worlds the next step starts from, whose states are
+    /// `prev_c` and `prev_o`: where it leaves a world as saved, its state
+    /// is the one before, and no snapshot is taken.
+    pub(crate) baseline: Option<Rc<Baseline>>,
+}
+
+/// Both worlds as saved at a state every reference of which names a live
+/// object ([`Snapshot::refers_only_to_live`]), which is what
+/// [`Engine::unchanged_since`] asks.
+pub(crate) struct Baseline {
+    pub(crate) c: Saved,
+    pub(crate) o: Option<Saved>,
 }
 
 /// Whether step checks run after every step of this run.
@@ -535,6 +547,7 @@ pub(crate) fn start(
         prev_o: None,
         in_sync: !alone,
         hash_c: None,
+        baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
         // The state before the first step, for its rollback check.
@@ -705,16 +718,34 @@ pub(crate) fn step(
         })
         .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))
     };
+    // (A step that left a saved world as it was reached the state before.)
+    let baseline = carried.baseline.take();
+    let before = |world: &mut dyn Engine, saved: Option<&Saved>, prev: &Option<Rc<State>>| {
+        prev.clone()
+            .filter(|_| saved.is_some_and(|saved| world.unchanged_since(saved)))
+    };
+    let mut state_c = || {
+        before(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
+            .unwrap_or_else(|| Rc::new(State::new(c.snapshot())))
+    };
     let (snap_c, snap_o) = match (taken, o) {
-        (Some((snap_c, snap_o)), _) => {
-            (State::named(snap_c), in_sync.then(|| State::named(snap_o)))
+        (Some((snap_c, snap_o)), _) => (
+            Rc::new(State::named(snap_c)),
+            in_sync.then(|| Rc::new(State::named(snap_o))),
+        ),
+        (None, Some(o)) if *in_sync => {
+            let saved_o = baseline.as_ref().and_then(|b| b.o.as_ref());
+            let snap_o = match before(&mut **o, saved_o, &carried.prev_o) {
+                Some(state) => state,
+                None => Rc::new(oracle_state(o)?),
+            };
+            (state_c(), Some(snap_o))
         }
-        (None, Some(o)) if *in_sync => (State::new(c.snapshot()), Some(oracle_state(o)?)),
-        (None, _) => (State::new(c.snapshot()), None),
+        (None, _) => (state_c(), None),
     };
     if i < opts.check_from {
-        carried.prev_c = Some(Rc::new(snap_c));
-        carried.prev_o = snap_o.map(Rc::new);
+        carried.prev_c = Some(snap_c);
+        carried.prev_o = snap_o;
         return Ok(());
     }
 
@@ -779,11 +810,11 @@ pub(crate) fn step(
     // run: its state is not the one before the last step).
     let next_checked = every_step || i == last;
     carried.prev_o = if *in_sync && next_checked {
-        snap_o.map(Rc::new)
+        snap_o
     } else {
         None
     };
-    carried.prev_c = next_checked.then(|| Rc::new(snap_c));
+    carried.prev_c = next_checked.then_some(snap_c);
     Ok(())
 }
 

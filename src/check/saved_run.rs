@@ -16,13 +16,13 @@ use std::rc::Rc;
 
 use crate::check::report::Failure;
 use crate::check::runner::{
-    check_teardown, list_acknowledged, reference_engine, start, step, Carried, Checks, Judged, Run,
-    RunOptions, RunResult,
+    check_teardown, list_acknowledged, reference_engine, start, step, Baseline, Carried, Checks,
+    Judged, Run, RunOptions, RunResult,
 };
 use crate::check::snapshot::State;
 use crate::engine::c::CEngine;
 use crate::engine::variant::Variant;
-use crate::engine::{Engine, Layout, Saved};
+use crate::engine::{Engine, Layout};
 use crate::language::op::Step;
 use crate::language::scenario::Scenario;
 
@@ -33,8 +33,7 @@ pub struct SavedRun {
     path: Vec<Step>,
     c: Box<dyn Engine>,
     o: Option<Box<dyn Engine>>,
-    saved_c: Saved,
-    saved_o: Option<Saved>,
+    saved: Rc<Baseline>,
     carried: Carried,
     /// What the path's own steps recorded (allocations, maple failures,
     /// where the reference stopped following).
@@ -84,22 +83,38 @@ impl SavedRun {
             )
             .map_err(NotSaved::Failed)?;
         }
-        let saved_c = c.save().ok_or(NotSaved::Unsupported)?;
-        let saved_o = match o.as_mut() {
-            Some(o) => Some(o.save().ok_or(NotSaved::Unsupported)?),
-            None => None,
+        let saved = Rc::new(Baseline {
+            c: c.save().ok_or(NotSaved::Unsupported)?,
+            o: match o.as_mut() {
+                Some(o) => Some(o.save().ok_or(NotSaved::Unsupported)?),
+                None => None,
+            },
+        });
+        // A try that leaves both worlds as saved is seen to cheaply, where
+        // every reference names a live object.
+        let clean = |state: &Option<Rc<State>>| {
+            state
+                .as_ref()
+                .is_some_and(|s| s.canonical().refers_only_to_live())
         };
+        if clean(&carried.prev_c) && (o.is_none() || clean(&carried.prev_o)) {
+            carried.baseline = Some(saved.clone());
+        }
         Ok(SavedRun {
             variant,
             opts,
             path: path.to_vec(),
             c,
             o,
-            saved_c,
-            saved_o,
+            saved,
             carried,
             prefix,
         })
+    }
+
+    /// The C side's state at the path's end, when it was taken.
+    pub fn start(&self) -> Option<&State> {
+        self.carried.prev_c.as_deref()
     }
 
     /// The processes and VMA ranges at the path's end.
@@ -165,10 +180,10 @@ impl SavedRun {
             result.failure = Some(*f);
         }
         assert!(
-            self.c.restore(&self.saved_c),
+            self.c.restore(&self.saved.c),
             "the C world takes back its own saved state"
         );
-        if let (Some(o), Some(saved)) = (self.o.as_mut(), &self.saved_o) {
+        if let (Some(o), Some(saved)) = (self.o.as_mut(), &self.saved.o) {
             assert!(
                 o.restore(saved),
                 "the reference takes back its own saved state"

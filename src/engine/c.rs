@@ -334,6 +334,12 @@ impl Engine for CEngine {
             .is_some_and(|cp| self.world.restore(cp))
     }
 
+    fn unchanged_since(&mut self, saved: &Saved) -> bool {
+        saved
+            .get::<ffi::Checkpoint>()
+            .is_some_and(|cp| self.world.unchanged(cp))
+    }
+
     fn finish_in_place(&mut self) -> Option<Teardown> {
         if self.abandoned {
             return None;

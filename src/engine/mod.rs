@@ -256,6 +256,15 @@ pub trait Engine {
         let _ = saved;
         false
     }
+    /// True if a snapshot now would equal the one taken when `saved` was
+    /// ([`Engine::save`] of this very world), for a world every reference
+    /// of which named a live object then; false when unsure. Cheaper than
+    /// a snapshot: a search asks it after each try, as most tries leave
+    /// the world as they found it (a failure undone, a request refused).
+    fn unchanged_since(&mut self, saved: &Saved) -> bool {
+        let _ = saved;
+        false
+    }
     /// Ends the world as [`Engine::finish`] does but keeps it, to be
     /// restored to a saved state or dropped; `None` when the engine cannot
     /// save its world.

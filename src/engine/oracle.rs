@@ -271,6 +271,12 @@ impl Engine for OracleEngine {
         }
     }
 
+    fn unchanged_since(&mut self, saved: &Saved) -> bool {
+        saved
+            .get::<OracleEngine>()
+            .is_some_and(|o| o.anon_pgoff == self.anon_pgoff && self.world.same_objects(&o.world))
+    }
+
     fn finish_in_place(&mut self) -> Option<Teardown> {
         Some(Box::new(std::mem::take(self)).finish())
     }

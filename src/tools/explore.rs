@@ -335,6 +335,8 @@ struct Found<'a> {
     /// Runs made.
     runs: usize,
     keys: &'a mut Keys,
+    /// The hash and the key of the state being expanded, when known.
+    start: Option<(u64, u64)>,
 }
 
 impl Found<'_> {
@@ -349,13 +351,20 @@ impl Found<'_> {
         v: Variant,
         opts: RunOptions,
     ) -> RunResult {
-        // (The key of the state reached, and of its class if it is new.)
+        // (The key of the state reached, whether it is new, and then the
+        // key of its class.)
         let mut reached = None;
         let (seen, new_here, keys) = (self.seen, &self.new_here, &mut *self.keys);
+        let start = self.start;
         let mut key = |h: u64, snap: &State| {
+            // (Most tries leave the state as it was, which is not new.)
+            if let Some((_, k)) = start.filter(|&(start, _)| start == h) {
+                reached = Some((k, false, None));
+                return false;
+            }
             let k = keys.state(h, snap);
             let new = !seen.contains(&k) && !new_here.contains(&k);
-            reached = Some((k, new.then(|| keys.class(h, snap))));
+            reached = Some((k, new, new.then(|| keys.class(h, snap))));
             new
         };
         let r = match from {
@@ -372,11 +381,10 @@ impl Found<'_> {
             }
         };
         self.runs += 1;
-        let (state, class) = match reached {
-            Some((k, class)) => (Some(k), class),
-            None => (None, None),
+        let (state, first, class) = match reached {
+            Some((k, new, class)) => (Some(k), new && self.new_here.insert(k), class),
+            None => (None, false, None),
         };
-        let first = state.is_some_and(|h| !self.seen.contains(&h) && self.new_here.insert(h));
         if first && self.last_level && r.failure.is_none() {
             self.new_classes.extend(class);
         } else if r.failure.is_some() || first {
@@ -425,6 +433,13 @@ fn expand(
     let layout = match &mut from {
         From::Saved(saved) => saved.layout(),
         From::Scratch(path) => layout_of(path, v),
+    };
+    found.start = match &from {
+        From::Saved(saved) => saved.start().map(|state| {
+            let h = state.hash();
+            (h, found.keys.state(h, state))
+        }),
+        From::Scratch(_) => None,
     };
     let before = found.tried.len();
     for op in candidate_ops(&layout, u) {
@@ -544,6 +559,7 @@ pub fn explore(
                             last_level,
                             runs: 0,
                             keys: &mut worker.keys,
+                            start: None,
                         };
                         'take: loop {
                             let first = taken.fetch_add(CHUNK, Ordering::Relaxed);

@@ -134,6 +134,13 @@ void race_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void slab_world_init(struct world *w);
 /* Checks quarantined objects for writes after free; counts them. */
 void slab_check_quarantine(struct world *w);
+/*
+ * Every site holds the same live objects, in the same order and with the
+ * same bytes, in @w as in @then, a copy of it whose arena was saved to @buf
+ * (@len bytes).
+ */
+bool slab_same_live(const struct world *w, const struct world *then,
+		    const void *buf, size_t len);
 /* Releases every object, live or quarantined (world teardown). */
 void slab_world_release(struct world *w);
 /* Scratch index of a live object, for snapshots. */

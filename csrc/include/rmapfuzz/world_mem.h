@@ -33,6 +33,12 @@ void world_mem_free(struct world_arena *arena, void *p);
 size_t world_arena_used(const struct world_arena *arena);
 /* Copies the used part of @arena into @buf (world_arena_used() bytes). */
 void world_arena_save(const struct world_arena *arena, void *buf);
+/*
+ * Where the @size bytes at @p of @arena are in @buf, a copy world_arena_save()
+ * took of it (@len bytes); NULL if they lie beyond what it copied.
+ */
+const void *world_arena_image(const struct world_arena *arena, const void *buf,
+			      size_t len, const void *p, size_t size);
 /* Puts back what world_arena_save() copied from this same arena. */
 void world_arena_restore(struct world_arena *arena, const void *buf,
 			 size_t len);

@@ -300,6 +300,36 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// Every reference names a live object, and every object is held:
+    /// no freed or foreign pointer, no broken chain or list, nothing
+    /// detached or stray. (What a cheap check that a world is unchanged
+    /// relies on: `Engine::unchanged_since`.)
+    pub fn refers_only_to_live(&self) -> bool {
+        let av = |r: AvRef| matches!(r, AvRef::Null | AvRef::Id(_));
+        let vma = |r: VmaRef| matches!(r, VmaRef::Null | VmaRef::InMm { .. });
+        let avc = |r: AvcRef| matches!(r, AvcRef::OnChain { .. });
+        let held = |v: &VmaState| {
+            !v.chain_broken
+                && !v.mm_freed
+                && av(v.anon_vma)
+                && v.chain.iter().all(|e| av(e.anon_vma) && vma(e.vma))
+        };
+        self.detached.is_empty()
+            && self.stray_avcs.is_empty()
+            && self
+                .mms
+                .iter()
+                .all(|m| m.bad_entries == 0 && m.vmas.iter().all(held))
+            && self
+                .anon_vmas
+                .iter()
+                .all(|a| av(a.root) && av(a.parent) && a.tree.iter().all(|t| avc(t.avc)))
+            && self
+                .pages
+                .iter()
+                .all(|p| av(p.anon_vma) && p.walk.iter().all(|&(mm, _)| mm != u32::MAX))
+    }
+
     /// Whether its anon_vmas keep a degree-era single counter.
     pub fn has_degree(&self) -> bool {
         self.anon_vmas.iter().any(|a| a.degree.is_some())
