@@ -720,12 +720,12 @@ pub(crate) fn step(
     };
     // (A step that left a saved world as it was reached the state before.)
     let baseline = carried.baseline.take();
-    let before = |world: &mut dyn Engine, saved: Option<&Saved>, prev: &Option<Rc<State>>| {
+    let as_saved = |world: &mut dyn Engine, saved: Option<&Saved>, prev: &Option<Rc<State>>| {
         prev.clone()
             .filter(|_| saved.is_some_and(|saved| world.unchanged_since(saved)))
     };
     let mut state_c = || {
-        before(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
+        as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
             .unwrap_or_else(|| Rc::new(State::new(c.snapshot())))
     };
     let (snap_c, snap_o) = match (taken, o) {
@@ -735,7 +735,7 @@ pub(crate) fn step(
         ),
         (None, Some(o)) if *in_sync => {
             let saved_o = baseline.as_ref().and_then(|b| b.o.as_ref());
-            let snap_o = match before(&mut **o, saved_o, &carried.prev_o) {
+            let snap_o = match as_saved(&mut **o, saved_o, &carried.prev_o) {
                 Some(state) => state,
                 None => Rc::new(oracle_state(o)?),
             };
