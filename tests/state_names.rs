@@ -7,8 +7,9 @@
 //!   renaming keeps the state's class key (`orbit_key`) while the whole
 //!   state changes with it.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::Path;
 
 use rmapfuzz::check::snapshot::{
     canonical_hash, canonicalize, orbit_key, orbit_size, renamed, state_hash, Snapshot,
@@ -17,26 +18,6 @@ use rmapfuzz::engine::c::CEngine;
 use rmapfuzz::engine::oracle::OracleEngine;
 use rmapfuzz::engine::variant;
 use rmapfuzz::engine::Engine;
-use rmapfuzz::language::parse::parse_file;
-use rmapfuzz::language::scenario::Scenario;
-
-fn corpus() -> Vec<(String, Scenario)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus/")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            // (A race's branches are not steps: its prefix is enough.)
-            let s = parse_file(&p).expect("corpus scenarios parse");
-            (p.display().to_string(), s)
-        })
-        .collect()
-}
 
 /// Every order of `ids` onto `onto`.
 fn renamings(ids: &[u32], onto: &[u32]) -> Vec<HashMap<u32, u32>> {
@@ -107,7 +88,7 @@ fn state_keys_hold_on_every_corpus_state() {
     let mut states = 0;
     let mut renamed_apart = 0;
     for v in variant::correct() {
-        for (file, s) in corpus() {
+        for (file, s) in common::hand_written_corpus() {
             let Some(mut c) = CEngine::new(v.name) else {
                 continue;
             };

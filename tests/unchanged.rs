@@ -8,33 +8,14 @@
 //! least three in four of the tries that leave the state as it was, or a
 //! search gains little.
 
-use std::path::Path;
+mod common;
 
 use rmapfuzz::check::snapshot::{canonicalize, Snapshot};
 use rmapfuzz::engine::c::CEngine;
 use rmapfuzz::engine::oracle::OracleEngine;
 use rmapfuzz::engine::{variant, Engine, Saved};
 use rmapfuzz::language::op::{FailPlan, Step};
-use rmapfuzz::language::parse::parse_file;
-use rmapfuzz::language::scenario::Scenario;
 use rmapfuzz::tools::explore::{candidate_ops, Universe};
-
-fn corpus() -> Vec<(String, Scenario)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus/")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let s = parse_file(&p).expect("corpus scenarios parse");
-            (p.display().to_string(), s)
-        })
-        .collect()
-}
 
 /// How often one engine said "unchanged", and how often it could have.
 #[derive(Default)]
@@ -66,7 +47,7 @@ fn an_unchanged_world_has_the_saved_state() {
     let (mut c_tally, mut o_tally) = (Tally::default(), Tally::default());
     let mut skipped = 0;
     for v in variant::correct() {
-        for (file, s) in corpus() {
+        for (file, s) in common::hand_written_corpus() {
             let Some(mut c) = CEngine::new(v.name) else {
                 continue;
             };

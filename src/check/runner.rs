@@ -721,8 +721,9 @@ pub(crate) fn step(
     // (A step that left a saved world as it was reached the state before.)
     let baseline = carried.baseline.take();
     let as_saved = |world: &mut dyn Engine, saved: Option<&Saved>, prev: &Option<Rc<State>>| {
-        prev.clone()
-            .filter(|_| saved.is_some_and(|saved| world.unchanged_since(saved)))
+        saved
+            .filter(|saved| world.unchanged_since(saved))
+            .and_then(|_| prev.clone())
     };
     let mut state_c = || {
         as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
