@@ -502,6 +502,12 @@ impl Judged {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Room for `more` states and pairs beyond those it holds.
+    pub fn reserve(&mut self, more: usize) {
+        self.c.reserve(more);
+        self.pairs.reserve(more);
+    }
 }
 
 /// What one step of a run hands the next: the states before it (for the

@@ -18,9 +18,10 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rustc_hash::{FxHashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::check::known::Known;
+use crate::check::memo::Memo;
 use crate::check::report::Failure;
 use crate::check::runner::{run, Judged, RunOptions, RunResult};
 use crate::check::saved_run::{NotSaved, SavedRun};
@@ -257,35 +258,31 @@ enum From<'a> {
     Scratch(&'a [Step]),
 }
 
-/// Most class keys a worker keeps (about 0.4 GB); past it they are
-/// computed afresh.
-const MOST_CLASS_KEYS: usize = 1 << 24;
+/// Slots of a worker's memo of class keys: 2^16 (1 MiB, which the caches
+/// hold: a state met again is most often met soon).
+const CLASS_KEY_BITS: u32 = 16;
 
 /// How a worker keys the states it reaches: by their own hash, or by
 /// their class under renaming processes. Kept across levels.
 struct Keys {
     by_class: bool,
-    /// The class keys of state hashes met before.
-    classes: FxHashMap<u64, u64>,
+    /// The class keys of state hashes met before (as many as its slots
+    /// keep; one forgotten is computed again).
+    classes: Memo<u64, u64>,
 }
 
 impl Keys {
     fn new(by_class: bool) -> Keys {
         Keys {
             by_class,
-            classes: FxHashMap::default(),
+            classes: Memo::new(CLASS_KEY_BITS),
         }
     }
 
     /// The key of the class of the state `snap`, whose hash is `h`.
     fn class(&mut self, h: u64, snap: &State) -> u64 {
-        if self.classes.len() >= MOST_CLASS_KEYS {
-            self.classes.clear();
-        }
-        *self
-            .classes
-            .entry(h)
-            .or_insert_with(|| orbit_key(snap.canonical()))
+        self.classes
+            .get_or_insert_with(h, || orbit_key(snap.canonical()))
     }
 
     /// What the state `snap`, whose hash is `h`, is deduplicated by.
@@ -518,6 +515,8 @@ pub fn explore(
     classes.insert(class);
     let mut result = Exploration::default();
     let mut frontier: Vec<Vec<Step>> = vec![Vec::new()];
+    // (How many states the last level found per state it expanded.)
+    let mut growth = 1;
     let threads = threads.max(1);
     let mut workers: Vec<Worker> = (0..threads)
         .map(|_| Worker {
@@ -527,6 +526,10 @@ pub fn explore(
         .collect();
     for level in 1..=depth {
         let size = frontier.len();
+        // The states a worker will reach first this level, if it grows as
+        // the last did: reserved up front, as a table grown by doubling
+        // copies itself and faults in fresh pages at every doubling.
+        let expected = size.saturating_mul(growth) / threads;
         let done = AtomicUsize::new(0);
         let deadline_hit = AtomicBool::new(false);
         // Workers take the frontier a few states at a time, in order, and
@@ -550,12 +553,19 @@ pub fn explore(
                         if worker.judged.len() > MOST_JUDGED {
                             worker.judged = Judged::default();
                         }
+                        worker.judged.reserve(expected);
                         let mut found = Found {
                             seen: known_states,
-                            new_here: HashSet::default(),
+                            new_here: HashSet::with_capacity_and_hasher(
+                                expected,
+                                Default::default(),
+                            ),
                             judged: &mut worker.judged,
                             tried: Vec::new(),
-                            new_classes: HashSet::default(),
+                            new_classes: HashSet::with_capacity_and_hasher(
+                                if last_level { expected } else { 0 },
+                                Default::default(),
+                            ),
                             last_level,
                             runs: 0,
                             keys: &mut worker.keys,
@@ -656,6 +666,7 @@ pub fn explore(
             break;
         }
         result.depth = level;
+        growth = next.len().div_ceil(size).max(1);
         frontier = next;
         if frontier.is_empty() {
             break;
