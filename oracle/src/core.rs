@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::world::{Alloc, AnonVma, AvKey, Avc, AvcKey, Enomem, VmaKey, World};
+use crate::world::{Alloc, AnonVma, AvKey, Avc, AvcKey, Avcs, Enomem, VmaKey, World};
 use crate::Site;
 
 /// Which VMA operation a clone serves (`enum vma_operation`).
@@ -25,7 +25,7 @@ impl World {
             refcount: 1,
             num_children: 0,
             num_active_vmas: 0,
-            tree: Vec::new(),
+            tree: Avcs::new(),
         });
         Ok(k)
     }
@@ -37,7 +37,7 @@ impl World {
 
     /// anon_vma_chain_assign: the AVC goes to the head of the VMA's chain.
     fn chain_add(&mut self, vma: VmaKey, avc: AvcKey) {
-        self.vma_mut(vma).chain.push_front(avc);
+        self.vma_mut(vma).chain.insert(0, avc);
     }
 
     fn tree_insert(&mut self, avc: AvcKey) {

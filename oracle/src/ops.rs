@@ -1,9 +1,7 @@
 //! The operations of docs/MODEL.md section 6. Operands are validated before
 //! anything is allocated; EINVAL leaves the world untouched.
 
-use std::collections::VecDeque;
-
-use crate::world::{Alloc, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
+use crate::world::{Alloc, Avcs, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
 /// What an operation returns before the outcome is assembled.
@@ -45,7 +43,7 @@ impl World {
             anon_pgoff: off.anon,
             flags: 0,
             anon_vma: None,
-            chain: VecDeque::new(),
+            chain: Avcs::new(),
             attached: false,
         };
         done(self.alloc_vma(vma).map(|k| {

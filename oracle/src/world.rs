@@ -1,7 +1,9 @@
 //! The objects of a world, held in generational arenas, and the plumbing
 //! every operation shares: lookups, VMA linkage, page tables, allocation.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+
+use smallvec::SmallVec;
 
 use slotmap::{new_key_type, SlotMap};
 
@@ -31,6 +33,11 @@ pub(crate) struct Mm {
     pub(crate) ptes: BTreeMap<u64, PageKey>,
 }
 
+/// A list of AVCs: a VMA's chain or an anon_vma's tree. Most hold a few,
+/// kept inline: a world is cloned at every try of a search (its saved
+/// copy put back), and a clone then allocates nothing for them.
+pub(crate) type Avcs = SmallVec<[AvcKey; 4]>;
+
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Vma {
     pub(crate) mm: MmKey,
@@ -44,7 +51,7 @@ pub(crate) struct Vma {
     pub(crate) flags: u32,
     pub(crate) anon_vma: Option<AvKey>,
     /// The anon_vma_chain list; the front is the head.
-    pub(crate) chain: VecDeque<AvcKey>,
+    pub(crate) chain: Avcs,
     pub(crate) attached: bool,
 }
 
@@ -111,7 +118,7 @@ pub(crate) struct AnonVma {
     pub(crate) num_active_vmas: i64,
     /// The AVCs of its interval tree. Keys are read from each AVC's VMA at
     /// query time, so re-keying around a range change is implicit.
-    pub(crate) tree: Vec<AvcKey>,
+    pub(crate) tree: Avcs,
 }
 
 #[derive(Clone, Debug, PartialEq)]
