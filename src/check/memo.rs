@@ -1,9 +1,8 @@
 //! A memo of fixed size: what a search computed for a key, kept until
-//! another key lands on the same slot. Forgetting is always sound for its
-//! users (a state whose verdict or class key was forgotten is judged or
-//! keyed again, with the same result), so its memory never grows: no
-//! table to grow and copy, no page fault of a fresh table, and a size that
-//! stays in the caches where a table of every state met would not.
+//! another key lands on the same slot. For a value that is a function of
+//! its key (a state's class key), forgetting is sound: it is computed
+//! again, the same. Its memory never grows: no table to grow and copy, no
+//! fresh pages to fault in, and a size the caches hold.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -47,15 +46,11 @@ impl<K: Copy + Eq + Hash, V: Copy> Memo<K, V> {
 
     /// The value kept for `key`, or `make`'s, which is then kept.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> V {
-        let i = self.slot(&key);
-        match self.slots[i] {
-            Some((k, v)) if k == key => v,
-            _ => {
-                let v = make();
-                self.slots[i] = Some((key, v));
-                v
-            }
-        }
+        self.get(&key).unwrap_or_else(|| {
+            let v = make();
+            self.insert(key, v);
+            v
+        })
     }
 }
 
