@@ -719,6 +719,22 @@ static void audit_anon_vma(void *obj, void *arg)
 	audit->index++;
 }
 
+/*
+ * Whether every anon_vma's interval tree passes the audit (its report is
+ * dropped: a checkpoint only records the verdict).
+ */
+static bool trees_sound(struct rf_world *rw)
+{
+	uint32_t nr = 0;
+	struct tree_audit audit = { .rw = rw, .nr = &nr };
+
+	world_enter(rw);
+	slab_for_each_live(&rw->w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
+	vec_reset(&rw->hygiene_text);
+	world_leave();
+	return !nr;
+}
+
 struct held_audit {
 	struct rf_world *rw;
 	uint32_t *nr;
@@ -750,6 +766,7 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 	struct tree_audit audit = { .rw = rw, .nr = &out->nr_problems };
 	struct held_audit held = { .rw = rw, .nr = &out->nr_problems };
 	struct lockdep_state *ld = &w->lockdep;
+	bool audited = rw->trees_as_saved;
 	struct mm_struct *mm;
 	unsigned int i;
 
@@ -800,7 +817,8 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 			    w->nr_warnings - WORLD_MAX_WARNINGS);
 	w->nr_warnings = 0;
 
-	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
+	if (!audited)
+		slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
 
 	slab_check_quarantine(w);
 	if (w->writes_after_free)
@@ -921,6 +939,8 @@ void rf_world_discard(struct rf_world *rw)
 
 struct rf_checkpoint {
 	uint64_t serial;
+	/* Its interval trees passed the audit when it was taken. */
+	bool trees_sound;
 	struct world w;
 	size_t len;
 	unsigned char arena[];
@@ -940,6 +960,7 @@ struct rf_checkpoint *rf_world_save(struct rf_world *rw)
 	if (!cp)
 		abort();
 	cp->serial = rw->serial;
+	cp->trees_sound = trees_sound(rw);
 	cp->w = *w;
 	cp->len = len;
 	world_arena_save(w->arena, cp->arena);
@@ -948,6 +969,7 @@ struct rf_checkpoint *rf_world_save(struct rf_world *rw)
 
 bool rf_world_restore(struct rf_world *rw, const struct rf_checkpoint *cp)
 {
+	rw->trees_as_saved = false;
 	if (cp->serial != rw->serial)
 		return false;
 	rw->w = cp->w;
@@ -983,6 +1005,8 @@ bool rf_world_unchanged(struct rf_world *rw, const struct rf_checkpoint *cp)
 		if (!was || memcmp(mm->ptes.entries, was, bytes))
 			return false;
 	}
+	/* The same live objects hold the same trees, audited at the save. */
+	rw->trees_as_saved = cp->trees_sound;
 	return true;
 }
 

@@ -66,11 +66,19 @@ struct rf_world {
 
 	/* Text of the last hygiene report. */
 	VEC(char) hygiene_text;
+
+	/*
+	 * The live objects are byte for byte those of a checkpoint whose
+	 * interval trees passed the audit, so hygiene need not walk them
+	 * again. Entering the world or restoring it forgets it.
+	 */
+	bool trees_as_saved;
 };
 
 /* @rw becomes the current world of this thread until world_leave(). */
 static inline void world_enter(struct rf_world *rw)
 {
+	rw->trees_as_saved = false;
 	current_world = &rw->w;
 }
 

@@ -6,7 +6,8 @@
 //! applied, and wherever the engine says the world is unchanged its
 //! snapshot must be the saved state's. The check must also fire for at
 //! least three in four of the tries that leave the state as it was, or a
-//! search gains little.
+//! search gains little. And where the world is unchanged, the hygiene
+//! audit of its interval trees still reports what the saved world had.
 
 mod common;
 
@@ -15,6 +16,7 @@ use rmapfuzz::engine::c::CEngine;
 use rmapfuzz::engine::oracle::OracleEngine;
 use rmapfuzz::engine::{variant, Engine, Saved};
 use rmapfuzz::language::op::{FailPlan, Step};
+use rmapfuzz::language::parse::parse_scenario;
 use rmapfuzz::tools::explore::{candidate_ops, Universe};
 
 /// How often one engine said "unchanged", and how often it could have.
@@ -100,4 +102,47 @@ fn an_unchanged_world_has_the_saved_state() {
     }
     // Worlds with freed or foreign references are left to snapshots.
     eprintln!("{skipped} states skipped (a reference to no live object)");
+}
+
+/// The C side skips its interval-tree audit after a try that left the world
+/// as saved, only when the saved world's trees passed it. `stale-pgoff`
+/// leaves an AVC filed under its VMA's old range: the audit must report it
+/// after every unchanged try, as before the save.
+#[test]
+fn a_tree_broken_before_the_save_is_reported_after_unchanged_tries() {
+    let text = std::fs::read_to_string("corpus/zoo/stale-pgoff.txt").expect("the zoo's scenario");
+    let s = parse_scenario(&text, "corpus/zoo/stale-pgoff.txt").expect("it parses");
+    let mut c = CEngine::new("stale-pgoff").expect("a zoo variant");
+    for step in &s.steps {
+        c.apply(&step.op, step.fail);
+    }
+    let stale = |problems: &[String]| problems.iter().any(|p| p.contains("is filed under pgoff"));
+    assert!(stale(&c.hygiene()), "the audit sees the stale key");
+    let saved = c.save().expect("a C world saves");
+    let mut unchanged = 0;
+    for op in candidate_ops(&c.layout(), &Universe::default()) {
+        for fail in [
+            None,
+            Some(FailPlan {
+                nth: 1,
+                and_later: true,
+            }),
+        ] {
+            c.apply(&op, fail);
+            if c.unchanged_since(&saved) {
+                unchanged += 1;
+                let problems = c.hygiene();
+                assert!(
+                    stale(&problems),
+                    "after {op} ({fail:?}), unchanged: {problems:?}"
+                );
+            }
+            assert!(c.restore(&saved));
+        }
+    }
+    assert!(
+        unchanged > 10,
+        "only {unchanged} tries left the world unchanged"
+    );
+    assert!(stale(&c.hygiene()), "after the last restore");
 }
