@@ -24,13 +24,41 @@ pub(crate) struct Enomem;
 
 pub(crate) type Alloc<T> = Result<T, Enomem>;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Mm {
     pub(crate) id: u32,
     /// VMAs by start address.
     pub(crate) vmas: BTreeMap<u64, VmaKey>,
     /// Page-table entries by page address.
     pub(crate) ptes: BTreeMap<u64, PageKey>,
+}
+
+/// Copies a map over another unless they are equal already: a world put
+/// back after a try finds most of its processes' maps untouched, and
+/// comparing a few entries costs less than building the map again.
+fn clone_map_from<K: Ord + Clone, V: Clone + PartialEq>(
+    to: &mut BTreeMap<K, V>,
+    from: &BTreeMap<K, V>,
+) {
+    if to != from {
+        to.clone_from(from);
+    }
+}
+
+impl Clone for Mm {
+    fn clone(&self) -> Mm {
+        Mm {
+            id: self.id,
+            vmas: self.vmas.clone(),
+            ptes: self.ptes.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Mm) {
+        self.id = source.id;
+        clone_map_from(&mut self.vmas, &source.vmas);
+        clone_map_from(&mut self.ptes, &source.ptes);
+    }
 }
 
 /// A list of AVCs: a VMA's chain or an anon_vma's tree. Most hold a few,
@@ -178,7 +206,7 @@ impl Clone for World {
     /// over (explore) reuses its arenas' memory.
     fn clone_from(&mut self, source: &World) {
         self.mms.clone_from(&source.mms);
-        self.mm_ids.clone_from(&source.mm_ids);
+        clone_map_from(&mut self.mm_ids, &source.mm_ids);
         self.next_mm_id = source.next_mm_id;
         self.vmas.clone_from(&source.vmas);
         self.avs.clone_from(&source.avs);
