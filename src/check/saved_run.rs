@@ -30,7 +30,10 @@ use crate::language::scenario::Scenario;
 pub struct SavedRun {
     variant: Variant,
     opts: RunOptions,
-    path: Vec<Step>,
+    /// The path, then the step being tried (one scenario for every try).
+    scenario: Scenario,
+    /// The path's length.
+    len: usize,
     c: Box<dyn Engine>,
     o: Option<Box<dyn Engine>>,
     saved: Rc<Baseline>,
@@ -103,7 +106,8 @@ impl SavedRun {
         Ok(SavedRun {
             variant,
             opts,
-            path: path.to_vec(),
+            scenario,
+            len: path.len(),
             c,
             o,
             saved,
@@ -133,15 +137,14 @@ impl SavedRun {
         judged: &mut Judged,
         tear_down: impl FnOnce(u64, &State) -> bool,
     ) -> RunResult {
-        let mut steps = self.path.clone();
-        steps.push(next);
-        let scenario = Scenario::new(steps);
-        let run = Run::new(&scenario, self.variant, self.opts.known);
+        self.scenario.steps.truncate(self.len);
+        self.scenario.steps.push(next);
+        let run = Run::new(&self.scenario, self.variant, self.opts.known);
         let mut result = self.prefix.clone();
         let mut carried = self.carried.clone();
         let verdict = step(
             &run,
-            self.path.len(),
+            self.len,
             &mut *self.c,
             self.o.as_mut(),
             self.opts,

@@ -184,7 +184,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Watcher {
     /// A run of `scenario` on `variant` begins, at its first operation.
     pub fn run_started(&self, scenario: &Scenario, variant: &str) {
-        *lock(&self.slot.run) = Some((scenario.clone(), variant.to_owned()));
+        // (Copied into the last run's buffers: a search starts millions.)
+        match &mut *lock(&self.slot.run) {
+            Some((s, v)) => {
+                s.header.clone_from(&scenario.header);
+                s.steps.clone_from(&scenario.steps);
+                s.race.clone_from(&scenario.race);
+                v.clear();
+                v.push_str(variant);
+            }
+            run => *run = Some((scenario.clone(), variant.to_owned())),
+        }
         self.step(0);
         self.slot.busy.store(true, Ordering::Release);
     }
