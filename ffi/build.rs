@@ -233,6 +233,11 @@ fn hooked_build(csrc: &Path, how: &Instrumentation) -> Option<cc::Build> {
         println!("cargo:warning=no clang: stores cannot be held back in races (install clang)");
         return None;
     }
+    if let Some(major) = rustc_llvm_major().filter(|_| clang == "clang") {
+        println!(
+            "cargo:warning=stores hooked by `clang`, not clang-{major}: they may be numbered otherwise than the corpus's race schedules name them (scripts/test installs clang-{major})"
+        );
+    }
     let mut build = compiler_setup(how, Role::UnderTest);
     build.compiler(&clang);
     // The hooks need a coverage level: the fuzzers' builds have theirs
