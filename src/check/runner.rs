@@ -790,7 +790,11 @@ pub(crate) fn step(
     }
     if let (Some(snap_o), true) = (&snap_o, *in_sync) {
         let pair = hash_c.map(|h| (h, snap_o.hash()));
-        let known = matches!((&judged, pair), (Some(j), Some(p)) if j.pairs.contains(&p));
+        // A reference state that hashes as the C side's is the C side's
+        // state (a hash covers every field): its contracts are the ones
+        // just checked, and the two agree.
+        let known =
+            matches!((&judged, pair), (Some(j), Some(p)) if p.0 == p.1 || j.pairs.contains(&p));
         if !known {
             run.invariants(i, Side::Oracle, snap_o.canonical())?;
         }
