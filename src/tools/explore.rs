@@ -294,8 +294,15 @@ impl Keys {
     }
 }
 
-/// States taken from the frontier at a time by a worker.
-const CHUNK: usize = 8;
+/// States taken from the frontier at a time by a worker: long runs of it.
+/// A state's children sit together in the frontier, and siblings reach
+/// many states alike (by the same operations in another order); a worker
+/// meets a state twice and checks it once, where two workers would each
+/// check it. Short enough that a level still splits evenly, and that a
+/// worker past a failure soon stops.
+fn chunk(level_size: usize, threads: usize) -> usize {
+    (level_size / (threads * 64)).clamp(8, 1024)
+}
 
 /// Most states and pairs a worker keeps as judged (about 0.5 GB); past
 /// it, it starts again at the next level.
@@ -526,6 +533,7 @@ pub fn explore(
         .collect();
     for level in 1..=depth {
         let size = frontier.len();
+        let chunk = chunk(size, threads);
         // The states a worker will reach first this level, if it grows as
         // the last did: reserved up front, as a table grown by doubling
         // copies itself and faults in fresh pages at every doubling.
@@ -572,11 +580,11 @@ pub fn explore(
                             start: None,
                         };
                         'take: loop {
-                            let first = taken.fetch_add(CHUNK, Ordering::Relaxed);
+                            let first = taken.fetch_add(chunk, Ordering::Relaxed);
                             if first >= size || first > failed_at.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let end = (first + CHUNK).min(size);
+                            let end = (first + chunk).min(size);
                             for (parent, path) in (first..end).zip(&frontier_now[first..end]) {
                                 if limit.is_some_and(|l| start.elapsed() > l) {
                                     deadline_hit.store(true, Ordering::Relaxed);
