@@ -264,7 +264,9 @@ impl World {
     }
 
     /// Exits every remaining process and returns what is still allocated.
-    pub fn teardown(mut self) -> LiveCounts {
+    /// (The world keeps its memory: one put back to a saved world after a
+    /// teardown, as a search does, fills the arenas it has.)
+    pub fn teardown(&mut self) -> LiveCounts {
         let ids: Vec<u32> = self.mm_ids.keys().copied().collect();
         for id in ids {
             self.exit(id);

@@ -278,14 +278,14 @@ impl Engine for OracleEngine {
     }
 
     fn finish_in_place(&mut self) -> Option<Teardown> {
-        Some(Box::new(std::mem::take(self)).finish())
-    }
-
-    fn finish(self: Box<Self>) -> Teardown {
-        Teardown {
+        Some(Teardown {
             leaks: live_counts(self.world.teardown()),
             problems: Vec::new(),
-        }
+        })
+    }
+
+    fn finish(mut self: Box<Self>) -> Teardown {
+        self.finish_in_place().expect("the reference always ends")
     }
 }
 
