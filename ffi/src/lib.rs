@@ -160,19 +160,34 @@ pub struct Outcome {
     pub maple_failed: bool,
 }
 
-/// An owned copy of a C snapshot (see `csrc/harness.h` for the fields).
-#[derive(Clone, Debug, Default)]
-pub struct Snapshot {
-    pub mms: Vec<SnapMm>,
-    pub vma_order: Vec<u32>,
-    pub vmas: Vec<SnapVma>,
-    pub chain: Vec<i32>,
-    pub avcs: Vec<SnapAvc>,
-    pub anon_vmas: Vec<SnapAnonVma>,
-    pub tree: Vec<SnapTreeNode>,
-    pub pages: Vec<SnapPage>,
-    pub hits: Vec<Hit>,
+/// A C snapshot as the harness holds it (see `csrc/harness.h` for the
+/// fields): borrowed from the world, whose next call refills it. (A search
+/// reads millions; each is converted once, so nothing copies it first.)
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot<'w> {
+    pub mms: &'w [SnapMm],
+    pub vma_order: &'w [u32],
+    pub vmas: &'w [SnapVma],
+    pub chain: &'w [i32],
+    pub avcs: &'w [SnapAvc],
+    pub anon_vmas: &'w [SnapAnonVma],
+    pub tree: &'w [SnapTreeNode],
+    pub pages: &'w [SnapPage],
+    pub hits: &'w [Hit],
     pub live: [u64; NR_SITES],
+}
+
+/// A C array that may be NULL when empty, as a slice.
+///
+/// # Safety
+/// `ptr` must point to `len` initialised elements when `len > 0`, which
+/// stay valid and unchanged for `'a`.
+unsafe fn c_array<'a, T>(ptr: *const T, len: u32) -> &'a [T] {
+    if len == 0 || ptr.is_null() {
+        return &[];
+    }
+    // Safety: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts(ptr, len as usize) }
 }
 
 /// Copies `len` elements from a C array that may be NULL when empty.
@@ -180,11 +195,8 @@ pub struct Snapshot {
 /// # Safety
 /// `ptr` must point to `len` initialised elements when `len > 0`.
 unsafe fn copy_array<T: Copy>(ptr: *const T, len: u32) -> Vec<T> {
-    if len == 0 || ptr.is_null() {
-        return Vec::new();
-    }
-    // Safety: guaranteed by the caller.
-    unsafe { std::slice::from_raw_parts(ptr, len as usize).to_vec() }
+    // Safety: guaranteed by the caller; the copy is made at once.
+    unsafe { c_array(ptr, len) }.to_vec()
 }
 
 /// How build.rs instrumented the C side for this build (`None`,
@@ -668,26 +680,26 @@ impl World {
         unsafe { bindings::rf_world_fail_maple(self.raw.as_ptr(), nth) }
     }
 
-    /// A copy of the world's current state.
-    pub fn snapshot(&mut self) -> Snapshot {
+    /// The world's current state, until the next call on the world.
+    pub fn snapshot(&mut self) -> Snapshot<'_> {
         let mut s = bindings::rf_snapshot::default();
         // Safety: `self.raw` is live; `s` is valid for the call.
         unsafe { bindings::rf_world_snapshot(self.raw.as_ptr(), &mut s) };
 
         // Safety: every array was just filled by the harness with the length
-        // it reports next to it, and stays valid until the next call on this
-        // world; everything is copied before returning.
+        // it reports next to it, and stays valid and unchanged until the
+        // next call on this world, which the borrow of `self` rules out.
         unsafe {
             Snapshot {
-                mms: copy_array(s.mms, s.nr_mms),
-                vma_order: copy_array(s.vma_order, s.nr_vma_order),
-                vmas: copy_array(s.vmas, s.nr_vmas),
-                chain: copy_array(s.chain, s.nr_chain),
-                avcs: copy_array(s.avcs, s.nr_avcs),
-                anon_vmas: copy_array(s.anon_vmas, s.nr_anon_vmas),
-                tree: copy_array(s.tree, s.nr_tree),
-                pages: copy_array(s.pages, s.nr_pages),
-                hits: copy_array(s.hits, s.nr_hits),
+                mms: c_array(s.mms, s.nr_mms),
+                vma_order: c_array(s.vma_order, s.nr_vma_order),
+                vmas: c_array(s.vmas, s.nr_vmas),
+                chain: c_array(s.chain, s.nr_chain),
+                avcs: c_array(s.avcs, s.nr_avcs),
+                anon_vmas: c_array(s.anon_vmas, s.nr_anon_vmas),
+                tree: c_array(s.tree, s.nr_tree),
+                pages: c_array(s.pages, s.nr_pages),
+                hits: c_array(s.hits, s.nr_hits),
                 live: s.live,
             }
         }

@@ -124,9 +124,9 @@ fn slice<T>(items: &[T], first: u32, len: u32) -> &[T] {
     items.get(first..first + len as usize).unwrap_or(&[])
 }
 
-fn convert(s: &ffi::Snapshot) -> RawSnapshot {
+fn convert(s: &ffi::Snapshot<'_>) -> RawSnapshot {
     let hits = |first, len| {
-        slice(&s.hits, first, len)
+        slice(s.hits, first, len)
             .iter()
             .map(|h| (h.mm, h.addr))
             .collect()
@@ -137,7 +137,7 @@ fn convert(s: &ffi::Snapshot) -> RawSnapshot {
             .iter()
             .map(|m| RawMm {
                 id: m.id,
-                vmas: slice(&s.vma_order, m.first_vma, m.nr_vmas)
+                vmas: slice(s.vma_order, m.first_vma, m.nr_vmas)
                     .iter()
                     .map(|&v| v as usize)
                     .collect(),
@@ -160,7 +160,7 @@ fn convert(s: &ffi::Snapshot) -> RawSnapshot {
                 flags: v.flags,
                 attached: v.attached != 0,
                 anon_vma: reference(v.anon_vma),
-                chain: slice(&s.chain, v.first_chain, v.nr_chain)
+                chain: slice(s.chain, v.first_chain, v.nr_chain)
                     .iter()
                     .map(|&c| reference(c))
                     .collect(),
@@ -185,7 +185,7 @@ fn convert(s: &ffi::Snapshot) -> RawSnapshot {
                 num_children: a.num_children,
                 num_active_vmas: a.num_active_vmas,
                 degree: (a.has_degree != 0).then_some(a.degree),
-                tree: slice(&s.tree, a.first_tree, a.nr_tree)
+                tree: slice(s.tree, a.first_tree, a.nr_tree)
                     .iter()
                     .map(|n| RawTreeNode {
                         avc: reference(n.avc),
