@@ -9,7 +9,7 @@ use super::{
     MAX_SERIAL_EXECUTIONS,
 };
 use crate::check::snapshot::{
-    canonical_hash, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot,
+    canonical_hash, Few, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot,
     RawTreeNode, RawVma,
 };
 use crate::engine::variant::Generation;
@@ -83,7 +83,6 @@ fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
 }
 
 fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
-    // (The lists the two forms share are moved, not copied.)
     let mms = std::mem::take(&mut d.mms);
     let pages = std::mem::take(&mut d.pages);
     RawSnapshot {
@@ -91,7 +90,7 @@ fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
             .into_iter()
             .map(|m| RawMm {
                 id: m.id,
-                vmas: m.vmas,
+                vmas: Few::from_slice(&m.vmas),
                 bad_entries: 0,
             })
             .collect(),
@@ -149,8 +148,8 @@ fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
                 anon_vma: reference(p.anon_vma),
                 index: p.index,
                 mapcount: p.mapcount,
-                mappers: p.mappers,
-                walk: p.walk,
+                mappers: Few::from_slice(&p.mappers),
+                walk: Few::from_slice(&p.walk),
             })
             .collect(),
         live: live_counts(d.live),

@@ -279,8 +279,8 @@ fn build(raw: &RawSnapshot, names: &Names) -> Snapshot {
                 anon_vma: names.av(page.anon_vma),
                 index: page.index,
                 mapcount: page.mapcount,
-                mappers: page.mappers.clone(),
-                walk: page.walk.clone(),
+                mappers: page.mappers.to_vec(),
+                walk: page.walk.to_vec(),
             }
         })
         .collect();

@@ -23,6 +23,11 @@ pub use state::State;
 pub use symmetry::{orbit_key, orbit_size, renamed};
 pub use text::{changes, first_difference, Change, Difference};
 
+/// A short list inside a raw snapshot (a process's VMAs, a VMA's chain,
+/// an anon_vma's tree, a page's mappers): held inline up to `N` entries,
+/// as a search builds two raw snapshots for every state it reaches.
+pub type Few<T, const N: usize> = smallvec::SmallVec<[T; N]>;
+
 /// A reference inside a raw snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RawRef {
@@ -38,7 +43,7 @@ pub enum RawRef {
 pub struct RawMm {
     pub id: u32,
     /// Indices into `vmas`, in address order.
-    pub vmas: Vec<usize>,
+    pub vmas: Few<usize, 4>,
     /// VMA-list or page-table entries pointing at freed memory.
     pub bad_entries: u32,
 }
@@ -56,7 +61,7 @@ pub struct RawVma {
     pub attached: bool,
     pub anon_vma: RawRef,
     /// AVC references, head first.
-    pub chain: Vec<RawRef>,
+    pub chain: Few<RawRef, 4>,
     /// The chain walk met a freed entry or did not end.
     pub chain_broken: bool,
 }
@@ -85,7 +90,7 @@ pub struct RawAnonVma {
     /// A degree-era core's single counter (children and active VMAs
     /// together); the two counters above are then meaningless and zero.
     pub degree: Option<i64>,
-    pub tree: Vec<RawTreeNode>,
+    pub tree: Few<RawTreeNode, 4>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,10 +99,10 @@ pub struct RawPage {
     pub index: u64,
     pub mapcount: i64,
     /// (mm, address) of every page-table entry mapping the page, sorted.
-    pub mappers: Vec<(u32, u64)>,
+    pub mappers: Few<(u32, u64), 4>,
     /// What an rmap walk from the page found, sorted; mm `u32::MAX` marks
     /// a tree entry whose VMA was freed.
-    pub walk: Vec<(u32, u64)>,
+    pub walk: Few<(u32, u64), 4>,
 }
 
 /// Live objects per allocation site.

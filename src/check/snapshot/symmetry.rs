@@ -168,7 +168,7 @@ fn as_raw(snap: &Snapshot, mm_id: impl Fn(u32) -> u32) -> RawSnapshot {
     let mut avc_index: HashMap<AvcRef, usize> = HashMap::default();
     let mut vmas = Vec::with_capacity(all.len());
     for &(this, v) in &all {
-        let mut chain = Vec::with_capacity(v.chain.len());
+        let mut chain = Few::with_capacity(v.chain.len());
         for (pos, e) in v.chain.iter().enumerate() {
             chain.push(match (e.anon_vma, e.vma) {
                 (AvRef::Dangling, VmaRef::Dangling) => RawRef::Dangling,
@@ -241,7 +241,7 @@ fn as_raw(snap: &Snapshot, mm_id: impl Fn(u32) -> u32) -> RawSnapshot {
         })
         .collect();
     let rename_all = |pairs: &[(u32, u64)]| {
-        let mut out: Vec<(u32, u64)> = pairs.iter().map(|&(m, a)| (mm_id(m), a)).collect();
+        let mut out: Few<(u32, u64), 4> = pairs.iter().map(|&(m, a)| (mm_id(m), a)).collect();
         out.sort_unstable();
         out
     };

@@ -13,7 +13,7 @@ fn raw_two_orders(swap: bool) -> RawSnapshot {
             num_children: 2,
             num_active_vmas: 0,
             degree: None,
-            tree: vec![RawTreeNode {
+            tree: smallvec::smallvec![RawTreeNode {
                 avc: RawRef::Index(1),
                 start: 16,
                 last: 16,
@@ -26,7 +26,7 @@ fn raw_two_orders(swap: bool) -> RawSnapshot {
             num_children: 0,
             num_active_vmas: 1,
             degree: None,
-            tree: vec![RawTreeNode {
+            tree: smallvec::smallvec![RawTreeNode {
                 avc: RawRef::Index(0),
                 start: 16,
                 last: 16,
@@ -43,7 +43,7 @@ fn raw_two_orders(swap: bool) -> RawSnapshot {
     RawSnapshot {
         mms: vec![RawMm {
             id: 0,
-            vmas: vec![0],
+            vmas: smallvec::smallvec![0],
             bad_entries: 0,
         }],
         vmas: vec![RawVma {
@@ -55,7 +55,7 @@ fn raw_two_orders(swap: bool) -> RawSnapshot {
             flags: 0,
             attached: true,
             anon_vma: RawRef::Index(b),
-            chain: vec![RawRef::Index(0), RawRef::Index(1)],
+            chain: smallvec::smallvec![RawRef::Index(0), RawRef::Index(1)],
             chain_broken: false,
         }],
         avcs: vec![
