@@ -590,6 +590,11 @@ pub fn explore(
                                     deadline_hit.store(true, Ordering::Relaxed);
                                     break 'take;
                                 }
+                                // (Past another worker's failure, nothing
+                                // of the run is wanted.)
+                                if parent > failed_at.load(Ordering::Relaxed) {
+                                    break 'take;
+                                }
                                 let failed = expand(path, parent, v, u, known, &mut found);
                                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                                 progress(Progress {
