@@ -82,12 +82,11 @@ fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
     }
 }
 
-fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
-    let mms = std::mem::take(&mut d.mms);
-    let pages = std::mem::take(&mut d.pages);
+fn convert(d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
     RawSnapshot {
-        mms: mms
-            .into_iter()
+        mms: d
+            .mms
+            .iter()
             .map(|m| RawMm {
                 id: m.id,
                 vmas: Few::from_slice(&m.vmas),
@@ -142,8 +141,9 @@ fn convert(mut d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
                     .collect(),
             })
             .collect(),
-        pages: pages
-            .into_iter()
+        pages: d
+            .pages
+            .iter()
             .map(|p| RawPage {
                 anon_vma: reference(p.anon_vma),
                 index: p.index,

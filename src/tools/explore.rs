@@ -581,7 +581,7 @@ pub fn explore(
                         };
                         'take: loop {
                             let first = taken.fetch_add(chunk, Ordering::Relaxed);
-                            if first >= size || first > failed_at.load(Ordering::Relaxed) {
+                            if first >= size {
                                 break;
                             }
                             let end = (first + chunk).min(size);
@@ -590,8 +590,8 @@ pub fn explore(
                                     deadline_hit.store(true, Ordering::Relaxed);
                                     break 'take;
                                 }
-                                // (Past another worker's failure, nothing
-                                // of the run is wanted.)
+                                // (Past a failure, its own or another
+                                // worker's, nothing more is wanted.)
                                 if parent > failed_at.load(Ordering::Relaxed) {
                                     break 'take;
                                 }
