@@ -859,6 +859,7 @@ static void rf_world_release(struct rf_world *rw)
 {
 	rf_race_release(rw);
 	world_mem_free(rw->w.arena, rw->w.lockdep.reports);
+	world_mem_free(rw->w.arena, rw->w.race_reports);
 	world_arena_put(rw->w.arena);
 	vec_free(&rw->rmap_hits);
 	vec_free(&rw->hygiene_text);

@@ -206,12 +206,47 @@ static u64 mix(u64 h, u64 v)
 	return h ^ (h >> 29);
 }
 
-/* The anon_vma's family root, when it is live (else the seal is moot). */
+/*
+ * A few objects of one kind a pass found live: a pass frees nothing, and
+ * its objects share a few roots and mms (the index is not asked again).
+ */
+struct seal_live {
+	const void *obj[4];
+	unsigned int next;
+};
+
+static bool seal_live_known(const struct seal_live *l, const void *obj)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(l->obj); i++) {
+		if (obj && l->obj[i] == obj)
+			return true;
+	}
+	return false;
+}
+
+static void seal_live_add(struct seal_live *l, const void *obj)
+{
+	l->obj[l->next++ % ARRAY_SIZE(l->obj)] = obj;
+}
+
+/*
+ * The anon_vma's family root, when it is live (else the seal is moot).
+ * @known: a root found live earlier in the same pass (a pass frees
+ * nothing), updated.
+ */
 static struct anon_vma *live_root(struct anon_vma *anon_vma,
-				  struct anon_vma_view *view)
+				  struct anon_vma_view *view,
+				  struct seal_live *known)
 {
 	current_world->core->view(anon_vma, view);
-	return live(view->root, ALLOC_SITE_ANON_VMA) ? view->root : NULL;
+	if (!seal_live_known(known, view->root)) {
+		if (!live(view->root, ALLOC_SITE_ANON_VMA))
+			return NULL;
+		seal_live_add(known, view->root);
+	}
+	return view->root;
 }
 
 /*
@@ -298,6 +333,9 @@ struct seal_pass {
 	const char *func;
 	const char *file;
 	int line;
+	/* Roots and mms this pass found live. */
+	struct seal_live live_roots;
+	struct seal_live live_mms;
 };
 
 /*
@@ -349,7 +387,7 @@ static void seal_anon_vma(void *obj, void *arg)
 	char where[96], released[192], when[192];
 	bool check;
 
-	if (slab_obj_private(obj) || !live_root(obj, &view))
+	if (slab_obj_private(obj) || !live_root(obj, &view, &p->live_roots))
 		return;
 	lock = core->family_lock(obj);
 	if (p->family && (const void *)lock != p->family)
@@ -381,7 +419,12 @@ static void seal_vma(void *obj, void *arg)
 
 	if ((p->mm && vma->vm_mm != p->mm) || slab_obj_private(obj))
 		return;
-	if (!live(vma->vm_mm, ALLOC_SITE_MM) || !vma_is_attached(vma))
+	if (!seal_live_known(&p->live_mms, vma->vm_mm)) {
+		if (!live(vma->vm_mm, ALLOC_SITE_MM))
+			return;
+		seal_live_add(&p->live_mms, vma->vm_mm);
+	}
+	if (!vma_is_attached(vma))
 		return;
 	if (!seal_wanted(p, *seal, rwsem_is_locked(&vma->vm_mm->mmap_lock), &check) ||
 	    !seal_apply(p, seal, check, vma_seal_of(vma), LOCK_STAT_VMA_SEAL))

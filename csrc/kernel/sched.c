@@ -21,6 +21,7 @@
 #include <rmapfuzz/sched_run.h>
 #include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world.h>
+#include <rmapfuzz/world_mem.h>
 
 /* The code under test runs on our stacks: ASan must hear of each switch. */
 #if RMAPFUZZ_ASAN
@@ -117,6 +118,10 @@ void race_report(const char *fmt, ...)
 
 	if (!w)
 		return;
+	if (!w->race_reports)
+		w->race_reports = world_mem_alloc(w->arena,
+						  WORLD_MAX_RACE_REPORTS *
+						  sizeof(*w->race_reports));
 	if (w->nr_race_reports < WORLD_MAX_RACE_REPORTS) {
 		va_start(ap, fmt);
 		vsnprintf(w->race_reports[w->nr_race_reports],

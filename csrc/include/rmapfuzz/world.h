@@ -115,7 +115,9 @@ struct world {
 	unsigned int nr_race_reports;
 	/* That race was stopped halfway: its threads' locks stay taken. */
 	bool race_abandoned;
-	char race_reports[WORLD_MAX_RACE_REPORTS][WORLD_RACE_REPORT_LEN];
+	/* WORLD_MAX_RACE_REPORTS, made on demand: a saved world is copied
+	 * whole at every restore, and most never race. */
+	char (*race_reports)[WORLD_RACE_REPORT_LEN];
 	/* Where the harness collects the results of the running operation. */
 	void *op_results;
 
