@@ -1,8 +1,13 @@
 //! A pointer-free picture of every live object (docs/MODEL.md section 8).
 
 use slotmap::{Key, SecondaryMap, SlotMap};
+use smallvec::SmallVec;
 
 use crate::world::World;
+
+/// A short list, inline: most of a dump's lists hold a few entries, and a
+/// search dumps the world at every try.
+pub type Few<T> = SmallVec<[T; 4]>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ref {
@@ -24,7 +29,7 @@ pub struct LiveCounts {
 pub struct DumpMm {
     pub id: u32,
     /// Indices into `Dump::vmas`, in address order.
-    pub vmas: Vec<usize>,
+    pub vmas: Few<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +43,7 @@ pub struct DumpVma {
     pub flags: u32,
     pub anon_vma: Ref,
     /// Indices into `Dump::avcs`, head first.
-    pub chain: Vec<usize>,
+    pub chain: Few<usize>,
     pub attached: bool,
 }
 
@@ -56,7 +61,7 @@ pub struct DumpAnonVma {
     pub num_children: i64,
     pub num_active_vmas: i64,
     /// Indices into `Dump::avcs`.
-    pub tree: Vec<usize>,
+    pub tree: Few<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +69,8 @@ pub struct DumpPage {
     pub anon_vma: Ref,
     pub index: u64,
     pub mapcount: i64,
-    pub mappers: Vec<(u32, u64)>,
-    pub walk: Vec<(u32, u64)>,
+    pub mappers: Few<(u32, u64)>,
+    pub walk: Few<(u32, u64)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,7 +85,13 @@ pub struct Dump {
 
 /// Positions of an arena's keys in iteration order.
 fn positions<K: Key, V>(arena: &SlotMap<K, V>) -> SecondaryMap<K, usize> {
-    arena.keys().enumerate().map(|(i, k)| (k, i)).collect()
+    // (Room for every slot up front: grown by doubling, it would copy
+    // itself at every dump.)
+    let mut at = SecondaryMap::with_capacity(arena.capacity());
+    for (i, k) in arena.keys().enumerate() {
+        at.insert(k, i);
+    }
+    at
 }
 
 /// A stale key is not in the index: it becomes `Dangling`.
@@ -96,7 +107,7 @@ impl World {
         let vma_ix = positions(&self.vmas);
         let av_ix = positions(&self.avs);
         let avc_ix = positions(&self.avcs);
-        let avc_list = |keys: &mut dyn Iterator<Item = &crate::world::AvcKey>| -> Vec<usize> {
+        let avc_list = |keys: &mut dyn Iterator<Item = &crate::world::AvcKey>| -> Few<usize> {
             keys.filter_map(|&k| avc_ix.get(k).copied()).collect()
         };
 
@@ -151,7 +162,8 @@ impl World {
             })
             .collect();
 
-        let mut mappers: SecondaryMap<crate::world::PageKey, Vec<(u32, u64)>> = SecondaryMap::new();
+        let mut mappers: SecondaryMap<crate::world::PageKey, Few<(u32, u64)>> =
+            SecondaryMap::with_capacity(self.pages.capacity());
         for m in self.mm_ids.values().map(|&k| self.mm(k)) {
             for (&addr, &p) in &m.ptes {
                 if let Some(list) = mappers.entry(p) {

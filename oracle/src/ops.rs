@@ -295,12 +295,12 @@ impl World {
 
     /// rmap_walk_anon from `page`: the VMAs of its anon_vma's tree that
     /// cover its index and really map it there, sorted.
-    pub(crate) fn rmap_walk(&self, page: crate::world::PageKey) -> Vec<(u32, u64)> {
+    pub(crate) fn rmap_walk(&self, page: crate::world::PageKey) -> crate::dump::Few<(u32, u64)> {
         let p = self.page(page);
         let Some(av) = self.avs.get(p.anon_vma) else {
-            return Vec::new();
+            return Default::default();
         };
-        let mut hits = Vec::new();
+        let mut hits = crate::dump::Few::new();
         for &avc in &av.tree {
             let Some(v) = self.avcs.get(avc).and_then(|a| self.vmas.get(a.vma)) else {
                 hits.push((u32::MAX, 0));
@@ -335,7 +335,7 @@ impl World {
         if self.page(page).mapcount == 0 {
             return Ok(Vec::new());
         }
-        let hits = self.rmap_walk(page);
+        let hits = self.rmap_walk(page).into_vec();
         if walker == crate::Walker::Reclaim {
             for &(id, addr) in &hits {
                 if let Some(mm) = self.mm_by_id(id) {
@@ -359,6 +359,6 @@ impl World {
         let mm = self.live_mm(id)?;
         self.vma_lookup(mm, addr).ok_or(Status::Einval)?;
         let page = self.pte(mm, addr & !(PAGE_SIZE - 1)).ok_or(Status::NoOp)?;
-        Ok(self.rmap_walk(page))
+        Ok(self.rmap_walk(page).into_vec())
     }
 }

@@ -43,7 +43,7 @@ fn first_write_fault_starts_a_family() {
     assert_eq!((a.refcount, a.num_children, a.num_active_vmas), (1, 1, 1));
     assert_eq!(a.root, Ref::Live(0));
     assert_eq!(d.pages[0].index, 0x10);
-    assert_eq!(d.pages[0].walk, vec![(0, 0x10000)]);
+    assert_eq!(d.pages[0].walk[..], [(0, 0x10000)]);
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn merging_an_unfaulted_vma_into_a_faulted_one_clones_one_avc() {
     let d = w.dump();
     assert_eq!(d.mms[0].vmas.len(), 1);
     assert_eq!(d.anon_vmas[0].num_active_vmas, 1);
-    assert_eq!(d.pages[0].walk, vec![(0, 0x12000)]);
+    assert_eq!(d.pages[0].walk[..], [(0, 0x12000)]);
 }
 
 #[test]
@@ -198,8 +198,8 @@ fn mremap_keeps_pgoff_and_moves_pages() {
     assert_eq!(w.mremap(0, 0x10000, 0x80000).status, Status::Ok);
     let d = w.dump();
     assert_eq!(vma(&d, 0, 0x80000).pgoff, 0x10);
-    assert_eq!(d.pages[0].mappers, vec![(0, 0x80000)]);
-    assert_eq!(d.pages[0].walk, vec![(0, 0x80000)]);
+    assert_eq!(d.pages[0].mappers[..], [(0, 0x80000)]);
+    assert_eq!(d.pages[0].walk[..], [(0, 0x80000)]);
 }
 
 #[test]

@@ -85,8 +85,9 @@ pub struct RunOptions {
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
     pub failure: Option<Failure>,
-    /// Allocation attempts the C side made at each step.
-    pub allocs: Vec<usize>,
+    /// Allocation attempts the C side made at each step (inline for the
+    /// lengths a search tries: a saved run copies them for every try).
+    pub allocs: smallvec::SmallVec<[usize; 16]>,
     /// The step after which the reference could no longer follow: in
     /// relaxed mode a partial failure on the C side, in any mode a maple
     /// failure (`maple=N`).
