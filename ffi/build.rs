@@ -20,6 +20,9 @@
 //!
 //! The clang used is the one whose LLVM matches rustc's (`clang-22` for an
 //! LLVM 22 rustc) when installed, else `clang`; `RMAPFUZZ_CLANG` overrides.
+//! `RMAPFUZZ_MACHINERY_CFLAGS` adds flags to the machinery alone (where the
+//! code under test has its own build: `scripts/explore` optimizes the
+//! machinery by its profile, leaving the code under test as it is).
 //!
 //! With `RMAPFUZZ_KERNEL_SRC=TREE`, the anon_vma core of that kernel tree is
 //! extracted (crate `rmap-extract`) into one translation unit under
@@ -203,6 +206,13 @@ fn kernel_core(
 const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
 
 /// The compiler setup shared by our C sources and the kernel units.
+/// `RMAPFUZZ_MACHINERY_CFLAGS`, split at white space.
+fn machinery_cflags() -> Vec<String> {
+    env::var("RMAPFUZZ_MACHINERY_CFLAGS")
+        .map(|flags| flags.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 fn base_build(csrc: &Path, how: &Instrumentation, role: Role) -> cc::Build {
     with_includes(compiler_setup(how, role), csrc)
 }
@@ -380,6 +390,14 @@ fn compile(
     let [Some(mut build), hooked] = builds else {
         unreachable!("the base build is always there")
     };
+    // Flags for the machinery alone (`scripts/explore`: profile-guided
+    // optimization): the code under test keeps its build, and so the store
+    // numbers a race schedule names.
+    if hooks {
+        for flag in machinery_cflags() {
+            build.flag(flag);
+        }
+    }
     if let Some(world) = world {
         build.object(world);
     }
@@ -432,6 +450,7 @@ fn main() {
         "RMAPFUZZ_REFERENCE_SRC",
         "RMAPFUZZ_KERNEL_VMA",
         "RMAPFUZZ_C_ASAN",
+        "RMAPFUZZ_MACHINERY_CFLAGS",
         "CC",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
