@@ -205,7 +205,6 @@ fn kernel_core(
 /// symbol. Both gcc and clang know this spelling.
 const KERNEL_ERRORS: &[&str] = &["-Werror=implicit-function-declaration"];
 
-/// The compiler setup shared by our C sources and the kernel units.
 /// `RMAPFUZZ_MACHINERY_CFLAGS`, split at white space.
 fn machinery_cflags() -> Vec<String> {
     env::var("RMAPFUZZ_MACHINERY_CFLAGS")
@@ -213,6 +212,7 @@ fn machinery_cflags() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The compiler setup shared by our C sources and the kernel units.
 fn base_build(csrc: &Path, how: &Instrumentation, role: Role) -> cc::Build {
     with_includes(compiler_setup(how, role), csrc)
 }
