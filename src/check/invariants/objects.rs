@@ -153,13 +153,8 @@ pub(super) fn check_references(c: &mut Checker) {
 pub(super) fn unreachable_anon_vmas(s: &Snapshot) -> Vec<usize> {
     let n = s.anon_vmas.len();
     let mut seen = vec![false; n];
-    // (Every reference pushed at most once, but for the walk up: room
-    // for all of them at once.)
-    let vmas = s.mms.iter().flat_map(|m| &m.vmas).chain(&s.detached);
-    let refs: usize = vmas.clone().map(|v| 1 + v.chain.len()).sum();
-    let mut todo: Vec<AvRef> =
-        Vec::with_capacity(refs + s.pages.len() + s.stray_avcs.len() + 2 * n);
-    for v in vmas {
+    let mut todo: Vec<AvRef> = Vec::new();
+    for v in s.mms.iter().flat_map(|m| &m.vmas).chain(&s.detached) {
         todo.push(v.anon_vma);
         todo.extend(v.chain.iter().map(|e| e.anon_vma));
     }
