@@ -527,6 +527,40 @@ pub(crate) struct Carried {
     pub(crate) baseline: Option<Rc<Baseline>>,
 }
 
+/// What the step after a checked one starts from in a run checked at
+/// every step: the worlds as this step left them, saved, so that a step
+/// that leaves them so (most steps of a fuzzer's input fail or change
+/// nothing) costs a compare of the live objects instead of two
+/// snapshots and their checks. `unchanged` says this step left both as
+/// `kept` holds them; `None` where a world cannot be saved or its state
+/// names a freed object.
+fn keep_baseline(
+    c: &mut dyn Engine,
+    o: Option<&mut Box<dyn Engine>>,
+    carried: &Carried,
+    kept: Option<Rc<Baseline>>,
+    unchanged: bool,
+) -> Option<Rc<Baseline>> {
+    if unchanged && kept.is_some() {
+        return kept;
+    }
+    let clean = |state: &Option<Rc<State>>| {
+        state
+            .as_ref()
+            .is_some_and(|s| s.canonical().refers_only_to_live())
+    };
+    let o = o.filter(|_| carried.in_sync);
+    if !clean(&carried.prev_c) || (o.is_some() && !clean(&carried.prev_o)) {
+        return None;
+    }
+    let c = c.save()?;
+    let o = match o {
+        Some(o) => Some(o.save()?),
+        None => None,
+    };
+    Some(Rc::new(Baseline { c, o }))
+}
+
 /// Both worlds as saved at a state every reference of which names a live
 /// object ([`Snapshot::refers_only_to_live`]), which is what
 /// [`Engine::unchanged_since`] asks.
@@ -736,7 +770,7 @@ pub(crate) fn step(
         as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
             .unwrap_or_else(|| Rc::new(State::new(c.snapshot())))
     };
-    let (snap_c, snap_o) = match (taken, o) {
+    let (snap_c, snap_o) = match (taken, o.as_deref_mut()) {
         (Some((snap_c, snap_o)), _) => (
             Rc::new(State::named(snap_c)),
             in_sync.then(|| Rc::new(State::named(snap_o))),
@@ -758,12 +792,20 @@ pub(crate) fn step(
     }
 
     // The contracts and the comparison are functions of the canonical
-    // states alone: a state (or pair) `judged` holds passes again.
+    // states alone: a state (or pair) `judged` holds passes again, and
+    // so does a state a run checked at its step before (a step that left
+    // its world as that step did: see `keep_baseline`).
+    let same = |now: &Rc<State>, before: &Option<Rc<State>>| {
+        !lazily && before.as_ref().is_some_and(|b| Rc::ptr_eq(b, now))
+    };
+    let c_as_before = same(&snap_c, &carried.prev_c);
+    let o_as_before = snap_o.as_ref().is_some_and(|s| same(s, &carried.prev_o));
+    let as_before = c_as_before && (snap_o.is_none() || o_as_before);
     let mut judged = judged;
     let hash_c = judged.as_ref().map(|_| snap_c.hash());
     carried.hash_c = hash_c;
     let c_known = matches!((&judged, hash_c), (Some(j), Some(h)) if j.c.contains(&h));
-    if !c_known {
+    if !c_known && !c_as_before {
         run.invariants(i, Side::C, snap_c.canonical())?;
         if let (Some(j), Some(h)) = (judged.as_deref_mut(), hash_c) {
             j.c.insert(h);
@@ -781,7 +823,8 @@ pub(crate) fn step(
         } else if let Some(before) = carried.prev_c.as_deref() {
             // (Equal hashes are equal states, as everywhere a search
             // hashes states.)
-            if !(lazily && before.hash() == snap_c.hash()) {
+            let undone = c_as_before || (lazily && before.hash() == snap_c.hash());
+            if !undone {
                 run.rollback(i, Side::C, step, before.canonical(), snap_c.canonical())?;
             }
         }
@@ -796,11 +839,12 @@ pub(crate) fn step(
         // just checked, and the two agree.
         let known =
             matches!((&judged, pair), (Some(j), Some(p)) if p.0 == p.1 || j.pairs.contains(&p));
-        if !known {
+        if !known && !o_as_before {
             run.invariants(i, Side::Oracle, snap_o.canonical())?;
         }
         if let (Some(o_out), Some(before)) = (&o_out, carried.prev_o.as_deref()) {
-            if o_out.status == Status::Enomem && !(lazily && before.hash() == snap_o.hash()) {
+            let undone = o_as_before || (lazily && before.hash() == snap_o.hash());
+            if o_out.status == Status::Enomem && !undone {
                 run.rollback(
                     i,
                     Side::Oracle,
@@ -810,7 +854,8 @@ pub(crate) fn step(
                 )?;
             }
         }
-        if !known {
+        let compared = known || (c_as_before && o_as_before);
+        if !compared {
             run.compare_states(i, mode, snap_c.canonical(), snap_o.canonical())?;
             if let (Some(j), Some(p)) = (judged, pair) {
                 j.pairs.insert(p);
@@ -827,6 +872,9 @@ pub(crate) fn step(
         None
     };
     carried.prev_c = next_checked.then_some(snap_c);
+    if every_step && !lazily && i < last {
+        carried.baseline = keep_baseline(c, o, carried, baseline, as_before);
+    }
     Ok(())
 }
 
@@ -834,6 +882,8 @@ pub(crate) fn step(
 mod tests {
     use super::*;
     use crate::check::known::KnownWarnings;
+    use crate::check::snapshot::RawSnapshot;
+    use crate::language::op::{FailPlan, Op};
     use crate::language::parse::parse_scenario;
 
     fn known(text: &str) -> &'static KnownWarnings {
@@ -907,6 +957,99 @@ mod tests {
         let r = run(&s, v, with(Some(k)));
         assert!(r.failure.is_none(), "{:?}", r.failure);
         assert_eq!(k.total(), 4);
+    }
+
+    /// An engine that counts the snapshots taken of it.
+    struct Counted {
+        inner: Box<dyn Engine>,
+        snapshots: Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Engine for Counted {
+        fn apply(&mut self, op: &Op, fail: Option<FailPlan>) -> Outcome {
+            self.inner.apply(op, fail)
+        }
+        fn save(&mut self) -> Option<Saved> {
+            self.inner.save()
+        }
+        fn unchanged_since(&mut self, saved: &Saved) -> bool {
+            self.inner.unchanged_since(saved)
+        }
+        fn snapshot(&mut self) -> RawSnapshot {
+            self.snapshots.set(self.snapshots.get() + 1);
+            self.inner.snapshot()
+        }
+        fn hygiene(&mut self) -> Vec<String> {
+            self.inner.hygiene()
+        }
+        fn finish(self: Box<Self>) -> Teardown {
+            self.inner.finish()
+        }
+    }
+
+    /// `text` checked at every step on `variant`: the result, and the
+    /// snapshots taken of each side.
+    fn counted_run(text: &str, variant: &str) -> (RunResult, usize, usize) {
+        let s = parse_scenario(text, "t.txt").expect("parses");
+        let v = crate::engine::variant::find(variant).expect("variant");
+        let (nc, no) = Default::default();
+        let mut c = Counted {
+            inner: Box::new(CEngine::new(v.name).expect("C side")),
+            snapshots: Rc::clone(&nc),
+        };
+        let mut o: Box<dyn Engine> = Box::new(Counted {
+            inner: reference_engine(v).expect("reference").expect("one"),
+            snapshots: Rc::clone(&no),
+        });
+        let run = Run::new(&s, v, None);
+        let mut result = RunResult::default();
+        if let Err(f) = drive(
+            &run,
+            &mut c,
+            Some(&mut o),
+            RunOptions::default(),
+            &mut result,
+        ) {
+            result.failure = Some(*f);
+        }
+        (result, nc.get(), no.get())
+    }
+
+    /// Refused requests between the steps of `fork-pins-parent`'s scenario.
+    const REFUSED: &str = "munmap 0 0x90000 0x1000\nfault 0 0x90000 w\n";
+
+    /// Steps that leave both worlds as they were are not snapshot again,
+    /// and a failure right after them is found where it was.
+    #[test]
+    fn unchanged_steps_are_not_snapshot_again() {
+        let steps = [
+            "mmap 0 0x10000 0x1000\n",
+            "fault 0 0x10000 w\n",
+            "fork 0\n",
+            "fork 1\n",
+        ];
+        let with_refusals: String = steps.iter().map(|s| format!("{s}{REFUSED}")).collect();
+        let changing = steps.len();
+        let refused = 2 * steps.len();
+
+        let (r, nc, no) = counted_run(&with_refusals, "mainline");
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        // One before the first step, and one after each step that
+        // changed something.
+        assert_eq!(
+            nc,
+            changing + 1,
+            "C snapshots, with {refused} refused steps"
+        );
+        assert_eq!(no, changing + 1, "reference snapshots");
+
+        // The bug is seen at the fork it breaks, after refused steps.
+        let (r, _, _) = counted_run(&with_refusals, "fork-pins-parent");
+        let f = r.failure.expect("still caught");
+        assert_eq!(
+            (f.check.as_str(), f.step),
+            ("invariant.counter.refcount", Some(9))
+        );
     }
 
     /// WARNS_THEN_BREAKS up to the warnings, before the second break.
