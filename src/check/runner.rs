@@ -521,6 +521,9 @@ pub(crate) struct Carried {
     in_sync: bool,
     /// The hash of the last checked C state, when a [`Judged`] asked for it.
     pub(crate) hash_c: Option<u64>,
+    /// `prev_c` and `prev_o` passed their contracts and their comparison
+    /// at the step before, in this run.
+    checked: bool,
     /// The saved worlds the next step starts from, whose states are
     /// `prev_c` and `prev_o`: where it leaves a world as saved, its state
     /// is the one before, and no snapshot is taken.
@@ -531,9 +534,9 @@ pub(crate) struct Carried {
 /// every step: the worlds as this step left them, saved, so that a step
 /// that leaves them so (most steps of a fuzzer's input fail or change
 /// nothing) costs a compare of the live objects instead of two
-/// snapshots and their checks. `unchanged` says this step left both as
-/// `kept` holds them; `None` where a world cannot be saved or its state
-/// names a freed object.
+/// snapshots and their checks. `unchanged` says this step reached again
+/// the states `kept` was saved at; `None` where a world cannot be saved
+/// or its state names a freed object.
 fn keep_baseline(
     c: &mut dyn Engine,
     o: Option<&mut Box<dyn Engine>>,
@@ -588,6 +591,7 @@ pub(crate) fn start(
         prev_o: None,
         in_sync: !alone,
         hash_c: None,
+        checked: false,
         baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
@@ -788,19 +792,31 @@ pub(crate) fn step(
     if i < opts.check_from {
         carried.prev_c = Some(snap_c);
         carried.prev_o = snap_o;
+        carried.checked = false;
         return Ok(());
     }
 
     // The contracts and the comparison are functions of the canonical
     // states alone: a state (or pair) `judged` holds passes again, and
-    // so does a state a run checked at its step before (a step that left
-    // its world as that step did: see `keep_baseline`).
-    let same = |now: &Rc<State>, before: &Option<Rc<State>>| {
-        !lazily && before.as_ref().is_some_and(|b| Rc::ptr_eq(b, now))
+    // so does the state this run checked at the step before, reached
+    // again by a step that left a world as saved (`keep_baseline`) or,
+    // where a world cannot be saved, reported exactly as before.
+    let checked_before = !lazily && carried.checked;
+    let reached_again = |now: Rc<State>, before: &Option<Rc<State>>| match before {
+        Some(b) if checked_before && (Rc::ptr_eq(b, &now) || b.same_report(&now)) => {
+            (Rc::clone(b), true)
+        }
+        _ => (now, false),
     };
-    let c_as_before = same(&snap_c, &carried.prev_c);
-    let o_as_before = snap_o.as_ref().is_some_and(|s| same(s, &carried.prev_o));
-    let as_before = c_as_before && (snap_o.is_none() || o_as_before);
+    let (snap_c, c_as_before) = reached_again(snap_c, &carried.prev_c);
+    let (snap_o, o_as_before) = match snap_o {
+        Some(s) => {
+            let (s, same) = reached_again(s, &carried.prev_o);
+            (Some(s), same)
+        }
+        None => (None, false),
+    };
+    let unchanged = c_as_before && (snap_o.is_none() || o_as_before);
     let mut judged = judged;
     let hash_c = judged.as_ref().map(|_| snap_c.hash());
     carried.hash_c = hash_c;
@@ -872,8 +888,9 @@ pub(crate) fn step(
         None
     };
     carried.prev_c = next_checked.then_some(snap_c);
+    carried.checked = next_checked;
     if every_step && !lazily && i < last {
-        carried.baseline = keep_baseline(c, o, carried, baseline, as_before);
+        carried.baseline = keep_baseline(c, o, carried, baseline, unchanged);
     }
     Ok(())
 }

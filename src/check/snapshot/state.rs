@@ -6,7 +6,8 @@ use super::*;
 /// when asked: a search that meets a state it knows needs its hash alone.
 #[derive(Clone, Debug)]
 pub struct State {
-    raw: RawSnapshot,
+    /// As the engine reported it (`None` for a state given named).
+    raw: Option<RawSnapshot>,
     canonical: std::cell::OnceCell<Snapshot>,
     hash: std::cell::OnceCell<u64>,
 }
@@ -14,7 +15,7 @@ pub struct State {
 impl State {
     pub fn new(raw: RawSnapshot) -> State {
         State {
-            raw,
+            raw: Some(raw),
             canonical: std::cell::OnceCell::new(),
             hash: std::cell::OnceCell::new(),
         }
@@ -23,28 +24,39 @@ impl State {
     /// A state already in canonical form.
     pub fn named(snap: Snapshot) -> State {
         State {
-            raw: RawSnapshot::default(),
+            raw: None,
             canonical: std::cell::OnceCell::from(snap),
             hash: std::cell::OnceCell::new(),
         }
     }
 
     pub fn canonical(&self) -> &Snapshot {
-        self.canonical.get_or_init(|| canonicalize(&self.raw))
+        self.canonical.get_or_init(|| canonicalize(self.raw()))
+    }
+
+    /// Whether both were reported by an engine exactly alike (so their
+    /// canonical forms are equal too); false for a state given named.
+    pub fn same_report(&self, other: &State) -> bool {
+        matches!((&self.raw, &other.raw), (Some(a), Some(b)) if a == b)
+    }
+
+    fn raw(&self) -> &RawSnapshot {
+        // (A state given named has its canonical form from the start.)
+        self.raw
+            .as_ref()
+            .expect("a state given named is never renamed")
     }
 
     /// [`state_hash`] of its canonical form.
     pub fn hash(&self) -> u64 {
         *self.hash.get_or_init(|| match self.canonical.get() {
             Some(snap) => state_hash(snap),
-            None => canonical_hash(&self.raw),
+            None => canonical_hash(self.raw()),
         })
     }
 
     pub fn into_canonical(self) -> Snapshot {
-        match self.canonical.into_inner() {
-            Some(snap) => snap,
-            None => canonicalize(&self.raw),
-        }
+        self.canonical();
+        self.canonical.into_inner().expect("named just above")
     }
 }

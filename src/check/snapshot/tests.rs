@@ -104,3 +104,22 @@ fn first_difference_names_object_and_field() {
     );
     assert!(first_difference(&x, &x).is_none());
 }
+
+/// A state is the one before only when an engine reported it exactly so:
+/// renamed alike is not enough, and a state given named is never.
+#[test]
+fn same_report_means_reported_alike() {
+    let a = State::new(raw_two_orders(false));
+    assert!(a.same_report(&State::new(raw_two_orders(false))));
+    // Another order of the same objects: the same canonical state, but
+    // not the same report.
+    let b = State::new(raw_two_orders(true));
+    assert_eq!(a.canonical(), b.canonical());
+    assert!(!a.same_report(&b));
+    let named = State::named(canonicalize(&raw_two_orders(false)));
+    assert!(!named.same_report(&a) && !a.same_report(&named));
+    // Empty reports are alike; a named empty state is still not.
+    let empty = State::new(RawSnapshot::default());
+    assert!(empty.same_report(&State::new(RawSnapshot::default())));
+    assert!(!empty.same_report(&State::named(canonicalize(&RawSnapshot::default()))));
+}
