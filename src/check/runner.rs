@@ -524,6 +524,8 @@ pub(crate) struct Carried {
     /// `prev_c` and `prev_o` passed their contracts and their comparison
     /// at the step before, in this run.
     checked: bool,
+    /// The step before reached again the states before it.
+    reached_again: bool,
     /// The saved worlds the next step starts from, whose states are
     /// `prev_c` and `prev_o`: where it leaves a world as saved, its state
     /// is the one before, and no snapshot is taken.
@@ -532,20 +534,26 @@ pub(crate) struct Carried {
 
 /// What the step after a checked one starts from in a run checked at
 /// every step: the worlds as this step left them, saved, so that a step
-/// that leaves them so (most steps of a fuzzer's input fail or change
-/// nothing) costs a compare of the live objects instead of two
-/// snapshots and their checks. `unchanged` says this step reached again
-/// the states `kept` was saved at; `None` where a world cannot be saved
-/// or its state names a freed object.
+/// that leaves them so (a refused request, a failure undone) costs a
+/// compare of the live objects instead of two snapshots and their
+/// checks. `unchanged` says this step reached again the states `kept`
+/// was saved at. A save copies both worlds, which only pays where such
+/// steps come often: they are saved again only after a step that, or
+/// whose step before, reached its state again (`recent`). `None` where
+/// a world cannot be saved or its state names a freed object.
 fn keep_baseline(
     c: &mut dyn Engine,
     o: Option<&mut Box<dyn Engine>>,
     carried: &Carried,
     kept: Option<Rc<Baseline>>,
     unchanged: bool,
+    recent: bool,
 ) -> Option<Rc<Baseline>> {
     if unchanged && kept.is_some() {
         return kept;
+    }
+    if !recent {
+        return None;
     }
     let clean = |state: &Option<Rc<State>>| {
         state
@@ -592,6 +600,7 @@ pub(crate) fn start(
         in_sync: !alone,
         hash_c: None,
         checked: false,
+        reached_again: false,
         baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
@@ -889,8 +898,10 @@ pub(crate) fn step(
     };
     carried.prev_c = next_checked.then_some(snap_c);
     carried.checked = next_checked;
+    let recent = unchanged || carried.reached_again;
+    carried.reached_again = unchanged;
     if every_step && !lazily && i < last {
-        carried.baseline = keep_baseline(c, o, carried, baseline, unchanged);
+        carried.baseline = keep_baseline(c, o, carried, baseline, unchanged, recent);
     }
     Ok(())
 }
@@ -976,10 +987,25 @@ mod tests {
         assert_eq!(k.total(), 4);
     }
 
-    /// An engine that counts the snapshots taken of it.
+    /// What a run asked of an engine.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    struct Asked {
+        snapshots: usize,
+        saves: usize,
+    }
+
+    /// An engine that counts the snapshots and saves asked of it.
     struct Counted {
         inner: Box<dyn Engine>,
-        snapshots: Rc<std::cell::Cell<usize>>,
+        asked: Rc<std::cell::Cell<Asked>>,
+    }
+
+    impl Counted {
+        fn count(&self, f: impl FnOnce(&mut Asked)) {
+            let mut asked = self.asked.get();
+            f(&mut asked);
+            self.asked.set(asked);
+        }
     }
 
     impl Engine for Counted {
@@ -987,13 +1013,14 @@ mod tests {
             self.inner.apply(op, fail)
         }
         fn save(&mut self) -> Option<Saved> {
+            self.count(|a| a.saves += 1);
             self.inner.save()
         }
         fn unchanged_since(&mut self, saved: &Saved) -> bool {
             self.inner.unchanged_since(saved)
         }
         fn snapshot(&mut self) -> RawSnapshot {
-            self.snapshots.set(self.snapshots.get() + 1);
+            self.count(|a| a.snapshots += 1);
             self.inner.snapshot()
         }
         fn hygiene(&mut self) -> Vec<String> {
@@ -1004,19 +1031,19 @@ mod tests {
         }
     }
 
-    /// `text` checked at every step on `variant`: the result, and the
-    /// snapshots taken of each side.
-    fn counted_run(text: &str, variant: &str) -> (RunResult, usize, usize) {
+    /// `text` checked at every step on `variant`: the result, and what
+    /// was asked of each side.
+    fn counted_run(text: &str, variant: &str) -> (RunResult, Asked, Asked) {
         let s = parse_scenario(text, "t.txt").expect("parses");
         let v = crate::engine::variant::find(variant).expect("variant");
-        let (nc, no) = Default::default();
+        let (asked_c, asked_o) = Default::default();
         let mut c = Counted {
             inner: Box::new(CEngine::new(v.name).expect("C side")),
-            snapshots: Rc::clone(&nc),
+            asked: Rc::clone(&asked_c),
         };
         let mut o: Box<dyn Engine> = Box::new(Counted {
             inner: reference_engine(v).expect("reference").expect("one"),
-            snapshots: Rc::clone(&no),
+            asked: Rc::clone(&asked_o),
         });
         let run = Run::new(&s, v, None);
         let mut result = RunResult::default();
@@ -1029,36 +1056,37 @@ mod tests {
         ) {
             result.failure = Some(*f);
         }
-        (result, nc.get(), no.get())
+        (result, asked_c.get(), asked_o.get())
     }
 
-    /// Refused requests between the steps of `fork-pins-parent`'s scenario.
+    /// `fork-pins-parent`'s scenario.
+    const CHANGING: [&str; 4] = [
+        "mmap 0 0x10000 0x1000\n",
+        "fault 0 0x10000 w\n",
+        "fork 0\n",
+        "fork 1\n",
+    ];
+
+    /// Refused requests, to put between its steps.
     const REFUSED: &str = "munmap 0 0x90000 0x1000\nfault 0 0x90000 w\n";
 
     /// Steps that leave both worlds as they were are not snapshot again,
     /// and a failure right after them is found where it was.
     #[test]
     fn unchanged_steps_are_not_snapshot_again() {
-        let steps = [
-            "mmap 0 0x10000 0x1000\n",
-            "fault 0 0x10000 w\n",
-            "fork 0\n",
-            "fork 1\n",
-        ];
-        let with_refusals: String = steps.iter().map(|s| format!("{s}{REFUSED}")).collect();
-        let changing = steps.len();
-        let refused = 2 * steps.len();
-
-        let (r, nc, no) = counted_run(&with_refusals, "mainline");
+        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{REFUSED}")).collect();
+        let (r, c, o) = counted_run(&with_refusals, "mainline");
         assert!(r.failure.is_none(), "{:?}", r.failure);
-        // One before the first step, and one after each step that
-        // changed something.
-        assert_eq!(
-            nc,
-            changing + 1,
-            "C snapshots, with {refused} refused steps"
-        );
-        assert_eq!(no, changing + 1, "reference snapshots");
+        // One before the first step, one after each step that changed
+        // something, and one after the first refused step: nothing was
+        // saved after the first step, as no step before it was refused.
+        // Saved: after that refused step, then after each later step
+        // that changed something.
+        let expected = Asked {
+            snapshots: CHANGING.len() + 2,
+            saves: CHANGING.len(),
+        };
+        assert_eq!((c, o), (expected, expected), "C side, reference");
 
         // The bug is seen at the fork it breaks, after refused steps.
         let (r, _, _) = counted_run(&with_refusals, "fork-pins-parent");
@@ -1067,6 +1095,19 @@ mod tests {
             (f.check.as_str(), f.step),
             ("invariant.counter.refcount", Some(9))
         );
+    }
+
+    /// Where every step changes something, nothing is saved: a save
+    /// would only pay for a step that does not.
+    #[test]
+    fn changing_steps_are_not_saved() {
+        let (r, c, o) = counted_run(&CHANGING.concat(), "mainline");
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        let expected = Asked {
+            snapshots: CHANGING.len() + 1,
+            saves: 0,
+        };
+        assert_eq!((c, o), (expected, expected), "C side, reference");
     }
 
     /// WARNS_THEN_BREAKS up to the warnings, before the second break.
