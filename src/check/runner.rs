@@ -526,6 +526,8 @@ pub(crate) struct Carried {
     checked: bool,
     /// The step before reached again the states before it.
     reached_again: bool,
+    /// No save of the C world has failed in this run.
+    can_save: bool,
     /// The saved worlds the next step starts from, whose states are
     /// `prev_c` and `prev_o`: where it leaves a world as saved, its state
     /// is the one before, and no snapshot is taken.
@@ -539,37 +541,28 @@ pub(crate) struct Carried {
 /// checks. `unchanged` says this step reached again the states `kept`
 /// was saved at. A save copies both worlds, which only pays where such
 /// steps come often: they are saved again only after a step that, or
-/// whose step before, reached its state again (`recent`). `None` where
-/// a world cannot be saved or its state names a freed object.
+/// whose step before, reached its state again (`recent`). None where a
+/// state names a freed object, nor from a world that could not be saved
+/// once (a kernel tree's own callers, an ASan build: never in this run).
 fn keep_baseline(
     c: &mut dyn Engine,
     o: Option<&mut Box<dyn Engine>>,
-    carried: &Carried,
+    carried: &mut Carried,
     kept: Option<Rc<Baseline>>,
     unchanged: bool,
     recent: bool,
-) -> Option<Rc<Baseline>> {
+) {
+    carried.baseline = None;
     if unchanged && kept.is_some() {
-        return kept;
+        carried.baseline = kept;
+        return;
     }
-    if !recent {
-        return None;
-    }
-    let clean = |state: &Option<Rc<State>>| {
-        state
-            .as_ref()
-            .is_some_and(|s| s.canonical().refers_only_to_live())
-    };
     let o = o.filter(|_| carried.in_sync);
-    if !clean(&carried.prev_c) || (o.is_some() && !clean(&carried.prev_o)) {
-        return None;
+    if !recent || !carried.can_save || !carried.refers_only_to_live(o.is_some()) {
+        return;
     }
-    let c = c.save()?;
-    let o = match o {
-        Some(o) => Some(o.save()?),
-        None => None,
-    };
-    Some(Rc::new(Baseline { c, o }))
+    carried.baseline = Baseline::save(c, o).map(Rc::new);
+    carried.can_save = carried.baseline.is_some();
 }
 
 /// Both worlds as saved at a state every reference of which names a live
@@ -578,6 +571,33 @@ fn keep_baseline(
 pub(crate) struct Baseline {
     pub(crate) c: Saved,
     pub(crate) o: Option<Saved>,
+}
+
+impl Baseline {
+    /// Both worlds as they are now; `None` where one cannot be saved.
+    pub(crate) fn save(c: &mut dyn Engine, o: Option<&mut Box<dyn Engine>>) -> Option<Baseline> {
+        Some(Baseline {
+            c: c.save()?,
+            o: match o {
+                Some(o) => Some(o.save()?),
+                None => None,
+            },
+        })
+    }
+}
+
+impl Carried {
+    /// Whether the states before the next step (the reference's too,
+    /// with `reference`) name only live objects: where a saved world
+    /// answers [`Engine::unchanged_since`].
+    pub(crate) fn refers_only_to_live(&self, reference: bool) -> bool {
+        let clean = |state: &Option<Rc<State>>| {
+            state
+                .as_ref()
+                .is_some_and(|s| s.canonical().refers_only_to_live())
+        };
+        clean(&self.prev_c) && (!reference || clean(&self.prev_o))
+    }
 }
 
 /// Whether step checks run after every step of this run.
@@ -601,6 +621,7 @@ pub(crate) fn start(
         hash_c: None,
         checked: false,
         reached_again: false,
+        can_save: true,
         baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
@@ -901,7 +922,7 @@ pub(crate) fn step(
     let recent = unchanged || carried.reached_again;
     carried.reached_again = unchanged;
     if every_step && !lazily && i < last {
-        carried.baseline = keep_baseline(c, o, carried, baseline, unchanged, recent);
+        keep_baseline(c, o, carried, baseline, unchanged, recent);
     }
     Ok(())
 }
@@ -994,10 +1015,12 @@ mod tests {
         saves: usize,
     }
 
-    /// An engine that counts the snapshots and saves asked of it.
+    /// An engine that counts the snapshots and saves asked of it (and
+    /// refuses to save, with `unsaveable`: a kernel tree's world).
     struct Counted {
         inner: Box<dyn Engine>,
         asked: Rc<std::cell::Cell<Asked>>,
+        unsaveable: bool,
     }
 
     impl Counted {
@@ -1014,7 +1037,10 @@ mod tests {
         }
         fn save(&mut self) -> Option<Saved> {
             self.count(|a| a.saves += 1);
-            self.inner.save()
+            match self.unsaveable {
+                true => None,
+                false => self.inner.save(),
+            }
         }
         fn unchanged_since(&mut self, saved: &Saved) -> bool {
             self.inner.unchanged_since(saved)
@@ -1034,16 +1060,23 @@ mod tests {
     /// `text` checked at every step on `variant`: the result, and what
     /// was asked of each side.
     fn counted_run(text: &str, variant: &str) -> (RunResult, Asked, Asked) {
+        counted_run_of(text, variant, false)
+    }
+
+    /// [`counted_run`], on a C world that cannot be saved with `unsaveable`.
+    fn counted_run_of(text: &str, variant: &str, unsaveable: bool) -> (RunResult, Asked, Asked) {
         let s = parse_scenario(text, "t.txt").expect("parses");
         let v = crate::engine::variant::find(variant).expect("variant");
         let (asked_c, asked_o) = Default::default();
         let mut c = Counted {
             inner: Box::new(CEngine::new(v.name).expect("C side")),
             asked: Rc::clone(&asked_c),
+            unsaveable,
         };
         let mut o: Box<dyn Engine> = Box::new(Counted {
             inner: reference_engine(v).expect("reference").expect("one"),
             asked: Rc::clone(&asked_o),
+            unsaveable: false,
         });
         let run = Run::new(&s, v, None);
         let mut result = RunResult::default();
@@ -1090,6 +1123,39 @@ mod tests {
 
         // The bug is seen at the fork it breaks, after refused steps.
         let (r, _, _) = counted_run(&with_refusals, "fork-pins-parent");
+        let f = r.failure.expect("still caught");
+        assert_eq!(
+            (f.check.as_str(), f.step),
+            ("invariant.counter.refcount", Some(9))
+        );
+    }
+
+    /// A C world that cannot be saved is asked once: every step is then
+    /// snapshot, and the failure is still found where it was.
+    #[test]
+    fn an_unsaveable_world_is_asked_once() {
+        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{REFUSED}")).collect();
+        let steps = 3 * CHANGING.len();
+        let (r, c, o) = counted_run_of(&with_refusals, "mainline", true);
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        assert_eq!(
+            c,
+            Asked {
+                snapshots: steps + 1,
+                saves: 1
+            },
+            "C side"
+        );
+        // (The reference is saved not at all: a baseline needs both.)
+        assert_eq!(
+            o,
+            Asked {
+                snapshots: steps + 1,
+                saves: 0
+            },
+            "reference"
+        );
+        let (r, _, _) = counted_run_of(&with_refusals, "fork-pins-parent", true);
         let f = r.failure.expect("still caught");
         assert_eq!(
             (f.check.as_str(), f.step),

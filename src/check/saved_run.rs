@@ -86,21 +86,10 @@ impl SavedRun {
             )
             .map_err(NotSaved::Failed)?;
         }
-        let saved = Rc::new(Baseline {
-            c: c.save().ok_or(NotSaved::Unsupported)?,
-            o: match o.as_mut() {
-                Some(o) => Some(o.save().ok_or(NotSaved::Unsupported)?),
-                None => None,
-            },
-        });
+        let saved = Rc::new(Baseline::save(&mut *c, o.as_mut()).ok_or(NotSaved::Unsupported)?);
         // A try that leaves both worlds as saved is seen to cheaply, where
         // every reference names a live object.
-        let clean = |state: &Option<Rc<State>>| {
-            state
-                .as_ref()
-                .is_some_and(|s| s.canonical().refers_only_to_live())
-        };
-        if clean(&carried.prev_c) && (o.is_none() || clean(&carried.prev_o)) {
+        if carried.refers_only_to_live(o.is_some()) {
             carried.baseline = Some(saved.clone());
         }
         Ok(SavedRun {
