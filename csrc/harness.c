@@ -15,6 +15,7 @@
 
 #include "harness_internal.h"
 #include <rmapfuzz/hits.h>
+#include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world_mem.h>
 #include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
@@ -210,6 +211,11 @@ struct rf_world *rf_world_new(const char *variant)
 		abort();
 	rw->w.core = core;
 	rw->w.arena = world_arena_get();
+	/* Only the code under test's hooked stores can be told apart. */
+	if (rw->w.arena && sb_available()) {
+		rw->watch.lo = (uintptr_t)rw->w.arena;
+		rw->watch.span = world_arena_reserved(rw->w.arena);
+	}
 	rw->serial = __atomic_add_fetch(&world_serial, 1, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&rw->w.mms);
 	slab_world_init(&rw->w);
@@ -618,6 +624,7 @@ void rf_world_apply(struct rf_world *rw, const struct rf_op *op,
 		return;
 	}
 	world_enter(rw);
+	rw->trees_sound = false;
 	w->fail_nth = fail_nth;
 	w->fail_and_later = fail_and_later;
 	w->nr_attempts = 0;
@@ -817,8 +824,12 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 			    w->nr_warnings - WORLD_MAX_WARNINGS);
 	w->nr_warnings = 0;
 
-	if (!audited)
+	if (!audited) {
+		uint32_t before = out->nr_problems;
+
 		slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
+		rw->trees_sound = out->nr_problems == before;
+	}
 
 	slab_check_quarantine(w);
 	if (w->writes_after_free)
@@ -975,6 +986,8 @@ bool rf_world_restore(struct rf_world *rw, const struct rf_checkpoint *cp)
 		return false;
 	rw->w = cp->w;
 	world_arena_restore(rw->w.arena, cp->arena, cp->len);
+	rw->watch.written = true;
+	rw->trees_sound = cp->trees_sound;
 	return true;
 }
 
@@ -1008,12 +1021,31 @@ bool rf_world_unchanged(struct rf_world *rw, const struct rf_checkpoint *cp)
 	}
 	/* The same live objects hold the same trees, audited at the save. */
 	rw->trees_as_saved = cp->trees_sound;
+	rw->trees_sound = cp->trees_sound;
 	return true;
 }
 
 void rf_checkpoint_free(struct rf_checkpoint *cp)
 {
 	free(cp);
+}
+
+bool rf_world_watch(struct rf_world *rw)
+{
+	rw->watch.armed = rw->watch.span && !rw->ops;
+	rw->watch.written = false;
+	rw->trees_sound_at_watch = rw->trees_sound;
+	return rw->watch.armed;
+}
+
+bool rf_world_written(struct rf_world *rw)
+{
+	if (!rw->watch.armed || rw->watch.written)
+		return true;
+	/* The trees are the ones audited before the watch began, if they were. */
+	rw->trees_sound = rw->trees_sound_at_watch;
+	rw->trees_as_saved = rw->trees_sound;
+	return false;
 }
 
 void rf_world_live(struct rf_world *rw, uint64_t live[RF_NR_SITES])

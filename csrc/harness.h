@@ -406,6 +406,21 @@ bool rf_world_unchanged(struct rf_world *world, const struct rf_checkpoint *cp);
 void rf_checkpoint_free(struct rf_checkpoint *cp);
 
 /*
+ * Starts watching what @world's next operations write; false when this
+ * world cannot be watched (a build without store hooks, an ASan build, a
+ * tree's own callers): rf_world_written() then always says true.
+ */
+bool rf_world_watch(struct rf_world *world);
+
+/*
+ * Whether anything a snapshot reads may have changed since
+ * rf_world_watch(): false only when nothing did, so that a snapshot now
+ * would be the one of then. A race, or putting back a saved state, counts
+ * as a write.
+ */
+bool rf_world_written(struct rf_world *world);
+
+/*
  * What is still allocated per site, without releasing anything: after
  * rf_world_exit_all(), the leaks of a world that is then put back to a
  * saved state.

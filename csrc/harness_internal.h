@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <rmapfuzz/world.h>
+#include <rmapfuzz/write_watch.h>
 
 #include "harness.h"
 
@@ -73,6 +74,15 @@ struct rf_world {
 	 * again. Entering the world or restoring it forgets it.
 	 */
 	bool trees_as_saved;
+
+	/* What the step since rf_world_watch() wrote (<rmapfuzz/write_watch.h>). */
+	struct write_watch watch;
+	/*
+	 * The interval trees passed the audit and nothing was written since;
+	 * and whether they had when the watch began.
+	 */
+	bool trees_sound;
+	bool trees_sound_at_watch;
 };
 
 /* @rw becomes the current world of this thread until world_leave(). */
@@ -80,11 +90,13 @@ static inline void world_enter(struct rf_world *rw)
 {
 	rw->trees_as_saved = false;
 	current_world = &rw->w;
+	write_watch = rw->watch.armed ? &rw->watch : NULL;
 }
 
 static inline void world_leave(void)
 {
 	current_world = NULL;
+	write_watch = NULL;
 }
 
 struct folio;

@@ -144,6 +144,9 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	}
 
 	world_enter(rw);
+	/* Its stores go to the store buffers, not the watch. */
+	rw->watch.written = true;
+	rw->trees_sound = false;
 	for (i = 0; i < nr; i++) {
 		struct race_thread *t = &rs->threads[i];
 

@@ -10,6 +10,7 @@
 #include <rmapfuzz/sched_run.h>
 #include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world.h>
+#include <rmapfuzz/write_watch.h>
 
 #define SB_MAX_PENDING	64	/* words a thread may hold back at once */
 #define SB_LOG_SLOTS	1024	/* words a thread stored to in the race */
@@ -397,6 +398,8 @@ void sb_race_end(void)
 	sb = NULL;
 }
 
+_Thread_local struct write_watch *write_watch __attribute__((tls_model("initial-exec")));
+
 /* ---- clang's hooks ---------------------------------------------------------------- */
 
 #ifdef RMAPFUZZ_STORE_HOOKS
@@ -412,6 +415,8 @@ void __sanitizer_cov_store##n(void *addr)			\
 {								\
 	if (unlikely(sb))					\
 		sb_store(addr, n);				\
+	else							\
+		world_store(addr);				\
 }								\
 void __sanitizer_cov_load##n(void *addr)			\
 {								\

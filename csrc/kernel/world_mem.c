@@ -194,6 +194,12 @@ void *world_mem_realloc(struct world_arena *a, void *p, size_t size)
 	return q;
 }
 
+size_t world_arena_reserved(const struct world_arena *a)
+{
+	(void)a;
+	return ARENA_RESERVE;
+}
+
 size_t world_arena_used(const struct world_arena *a)
 {
 	return a->top;

@@ -13,6 +13,7 @@
 #include <linux/rmap.h>
 #include <rmapfuzz/world.h>
 #include <rmapfuzz/world_mem.h>
+#include <rmapfuzz/write_watch.h>
 
 #include "internal.h"
 
@@ -97,6 +98,7 @@ void pte_install(struct mm_struct *mm, unsigned long addr, struct folio *folio)
 	struct mm_ptes *ptes = &mm->ptes;
 	size_t i;
 
+	world_written();
 	i = pte_index(ptes, addr);
 	if (i < ptes->nr && ptes->entries[i].addr == addr) {
 		ptes->entries[i].folio = folio;
@@ -123,6 +125,7 @@ static void pte_remove(struct mm_ptes *ptes, size_t i)
 {
 	struct folio *folio = ptes->entries[i].folio;
 
+	world_written();
 	memmove(&ptes->entries[i], &ptes->entries[i + 1],
 		(ptes->nr - i - 1) * sizeof(*ptes->entries));
 	ptes->nr--;
@@ -200,6 +203,7 @@ void pte_move_range(struct mm_struct *mm, unsigned long start,
 
 void pte_table_free(struct mm_struct *mm)
 {
+	world_written();
 	world_mem_free(current_world->arena, mm->ptes.entries);
 	mm->ptes.entries = NULL;
 	mm->ptes.nr = mm->ptes.cap = 0;
@@ -229,6 +233,7 @@ static int map_new_folio(struct vm_area_struct *vma, unsigned long address,
 		folio_put(folio);
 		return -EAGAIN;
 	}
+	world_written();
 	folio->anon_vma = vma->anon_vma;
 	folio->index = anon_page_index(vma, address);
 	folio->mapcount = 1;

@@ -24,6 +24,7 @@
 #include <rmapfuzz/sched_run.h>
 #include <rmapfuzz/world.h>
 #include <rmapfuzz/world_mem.h>
+#include <rmapfuzz/write_watch.h>
 
 #define SLAB_MAGIC_LIVE		0x51ab0b1eU
 #define SLAB_MAGIC_FREED	0xdeadf7eeU
@@ -299,6 +300,7 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	sched_release();
 	if (slab_should_fail(w, cache->site))
 		return NULL;
+	world_written();
 	obj = slab_race_reuse(w, cache);
 	if (obj)
 		return obj;
@@ -350,6 +352,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	/* A double free or a stray pointer is reported, never followed. */
 	if (WARN_ON_ONCE(slab_obj_state(obj, cache->site) != SLAB_OBJ_LIVE))
 		return;
+	world_written();
 	s = obj_to_slab(obj);
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);

@@ -764,6 +764,22 @@ impl World {
         unsafe { bindings::rf_world_unchanged(self.raw.as_ptr(), saved.raw.as_ptr()) }
     }
 
+    /// Starts watching what the next operations write; false when this
+    /// world cannot be watched (no store hooks in this build, an ASan
+    /// build, a tree's own callers).
+    pub fn watch(&mut self) -> bool {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_watch(self.raw.as_ptr()) }
+    }
+
+    /// False only when nothing a snapshot reads was written since
+    /// [`World::watch`] (a race or a restore counts as a write): a
+    /// snapshot now would be the one of then.
+    pub fn written(&mut self) -> bool {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_written(self.raw.as_ptr()) }
+    }
+
     /// Objects allocated now, per site: after [`World::exit_all`], the
     /// leaks of a world that is then restored rather than freed.
     pub fn live(&mut self) -> [u64; NR_SITES] {

@@ -205,7 +205,7 @@ impl World {
         fn same<K: slotmap::Key, V: PartialEq>(a: &SlotMap<K, V>, b: &SlotMap<K, V>) -> bool {
             a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
         }
-        self.mm_ids == then.mm_ids
+        *self.mm_ids == *then.mm_ids
             && same(&self.mms, &then.mms)
             && same(&self.vmas, &then.vmas)
             && same(&self.avs, &then.avs)

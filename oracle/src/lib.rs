@@ -13,6 +13,7 @@ pub mod dump;
 mod ops;
 mod steps;
 mod vma_ops;
+mod watched;
 mod world;
 
 pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpVma, LiveCounts, Ref};

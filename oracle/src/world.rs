@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 use slotmap::{new_key_type, SlotMap};
 
 use crate::alloc::Injector;
+use crate::watched::Watched;
 use crate::{Site, PAGE_SHIFT};
 
 new_key_type! {
@@ -167,13 +168,14 @@ pub(crate) struct Page {
 /// A world: processes and everything the anon_vma code keeps for them.
 #[derive(Debug)]
 pub struct World {
-    pub(crate) mms: SlotMap<MmKey, Mm>,
-    pub(crate) mm_ids: BTreeMap<u32, MmKey>,
+    // (Watched: what a dump reads, see `World::wrote_nothing`.)
+    pub(crate) mms: Watched<SlotMap<MmKey, Mm>>,
+    pub(crate) mm_ids: Watched<BTreeMap<u32, MmKey>>,
     pub(crate) next_mm_id: u32,
-    pub(crate) vmas: SlotMap<VmaKey, Vma>,
-    pub(crate) avs: SlotMap<AvKey, AnonVma>,
-    pub(crate) avcs: SlotMap<AvcKey, Avc>,
-    pub(crate) pages: SlotMap<PageKey, Page>,
+    pub(crate) vmas: Watched<SlotMap<VmaKey, Vma>>,
+    pub(crate) avs: Watched<SlotMap<AvKey, AnonVma>>,
+    pub(crate) avcs: Watched<SlotMap<AvcKey, Avc>>,
+    pub(crate) pages: Watched<SlotMap<PageKey, Page>>,
     pub(crate) alloc: Injector,
     pub(crate) armed: Option<crate::FailPlan>,
     /// A fault sees the race's start (see `World::set_apart`).

@@ -340,6 +340,14 @@ impl Engine for CEngine {
             .is_some_and(|cp| self.world.unchanged(cp))
     }
 
+    fn watch_writes(&mut self) {
+        self.world.watch();
+    }
+
+    fn wrote_nothing(&mut self) -> bool {
+        !self.abandoned && !self.world.written()
+    }
+
     fn finish_in_place(&mut self) -> Option<Teardown> {
         if self.abandoned {
             return None;

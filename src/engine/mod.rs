@@ -267,6 +267,16 @@ pub trait Engine {
         let _ = saved;
         false
     }
+    /// Starts watching what the next operations write, for
+    /// [`Engine::wrote_nothing`].
+    fn watch_writes(&mut self) {}
+    /// True only when nothing a snapshot reads was written since
+    /// [`Engine::watch_writes`]: a snapshot now would equal one taken
+    /// then. Costs nothing to ask, unlike [`Engine::unchanged_since`]; an
+    /// engine that cannot tell says false.
+    fn wrote_nothing(&mut self) -> bool {
+        false
+    }
     /// Ends the world as [`Engine::finish`] does but keeps it, to be
     /// restored to a saved state or dropped; `None` when the engine cannot
     /// save its world.

@@ -276,6 +276,14 @@ impl Engine for OracleEngine {
             .is_some_and(|o| o.anon_pgoff == self.anon_pgoff && self.world.same_objects(&o.world))
     }
 
+    fn watch_writes(&mut self) {
+        self.world.watch_writes();
+    }
+
+    fn wrote_nothing(&mut self) -> bool {
+        self.world.wrote_nothing()
+    }
+
     fn finish_in_place(&mut self) -> Option<Teardown> {
         Some(Teardown {
             leaks: live_counts(self.world.teardown()),

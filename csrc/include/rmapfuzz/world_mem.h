@@ -29,6 +29,8 @@ void *world_mem_alloc(struct world_arena *arena, size_t size);
 void *world_mem_realloc(struct world_arena *arena, void *p, size_t size);
 void world_mem_free(struct world_arena *arena, void *p);
 
+/* Bytes of address space @arena spans from its start. */
+size_t world_arena_reserved(const struct world_arena *arena);
 /* Bytes of @arena in use (what a saved state copies). */
 size_t world_arena_used(const struct world_arena *arena);
 /* Copies the used part of @arena into @buf (world_arena_used() bytes). */
