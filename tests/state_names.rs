@@ -14,8 +14,6 @@ use std::collections::HashMap;
 use rmapfuzz::check::snapshot::{
     canonical_hash, canonicalize, orbit_key, orbit_size, renamed, state_hash, Snapshot,
 };
-use rmapfuzz::engine::c::CEngine;
-use rmapfuzz::engine::oracle::OracleEngine;
 use rmapfuzz::engine::variant;
 use rmapfuzz::engine::Engine;
 
@@ -87,27 +85,17 @@ fn check_state(where_: &str, snap: &Snapshot, raw_hash: u64) {
 fn state_keys_hold_on_every_corpus_state() {
     let mut states = 0;
     let mut renamed_apart = 0;
-    for v in variant::correct() {
-        for (file, s) in common::hand_written_corpus() {
-            let Some(mut c) = CEngine::new(v.name) else {
-                continue;
-            };
-            let mut o = OracleEngine::for_generation(v.generation);
-            for (i, step) in s.steps.iter().enumerate() {
-                c.apply(&step.op, step.fail);
-                o.apply(&step.op, step.fail);
-                for (side, raw) in [("C", c.snapshot()), ("oracle", o.snapshot())] {
-                    let snap = canonicalize(&raw);
-                    let where_ = format!("{file} step {} on {v} ({side})", i + 1);
-                    check_state(&where_, &snap, canonical_hash(&raw));
-                    states += 1;
-                    if snap.mms.len() > 1 && orbit_size(&snap) > 1 {
-                        renamed_apart += 1;
-                    }
-                }
+    common::each_corpus_state(variant::correct(), |at, c, o| {
+        for (side, raw) in [("C", c.snapshot()), ("oracle", o.snapshot())] {
+            let snap = canonicalize(&raw);
+            check_state(&format!("{at} ({side})"), &snap, canonical_hash(&raw));
+            states += 1;
+            if snap.mms.len() > 1 && orbit_size(&snap) > 1 {
+                renamed_apart += 1;
             }
         }
-    }
+        true
+    });
     assert!(states > 1000, "only {states} states checked");
     // The renamings made other states for many: the test is not vacuous.
     assert!(

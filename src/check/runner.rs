@@ -30,6 +30,7 @@ use std::rc::Rc;
 use crate::check::invariants;
 use crate::check::known::{Acknowledged, Known};
 use crate::check::report::{Failure, Side};
+use crate::check::saved_run::Baseline;
 use crate::check::snapshot::{
     canonicalize, first_difference, shape_difference, LiveCounts, Snapshot, State,
 };
@@ -532,41 +533,6 @@ pub(crate) struct Carried {
     pub(crate) baseline: Option<Rc<Baseline>>,
 }
 
-/// Both worlds as saved at a state every reference of which names a live
-/// object ([`Snapshot::refers_only_to_live`]), which is what
-/// [`Engine::unchanged_since`] asks.
-pub(crate) struct Baseline {
-    pub(crate) c: Saved,
-    pub(crate) o: Option<Saved>,
-}
-
-impl Baseline {
-    /// Both worlds as they are now; `None` where one cannot be saved.
-    pub(crate) fn save(c: &mut dyn Engine, o: Option<&mut Box<dyn Engine>>) -> Option<Baseline> {
-        Some(Baseline {
-            c: c.save()?,
-            o: match o {
-                Some(o) => Some(o.save()?),
-                None => None,
-            },
-        })
-    }
-}
-
-impl Carried {
-    /// Whether the states before the next step (the reference's too,
-    /// with `reference`) name only live objects: where a saved world
-    /// answers [`Engine::unchanged_since`].
-    pub(crate) fn refers_only_to_live(&self, reference: bool) -> bool {
-        let clean = |state: &Option<Rc<State>>| {
-            state
-                .as_ref()
-                .is_some_and(|s| s.canonical().refers_only_to_live())
-        };
-        clean(&self.prev_c) && (!reference || clean(&self.prev_o))
-    }
-}
-
 /// With `RMAPFUZZ_VERIFY_WATCH=1` in the environment, a world that says
 /// step `i` wrote nothing is snapshot anyway, and a state that differs
 /// from the one before stops the process: a write the engine's watch
@@ -688,10 +654,14 @@ pub(crate) fn step(
     // on the oracle, which only works if the C side rolled back fully.
     let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && *in_sync;
     let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
-    // What this step writes says whether it reached the states before it.
-    c.watch_writes();
-    if let Some(o) = o.as_deref_mut() {
-        o.watch_writes();
+    // What this step writes says whether it reached the states before
+    // it, where there are any to reach (not in the fuzzers' final-only
+    // runs, whose steps before the last carry none).
+    if carried.prev_c.is_some() {
+        c.watch_writes();
+        if let Some(o) = o.as_deref_mut() {
+            o.watch_writes();
+        }
     }
     // A maple preallocation failure (maple=N) only a tree's own
     // mm/vma.c can have: its state before, for the rollback rule.

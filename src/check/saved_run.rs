@@ -16,13 +16,13 @@ use std::rc::Rc;
 
 use crate::check::report::Failure;
 use crate::check::runner::{
-    check_teardown, list_acknowledged, reference_engine, start, step, Baseline, Carried, Checks,
-    Judged, Run, RunOptions, RunResult,
+    check_teardown, list_acknowledged, reference_engine, start, step, Carried, Checks, Judged, Run,
+    RunOptions, RunResult,
 };
 use crate::check::snapshot::State;
 use crate::engine::c::CEngine;
 use crate::engine::variant::Variant;
-use crate::engine::{Engine, Layout};
+use crate::engine::{Engine, Layout, Saved};
 use crate::language::op::Step;
 use crate::language::scenario::Scenario;
 
@@ -89,7 +89,7 @@ impl SavedRun {
         let saved = Rc::new(Baseline::save(&mut *c, o.as_mut()).ok_or(NotSaved::Unsupported)?);
         // A try that leaves both worlds as saved is seen to cheaply, where
         // every reference names a live object.
-        if carried.refers_only_to_live(o.is_some()) {
+        if refers_only_to_live(&carried, o.is_some()) {
             carried.baseline = Some(saved.clone());
         }
         Ok(SavedRun {
@@ -187,4 +187,37 @@ impl SavedRun {
         }
         result
     }
+}
+
+/// Both worlds as saved at a state every reference of which names a live
+/// object ([`crate::check::snapshot::Snapshot::refers_only_to_live`]), which is what
+/// [`Engine::unchanged_since`] asks.
+pub(crate) struct Baseline {
+    pub(crate) c: Saved,
+    pub(crate) o: Option<Saved>,
+}
+
+impl Baseline {
+    /// Both worlds as they are now; `None` where one cannot be saved.
+    fn save(c: &mut dyn Engine, o: Option<&mut Box<dyn Engine>>) -> Option<Baseline> {
+        Some(Baseline {
+            c: c.save()?,
+            o: match o {
+                Some(o) => Some(o.save()?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// Whether the states a saved run's tries start from (the reference's
+/// too, with `reference`) name only live objects: where a saved world
+/// answers [`Engine::unchanged_since`].
+fn refers_only_to_live(carried: &Carried, reference: bool) -> bool {
+    let clean = |state: &Option<Rc<State>>| {
+        state
+            .as_ref()
+            .is_some_and(|s| s.canonical().refers_only_to_live())
+    };
+    clean(&carried.prev_c) && (!reference || clean(&carried.prev_o))
 }

@@ -259,10 +259,9 @@ pub trait Engine {
     /// True if a snapshot now would equal the one taken when `saved` was
     /// ([`Engine::save`] of this very world), for a world every reference
     /// of which named a live object then; false when unsure. Cheaper than
-    /// a snapshot: a search asks it after each try, as most tries leave
-    /// the world as they found it (a failure undone, a request refused),
-    /// and a run checked at every step asks it where such steps come
-    /// often.
+    /// a snapshot: a search asks it after each try that wrote something
+    /// ([`Engine::wrote_nothing`]), as many tries leave the world as they
+    /// found it (a failure undone, a request refused).
     fn unchanged_since(&mut self, saved: &Saved) -> bool {
         let _ = saved;
         false
