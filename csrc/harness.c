@@ -219,6 +219,8 @@ struct rf_world *rf_world_new(const char *variant)
 	rw->serial = __atomic_add_fetch(&world_serial, 1, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&rw->w.mms);
 	slab_world_init(&rw->w);
+	/* Where stores can be told apart, the lock checker follows them. */
+	slab_follow(&rw->w, &rw->watch, rw->watch.span);
 
 	/* The first process, mm 0; no injection can be armed yet. */
 	world_enter(rw);
@@ -987,6 +989,8 @@ bool rf_world_restore(struct rf_world *rw, const struct rf_checkpoint *cp)
 	rw->w = cp->w;
 	world_arena_restore(rw->w.arena, cp->arena, cp->len);
 	rw->watch.written = true;
+	/* The arena's owner words now name what a later state made. */
+	slab_follow(&rw->w, &rw->watch, false);
 	rw->trees_sound = cp->trees_sound;
 	return true;
 }
@@ -1046,6 +1050,11 @@ bool rf_world_written(struct rf_world *rw)
 	rw->trees_sound = rw->trees_sound_at_watch;
 	rw->trees_as_saved = rw->trees_sound;
 	return false;
+}
+
+bool rf_world_follows_touched(struct rf_world *rw)
+{
+	return rw->w.follows_touched;
 }
 
 void rf_world_live(struct rf_world *rw, uint64_t live[RF_NR_SITES])

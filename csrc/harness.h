@@ -421,6 +421,13 @@ bool rf_world_watch(struct rf_world *world);
 bool rf_world_written(struct rf_world *world);
 
 /*
+ * Whether @world's lock checker still looks only at the objects its
+ * operations touched (mm/slab.c, "Objects touched"): a world whose stores
+ * are hooked does, until it races or is restored.
+ */
+bool rf_world_follows_touched(struct rf_world *world);
+
+/*
  * What is still allocated per site, without releasing anything: after
  * rf_world_exit_all(), the leaks of a world that is then put back to a
  * saved state.

@@ -146,6 +146,7 @@ bool rf_world_race(struct rf_world *rw, const struct rf_race_op *ops,
 	world_enter(rw);
 	/* Its stores go to the store buffers, not the watch. */
 	rw->watch.written = true;
+	slab_follow(&rw->w, &rw->watch, false);
 	rw->trees_sound = false;
 	for (i = 0; i < nr; i++) {
 		struct race_thread *t = &rs->threads[i];

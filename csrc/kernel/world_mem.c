@@ -38,7 +38,15 @@ struct world_arena {
 	size_t top;		/* offset of the first byte never handed out */
 	size_t peak;		/* highest top since mapped: what may hold pages */
 	void *free_list[ARENA_CLASSES];
+	/*
+	 * A word per ARENA_GRANULE bytes, kept beside the arena (mapped with
+	 * it, never saved): world_arena_owners().
+	 */
+	u32 *owners;
+	size_t owned;		/* bytes of the arena the words may cover */
 };
+
+#define ARENA_OWNERS_BYTES	(ARENA_RESERVE / ARENA_GRANULE * sizeof(u32))
 
 #define ARENA_START	((sizeof(struct world_arena) + 15) & ~(size_t)15)
 
@@ -67,6 +75,11 @@ struct world_arena *world_arena_get(void)
 		if (a == MAP_FAILED)
 			return NULL;
 		a->peak = ARENA_START;
+		a->owners = mmap(NULL, ARENA_OWNERS_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				 -1, 0);
+		if (a->owners == MAP_FAILED)
+			a->owners = NULL;
 	}
 	a->top = ARENA_START;
 	memset(a->free_list, 0, sizeof(a->free_list));
@@ -77,10 +90,19 @@ void world_arena_put(struct world_arena *a)
 {
 	if (!a)
 		return;
+	/* The next world starts with no word set. */
+	if (a->owners && a->owned) {
+		memset(a->owners, 0, a->owned / ARENA_GRANULE * sizeof(u32));
+		a->owned = 0;
+	}
 	/* A runaway world's pages go back to the host; a small one's stay. */
 	if (a->peak > ARENA_KEEP) {
 		madvise((char *)a + ARENA_KEEP, a->peak - ARENA_KEEP,
 			MADV_DONTNEED);
+		if (a->owners)
+			madvise((char *)a->owners + ARENA_KEEP / ARENA_GRANULE * sizeof(u32),
+				(a->peak - ARENA_KEEP) / ARENA_GRANULE * sizeof(u32),
+				MADV_DONTNEED);
 		a->peak = ARENA_KEEP;
 	}
 	pthread_mutex_lock(&pool_lock);
@@ -89,8 +111,11 @@ void world_arena_put(struct world_arena *a)
 		a = NULL;
 	}
 	pthread_mutex_unlock(&pool_lock);
-	if (a)
+	if (a) {
+		if (a->owners)
+			munmap(a->owners, ARENA_OWNERS_BYTES);
 		munmap(a, ARENA_RESERVE);
+	}
 }
 
 static unsigned int size_class(size_t total)
@@ -200,6 +225,13 @@ size_t world_arena_reserved(const struct world_arena *a)
 	return ARENA_RESERVE;
 }
 
+u32 *world_arena_owners(struct world_arena *a, size_t upto)
+{
+	if (upto > a->owned)
+		a->owned = upto;
+	return a->owners;
+}
+
 size_t world_arena_used(const struct world_arena *a)
 {
 	return a->top;
@@ -222,10 +254,12 @@ const void *world_arena_image(const struct world_arena *a, const void *buf,
 
 void world_arena_restore(struct world_arena *a, const void *buf, size_t len)
 {
-	size_t peak = a->peak;
+	size_t peak = a->peak, owned = a->owned;
 
 	memcpy(a, buf, len);
-	/* The pages a later state touched are still there. */
+	/* The pages a later state touched are still there, and its words. */
 	if (peak > a->peak)
 		a->peak = peak;
+	if (owned > a->owned)
+		a->owned = owned;
 }

@@ -39,6 +39,10 @@ struct slab_obj {
 	size_t size;
 	struct list_head node;
 	u64 seal;		/* lockdep's seal of the protected fields */
+	/* Objects touched (below). */
+	u32 made;		/* when it was made: its place in the live list */
+	u32 touched;		/* on its site's list of touched objects */
+	void *reader;		/* an AVC: the anon_vma whose seal read it last */
 };
 
 _Static_assert(sizeof(struct slab_obj) % 16 == 0, "slab header alignment");
@@ -243,6 +247,151 @@ static u32 slab_checksum(const struct slab_obj *s)
 	return (u32)(h ^ (h >> 32));
 }
 
+/* ---- Objects touched ---------------------------------------------------- */
+
+/*
+ * The lock checker seals every VMA and anon_vma (kernel/lockdep.c). A seal
+ * reads the object's own bytes and, for an anon_vma, the tree nodes inside
+ * its AVCs; so it can change only when one of those is stored to, made or
+ * freed. Where the world follows it, each such event puts the object on
+ * its site's touched list (an AVC: the anon_vma whose seal read it last),
+ * and the checker recomputes the seals of touched objects alone: one not
+ * touched since its seal was last recorded or compared still matches it.
+ *
+ * The code under test's stores reach slab_store() through its store
+ * hooks, by address; the arena's owner words say which object an address
+ * is in. Each word is set when its object is made and cleared when the
+ * memory goes back to the arena, so a word that is set names a slab
+ * header, live or quarantined. A world that is restored (its memory then
+ * changes under the words), races (its stores go to store buffers) or
+ * meets a tree node two anon_vmas read stops following: its checker looks
+ * at every live object again, as one that never followed does.
+ */
+
+/* Sets (or clears) the owner words of @s's granules. */
+static void slab_own(struct slab_obj *s, bool own)
+{
+	struct world *w = current_world;
+	uintptr_t lo = (uintptr_t)w->arena, at = (uintptr_t)s;
+	uintptr_t end = at + sizeof(*s) + s->size;
+	u32 word = (u32)((at - lo) / ARENA_GRANULE + 1), *owners;
+
+	if (!w->follows_touched)
+		return;
+	owners = world_arena_owners(w->arena, end - lo);
+	for (; at < end; at += ARENA_GRANULE)
+		owners[(at - lo) / ARENA_GRANULE] = own ? word : 0;
+}
+
+static void touched_add(struct world *w, struct slab_obj *s)
+{
+	struct slab_site_state *st = &w->sites[s->site];
+
+	if (s->touched)
+		return;
+	s->touched = 1;
+	if (st->nr_touched == st->touched_cap) {
+		st->touched_cap = st->touched_cap ? st->touched_cap * 2 : 64;
+		st->touched = world_mem_realloc(w->arena, st->touched,
+						st->touched_cap * sizeof(void *));
+	}
+	st->touched[st->nr_touched++] = slab_to_obj(s);
+}
+
+static void slab_touch(struct world *w, struct slab_obj *s)
+{
+	if (!w->follows_touched)
+		return;
+	switch (s->site) {
+	case ALLOC_SITE_VMA:
+	case ALLOC_SITE_ANON_VMA:
+		touched_add(w, s);
+		break;
+	case ALLOC_SITE_AVC:
+		if (s->reader && slab_obj_state(s->reader, ALLOC_SITE_ANON_VMA) ==
+				 SLAB_OBJ_LIVE)
+			touched_add(w, obj_to_slab(s->reader));
+		break;
+	default:
+		break;
+	}
+}
+
+void slab_store(struct write_watch *ww, uintptr_t addr)
+{
+	u32 word = ww->owners[(addr - ww->lo) / ARENA_GRANULE];
+	struct slab_obj *s;
+
+	if (!word || !current_world)
+		return;
+	s = (struct slab_obj *)(ww->lo + (uintptr_t)(word - 1) * ARENA_GRANULE);
+	/* (A quarantined object's store is a write after free, found so.) */
+	if (s->magic == SLAB_MAGIC_LIVE && addr >= (uintptr_t)slab_to_obj(s))
+		slab_touch(current_world, s);
+}
+
+void slab_follow(struct world *w, struct write_watch *ww, bool on)
+{
+	w->follows_touched = on && w->arena && world_arena_owners(w->arena, 0);
+	ww->owners = w->follows_touched ? world_arena_owners(w->arena, 0) : NULL;
+}
+
+bool slab_read_by(void *avc, void *anon_vma)
+{
+	struct slab_obj *s = obj_to_slab(avc);
+
+	if (s->reader && s->reader != anon_vma &&
+	    slab_obj_state(s->reader, ALLOC_SITE_ANON_VMA) == SLAB_OBJ_LIVE)
+		return false;
+	s->reader = anon_vma;
+	return true;
+}
+
+bool slab_obj_touched(void *obj)
+{
+	return obj_to_slab(obj)->touched;
+}
+
+static int by_made(const void *a, const void *b)
+{
+	u32 x = obj_to_slab(*(void *const *)a)->made;
+	u32 y = obj_to_slab(*(void *const *)b)->made;
+
+	return x < y ? -1 : x > y;
+}
+
+void slab_for_each_touched(struct world *w, enum alloc_site site,
+			   bool (*fn)(void *obj, void *arg), void *arg)
+{
+	struct slab_site_state *st = &w->sites[site];
+	u32 i, kept = 0;
+
+	/* Live ones, once each, in the live list's order, as a full pass. */
+	for (i = 0; i < st->nr_touched; i++) {
+		void *obj = st->touched[i];
+
+		if (slab_obj_state(obj, site) == SLAB_OBJ_LIVE &&
+		    obj_to_slab(obj)->touched == 1) {
+			obj_to_slab(obj)->touched = 2;
+			st->touched[kept++] = obj;
+		}
+	}
+	qsort(st->touched, kept, sizeof(void *), by_made);
+	for (i = 0; i < kept; i++)
+		obj_to_slab(st->touched[i])->touched = 1;
+	st->nr_touched = kept;
+	/* (@fn reads the world; it stores nothing the hooks see.) */
+	for (i = 0, kept = 0; i < st->nr_touched; i++) {
+		void *obj = st->touched[i];
+
+		if (fn(obj, arg))
+			obj_to_slab(obj)->touched = 0;
+		else
+			st->touched[kept++] = obj;
+	}
+	st->nr_touched = kept;
+}
+
 /* Races (the end of this file). */
 static void slab_dispose(struct world *w, struct slab_obj *s);
 static void *slab_race_reuse(struct world *w, struct kmem_cache *cache);
@@ -309,9 +458,12 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	s->magic = SLAB_MAGIC_LIVE;
 	s->site = cache->site;
 	s->size = cache->size;
+	s->made = w->nr_made++;
 	list_add_tail(&s->node, &w->sites[cache->site].objects);
 	w->sites[cache->site].live++;
 	index_mark_live(w->arena, &w->index, slab_to_obj(s), (u8)cache->site);
+	slab_own(s, true);
+	slab_touch(w, s);
 
 	obj = slab_to_obj(s);
 	slab_race_track(w, s);
@@ -338,6 +490,7 @@ static void slab_release_oldest(struct world *w)
 		w->writes_after_free++;
 	list_del(&s->node);
 	w->nr_quarantined--;
+	slab_own(s, false);
 	world_mem_free(w->arena, s);
 }
 
@@ -354,6 +507,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 		return;
 	world_written();
 	s = obj_to_slab(obj);
+	slab_touch(w, s);
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
@@ -449,6 +603,9 @@ void slab_world_init(struct world *w)
 	for (i = 0; i < NR_ALLOC_SITES; i++) {
 		w->sites[i].live = 0;
 		INIT_LIST_HEAD(&w->sites[i].objects);
+		w->sites[i].touched = NULL;
+		w->sites[i].nr_touched = 0;
+		w->sites[i].touched_cap = 0;
 	}
 	INIT_LIST_HEAD(&w->quarantine);
 	w->nr_quarantined = 0;

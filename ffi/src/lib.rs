@@ -780,6 +780,14 @@ impl World {
         unsafe { bindings::rf_world_written(self.raw.as_ptr()) }
     }
 
+    /// Whether the lock checker still looks only at the objects the
+    /// world's operations touched: a world whose stores are hooked does,
+    /// until it races or is restored (then it looks at every live one).
+    pub fn follows_touched(&mut self) -> bool {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_follows_touched(self.raw.as_ptr()) }
+    }
+
     /// Objects allocated now, per site: after [`World::exit_all`], the
     /// leaks of a world that is then restored rather than freed.
     pub fn live(&mut self) -> [u64; NR_SITES] {

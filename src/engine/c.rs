@@ -38,6 +38,11 @@ impl CEngine {
     pub fn lock_stats(&mut self) -> [u64; ffi::NR_LOCK_STATS] {
         self.world.lock_stats()
     }
+
+    /// Whether the lock checker still looks only at touched objects.
+    pub fn follows_touched(&mut self) -> bool {
+        self.world.follows_touched()
+    }
 }
 
 fn raw_op(op: &Op) -> ffi::Op {

@@ -80,6 +80,13 @@ struct slab_index {
 struct slab_site_state {
 	u64 live;
 	struct list_head objects;	/* live objects of this site */
+	/*
+	 * Objects whose lock checker's seal may no longer match them
+	 * (mm/slab.c, "Objects touched"); it may also hold freed ones and
+	 * an object twice.
+	 */
+	void **touched;
+	u32 nr_touched, touched_cap;
 };
 
 struct world {
@@ -104,6 +111,14 @@ struct world {
 
 	/* Lock rules (kernel/lockdep.c). */
 	struct lockdep_state lockdep;
+	/*
+	 * The slab follows which objects the world's stores touch, and the
+	 * lock checker looks at those alone (mm/slab.c, "Objects touched");
+	 * false: it looks at every live object.
+	 */
+	bool follows_touched;
+	/* Objects made so far: the order of the live lists. */
+	u32 nr_made;
 
 	/* The race in progress (kernel/sched.c), or NULL. */
 	struct sched *sched;
@@ -158,5 +173,27 @@ bool slab_obj_private(void *obj);
 /* Visit every live object of @site, oldest first. */
 void slab_for_each_live(struct world *w, enum alloc_site site,
 			void (*fn)(void *obj, void *arg), void *arg);
+
+struct write_watch;
+/*
+ * Whether @w follows which objects are touched (mm/slab.c, "Objects
+ * touched"), through the owner words @ww hands its store hooks; once off
+ * for a world, it stays off.
+ */
+void slab_follow(struct world *w, struct write_watch *ww, bool on);
+/*
+ * The seal of @anon_vma read @avc's tree node: a later touch of @avc
+ * touches @anon_vma. False when another live anon_vma's seal read it
+ * last (a node in two trees): the world can no longer follow.
+ */
+bool slab_read_by(void *avc, void *anon_vma);
+/* A live VMA or anon_vma was touched since its seal was last looked at. */
+bool slab_obj_touched(void *obj);
+/*
+ * Visit the live touched objects of @site, oldest first; each one @fn
+ * says it looked at (its seal now matches it) is no longer touched.
+ */
+void slab_for_each_touched(struct world *w, enum alloc_site site,
+			   bool (*fn)(void *obj, void *arg), void *arg);
 
 #endif /* _RMAPFUZZ_WORLD_H */

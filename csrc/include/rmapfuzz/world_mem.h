@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <linux/types.h>
+
 struct world_arena;
 
 /*
@@ -31,6 +33,18 @@ void world_mem_free(struct world_arena *arena, void *p);
 
 /* Bytes of address space @arena spans from its start. */
 size_t world_arena_reserved(const struct world_arena *arena);
+/*
+ * Every block is 16-aligned and at least 32 bytes long, so each 16 bytes
+ * of an arena belong to one block at most.
+ */
+#define ARENA_GRANULE		16
+/*
+ * A word per ARENA_GRANULE bytes of @arena, zero for each new world, and
+ * never saved or restored with the arena (mm/slab.c keeps which object
+ * each granule belongs to there); NULL when the host would not map it.
+ * The caller will write the words of the first @upto bytes at most.
+ */
+u32 *world_arena_owners(struct world_arena *arena, size_t upto);
 /* Bytes of @arena in use (what a saved state copies). */
 size_t world_arena_used(const struct world_arena *arena);
 /* Copies the used part of @arena into @buf (world_arena_used() bytes). */

@@ -13,6 +13,9 @@
  *
  * A step that noted nothing left every byte a snapshot reads as it was,
  * freed memory included: its state is the state before it.
+ *
+ * The same hooks tell the lock checker which objects the stores touched
+ * (mm/slab.c, "Objects touched"), whether a watch is armed or not.
  */
 #ifndef _RMAPFUZZ_WRITE_WATCH_H
 #define _RMAPFUZZ_WRITE_WATCH_H
@@ -21,15 +24,27 @@
 #include <stdint.h>
 
 #include <linux/compiler.h>
+#include <linux/types.h>
 
 struct write_watch {
 	uintptr_t lo;		/* the world's arena */
 	uintptr_t span;		/* 0: this world cannot be watched */
 	bool armed;		/* since rf_world_watch() */
 	bool written;
+	/*
+	 * Which slab object each granule of the arena belongs to, when the
+	 * world tells the lock checker what its stores touched (mm/slab.c,
+	 * slab_store()); NULL otherwise.
+	 */
+	u32 *owners;
+	/* Slab objects made in recycled memory: what owners may have lost. */
+	u64 recycled;
 };
 
-/* The watch of the world this thread is in, when it is armed. */
+/*
+ * The watch of the world this thread is in, when it is armed or follows
+ * its objects.
+ */
 extern _Thread_local struct write_watch *write_watch
 	__attribute__((tls_model("initial-exec")));
 
@@ -40,13 +55,19 @@ static inline void world_written(void)
 		write_watch->written = true;
 }
 
+/* The object (if any) the code under test stored into at @addr. */
+void slab_store(struct write_watch *ww, uintptr_t addr);
+
 /* A store of the code under test to @addr. */
 static inline void world_store(const void *addr)
 {
 	struct write_watch *ww = write_watch;
 
-	if (unlikely(ww) && (uintptr_t)addr - ww->lo < ww->span)
+	if (unlikely(ww) && (uintptr_t)addr - ww->lo < ww->span) {
 		ww->written = true;
+		if (ww->owners)
+			slab_store(ww, (uintptr_t)addr);
+	}
 }
 
 #endif /* _RMAPFUZZ_WRITE_WATCH_H */
