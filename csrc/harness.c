@@ -674,58 +674,180 @@ static void hygiene_say(struct rf_world *rw, uint32_t *nr, const char *fmt, ...)
 struct tree_audit {
 	struct rf_world *rw;
 	uint32_t *nr;
-	uint32_t index;
+	/* The audited anon_vma, and its place among the live ones (-1: not
+	 * counted yet, only a report needs it). */
+	struct anon_vma *anon_vma;
+	int64_t index;
+	/* Problems it found; reported unless quiet. */
+	unsigned int found;
+	bool quiet;
+	/* Only the shape: leave the VMAs to the contracts. */
+	bool shape_only;
 	bool broken;
 };
+
+struct live_rank {
+	const void *obj;
+	int64_t rank;
+	bool found;
+};
+
+static void count_until(void *obj, void *arg)
+{
+	struct live_rank *r = arg;
+
+	if (obj == r->obj)
+		r->found = true;
+	else if (!r->found)
+		r->rank++;
+}
+
+static uint32_t audit_index(struct tree_audit *audit)
+{
+	/* (The live list's order is the one a full audit counts in.) */
+	if (audit->index < 0) {
+		struct live_rank r = { .obj = audit->anon_vma };
+
+		slab_for_each_live(&audit->rw->w, ALLOC_SITE_ANON_VMA,
+				   count_until, &r);
+		audit->index = r.rank;
+	}
+	return (uint32_t)audit->index;
+}
+
+#define audit_say(audit, fmt, ...)					\
+	do {								\
+		(audit)->found++;					\
+		if (!(audit)->quiet)					\
+			hygiene_say((audit)->rw, (audit)->nr,		\
+				    "tree: anon_vma #%u: " fmt,		\
+				    audit_index(audit), ##__VA_ARGS__);	\
+	} while (0)
 
 /* One node of an audited tree: live, of a live VMA, under its current key. */
 static bool audit_tree_node(struct anon_vma_chain *avc, int32_t ref, void *arg)
 {
 	struct tree_audit *audit = arg;
+	struct world *w = &audit->rw->w;
 
 	(void)ref;
 	if (!avc) {
-		hygiene_say(audit->rw, audit->nr,
-			    "tree: anon_vma #%u: interval tree reaches a freed anon_vma_chain",
-			    audit->index);
+		audit_say(audit, "interval tree reaches a freed anon_vma_chain");
 		audit->broken = true;
 		return true;
 	}
+	/* Where the world follows touched objects, a touch of this node
+	 * calls for another audit of this tree. */
+	if (w->follows_touched && !slab_read_by(avc, audit->anon_vma))
+		w->follows_touched = false;
+	if (audit->shape_only)
+		return true;
 	if (slab_obj_state(avc->vma, ALLOC_SITE_VMA) != SLAB_OBJ_LIVE) {
-		hygiene_say(audit->rw, audit->nr,
-			    "tree: anon_vma #%u: interval tree holds an anon_vma_chain of a freed VMA",
-			    audit->index);
+		audit_say(audit, "interval tree holds an anon_vma_chain of a freed VMA");
 		audit->broken = true;
 		return true;
 	}
 	if (avc->cached_vma_start != avc_key_start(avc->vma) ||
 	    avc->cached_vma_last != avc_key_last(avc->vma))
-		hygiene_say(audit->rw, audit->nr,
-			    "tree: anon_vma #%u: the anon_vma_chain of vma %#lx-%#lx is filed under pgoff %#lx-%#lx, but the VMA now covers %#lx-%#lx",
-			    audit->index, avc->vma->vm_start, avc->vma->vm_end,
-			    avc->cached_vma_start, avc->cached_vma_last,
-			    avc_key_start(avc->vma), avc_key_last(avc->vma));
+		audit_say(audit, "the anon_vma_chain of vma %#lx-%#lx is filed under pgoff %#lx-%#lx, but the VMA now covers %#lx-%#lx",
+			  avc->vma->vm_start, avc->vma->vm_end,
+			  avc->cached_vma_start, avc->cached_vma_last,
+			  avc_key_start(avc->vma), avc_key_last(avc->vma));
 	return true;
 }
 
-/* Interval-tree shape and stale keys of one anon_vma. */
-static void audit_anon_vma(void *obj, void *arg)
+/* Interval-tree shape and stale keys of one anon_vma; true if sound. */
+static bool audit_one(struct tree_audit *audit, void *obj)
 {
-	struct tree_audit *audit = arg;
 	const struct anon_vma_core *core = audit->rw->w.core;
 	struct rb_root_cached *tree = core->tree(obj);
-	unsigned int faults;
+	unsigned int faults, found = audit->found;
 
+	audit->anon_vma = obj;
 	audit->broken = false;
 	rf_tree_walk(audit->rw, tree, audit_tree_node, audit);
 	if (!audit->broken) {
 		faults = anon_vma_interval_tree_check(tree, core->rb_colours);
 		if (faults)
-			hygiene_say(audit->rw, audit->nr,
-				    "tree: anon_vma #%u: interval tree has %u structural fault(s)",
-				    audit->index, faults);
+			audit_say(audit, "interval tree has %u structural fault(s)",
+				  faults);
 	}
+	return audit->found == found;
+}
+
+static void audit_anon_vma(void *obj, void *arg)
+{
+	struct tree_audit *audit = arg;
+
+	audit_one(audit, obj);
 	audit->index++;
+}
+
+/* One touched anon_vma; looked at (and no longer touched) if sound. */
+static bool audit_touched(void *obj, void *arg)
+{
+	struct tree_audit *audit = arg;
+
+	audit->index = -1;
+	return audit_one(audit, obj);
+}
+
+/*
+ * RMAPFUZZ_VERIFY_WATCH=1: a tree no store touched since its last audit
+ * still has a sound shape (its keys depend on the VMAs, which the
+ * contracts check at every step before the audit: invariant.tree.member).
+ */
+static void verify_untouched_tree(void *obj, void *arg)
+{
+	struct tree_audit *audit = arg;
+
+	if (slab_obj_touched(obj, TOUCH_AUDIT))
+		return;
+	audit->index = -1;
+	if (!audit_one(audit, obj)) {
+		fprintf(stderr, "rmapfuzz bug: the interval tree of anon_vma #%u broke, but nothing touched it\n",
+			audit_index(audit));
+		abort();
+	}
+}
+
+/*
+ * The audit of every live anon_vma's tree, or where the world follows
+ * touched objects, of those touched since their last sound audit: an
+ * untouched tree has the shape it had, and its keys are the contracts'
+ * (invariant.tree.member, checked on the same state before hygiene).
+ * True if it found nothing.
+ */
+static bool audit_trees(struct rf_world *rw, uint32_t *nr)
+{
+	struct world *w = &rw->w;
+	struct tree_audit audit = { .rw = rw, .nr = nr };
+	uint32_t before = *nr;
+	size_t text = rw->hygiene_text.n;
+
+	if (w->follows_touched && !rw->audit_all) {
+		slab_for_each_touched(w, ALLOC_SITE_ANON_VMA, TOUCH_AUDIT,
+				      audit_touched, &audit);
+		if (w->follows_touched) {
+			if (slab_verify_touched()) {
+				struct tree_audit quiet = {
+					.rw = rw, .quiet = true, .shape_only = true,
+				};
+
+				slab_for_each_live(w, ALLOC_SITE_ANON_VMA,
+						   verify_untouched_tree, &quiet);
+			}
+			return *nr == before;
+		}
+		/* It met what cannot be followed: audit everything instead. */
+		rw->hygiene_text.n = text;
+		*nr = before;
+		audit.found = 0;
+	}
+	rw->audit_all = false;
+	audit.index = 0;
+	slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
+	return *nr == before;
 }
 
 /*
@@ -772,7 +894,6 @@ static void audit_anon_vma_lock(void *obj, void *arg)
 void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 {
 	struct world *w = &rw->w;
-	struct tree_audit audit = { .rw = rw, .nr = &out->nr_problems };
 	struct held_audit held = { .rw = rw, .nr = &out->nr_problems };
 	struct lockdep_state *ld = &w->lockdep;
 	bool audited = rw->trees_as_saved;
@@ -826,12 +947,8 @@ void rf_world_hygiene(struct rf_world *rw, struct rf_hygiene *out)
 			    w->nr_warnings - WORLD_MAX_WARNINGS);
 	w->nr_warnings = 0;
 
-	if (!audited) {
-		uint32_t before = out->nr_problems;
-
-		slab_for_each_live(w, ALLOC_SITE_ANON_VMA, audit_anon_vma, &audit);
-		rw->trees_sound = out->nr_problems == before;
-	}
+	if (!audited)
+		rw->trees_sound = audit_trees(rw, &out->nr_problems);
 
 	slab_check_quarantine(w);
 	if (w->writes_after_free)
@@ -907,6 +1024,8 @@ void rf_world_exit_all(struct rf_world *rw)
 	}
 	world_enter(rw);
 	exit_all_mms(&rw->w);
+	/* What exits leave is audited whole (no contract ran on it). */
+	rw->audit_all = true;
 	world_leave();
 }
 

@@ -83,6 +83,8 @@ struct rf_world {
 	 */
 	bool trees_sound;
 	bool trees_sound_at_watch;
+	/* The next hygiene audits every tree, touched or not. */
+	bool audit_all;
 };
 
 /* @rw becomes the current world of this thread until world_leave(). */

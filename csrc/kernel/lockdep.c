@@ -477,23 +477,11 @@ static void seal_vma_live(void *obj, void *arg)
 }
 
 /*
- * RMAPFUZZ_VERIFY_WATCH=1: after each pass over the touched objects, every
- * other one a full pass would look at must still match its seal, or a
- * store escaped the slab's following (a bug of rmapfuzz, not of the code
- * under test).
+ * RMAPFUZZ_VERIFY_WATCH=1 (slab_verify_touched()): after each pass over the
+ * touched objects, every other one a full pass would look at must still
+ * match its seal, or a store escaped the slab's following (a bug of
+ * rmapfuzz, not of the code under test).
  */
-static bool verify_untouched(void)
-{
-	static int verify = -1;
-
-	if (verify < 0) {
-		const char *v = getenv("RMAPFUZZ_VERIFY_WATCH");
-
-		verify = v && strcmp(v, "1") == 0;
-	}
-	return verify;
-}
-
 static void untouched_bug(const char *what, void *obj)
 {
 	fprintf(stderr, "rmapfuzz bug: %s at %p changed, but nothing touched it\n",
@@ -506,7 +494,7 @@ static void verify_anon_vma(void *obj, void *arg)
 	struct seal_pass *p = arg;
 	struct anon_vma_view view;
 
-	if (slab_obj_touched(obj) || slab_obj_private(obj) ||
+	if (slab_obj_touched(obj, TOUCH_SEAL) || slab_obj_private(obj) ||
 	    !live_root(obj, &view, &p->live_roots))
 		return;
 	if (*slab_obj_seal(obj) != anon_vma_seal_of(obj, &view, false))
@@ -517,7 +505,7 @@ static void verify_vma(void *obj, void *arg)
 {
 	struct seal_pass *p = arg;
 
-	if (slab_obj_touched(obj) || slab_obj_private(obj) ||
+	if (slab_obj_touched(obj, TOUCH_SEAL) || slab_obj_private(obj) ||
 	    !vma_sealable(obj, p))
 		return;
 	if (*slab_obj_seal(obj) != vma_seal_of(obj))
@@ -536,11 +524,13 @@ static void seal_pass(struct seal_pass *p, bool anon_vmas, bool vmas)
 
 	if (w->follows_touched) {
 		if (anon_vmas)
-			slab_for_each_touched(w, ALLOC_SITE_ANON_VMA, seal_anon_vma, p);
+			slab_for_each_touched(w, ALLOC_SITE_ANON_VMA, TOUCH_SEAL,
+					      seal_anon_vma, p);
 		if (vmas)
-			slab_for_each_touched(w, ALLOC_SITE_VMA, seal_vma, p);
+			slab_for_each_touched(w, ALLOC_SITE_VMA, TOUCH_SEAL,
+					      seal_vma, p);
 		if (w->follows_touched) {
-			if (verify_untouched()) {
+			if (slab_verify_touched()) {
 				struct seal_pass q = { 0 };
 
 				slab_for_each_live(w, ALLOC_SITE_ANON_VMA,

@@ -41,7 +41,7 @@ struct slab_obj {
 	u64 seal;		/* lockdep's seal of the protected fields */
 	/* Objects touched (below). */
 	u32 made;		/* when it was made: its place in the live list */
-	u32 touched;		/* on its site's list of touched objects */
+	u32 touched;		/* 1 << reader: on that reader's touched list */
 	void *reader;		/* an AVC: the anon_vma whose seal read it last */
 };
 
@@ -254,9 +254,12 @@ static u32 slab_checksum(const struct slab_obj *s)
  * reads the object's own bytes and, for an anon_vma, the tree nodes inside
  * its AVCs; so it can change only when one of those is stored to, made or
  * freed. Where the world follows it, each such event puts the object on
- * its site's touched list (an AVC: the anon_vma whose seal read it last),
- * and the checker recomputes the seals of touched objects alone: one not
- * touched since its seal was last recorded or compared still matches it.
+ * its site's touched lists, one per reader (an AVC: the anon_vma whose
+ * tree last held it when read), and the checker recomputes the seals of
+ * touched objects alone: one not touched since its seal was last recorded
+ * or compared still matches it. The hygiene audit of an anon_vma's tree
+ * reads the same bytes for the tree's shape, and audits touched trees
+ * alone the same way.
  *
  * The code under test's stores reach slab_store() through its store
  * hooks, by address; the arena's owner words say which object an address
@@ -283,19 +286,27 @@ static void slab_own(struct slab_obj *s, bool own)
 		owners[(at - lo) / ARENA_GRANULE] = own ? word : 0;
 }
 
-static void touched_add(struct world *w, struct slab_obj *s)
+static void touched_add(struct world *w, struct slab_obj *s,
+			enum touch_reader reader)
 {
-	struct slab_site_state *st = &w->sites[s->site];
+	struct touched_list *l = &w->sites[s->site].touched[reader];
 
-	if (s->touched)
+	if (s->touched & (1u << reader))
 		return;
-	s->touched = 1;
-	if (st->nr_touched == st->touched_cap) {
-		st->touched_cap = st->touched_cap ? st->touched_cap * 2 : 64;
-		st->touched = world_mem_realloc(w->arena, st->touched,
-						st->touched_cap * sizeof(void *));
+	s->touched |= 1u << reader;
+	if (l->nr == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->obj = world_mem_realloc(w->arena, l->obj,
+					   l->cap * sizeof(void *));
 	}
-	st->touched[st->nr_touched++] = slab_to_obj(s);
+	l->obj[l->nr++] = slab_to_obj(s);
+}
+
+/* An anon_vma's seal and its tree's audit read the same bytes. */
+static void anon_vma_touched(struct world *w, struct slab_obj *s)
+{
+	touched_add(w, s, TOUCH_SEAL);
+	touched_add(w, s, TOUCH_AUDIT);
 }
 
 static void slab_touch(struct world *w, struct slab_obj *s)
@@ -304,13 +315,15 @@ static void slab_touch(struct world *w, struct slab_obj *s)
 		return;
 	switch (s->site) {
 	case ALLOC_SITE_VMA:
+		touched_add(w, s, TOUCH_SEAL);
+		break;
 	case ALLOC_SITE_ANON_VMA:
-		touched_add(w, s);
+		anon_vma_touched(w, s);
 		break;
 	case ALLOC_SITE_AVC:
 		if (s->reader && slab_obj_state(s->reader, ALLOC_SITE_ANON_VMA) ==
 				 SLAB_OBJ_LIVE)
-			touched_add(w, obj_to_slab(s->reader));
+			anon_vma_touched(w, obj_to_slab(s->reader));
 		break;
 	default:
 		break;
@@ -325,7 +338,7 @@ void slab_store(struct write_watch *ww, uintptr_t addr)
 	if (!word || !current_world)
 		return;
 	s = (struct slab_obj *)(ww->lo + (uintptr_t)(word - 1) * ARENA_GRANULE);
-	/* (A quarantined object's store is a write after free, found so.) */
+	/* (A store into a quarantined object is found by its checksum.) */
 	if (s->magic == SLAB_MAGIC_LIVE && addr >= (uintptr_t)slab_to_obj(s))
 		slab_touch(current_world, s);
 }
@@ -347,9 +360,21 @@ bool slab_read_by(void *avc, void *anon_vma)
 	return true;
 }
 
-bool slab_obj_touched(void *obj)
+bool slab_verify_touched(void)
 {
-	return obj_to_slab(obj)->touched;
+	static int verify = -1;
+
+	if (verify < 0) {
+		const char *v = getenv("RMAPFUZZ_VERIFY_WATCH");
+
+		verify = v && strcmp(v, "1") == 0;
+	}
+	return verify;
+}
+
+bool slab_obj_touched(void *obj, enum touch_reader reader)
+{
+	return obj_to_slab(obj)->touched & (1u << reader);
 }
 
 static int by_made(const void *a, const void *b)
@@ -361,35 +386,38 @@ static int by_made(const void *a, const void *b)
 }
 
 void slab_for_each_touched(struct world *w, enum alloc_site site,
+			   enum touch_reader reader,
 			   bool (*fn)(void *obj, void *arg), void *arg)
 {
-	struct slab_site_state *st = &w->sites[site];
+	struct touched_list *l = &w->sites[site].touched[reader];
+	const u32 bit = 1u << reader, seen = 1u << 31;
 	u32 i, kept = 0;
 
 	/* Live ones, once each, in the live list's order, as a full pass. */
-	for (i = 0; i < st->nr_touched; i++) {
-		void *obj = st->touched[i];
+	for (i = 0; i < l->nr; i++) {
+		void *obj = l->obj[i];
+		struct slab_obj *s = obj_to_slab(obj);
 
 		if (slab_obj_state(obj, site) == SLAB_OBJ_LIVE &&
-		    obj_to_slab(obj)->touched == 1) {
-			obj_to_slab(obj)->touched = 2;
-			st->touched[kept++] = obj;
+		    (s->touched & (bit | seen)) == bit) {
+			s->touched |= seen;
+			l->obj[kept++] = obj;
 		}
 	}
-	qsort(st->touched, kept, sizeof(void *), by_made);
+	qsort(l->obj, kept, sizeof(void *), by_made);
 	for (i = 0; i < kept; i++)
-		obj_to_slab(st->touched[i])->touched = 1;
-	st->nr_touched = kept;
+		obj_to_slab(l->obj[i])->touched &= ~seen;
+	l->nr = kept;
 	/* (@fn reads the world; it stores nothing the hooks see.) */
-	for (i = 0, kept = 0; i < st->nr_touched; i++) {
-		void *obj = st->touched[i];
+	for (i = 0, kept = 0; i < l->nr; i++) {
+		void *obj = l->obj[i];
 
 		if (fn(obj, arg))
-			obj_to_slab(obj)->touched = 0;
+			obj_to_slab(obj)->touched &= ~bit;
 		else
-			st->touched[kept++] = obj;
+			l->obj[kept++] = obj;
 	}
-	st->nr_touched = kept;
+	l->nr = kept;
 }
 
 /* Races (the end of this file). */
@@ -603,9 +631,7 @@ void slab_world_init(struct world *w)
 	for (i = 0; i < NR_ALLOC_SITES; i++) {
 		w->sites[i].live = 0;
 		INIT_LIST_HEAD(&w->sites[i].objects);
-		w->sites[i].touched = NULL;
-		w->sites[i].nr_touched = 0;
-		w->sites[i].touched_cap = 0;
+		memset(w->sites[i].touched, 0, sizeof(w->sites[i].touched));
 	}
 	INIT_LIST_HEAD(&w->quarantine);
 	w->nr_quarantined = 0;

@@ -81,12 +81,23 @@ struct slab_site_state {
 	u64 live;
 	struct list_head objects;	/* live objects of this site */
 	/*
-	 * Objects whose lock checker's seal may no longer match them
-	 * (mm/slab.c, "Objects touched"); it may also hold freed ones and
-	 * an object twice.
+	 * Per reader of touched objects (enum touch_reader): the objects it
+	 * has not looked at since they were touched (mm/slab.c, "Objects
+	 * touched"); a list may also hold freed ones and an object twice.
 	 */
-	void **touched;
-	u32 nr_touched, touched_cap;
+	struct touched_list {
+		void **obj;
+		u32 nr, cap;
+	} touched[2];
+};
+
+/*
+ * Who looks at touched objects: the lock checker's seals (VMAs and
+ * anon_vmas), the hygiene audit of interval trees (anon_vmas).
+ */
+enum touch_reader {
+	TOUCH_SEAL,
+	TOUCH_AUDIT,
 };
 
 struct world {
@@ -182,18 +193,25 @@ struct write_watch;
  */
 void slab_follow(struct world *w, struct write_watch *ww, bool on);
 /*
- * The seal of @anon_vma read @avc's tree node: a later touch of @avc
- * touches @anon_vma. False when another live anon_vma's seal read it
+ * A look at @anon_vma's tree read @avc's node: a later touch of @avc
+ * touches @anon_vma. False when a look at another live anon_vma read it
  * last (a node in two trees): the world can no longer follow.
  */
 bool slab_read_by(void *avc, void *anon_vma);
-/* A live VMA or anon_vma was touched since its seal was last looked at. */
-bool slab_obj_touched(void *obj);
 /*
- * Visit the live touched objects of @site, oldest first; each one @fn
- * says it looked at (its seal now matches it) is no longer touched.
+ * RMAPFUZZ_VERIFY_WATCH=1: what is skipped because nothing touched it is
+ * looked at anyway, and a change found there stops the process.
+ */
+bool slab_verify_touched(void);
+/* A live object was touched since @reader last looked at it. */
+bool slab_obj_touched(void *obj, enum touch_reader reader);
+/*
+ * Visit the live objects of @site touched since @reader last looked at
+ * them, oldest first; each one @fn says it looked at is no longer
+ * touched for @reader.
  */
 void slab_for_each_touched(struct world *w, enum alloc_site site,
+			   enum touch_reader reader,
 			   bool (*fn)(void *obj, void *arg), void *arg);
 
 #endif /* _RMAPFUZZ_WORLD_H */
