@@ -49,6 +49,7 @@ static const struct anon_vma_core *const variants[] = {
 	&prepare_shares_fork_child_anon_vma_core,
 	&locks_own_rwsem_anon_vma_core,
 	&anon_pgoff_low_half_anon_vma_core,
+	&unlink_frees_before_del_anon_vma_core,
 	/* The race zoo. */
 	&walk_unlocked_anon_vma_core,
 	&free_without_wait_anon_vma_core,

@@ -1,14 +1,17 @@
-//! The lock checker looks only at the objects an operation touched
+//! The C side's checks look only at the objects an operation touched
 //! (csrc/mm/slab.c, "Objects touched"): a VMA or anon_vma no store, no
 //! allocation and no free reached since its seal was last looked at is
-//! taken to match it still. These tests show that sound, and not
+//! taken to match it still, an anon_vma's tree untouched since its last
+//! sound audit to be sound still, and the quarantine untouched by stores
+//! to hold what was freed. These tests show that sound, and not
 //! vacuously so.
 //!
-//! - With `RMAPFUZZ_VERIFY_WATCH=1`, every pass also recomputes the seal of
-//!   every object it skipped, and stops the process ("rmapfuzz bug") on
-//!   one that no longer matches. Every scenario of `corpus/` (hand-written,
-//!   grown by campaigns, zoo) is replayed so, and the hand-written ones are
-//!   swept (every allocation failed in turn) on both correct cores.
+//! - With `RMAPFUZZ_VERIFY_WATCH=1`, each of those also looks at what it
+//!   skipped, and stops the process ("rmapfuzz bug") on anything that
+//!   changed. Every scenario of `corpus/` (hand-written, grown by
+//!   campaigns, zoo: `unlink-frees-before-del` writes to a freed AVC) is
+//!   replayed so, and the hand-written ones are swept (every allocation
+//!   failed in turn) on both correct cores.
 //! - The worlds those runs judge really follow touched objects to their
 //!   end, unless they race.
 //!

@@ -39,6 +39,7 @@ extern const struct anon_vma_core fork_counts_unlocked_anon_vma_core;
 extern const struct anon_vma_core prepare_shares_fork_child_anon_vma_core;
 extern const struct anon_vma_core locks_own_rwsem_anon_vma_core;
 extern const struct anon_vma_core anon_pgoff_low_half_anon_vma_core;
+extern const struct anon_vma_core unlink_frees_before_del_anon_vma_core;
 /* The race zoo: defects of the read side, seen only when threads race. */
 extern const struct anon_vma_core walk_unlocked_anon_vma_core;
 extern const struct anon_vma_core free_without_wait_anon_vma_core;

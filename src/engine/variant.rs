@@ -433,6 +433,15 @@ pub const ZOO: &[Variant] = &[
         mode: Mode::Strict,
         reference: Reference::Oracle,
     },
+    Variant {
+        name: "unlink-frees-before-del",
+        label: "unlink-frees-before-del",
+        summary: "unlink_anon_vmas() frees an AVC, then takes it off the VMA's chain",
+        correct: false,
+        generation: Generation::PostSeries,
+        mode: Mode::Strict,
+        reference: Reference::Oracle,
+    },
 ];
 
 /// The race zoo (`csrc/zoo/`): defects of the read side (the rmap

@@ -130,6 +130,8 @@ struct world {
 	bool follows_touched;
 	/* Objects made so far: the order of the live lists. */
 	u32 nr_made;
+	/* A store reached a quarantined object since the sums were checked. */
+	bool quarantine_touched;
 
 	/* The race in progress (kernel/sched.c), or NULL. */
 	struct sched *sched;
