@@ -220,8 +220,8 @@ struct rf_world *rf_world_new(const char *variant)
 	rw->serial = __atomic_add_fetch(&world_serial, 1, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&rw->w.mms);
 	slab_world_init(&rw->w);
-	/* Where stores can be told apart, the lock checker follows them. */
-	slab_follow(&rw->w, &rw->watch, rw->watch.span);
+	/* Where stores are hooked, the checks follow what they touch. */
+	slab_follow(&rw->w, &rw->watch, sb_available());
 
 	/* The first process, mm 0; no injection can be armed yet. */
 	world_enter(rw);

@@ -264,7 +264,8 @@ static u32 slab_checksum(const struct slab_obj *s)
  *
  * The code under test's stores reach slab_store() through its store
  * hooks, by address; the arena's owner words say which object an address
- * is in. Each word is set when its object is made and cleared when the
+ * is in (under ASan, with no arena, ASan's allocator says where the block
+ * holding it begins: slab_store_heap()). Each word is set when its object is made and cleared when the
  * memory goes back to the arena, so a word that is set names a slab
  * header, live or quarantined. A world that is restored (its memory then
  * changes under the words), races (its stores go to store buffers) or
@@ -280,7 +281,7 @@ static void slab_own(struct slab_obj *s, bool own)
 	uintptr_t end = at + sizeof(*s) + s->size;
 	u32 word = (u32)((at - lo) / ARENA_GRANULE + 1), *owners;
 
-	if (!w->follows_touched)
+	if (!w->follows_touched || !w->arena)
 		return;
 	owners = world_arena_owners(w->arena, end - lo);
 	for (; at < end; at += ARENA_GRANULE)
@@ -347,10 +348,55 @@ void slab_store(struct write_watch *ww, uintptr_t addr)
 		current_world->quarantine_touched = true;
 }
 
+/* How far above the hook's frame the stores of its callers may reach. */
+#define SLAB_STACK_REACH	(1UL << 20)
+
+/* ASan's allocator (weak: absent from other builds and older runtimes). */
+extern const void *__sanitizer_get_allocated_begin(const void *p)
+	__attribute__((weak));
+extern size_t __sanitizer_get_allocated_size(const void *p)
+	__attribute__((weak));
+
+void slab_store_heap(const void *addr)
+{
+	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+	struct world *w = current_world;
+	struct slab_obj *s;
+	unsigned int i;
+
+	/* A store to this thread's stack (most of them) asks no one. */
+	if ((uintptr_t)addr - frame < SLAB_STACK_REACH)
+		return;
+	/* Nor one to an object met since the last free (none is reused). */
+	for (i = 0; i < ARRAY_SIZE(w->heap_met); i++) {
+		s = w->heap_met[i];
+		if (s && (uintptr_t)addr - (uintptr_t)slab_to_obj(s) < s->size) {
+			slab_touch(w, s);
+			return;
+		}
+	}
+	s = (struct slab_obj *)__sanitizer_get_allocated_begin(addr);
+
+	/* Only a block that begins with a live slab header is an object. */
+	if (!s || (const char *)addr < (const char *)slab_to_obj(s) ||
+	    __sanitizer_get_allocated_size(s) < sizeof(*s) ||
+	    s->magic != SLAB_MAGIC_LIVE || s->site >= NR_ALLOC_SITES ||
+	    slab_obj_state(slab_to_obj(s), s->site) != SLAB_OBJ_LIVE)
+		return;
+	w->heap_met[w->heap_next++ % ARRAY_SIZE(w->heap_met)] = s;
+	slab_touch(w, s);
+}
+
 void slab_follow(struct world *w, struct write_watch *ww, bool on)
 {
-	w->follows_touched = on && w->arena && world_arena_owners(w->arena, 0);
-	ww->owners = w->follows_touched ? world_arena_owners(w->arena, 0) : NULL;
+	u32 *owners = w->arena ? world_arena_owners(w->arena, 0) : NULL;
+	bool heap = RMAPFUZZ_ASAN && !w->arena &&
+		    __sanitizer_get_allocated_begin &&
+		    __sanitizer_get_allocated_size;
+
+	w->follows_touched = on && (owners || heap);
+	ww->owners = w->follows_touched ? owners : NULL;
+	ww->by_allocator = w->follows_touched && !owners;
 }
 
 bool slab_read_by(void *avc, void *anon_vma)
@@ -540,6 +586,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	world_written();
 	s = obj_to_slab(obj);
 	slab_touch(w, s);
+	memset(w->heap_met, 0, sizeof(w->heap_met));
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
@@ -674,6 +721,7 @@ void slab_check_quarantine(struct world *w)
 void slab_world_release(struct world *w)
 {
 	struct slab_obj *s, *n;
+	size_t r;
 	int i;
 
 	if (w->arena) {
@@ -687,6 +735,9 @@ void slab_world_release(struct world *w)
 			world_mem_free(w->arena, s);
 		}
 		w->sites[i].live = 0;
+		for (r = 0; r < ARRAY_SIZE(w->sites[i].touched); r++)
+			world_mem_free(w->arena, w->sites[i].touched[r].obj);
+		memset(w->sites[i].touched, 0, sizeof(w->sites[i].touched));
 	}
 	while (!list_empty(&w->quarantine))
 		slab_release_oldest(w);

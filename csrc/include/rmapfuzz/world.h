@@ -132,6 +132,12 @@ struct world {
 	u32 nr_made;
 	/* A store reached a quarantined object since the sums were checked. */
 	bool quarantine_touched;
+	/*
+	 * Without an arena: slab objects stores reached since the last free,
+	 * which the allocator need not be asked about again.
+	 */
+	struct slab_obj *heap_met[4];
+	unsigned int heap_next;
 
 	/* The race in progress (kernel/sched.c), or NULL. */
 	struct sched *sched;
