@@ -843,7 +843,6 @@ static bool audit_trees(struct rf_world *rw, uint32_t *nr)
 		/* It met what cannot be followed: audit everything instead. */
 		rw->hygiene_text.n = text;
 		*nr = before;
-		audit.found = 0;
 	}
 	rw->audit_all = false;
 	audit.index = 0;

@@ -417,7 +417,7 @@ static bool seal_anon_vma(void *obj, void *arg)
 	if (!seal_apply(p, seal, check,
 			anon_vma_seal_of(obj, &view, current_world->follows_touched),
 			LOCK_STAT_ANON_VMA_SEAL))
-		return true;
+		return true;	/* (matches, or just recorded) */
 	in_core(where, sizeof(where));
 	if (lock->released_file)
 		snprintf(released, sizeof(released),
@@ -457,7 +457,7 @@ static bool seal_vma(void *obj, void *arg)
 	if (!seal_wanted(p, *seal, rwsem_is_locked(&vma->vm_mm->mmap_lock), &check))
 		return false;
 	if (!seal_apply(p, seal, check, vma_seal_of(vma), LOCK_STAT_VMA_SEAL))
-		return true;
+		return true;	/* (matches, or just recorded) */
 	in_core(where, sizeof(where));
 	when_noticed(p, when, sizeof(when));
 	lockdep_report("vma %#lx-%#lx of mm %u: its anon_vma, chain or range changed while the mm's mmap_lock was not held%s; %s",

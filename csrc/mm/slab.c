@@ -265,9 +265,9 @@ static u32 slab_checksum(const struct slab_obj *s)
  * The code under test's stores reach slab_store() through its store
  * hooks, by address; the arena's owner words say which object an address
  * is in (under ASan, with no arena, ASan's allocator says where the block
- * holding it begins: slab_store_heap()). Each word is set when its object is made and cleared when the
- * memory goes back to the arena, so a word that is set names a slab
- * header, live or quarantined. A world that is restored (its memory then
+ * holding it begins: slab_store_heap()). Each word is set when its object
+ * is made and cleared when the memory goes back to the arena, so a word
+ * that is set names a slab header, live or quarantined. A world that is restored (its memory then
  * changes under the words), races (its stores go to store buffers) or
  * meets a tree node two anon_vmas read stops following: its checker looks
  * at every live object again, as one that never followed does.
