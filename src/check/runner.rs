@@ -554,6 +554,31 @@ fn verify_wrote_nothing(world: &mut dyn Engine, before: &State, i: usize) {
 }
 
 /// Whether step checks run after every step of this run.
+/// The state a world watched since its state `prev` reached, where it
+/// says it wrote nothing: that one.
+fn reached(world: &mut dyn Engine, prev: &Option<Rc<State>>, i: usize) -> Option<Rc<State>> {
+    let prev = prev.as_ref()?;
+    if !world.wrote_nothing() {
+        return None;
+    }
+    verify_wrote_nothing(world, prev, i);
+    Some(Rc::clone(prev))
+}
+
+/// The reference's state, named (hashed, for a search that only hashes
+/// a state it has judged before) here, where a panic of the reference's
+/// shows as its own.
+fn oracle_state(o: &mut Box<dyn Engine>, lazily: bool) -> Result<State, String> {
+    guarded(|| {
+        let state = State::new(o.snapshot());
+        match lazily {
+            true => _ = state.hash(),
+            false => _ = state.canonical(),
+        }
+        state
+    })
+}
+
 fn checks_every_step(run: &Run, opts: RunOptions, alone: bool) -> bool {
     opts.checks == Checks::EveryStep || (run.variant.mode == Mode::Relaxed && !alone)
 }
@@ -653,7 +678,11 @@ pub(crate) fn step(
     // allocations differently. A C failure is matched by skipping the op
     // on the oracle, which only works if the C side rolled back fully.
     let relaxed_injection = mode == Mode::Relaxed && step.fail.is_some() && *in_sync;
-    let before_injection = relaxed_injection.then(|| canonicalize(&c.snapshot()));
+    // (The state the step finds, where the run carries it.)
+    let before_injection = relaxed_injection.then(|| match &carried.prev_c {
+        Some(prev) => Rc::clone(prev),
+        None => Rc::new(State::named(canonicalize(&c.snapshot()))),
+    });
     // What this step writes says whether it reached the states before
     // it, where there are any to reach (not in the fuzzers' final-only
     // runs, whose steps before the last carry none).
@@ -688,8 +717,14 @@ pub(crate) fn step(
         None
     };
     let defer = relaxed_injection && c_out.status == Status::Enomem;
+    // The C side's state after a deferred step, for its checks too.
+    let mut c_after: Option<Rc<State>> = None;
     if let (true, Some(before)) = (defer, &before_injection) {
-        if *before != canonicalize(&c.snapshot()) {
+        let now =
+            reached(c, &carried.prev_c, i).unwrap_or_else(|| Rc::new(State::new(c.snapshot())));
+        let undone = Rc::ptr_eq(before, &now) || before.canonical() == now.canonical();
+        c_after = Some(now);
+        if !undone {
             // A partial result (docs/MODEL.md section 7) the oracle has
             // no way to mirror: from here on the C side is checked alone.
             *in_sync = false;
@@ -708,23 +743,35 @@ pub(crate) fn step(
     // it (a merge's fallback), the two part ways legitimately, and from
     // there the C side is checked alone. Decided on every step, checked
     // or not, so a later step is never compared out of step.
-    // The snapshots it takes serve this step's checks too.
-    let mut taken: Option<(Snapshot, Snapshot)> = None;
+    // The states it takes serve this step's checks too.
+    let lazily = judged.is_some();
+    let checked_before = !lazily && carried.checked;
+    let mut taken: Option<(Rc<State>, Rc<State>)> = None;
     if let (true, Some(out), Some(o)) = (relaxed_injection, &o_out, o.as_deref_mut()) {
-        let snaps = (
-            canonicalize(&c.snapshot()),
-            guarded(|| canonicalize(&o.snapshot()))
-                .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-        );
+        let snap_c =
+            reached(c, &carried.prev_c, i).unwrap_or_else(|| Rc::new(State::new(c.snapshot())));
+        let snap_o = match reached(&mut **o, &carried.prev_o, i) {
+            Some(state) => state,
+            None => Rc::new(
+                oracle_state(o, false)
+                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+            ),
+        };
+        // Both as the step before left them: their shapes compared
+        // equal there.
+        let as_before = checked_before
+            && [(&snap_c, &carried.prev_c), (&snap_o, &carried.prev_o)]
+                .iter()
+                .all(|(now, prev)| prev.as_ref().is_some_and(|p| Rc::ptr_eq(p, now)));
         if c_out.status != out.status
             || c_out.hits != out.hits
-            || snaps.0.shape() != snaps.1.shape()
+            || (!as_before && snap_c.canonical().shape() != snap_o.canonical().shape())
         {
             *in_sync = false;
             result.desynced_at = Some(i);
             o_out = None;
         }
-        taken = Some(snaps);
+        taken = Some((snap_c, snap_o));
     }
 
     if i + 1 < opts.check_from {
@@ -738,49 +785,32 @@ pub(crate) fn step(
     }
     // (When the oracle skipped an op the C side failed and fully undid,
     // its unchanged state is compared with the C side's.)
-    // A search only hashes a state it has judged before; a run names it.
-    let lazily = judged.is_some();
-    let oracle_state = |o: &mut Box<dyn Engine>| {
-        guarded(|| {
-            let state = State::new(o.snapshot());
-            // (Named or hashed here, where a panic of the reference's
-            // shows as its own.)
-            match lazily {
-                true => _ = state.hash(),
-                false => _ = state.canonical(),
-            }
-            state
-        })
-        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))
-    };
     // A step that wrote nothing reached the state before it; so did a
     // try of a saved run that left a saved world as it was.
     let baseline = carried.baseline.take();
     let as_saved = |world: &mut dyn Engine, saved: Option<&Saved>, prev: &Option<Rc<State>>| {
-        if world.wrote_nothing() {
-            if let Some(prev) = prev {
-                verify_wrote_nothing(world, prev, i);
-                return Some(Rc::clone(prev));
-            }
+        if let Some(state) = reached(world, prev, i) {
+            return Some(state);
         }
         saved
             .filter(|saved| world.unchanged_since(saved))
             .and_then(|_| prev.clone())
     };
-    let mut state_c = || {
-        as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
-            .unwrap_or_else(|| Rc::new(State::new(c.snapshot())))
+    let mut state_c = || match c_after.take() {
+        Some(state) => state,
+        None => as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
+            .unwrap_or_else(|| Rc::new(State::new(c.snapshot()))),
     };
     let (snap_c, snap_o) = match (taken, o) {
-        (Some((snap_c, snap_o)), _) => (
-            Rc::new(State::named(snap_c)),
-            in_sync.then(|| Rc::new(State::named(snap_o))),
-        ),
+        (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
         (None, Some(o)) if *in_sync => {
             let saved_o = baseline.as_ref().and_then(|b| b.o.as_ref());
             let snap_o = match as_saved(&mut **o, saved_o, &carried.prev_o) {
                 Some(state) => state,
-                None => Rc::new(oracle_state(o)?),
+                None => Rc::new(
+                    oracle_state(o, lazily)
+                        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
+                ),
             };
             (state_c(), Some(snap_o))
         }
@@ -798,7 +828,6 @@ pub(crate) fn step(
     // so does the state this run checked at the step before, reached
     // again by a step that wrote nothing or, where an engine cannot
     // tell, reported exactly as before.
-    let checked_before = !lazily && carried.checked;
     let reached_again = |now: Rc<State>, before: &Option<Rc<State>>| match before {
         Some(b) if checked_before && (Rc::ptr_eq(b, &now) || b.same_report(&now)) => {
             (Rc::clone(b), true)
@@ -1083,6 +1112,31 @@ mod tests {
         assert_eq!(
             (f.check.as_str(), f.step),
             ("invariant.counter.refcount", Some(9))
+        );
+    }
+
+    /// So are those of a relaxed variant with an injected failure, whose
+    /// outcome and shape are compared at every step: the states before
+    /// serve where both sides wrote nothing.
+    #[test]
+    fn injected_steps_that_write_nothing_are_not_snapshot() {
+        let refused = "munmap 0 0x90000 0x1000 fail=1\nfault 0 0x90000 w fail=1+\n";
+        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{refused}")).collect();
+        let (r, c, o) = counted_run(&with_refusals, "pre-series", false);
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        let expected = Asked {
+            snapshots: CHANGING.len() + 1,
+            saves: 0,
+        };
+        assert_eq!((c, o), (expected, expected), "C side, reference");
+        // Blind, the C side is snapshot after each of them (and not
+        // before: the state before is carried).
+        let (r, c, o) = counted_run(&with_refusals, "pre-series", true);
+        assert!(r.failure.is_none(), "{:?}", r.failure);
+        assert_eq!(
+            (c.snapshots, o.snapshots),
+            (3 * CHANGING.len() + 1, CHANGING.len() + 1),
+            "C side, reference"
         );
     }
 
