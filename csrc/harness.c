@@ -1085,8 +1085,9 @@ struct rf_checkpoint *rf_world_save(struct rf_world *rw)
 	struct rf_checkpoint *cp;
 	size_t len;
 
-	if (rw->ops || !w->arena || rw->race || w->sched || w->slab_race ||
-	    w->race_abandoned)
+	/* (Under ASan a copy would not carry which bytes are poisoned.) */
+	if (RMAPFUZZ_ASAN || rw->ops || !w->arena || rw->race || w->sched ||
+	    w->slab_race || w->race_abandoned)
 		return NULL;
 	len = world_arena_used(w->arena);
 	cp = malloc(sizeof(*cp) + len);

@@ -388,8 +388,8 @@ void rf_world_discard(struct rf_world *world);
  * A copy of a world's whole state, to put back into that same world later
  * (explore tries each next operation from one saved state). NULL when the
  * world cannot be saved: a tree's own callers keep their objects in the
- * tree's allocator, an ASan build in ASan's, and a race leaves memory
- * outside the world.
+ * tree's allocator, an ASan build's arena carries ASan's poison (which
+ * a copy would not), and a race leaves memory outside the world.
  */
 struct rf_checkpoint *rf_world_save(struct rf_world *world);
 

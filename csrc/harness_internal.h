@@ -92,8 +92,7 @@ static inline void world_enter(struct rf_world *rw)
 {
 	rw->trees_as_saved = false;
 	current_world = &rw->w;
-	write_watch = rw->watch.armed || rw->watch.owners || rw->watch.by_allocator ?
-		      &rw->watch : NULL;
+	write_watch = rw->watch.armed || rw->watch.owners ? &rw->watch : NULL;
 }
 
 static inline void world_leave(void)

@@ -302,9 +302,9 @@ fn compiler_setup(how: &Instrumentation, role: Role) -> cc::Build {
                 build.flag("-fsanitize=fuzzer-no-link");
             }
             if *asan != Asan::Off {
-                // The runtime is in the process either way: the slab
-                // hands its objects back to ASan's allocator and the
-                // scheduler tells it of stack switches in every file.
+                // The runtime is in the process either way: the arena
+                // tells it which bytes are handed out and the scheduler
+                // tells it of stack switches, in every file.
                 build.define("RMAPFUZZ_ASAN", "1");
                 if guided {
                     build.flag("-fsanitize=address");

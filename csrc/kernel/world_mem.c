@@ -6,6 +6,7 @@
  * Everything the allocator keeps sits at the start of the mapping, so a
  * copy of the mapping's used prefix is a complete copy of the memory, and
  * putting it back at the same address leaves every pointer valid.
+ * Under ASan only what is handed out is addressable (mem_poison()).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -58,7 +59,7 @@ struct world_arena *world_arena_get(void)
 {
 	struct world_arena *a = NULL;
 
-	if (RMAPFUZZ_ASAN)
+	if (RMAPFUZZ_SELF_ASAN)
 		return NULL;
 	pthread_mutex_lock(&pool_lock);
 	if (nr_pooled)
@@ -112,6 +113,8 @@ void world_arena_put(struct world_arena *a)
 	}
 	pthread_mutex_unlock(&pool_lock);
 	if (a) {
+		/* What is mapped at these addresses next starts addressable. */
+		mem_unpoison(a, a->peak);
 		if (a->owners)
 			munmap(a->owners, ARENA_OWNERS_BYTES);
 		munmap(a, ARENA_RESERVE);
@@ -162,9 +165,13 @@ void *world_mem_alloc(struct world_arena *a, size_t size)
 			a->peak = a->top;
 	}
 	/* Memory past a restored top may hold a later state's bytes. */
+	mem_unpoison(b, block);
 	memset(b + 1, 0, block - sizeof(*b));
 	b->class = class;
 	b->magic = BLOCK_MAGIC;
+	/* The header and the slack past @size are out of bounds. */
+	mem_poison(b, block);
+	mem_unpoison(b + 1, size);
 	return b + 1;
 }
 
@@ -193,6 +200,7 @@ void world_mem_free(struct world_arena *a, void *p)
 	b->magic = 0;
 	*(void **)p = a->free_list[b->class];
 	a->free_list[b->class] = b;
+	mem_poison(b, (size_t)1 << b->class);
 }
 
 void *world_mem_realloc(struct world_arena *a, void *p, size_t size)
@@ -211,9 +219,13 @@ void *world_mem_realloc(struct world_arena *a, void *p, size_t size)
 		return world_mem_alloc(a, size);
 	b = block_of(p);
 	room = ((size_t)1 << b->class) - sizeof(*b);
-	if (size <= room)
+	if (size <= room) {
+		mem_unpoison(p, size);
 		return p;
+	}
 	q = world_mem_alloc(a, size);
+	/* (All of it: the copy is checked, and it is freed next.) */
+	mem_unpoison(p, room);
 	memcpy(q, p, room);
 	world_mem_free(a, p);
 	return q;

@@ -264,13 +264,13 @@ static u32 slab_checksum(const struct slab_obj *s)
  *
  * The code under test's stores reach slab_store() through its store
  * hooks, by address; the arena's owner words say which object an address
- * is in (under ASan, with no arena, ASan's allocator says where the block
- * holding it begins: slab_store_heap()). Each word is set when its object
- * is made and cleared when the memory goes back to the arena, so a word
- * that is set names a slab header, live or quarantined. A world that is restored (its memory then
+ * is in. Each word is set when its object is made and cleared when the
+ * memory goes back to the arena, so a word that is set names a slab
+ * header, live or quarantined. A world that is restored (its memory then
  * changes under the words), races (its stores go to store buffers) or
  * meets a tree node two anon_vmas read stops following: its checker looks
- * at every live object again, as one that never followed does.
+ * at every live object again, as one that never followed does, and as a
+ * world without an arena always does.
  */
 
 /* Sets (or clears) the owner words of @s's granules. */
@@ -348,55 +348,12 @@ void slab_store(struct write_watch *ww, uintptr_t addr)
 		current_world->quarantine_touched = true;
 }
 
-/* How far above the hook's frame the stores of its callers may reach. */
-#define SLAB_STACK_REACH	(1UL << 20)
-
-/* ASan's allocator (weak: absent from other builds and older runtimes). */
-extern const void *__sanitizer_get_allocated_begin(const void *p)
-	__attribute__((weak));
-extern size_t __sanitizer_get_allocated_size(const void *p)
-	__attribute__((weak));
-
-void slab_store_heap(const void *addr)
-{
-	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
-	struct world *w = current_world;
-	struct slab_obj *s;
-	unsigned int i;
-
-	/* A store to this thread's stack (most of them) asks no one. */
-	if ((uintptr_t)addr - frame < SLAB_STACK_REACH)
-		return;
-	/* Nor one to an object met since the last free (none is reused). */
-	for (i = 0; i < ARRAY_SIZE(w->heap_met); i++) {
-		s = w->heap_met[i];
-		if (s && (uintptr_t)addr - (uintptr_t)slab_to_obj(s) < s->size) {
-			slab_touch(w, s);
-			return;
-		}
-	}
-	s = (struct slab_obj *)__sanitizer_get_allocated_begin(addr);
-
-	/* Only a block that begins with a live slab header is an object. */
-	if (!s || (const char *)addr < (const char *)slab_to_obj(s) ||
-	    __sanitizer_get_allocated_size(s) < sizeof(*s) ||
-	    s->magic != SLAB_MAGIC_LIVE || s->site >= NR_ALLOC_SITES ||
-	    slab_obj_state(slab_to_obj(s), s->site) != SLAB_OBJ_LIVE)
-		return;
-	w->heap_met[w->heap_next++ % ARRAY_SIZE(w->heap_met)] = s;
-	slab_touch(w, s);
-}
-
 void slab_follow(struct world *w, struct write_watch *ww, bool on)
 {
 	u32 *owners = w->arena ? world_arena_owners(w->arena, 0) : NULL;
-	bool heap = RMAPFUZZ_ASAN && !w->arena &&
-		    __sanitizer_get_allocated_begin &&
-		    __sanitizer_get_allocated_size;
 
-	w->follows_touched = on && (owners || heap);
+	w->follows_touched = on && owners;
 	ww->owners = w->follows_touched ? owners : NULL;
-	ww->by_allocator = w->follows_touched && !owners;
 }
 
 bool slab_read_by(void *avc, void *anon_vma)
@@ -542,6 +499,9 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
 	index_mark_live(w->arena, &w->index, slab_to_obj(s), (u8)cache->site);
 	slab_own(s, true);
 	slab_touch(w, s);
+	/* Under ASan its header is out of bounds, as a redzone. */
+	if (w->arena)
+		mem_poison(s, sizeof(*s));
 
 	obj = slab_to_obj(s);
 	slab_race_track(w, s);
@@ -586,7 +546,6 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	world_written();
 	s = obj_to_slab(obj);
 	slab_touch(w, s);
-	memset(w->heap_met, 0, sizeof(w->heap_met));
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
@@ -596,15 +555,18 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	slab_dispose(w, s);
 }
 
-/* Back to the host allocator, through the quarantine outside ASan. */
+/* Back to the arena through the quarantine (or to ASan's allocator). */
 static void slab_dispose(struct world *w, struct slab_obj *s)
 {
-	if (RMAPFUZZ_ASAN) {
+	/* Without an arena ASan's allocator keeps a quarantine of its own. */
+	if (RMAPFUZZ_ASAN && !w->arena) {
 		world_mem_free(w->arena, s);
 		return;
 	}
 	s->magic = SLAB_MAGIC_FREED;
 	s->checksum = slab_checksum(s);
+	/* Under ASan the code under test may touch it no more. */
+	mem_poison(slab_to_obj(s), s->size);
 	list_add_tail(&s->node, &w->quarantine);
 	if (++w->nr_quarantined > WORLD_QUARANTINE)
 		slab_release_oldest(w);
@@ -999,3 +961,58 @@ const char *slab_describe(struct world *w, const void *addr)
 		 (unsigned long)((uintptr_t)addr - r->v[i].start));
 	return buf;
 }
+
+#if RMAPFUZZ_ASAN
+/* ---- ASan's reports ----------------------------------------------------- */
+
+void *__asan_get_report_address(void);
+void __asan_on_error(void);
+
+/* Says where @addr lies against @s, if it is in or right around it. */
+__attribute__((no_sanitize_address))
+static bool slab_locate(const struct slab_obj *s, uintptr_t addr,
+			const char *state)
+{
+	uintptr_t obj = (uintptr_t)slab_to_obj((struct slab_obj *)s);
+	const char *what = site_names[s->site];
+
+	if (addr < (uintptr_t)s || addr >= obj + s->size + sizeof(*s))
+		return false;
+	if (addr < obj)
+		fprintf(stderr, "rmapfuzz: the access ASan reports below is %lu byte(s) before %s %s (object #%u), in its slab header\n",
+			(unsigned long)(obj - addr), state, what, s->made);
+	else if (addr < obj + s->size)
+		fprintf(stderr, "rmapfuzz: the access ASan reports below is at offset %lu of %s %s (object #%u)\n",
+			(unsigned long)(addr - obj), state, what, s->made);
+	else
+		fprintf(stderr, "rmapfuzz: the access ASan reports below is %lu byte(s) past the end of %s %s (object #%u, %zu bytes)\n",
+			(unsigned long)(addr - obj - s->size), state, what,
+			s->made, s->size);
+	return true;
+}
+
+/*
+ * Called by ASan before it reports a bad access: its allocation and free
+ * stacks are not there for an arena's objects, so say which object the
+ * address is in (the quarantine is looked at first: a freed object's
+ * memory is what a stale pointer reaches).
+ */
+__attribute__((no_sanitize_address))
+void __asan_on_error(void)
+{
+	struct world *w = current_world;
+	uintptr_t addr = (uintptr_t)__asan_get_report_address();
+	struct slab_obj *s;
+	int i;
+
+	if (!w || !w->arena)
+		return;
+	list_for_each_entry(s, &w->quarantine, node)
+		if (slab_locate(s, addr, "a freed"))
+			return;
+	for (i = 0; i < NR_ALLOC_SITES; i++)
+		list_for_each_entry(s, &w->sites[i].objects, node)
+			if (slab_locate(s, addr, "a live"))
+				return;
+}
+#endif

@@ -30,8 +30,8 @@ void sched_release(void);
 
 /*
  * The process runs under AddressSanitizer: this file may not be
- * instrumented (the fuzz builds spare the machinery), but its frees and
- * stack switches still go through the runtime.
+ * instrumented (the fuzz builds spare the machinery), but its arena's
+ * poison and stack switches still go through the runtime.
  */
 #ifndef RMAPFUZZ_ASAN
 #if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
@@ -39,6 +39,17 @@ void sched_release(void);
 #else
 #define RMAPFUZZ_ASAN 0
 #endif
+#endif
+
+/*
+ * This file itself is compiled with ASan (a standalone reproducer's
+ * machinery is): the arena's poison would trip its own reads of slab
+ * headers and freed objects, so worlds live on ASan's heap instead.
+ */
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define RMAPFUZZ_SELF_ASAN 1
+#else
+#define RMAPFUZZ_SELF_ASAN 0
 #endif
 
 #endif /* _LINUX_COMPILER_H */

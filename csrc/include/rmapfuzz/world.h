@@ -113,7 +113,7 @@ struct world {
 	unsigned int nr_attempts;
 	u8 attempts[WORLD_MAX_ATTEMPTS];
 
-	/* Slab accounting; freed objects wait in quarantine (non-ASan). */
+	/* Slab accounting; freed objects wait in quarantine (in an arena). */
 	struct slab_site_state sites[NR_ALLOC_SITES];
 	struct slab_index index;
 	struct list_head quarantine;
@@ -132,12 +132,6 @@ struct world {
 	u32 nr_made;
 	/* A store reached a quarantined object since the sums were checked. */
 	bool quarantine_touched;
-	/*
-	 * Without an arena: slab objects stores reached since the last free,
-	 * which the allocator need not be asked about again.
-	 */
-	struct slab_obj *heap_met[4];
-	unsigned int heap_next;
 
 	/* The race in progress (kernel/sched.c), or NULL. */
 	struct sched *sched;

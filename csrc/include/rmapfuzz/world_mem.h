@@ -5,8 +5,12 @@
  * an arena of the world's own, a mapping that stays at one address for the
  * world's life, so the world can be saved as bytes and put back in place
  * (explore tries every next operation from one saved state instead of
- * replaying its path). Under ASan it is the host allocator, which ASan
- * watches, and a world cannot be saved.
+ * replaying its path). Under ASan the arena tells ASan which of its bytes
+ * are handed out (mem_poison()): its block headers, the slack after each
+ * block, free blocks and the slab's headers and quarantined objects are
+ * out of bounds to the code under test; such a world cannot be saved, as
+ * a copy would not carry that. (A standalone reproducer, whose machinery
+ * is compiled with ASan too, keeps its worlds on ASan's heap.)
  */
 #ifndef _RMAPFUZZ_WORLD_MEM_H
 #define _RMAPFUZZ_WORLD_MEM_H
@@ -14,13 +18,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <linux/compiler.h>
 #include <linux/types.h>
 
 struct world_arena;
 
 /*
- * A fresh arena (one reused when one is free), or NULL under ASan or when
- * the host will not map one.
+ * A fresh arena (one reused when one is free), or NULL when the host will
+ * not map one or the machinery is compiled with ASan (RMAPFUZZ_SELF_ASAN).
  */
 struct world_arena *world_arena_get(void);
 /* Gives @arena back; everything in it is gone. */
@@ -38,6 +43,39 @@ size_t world_arena_reserved(const struct world_arena *arena);
  * of an arena belong to one block at most.
  */
 #define ARENA_GRANULE		16
+
+/*
+ * Under ASan: @size bytes at @p become out of bounds (poisoned) or
+ * addressable again for the code under test. The machinery, compiled
+ * without ASan, reads and writes them either way, but not through the
+ * C library's copies, which ASan checks.
+ */
+#if RMAPFUZZ_ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+
+static inline void mem_poison(const void *p, size_t size)
+{
+	__asan_poison_memory_region(p, size);
+}
+
+static inline void mem_unpoison(const void *p, size_t size)
+{
+	__asan_unpoison_memory_region(p, size);
+}
+#else
+static inline void mem_poison(const void *p, size_t size)
+{
+	(void)p;
+	(void)size;
+}
+
+static inline void mem_unpoison(const void *p, size_t size)
+{
+	(void)p;
+	(void)size;
+}
+#endif
 /*
  * A word per ARENA_GRANULE bytes of @arena, zero for each new world, and
  * never saved or restored with the arena (mm/slab.c keeps which object

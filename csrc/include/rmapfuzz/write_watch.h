@@ -37,11 +37,6 @@ struct write_watch {
 	 * slab_store()); NULL otherwise.
 	 */
 	u32 *owners;
-	/*
-	 * The same without an arena (ASan builds): the allocator says where
-	 * the block holding an address begins (slab_store_heap()).
-	 */
-	bool by_allocator;
 };
 
 /*
@@ -60,7 +55,6 @@ static inline void world_written(void)
 
 /* The object (if any) the code under test stored into at @addr. */
 void slab_store(struct write_watch *ww, uintptr_t addr);
-void slab_store_heap(const void *addr);
 
 /* A store of the code under test to @addr. */
 static inline void world_store(const void *addr)
@@ -73,8 +67,6 @@ static inline void world_store(const void *addr)
 		ww->written = true;
 		if (ww->owners)
 			slab_store(ww, (uintptr_t)addr);
-	} else if (ww->by_allocator) {
-		slab_store_heap(addr);
 	}
 }
 
