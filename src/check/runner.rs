@@ -553,7 +553,6 @@ fn verify_wrote_nothing(world: &mut dyn Engine, before: &State, i: usize) {
     }
 }
 
-/// Whether step checks run after every step of this run.
 /// The state a world watched since its state `prev` reached, where it
 /// says it wrote nothing: that one.
 fn reached(world: &mut dyn Engine, prev: &Option<Rc<State>>, i: usize) -> Option<Rc<State>> {
@@ -579,6 +578,7 @@ fn oracle_state(o: &mut Box<dyn Engine>, lazily: bool) -> Result<State, String> 
     })
 }
 
+/// Whether step checks run after every step of this run.
 fn checks_every_step(run: &Run, opts: RunOptions, alone: bool) -> bool {
     opts.checks == Checks::EveryStep || (run.variant.mode == Mode::Relaxed && !alone)
 }
