@@ -31,6 +31,19 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
+/// `rmapfuzz encode SCENARIOS -o DIR`: one fuzz input per scenario, named
+/// after it (`NAME.bin`).
+fn encode(scenarios: impl IntoIterator<Item = PathBuf>, dir: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
+        .arg("encode")
+        .args(scenarios)
+        .arg("-o")
+        .arg(dir)
+        .output()
+        .expect("rmapfuzz encode");
+    assert!(out.status.success(), "{out:?}");
+}
+
 /// Builds the `diff` target once; `None` (with the reason) when the tools
 /// are missing and the build is not required.
 fn fuzz_build() -> Option<PathBuf> {
@@ -237,14 +250,7 @@ fn a_dangling_pointer_is_a_check_under_asan() {
     )
     .unwrap();
     let inputs = dir.path().join("inputs");
-    let enc = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
-        .arg("encode")
-        .arg(&scenario)
-        .arg("-o")
-        .arg(&inputs)
-        .output()
-        .expect("rmapfuzz encode");
-    assert!(enc.status.success(), "{enc:?}");
+    encode([scenario], &inputs);
     let input = inputs.join("v2.bin");
     let out = Command::new(target.join("x86_64-unknown-linux-gnu/release/diff"))
         .arg(&input)
@@ -277,20 +283,11 @@ fn the_fuzz_build_follows_touched_objects_soundly() {
     let binary = target.join("x86_64-unknown-linux-gnu/release/diff");
     let dir = tempfile::tempdir().expect("temp dir");
     let inputs = dir.path().join("inputs");
-    let mut encode = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"));
-    encode.arg("encode");
-    for entry in std::fs::read_dir(root().join("corpus")).expect("corpus/") {
-        let path = entry.expect("an entry").path();
-        if path.extension().is_some_and(|x| x == "txt") {
-            encode.arg(path);
-        }
-    }
-    let enc = encode
-        .arg("-o")
-        .arg(&inputs)
-        .output()
-        .expect("rmapfuzz encode");
-    assert!(enc.status.success(), "{enc:?}");
+    let corpus = std::fs::read_dir(root().join("corpus"))
+        .expect("corpus/")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|x| x == "txt"));
+    encode(corpus, &inputs);
     for variant in ["mainline", "pre-series"] {
         let out = Command::new(&binary)
             .arg("-runs=0")
@@ -318,14 +315,10 @@ fn asan_sees_the_code_under_test_touch_a_freed_object() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let inputs = dir.path().join("inputs");
-    let enc = Command::new(env!("CARGO_BIN_EXE_rmapfuzz"))
-        .arg("encode")
-        .arg(root().join("corpus/zoo/unlink-frees-before-del.txt"))
-        .arg("-o")
-        .arg(&inputs)
-        .output()
-        .expect("rmapfuzz encode");
-    assert!(enc.status.success(), "{enc:?}");
+    encode(
+        [root().join("corpus/zoo/unlink-frees-before-del.txt")],
+        &inputs,
+    );
     let out = Command::new(target.join("x86_64-unknown-linux-gnu/release/diff"))
         .arg(inputs.join("unlink-frees-before-del.bin"))
         .env("RMAPFUZZ_VARIANT", "unlink-frees-before-del")

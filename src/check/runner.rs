@@ -1092,19 +1092,30 @@ mod tests {
     /// Refused requests, to put between its steps.
     const REFUSED: &str = "munmap 0 0x90000 0x1000\nfault 0 0x90000 w\n";
 
+    /// CHANGING with `refused` after each of its steps.
+    fn changing_with(refused: &str) -> String {
+        CHANGING.iter().map(|s| format!("{s}{refused}")).collect()
+    }
+
+    /// One snapshot before the first step, one after each that wrote;
+    /// nothing saved.
+    const ONE_PER_CHANGE: Asked = Asked {
+        snapshots: CHANGING.len() + 1,
+        saves: 0,
+    };
+
     /// Steps that write nothing are not snapshot, and a failure right
     /// after them is found where it was. Nothing is saved.
     #[test]
     fn steps_that_write_nothing_are_not_snapshot() {
-        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{REFUSED}")).collect();
+        let with_refusals = changing_with(REFUSED);
         let (r, c, o) = counted_run(&with_refusals, "mainline", false);
         assert!(r.failure.is_none(), "{:?}", r.failure);
-        // One before the first step, one after each that wrote.
-        let expected = Asked {
-            snapshots: CHANGING.len() + 1,
-            saves: 0,
-        };
-        assert_eq!((c, o), (expected, expected), "C side, reference");
+        assert_eq!(
+            (c, o),
+            (ONE_PER_CHANGE, ONE_PER_CHANGE),
+            "C side, reference"
+        );
 
         // The bug is seen at the fork it breaks, after refused steps.
         let (r, _, _) = counted_run(&with_refusals, "fork-pins-parent", false);
@@ -1120,15 +1131,15 @@ mod tests {
     /// serve where both sides wrote nothing.
     #[test]
     fn injected_steps_that_write_nothing_are_not_snapshot() {
-        let refused = "munmap 0 0x90000 0x1000 fail=1\nfault 0 0x90000 w fail=1+\n";
-        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{refused}")).collect();
+        let with_refusals =
+            changing_with("munmap 0 0x90000 0x1000 fail=1\nfault 0 0x90000 w fail=1+\n");
         let (r, c, o) = counted_run(&with_refusals, "pre-series", false);
         assert!(r.failure.is_none(), "{:?}", r.failure);
-        let expected = Asked {
-            snapshots: CHANGING.len() + 1,
-            saves: 0,
-        };
-        assert_eq!((c, o), (expected, expected), "C side, reference");
+        assert_eq!(
+            (c, o),
+            (ONE_PER_CHANGE, ONE_PER_CHANGE),
+            "C side, reference"
+        );
         // Blind, the C side is snapshot after each of them (and not
         // before: the state before is carried).
         let (r, c, o) = counted_run(&with_refusals, "pre-series", true);
@@ -1145,7 +1156,7 @@ mod tests {
     /// failure is still found where it was.
     #[test]
     fn a_blind_world_is_snapshot_at_every_step() {
-        let with_refusals: String = CHANGING.iter().map(|s| format!("{s}{REFUSED}")).collect();
+        let with_refusals = changing_with(REFUSED);
         let steps = 3 * CHANGING.len();
         let (r, c, o) = counted_run(&with_refusals, "mainline", true);
         assert!(r.failure.is_none(), "{:?}", r.failure);
