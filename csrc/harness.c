@@ -15,6 +15,7 @@
 
 #include "harness_internal.h"
 #include <rmapfuzz/hits.h>
+#include <rmapfuzz/sort.h>
 #include <rmapfuzz/store_buffer.h>
 #include <rmapfuzz/world_mem.h>
 #include <rmapfuzz/world_ops.h>
@@ -212,6 +213,7 @@ struct rf_world *rf_world_new(const char *variant)
 		abort();
 	rw->w.core = core;
 	rw->w.arena = world_arena_get();
+	rf_snap_bufs_take(&rw->snap);
 	/* Only the code under test's hooked stores can be told apart. */
 	if (rw->w.arena && sb_available()) {
 		rw->watch.lo = (uintptr_t)rw->w.arena;
@@ -282,7 +284,7 @@ void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
 		rmap_walk_anon_locked(folio, record_hit, hits);
 	else
 		rmap_walk_anon(folio, record_hit, hits);
-	qsort(hits->v + first, hits->n - first, sizeof(*hits->v), rf_hit_cmp);
+	rf_sort(hits->v + first, hits->n - first, sizeof(*hits->v), rf_hit_cmp);
 }
 
 static int advice_to_behavior(uint32_t advice)
@@ -497,7 +499,7 @@ uint32_t rf_run_walker(struct rf_world *rw, struct folio *folio,
 	if (hits->n) {
 		size_t i, n = 1;
 
-		qsort(hits->v, hits->n, sizeof(*hits->v), rf_hit_cmp);
+		rf_sort(hits->v, hits->n, sizeof(*hits->v), rf_hit_cmp);
 		/*
 		 * A walk racing with a split meets the page twice: through the
 		 * new VMA's cloned AVC and the old one's, before the old VMA
@@ -993,7 +995,7 @@ static void rf_world_release(struct rf_world *rw)
 	world_arena_put(rw->w.arena);
 	vec_free(&rw->rmap_hits);
 	vec_free(&rw->hygiene_text);
-	rf_snapshot_release(rw);
+	rf_snap_bufs_give(&rw->snap);
 	free(rw);
 }
 

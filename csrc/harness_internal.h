@@ -9,6 +9,7 @@
 #include <rmapfuzz/write_watch.h>
 
 #include "harness.h"
+#include <rmapfuzz/hits.h>
 
 /* A growable array; the host allocator, never an injection site. */
 #define VEC(type) struct { type *v; size_t n, cap; }
@@ -36,6 +37,27 @@ struct hit_vec {
 	size_t n, cap;
 };
 
+/*
+ * What a snapshot is built in. A world takes these from the last world
+ * its thread freed (rf_snap_bufs_take()), so the fuzzers, which make a
+ * world per input, do not grow them from nothing every time.
+ */
+struct snap_bufs {
+	VEC(struct rf_snap_mm) mms;
+	VEC(uint32_t) vma_order;
+	VEC(struct rf_snap_vma) vmas;
+	VEC(int32_t) chain;
+	VEC(struct rf_snap_avc) avcs;
+	VEC(struct rf_snap_anon_vma) anon_vmas;
+	VEC(struct rf_snap_tree_node) tree;
+	VEC(struct rf_snap_page) pages;
+	struct hit_vec hits;
+	/* Every mapping of every mm, for the pages' mappers. */
+	VEC(struct rf_mapping) maps;
+	/* The live objects of each site, numbered by position. */
+	VEC(void *) objs[NR_ALLOC_SITES];
+};
+
 struct rf_world_ops;
 
 struct rf_world {
@@ -54,16 +76,7 @@ struct rf_world {
 	struct race_state *race;
 
 	/* Backing store of the last snapshot. */
-	VEC(struct rf_snap_mm) snap_mms;
-	VEC(uint32_t) snap_vma_order;
-	VEC(struct rf_snap_vma) snap_vmas;
-	VEC(int32_t) snap_chain;
-	VEC(struct rf_snap_avc) snap_avcs;
-	VEC(struct rf_snap_anon_vma) snap_anon_vmas;
-	VEC(struct rf_snap_tree_node) snap_tree;
-	VEC(struct rf_snap_page) snap_pages;
-	struct hit_vec snap_hits;
-	VEC(void *) objs[NR_ALLOC_SITES];
+	struct snap_bufs snap;
 
 	/* Text of the last hygiene report. */
 	VEC(char) hygiene_text;
@@ -120,7 +133,9 @@ bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
 /* Every node of @tree, its VMA and that VMA's mm are live. */
 bool rf_tree_reaches_only_live(struct rf_world *rw, struct rb_root_cached *tree);
 
-void rf_snapshot_release(struct rf_world *rw);
+/* The snapshot buffers of a new world, and back from one being freed. */
+void rf_snap_bufs_take(struct snap_bufs *bufs);
+void rf_snap_bufs_give(struct snap_bufs *bufs);
 
 /* Operations, for harness.c and race.c. */
 struct mm_struct;

@@ -8,6 +8,7 @@
  * meets a freed entry stops there and says so. The runner renames
  * everything canonically, so the order used here does not matter.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <linux/mm.h>
@@ -15,6 +16,7 @@
 
 #include "harness_internal.h"
 #include <rmapfuzz/hits.h>
+#include <rmapfuzz/sort.h>
 #include <rmapfuzz/world_ops.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
@@ -29,8 +31,8 @@ static void collect_obj(void *obj, void *arg)
 {
 	struct collect *c = arg;
 
-	*slab_obj_scratch(obj) = c->rw->objs[c->site].n;
-	vec_push(&c->rw->objs[c->site], obj);
+	*slab_obj_scratch(obj) = c->rw->snap.objs[c->site].n;
+	vec_push(&c->rw->snap.objs[c->site], obj);
 }
 
 static int32_t ref_of(const void *obj, enum alloc_site site)
@@ -76,7 +78,7 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 	s.flags = snap_flags(vma->vm_flags);
 	s.attached = vma_is_attached(vma);
 	s.anon_vma = ref_of(vma->anon_vma, ALLOC_SITE_ANON_VMA);
-	s.first_chain = rw->snap_chain.n;
+	s.first_chain = rw->snap.chain.n;
 
 	for (pos = vma->anon_vma_chain.next; pos != &vma->anon_vma_chain;
 	     pos = pos->next) {
@@ -84,14 +86,14 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 							same_vma);
 		int32_t ref = ref_of(avc, ALLOC_SITE_AVC);
 
-		vec_push(&rw->snap_chain, ref);
-		if (ref < 0 || rw->snap_chain.n - s.first_chain > limit) {
+		vec_push(&rw->snap.chain, ref);
+		if (ref < 0 || rw->snap.chain.n - s.first_chain > limit) {
 			s.chain_broken = 1;
 			break;
 		}
 	}
-	s.nr_chain = rw->snap_chain.n - s.first_chain;
-	vec_push(&rw->snap_vmas, s);
+	s.nr_chain = rw->snap.chain.n - s.first_chain;
+	vec_push(&rw->snap.vmas, s);
 }
 
 /*
@@ -152,7 +154,7 @@ static bool snap_tree_node(struct anon_vma_chain *avc, int32_t ref, void *arg)
 		node.start = avc->cached_vma_start;
 		node.last = avc->cached_vma_last;
 	}
-	vec_push(&t->rw->snap_tree, node);
+	vec_push(&t->rw->snap.tree, node);
 	return true;
 }
 
@@ -185,18 +187,19 @@ static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 	s.num_children = (int64_t)view.num_children;
 	s.num_active_vmas = (int64_t)view.num_active_vmas;
 	s.degree = (int64_t)view.degree;
-	s.first_tree = rw->snap_tree.n;
+	s.first_tree = rw->snap.tree.n;
 	rf_tree_walk(rw, core->tree(anon_vma), snap_tree_node, &walk);
-	s.nr_tree = rw->snap_tree.n - s.first_tree;
-	vec_push(&rw->snap_anon_vmas, s);
+	s.nr_tree = rw->snap.tree.n - s.first_tree;
+	vec_push(&rw->snap.anon_vmas, s);
 }
 
 static void snap_pages(struct rf_world *rw)
 {
-	VEC(struct rf_mapping) maps = { 0 };
+	typeof(rw->snap.maps) *maps = &rw->snap.maps;
 	struct mm_struct *mm;
 	size_t i, m = 0;
 
+	vec_reset(maps);
 	list_for_each_entry(mm, &rw->w.mms, mm_list) {
 		for (i = 0; i < mm->ptes.nr; i++) {
 			struct pte_entry *pte = &mm->ptes.entries[i];
@@ -207,32 +210,31 @@ static void snap_pages(struct rf_world *rw)
 			};
 
 			if (page >= 0)
-				vec_push(&maps, map);
+				vec_push(maps, map);
 		}
 	}
-	qsort(maps.v, maps.n, sizeof(*maps.v), rf_mapping_cmp);
+	rf_sort(maps->v, maps->n, sizeof(*maps->v), rf_mapping_cmp);
 
-	for (i = 0; i < rw->objs[ALLOC_SITE_PAGE].n; i++) {
-		struct folio *folio = rw->objs[ALLOC_SITE_PAGE].v[i];
+	for (i = 0; i < rw->snap.objs[ALLOC_SITE_PAGE].n; i++) {
+		struct folio *folio = rw->snap.objs[ALLOC_SITE_PAGE].v[i];
 		struct rf_snap_page s = { 0 };
 
 		s.anon_vma = ref_of(folio->anon_vma, ALLOC_SITE_ANON_VMA);
 		s.index = folio->index;
 		s.mapcount = folio->mapcount;
-		s.first_mapper = rw->snap_hits.n;
-		while (m < maps.n && maps.v[m].page < i)
+		s.first_mapper = rw->snap.hits.n;
+		while (m < maps->n && maps->v[m].page < i)
 			m++;
-		for (; m < maps.n && maps.v[m].page == i; m++)
-			vec_push(&rw->snap_hits, maps.v[m].hit);
-		s.nr_mappers = rw->snap_hits.n - s.first_mapper;
+		for (; m < maps->n && maps->v[m].page == i; m++)
+			vec_push(&rw->snap.hits, maps->v[m].hit);
+		s.nr_mappers = rw->snap.hits.n - s.first_mapper;
 
-		s.first_walk = rw->snap_hits.n;
+		s.first_walk = rw->snap.hits.n;
 		if (s.anon_vma >= 0)
-			rf_collect_rmap_hits(rw, folio, &rw->snap_hits, false);
-		s.nr_walk = rw->snap_hits.n - s.first_walk;
-		vec_push(&rw->snap_pages, s);
+			rf_collect_rmap_hits(rw, folio, &rw->snap.hits, false);
+		s.nr_walk = rw->snap.hits.n - s.first_walk;
+		vec_push(&rw->snap.pages, s);
 	}
-	vec_free(&maps);
 }
 
 void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
@@ -251,22 +253,22 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	for (site = 0; site < NR_ALLOC_SITES; site++) {
 		struct collect c = { .rw = rw, .site = site };
 
-		vec_reset(&rw->objs[site]);
+		vec_reset(&rw->snap.objs[site]);
 		slab_for_each_live(w, site, collect_obj, &c);
 	}
-	vec_reset(&rw->snap_mms);
-	vec_reset(&rw->snap_vma_order);
-	vec_reset(&rw->snap_vmas);
-	vec_reset(&rw->snap_chain);
-	vec_reset(&rw->snap_avcs);
-	vec_reset(&rw->snap_anon_vmas);
-	vec_reset(&rw->snap_tree);
-	vec_reset(&rw->snap_pages);
-	vec_reset(&rw->snap_hits);
+	vec_reset(&rw->snap.mms);
+	vec_reset(&rw->snap.vma_order);
+	vec_reset(&rw->snap.vmas);
+	vec_reset(&rw->snap.chain);
+	vec_reset(&rw->snap.avcs);
+	vec_reset(&rw->snap.anon_vmas);
+	vec_reset(&rw->snap.tree);
+	vec_reset(&rw->snap.pages);
+	vec_reset(&rw->snap.hits);
 
 	list_for_each_entry(mm, &w->mms, mm_list) {
 		struct rf_snap_mm s = { .id = mm->mm_id,
-					.first_vma = rw->snap_vma_order.n };
+					.first_vma = rw->snap.vma_order.n };
 		struct list_head *pos;
 
 		/* A freed VMA on the list ends the walk: its links are gone. */
@@ -275,73 +277,144 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 					struct vm_area_struct, vm_list);
 
 			if (!is_live(vma, ALLOC_SITE_VMA) ||
-			    rw->snap_vma_order.n - s.first_vma >
+			    rw->snap.vma_order.n - s.first_vma >
 			    rw->w.sites[ALLOC_SITE_VMA].live) {
 				s.nr_bad_entries++;
 				break;
 			}
-			vec_push(&rw->snap_vma_order, *slab_obj_scratch(vma));
+			vec_push(&rw->snap.vma_order, *slab_obj_scratch(vma));
 		}
 		for (i = 0; i < mm->ptes.nr; i++) {
 			if (!is_live(mm->ptes.entries[i].folio, ALLOC_SITE_PAGE))
 				s.nr_bad_entries++;
 		}
-		s.nr_vmas = rw->snap_vma_order.n - s.first_vma;
-		vec_push(&rw->snap_mms, s);
+		s.nr_vmas = rw->snap.vma_order.n - s.first_vma;
+		vec_push(&rw->snap.mms, s);
 	}
-	for (i = 0; i < rw->objs[ALLOC_SITE_VMA].n; i++)
-		snap_vma(rw, rw->objs[ALLOC_SITE_VMA].v[i]);
-	for (i = 0; i < rw->objs[ALLOC_SITE_AVC].n; i++) {
-		struct anon_vma_chain *avc = rw->objs[ALLOC_SITE_AVC].v[i];
+	for (i = 0; i < rw->snap.objs[ALLOC_SITE_VMA].n; i++)
+		snap_vma(rw, rw->snap.objs[ALLOC_SITE_VMA].v[i]);
+	for (i = 0; i < rw->snap.objs[ALLOC_SITE_AVC].n; i++) {
+		struct anon_vma_chain *avc = rw->snap.objs[ALLOC_SITE_AVC].v[i];
 		struct rf_snap_avc s = {
 			.vma = ref_of(avc->vma, ALLOC_SITE_VMA),
 			.anon_vma = ref_of(avc->anon_vma, ALLOC_SITE_ANON_VMA),
 		};
 
-		vec_push(&rw->snap_avcs, s);
+		vec_push(&rw->snap.avcs, s);
 	}
-	for (i = 0; i < rw->objs[ALLOC_SITE_ANON_VMA].n; i++)
-		snap_anon_vma(rw, rw->objs[ALLOC_SITE_ANON_VMA].v[i]);
+	for (i = 0; i < rw->snap.objs[ALLOC_SITE_ANON_VMA].n; i++)
+		snap_anon_vma(rw, rw->snap.objs[ALLOC_SITE_ANON_VMA].v[i]);
 	snap_pages(rw);
 
 	memset(out, 0, sizeof(*out));
-	out->mms = rw->snap_mms.v;
-	out->nr_mms = rw->snap_mms.n;
-	out->vma_order = rw->snap_vma_order.v;
-	out->nr_vma_order = rw->snap_vma_order.n;
-	out->vmas = rw->snap_vmas.v;
-	out->nr_vmas = rw->snap_vmas.n;
-	out->chain = rw->snap_chain.v;
-	out->nr_chain = rw->snap_chain.n;
-	out->avcs = rw->snap_avcs.v;
-	out->nr_avcs = rw->snap_avcs.n;
-	out->anon_vmas = rw->snap_anon_vmas.v;
-	out->nr_anon_vmas = rw->snap_anon_vmas.n;
-	out->tree = rw->snap_tree.v;
-	out->nr_tree = rw->snap_tree.n;
-	out->pages = rw->snap_pages.v;
-	out->nr_pages = rw->snap_pages.n;
-	out->hits = rw->snap_hits.v;
-	out->nr_hits = rw->snap_hits.n;
+	out->mms = rw->snap.mms.v;
+	out->nr_mms = rw->snap.mms.n;
+	out->vma_order = rw->snap.vma_order.v;
+	out->nr_vma_order = rw->snap.vma_order.n;
+	out->vmas = rw->snap.vmas.v;
+	out->nr_vmas = rw->snap.vmas.n;
+	out->chain = rw->snap.chain.v;
+	out->nr_chain = rw->snap.chain.n;
+	out->avcs = rw->snap.avcs.v;
+	out->nr_avcs = rw->snap.avcs.n;
+	out->anon_vmas = rw->snap.anon_vmas.v;
+	out->nr_anon_vmas = rw->snap.anon_vmas.n;
+	out->tree = rw->snap.tree.v;
+	out->nr_tree = rw->snap.tree.n;
+	out->pages = rw->snap.pages.v;
+	out->nr_pages = rw->snap.pages.n;
+	out->hits = rw->snap.hits.v;
+	out->nr_hits = rw->snap.hits.n;
 	for (site = 0; site < NR_ALLOC_SITES; site++)
 		out->live[site] = w->sites[site].live;
 	lockdep_observe(false);
 	world_leave();
 }
 
-void rf_snapshot_release(struct rf_world *rw)
+static void snap_bufs_free(struct snap_bufs *bufs)
 {
 	int site;
 
 	for (site = 0; site < NR_ALLOC_SITES; site++)
-		vec_free(&rw->objs[site]);
-	vec_free(&rw->snap_mms);
-	vec_free(&rw->snap_vma_order);
-	vec_free(&rw->snap_vmas);
-	vec_free(&rw->snap_chain);
-	vec_free(&rw->snap_avcs);
-	vec_free(&rw->snap_anon_vmas);
-	vec_free(&rw->snap_tree);
-	vec_free(&rw->snap_pages);
-	vec_free(&rw->snap_hits);
+		vec_free(&bufs->objs[site]);
+	vec_free(&bufs->mms);
+	vec_free(&bufs->vma_order);
+	vec_free(&bufs->vmas);
+	vec_free(&bufs->chain);
+	vec_free(&bufs->avcs);
+	vec_free(&bufs->anon_vmas);
+	vec_free(&bufs->tree);
+	vec_free(&bufs->pages);
+	vec_free(&bufs->hits);
+	vec_free(&bufs->maps);
+}
+
+/*
+ * One set of buffers a thread keeps between worlds. A key's destructor
+ * frees it when the thread ends (explore's workers come and go).
+ */
+struct snap_spare {
+	bool full;
+	struct snap_bufs bufs;
+};
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *arg)
+{
+	struct snap_spare *spare = arg;
+
+	if (spare->full)
+		snap_bufs_free(&spare->bufs);
+	free(spare);
+}
+
+static void spare_key_create(void)
+{
+	if (pthread_key_create(&spare_key, spare_free))
+		abort();
+}
+
+static struct snap_spare *thread_spare(void)
+{
+	struct snap_spare *spare;
+
+	pthread_once(&spare_once, spare_key_create);
+	spare = pthread_getspecific(spare_key);
+	if (!spare) {
+		spare = calloc(1, sizeof(*spare));
+		if (!spare || pthread_setspecific(spare_key, spare))
+			abort();
+	}
+	return spare;
+}
+
+void rf_snap_bufs_take(struct snap_bufs *bufs)
+{
+	struct snap_spare *spare = thread_spare();
+
+	if (!spare->full)
+		return;
+	*bufs = spare->bufs;
+	spare->full = false;
+}
+
+void rf_snap_bufs_give(struct snap_bufs *bufs)
+{
+	struct snap_spare *spare;
+
+	/* (A world without a process has nothing worth keeping.) */
+	if (!bufs->mms.v) {
+		snap_bufs_free(bufs);
+		return;
+	}
+	spare = thread_spare();
+	if (spare->full) {
+		snap_bufs_free(bufs);
+	} else {
+		spare->bufs = *bufs;
+		spare->full = true;
+	}
+	memset(bufs, 0, sizeof(*bufs));
 }

@@ -22,6 +22,7 @@
 #include <linux/mmdebug.h>
 #include <linux/slab.h>
 #include <rmapfuzz/sched_run.h>
+#include <rmapfuzz/sort.h>
 #include <rmapfuzz/world.h>
 #include <rmapfuzz/world_mem.h>
 #include <rmapfuzz/write_watch.h>
@@ -411,7 +412,7 @@ void slab_for_each_touched(struct world *w, enum alloc_site site,
 			l->obj[kept++] = obj;
 		}
 	}
-	qsort(l->obj, kept, sizeof(void *), by_made);
+	rf_sort(l->obj, kept, sizeof(void *), by_made);
 	for (i = 0; i < kept; i++)
 		obj_to_slab(l->obj[i])->touched &= ~seen;
 	l->nr = kept;
