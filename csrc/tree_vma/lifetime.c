@@ -66,8 +66,10 @@ static void tw_release(struct tw_world *w)
 {
 	int site;
 
-	for (site = 0; site < RF_NR_SITES; site++)
+	for (site = 0; site < RF_NR_SITES; site++) {
 		free(w->live[site].v);
+		free(w->live[site].slots);
+	}
 	free(w->rmap_hits.v);
 	free(w->snap.mms);
 	free(w->snap.vma_order);

@@ -113,6 +113,64 @@ int rf_tw_prealloc(struct vma_iterator *vmi, struct vm_area_struct *vma)
 
 /* ---- Live objects and allocation attempts --------------------------------- */
 
+static size_t pos_hash(const struct tw_objs *o, const void *obj)
+{
+	uint64_t h = (uint64_t)(uintptr_t)obj * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (o->nr_slots - 1);
+}
+
+/* The slot of @obj, or the free slot where it would go. */
+static struct tw_pos *pos_slot(const struct tw_objs *o, const void *obj)
+{
+	size_t i = pos_hash(o, obj);
+
+	while (o->slots[i].obj && o->slots[i].obj != obj)
+		i = (i + 1) & (o->nr_slots - 1);
+	return &o->slots[i];
+}
+
+/* Room for one more at under half full: rebuilt from the list. */
+static void pos_reserve(struct tw_objs *o)
+{
+	size_t i;
+
+	if (2 * (o->n + 1) <= o->nr_slots)
+		return;
+	free(o->slots);
+	o->nr_slots = o->nr_slots ? 2 * o->nr_slots : 64;
+	o->slots = calloc(o->nr_slots, sizeof(*o->slots));
+	if (!o->slots)
+		abort();
+	for (i = 0; i < o->n; i++)
+		*pos_slot(o, o->v[i]) = (struct tw_pos){ o->v[i], i };
+}
+
+/*
+ * Empties @slot, then moves back each entry after it that a probe from
+ * its home would no longer reach across the hole.
+ */
+static void pos_remove(struct tw_objs *o, struct tw_pos *slot)
+{
+	size_t mask = o->nr_slots - 1, hole = (size_t)(slot - o->slots);
+	size_t i = hole;
+
+	for (;;) {
+		size_t home;
+
+		o->slots[hole].obj = NULL;
+		do {
+			i = (i + 1) & mask;
+			if (!o->slots[i].obj)
+				return;
+			home = pos_hash(o, o->slots[i].obj);
+		} while (hole <= i ? (hole < home && home <= i) :
+				     (hole < home || home <= i));
+		o->slots[hole] = o->slots[i];
+		hole = i;
+	}
+}
+
 static void objs_add(struct tw_objs *o, void *obj)
 {
 	if (o->n == o->cap) {
@@ -121,28 +179,34 @@ static void objs_add(struct tw_objs *o, void *obj)
 		if (!o->v)
 			abort();
 	}
+	pos_reserve(o);
+	*pos_slot(o, obj) = (struct tw_pos){ obj, o->n };
 	o->v[o->n++] = obj;
 }
 
 static long objs_index(const struct tw_objs *o, const void *obj)
 {
-	size_t i;
+	const struct tw_pos *slot;
 
-	for (i = 0; i < o->n; i++) {
-		if (o->v[i] == obj)
-			return (long)i;
-	}
-	return -1;
+	if (!o->nr_slots)
+		return -1;
+	slot = pos_slot(o, obj);
+	return slot->obj ? (long)slot->pos : -1;
 }
 
 static void objs_del(struct tw_objs *o, const void *obj)
 {
 	long i = objs_index(o, obj);
+	size_t j;
 
 	if (i < 0)
 		return;
+	pos_remove(o, pos_slot(o, obj));
 	memmove(&o->v[i], &o->v[i + 1], (o->n - i - 1) * sizeof(*o->v));
 	o->n--;
+	/* Those after it moved down one. */
+	for (j = (size_t)i; j < o->n; j++)
+		pos_slot(o, o->v[j])->pos = j;
 }
 
 int32_t tw_ref(const void *obj, enum rf_site site)

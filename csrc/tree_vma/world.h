@@ -32,9 +32,20 @@ struct tw_mm {
 };
 
 /* Live objects of one allocation site, in allocation order. */
+/*
+ * The live objects of one site, in the order they were made (a snapshot
+ * numbers them by it), and where each sits in that order: every pointer
+ * a snapshot or a check classifies is looked up here.
+ */
 struct tw_objs {
 	void **v;
 	size_t n, cap;
+	/* Open addressing, linear probing; a NULL key is a free slot. */
+	struct tw_pos {
+		const void *obj;
+		size_t pos;
+	} *slots;
+	size_t nr_slots;
 };
 
 struct tw_vec_hits {
