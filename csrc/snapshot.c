@@ -199,7 +199,6 @@ static void snap_pages(struct rf_world *rw)
 	struct mm_struct *mm;
 	size_t i, m = 0;
 
-	vec_reset(maps);
 	list_for_each_entry(mm, &rw->w.mms, mm_list) {
 		for (i = 0; i < mm->ptes.nr; i++) {
 			struct pte_entry *pte = &mm->ptes.entries[i];
@@ -237,6 +236,25 @@ static void snap_pages(struct rf_world *rw)
 	}
 }
 
+/* Applies @op (vec_reset or vec_free) to every buffer of @bufs. */
+#define snap_bufs_each(bufs, op)					\
+	do {								\
+		int __site;						\
+									\
+		for (__site = 0; __site < NR_ALLOC_SITES; __site++)	\
+			op(&(bufs)->objs[__site]);			\
+		op(&(bufs)->mms);					\
+		op(&(bufs)->vma_order);					\
+		op(&(bufs)->vmas);					\
+		op(&(bufs)->chain);					\
+		op(&(bufs)->avcs);					\
+		op(&(bufs)->anon_vmas);					\
+		op(&(bufs)->tree);					\
+		op(&(bufs)->pages);					\
+		op(&(bufs)->hits);					\
+		op(&(bufs)->maps);					\
+	} while (0)
+
 void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 {
 	struct world *w = &rw->w;
@@ -250,21 +268,13 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	}
 	world_enter(rw);
 	lockdep_observe(true);
+	/* (Emptied, keeping what each buffer has room for.) */
+	snap_bufs_each(&rw->snap, vec_reset);
 	for (site = 0; site < NR_ALLOC_SITES; site++) {
 		struct collect c = { .rw = rw, .site = site };
 
-		vec_reset(&rw->snap.objs[site]);
 		slab_for_each_live(w, site, collect_obj, &c);
 	}
-	vec_reset(&rw->snap.mms);
-	vec_reset(&rw->snap.vma_order);
-	vec_reset(&rw->snap.vmas);
-	vec_reset(&rw->snap.chain);
-	vec_reset(&rw->snap.avcs);
-	vec_reset(&rw->snap.anon_vmas);
-	vec_reset(&rw->snap.tree);
-	vec_reset(&rw->snap.pages);
-	vec_reset(&rw->snap.hits);
 
 	list_for_each_entry(mm, &w->mms, mm_list) {
 		struct rf_snap_mm s = { .id = mm->mm_id,
@@ -331,23 +341,6 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	world_leave();
 }
 
-static void snap_bufs_free(struct snap_bufs *bufs)
-{
-	int site;
-
-	for (site = 0; site < NR_ALLOC_SITES; site++)
-		vec_free(&bufs->objs[site]);
-	vec_free(&bufs->mms);
-	vec_free(&bufs->vma_order);
-	vec_free(&bufs->vmas);
-	vec_free(&bufs->chain);
-	vec_free(&bufs->avcs);
-	vec_free(&bufs->anon_vmas);
-	vec_free(&bufs->tree);
-	vec_free(&bufs->pages);
-	vec_free(&bufs->hits);
-	vec_free(&bufs->maps);
-}
 
 /*
  * One set of buffers a thread keeps between worlds. A key's destructor
@@ -366,7 +359,7 @@ static void spare_free(void *arg)
 	struct snap_spare *spare = arg;
 
 	if (spare->full)
-		snap_bufs_free(&spare->bufs);
+		snap_bufs_each(&spare->bufs, vec_free);
 	free(spare);
 }
 
@@ -406,12 +399,12 @@ void rf_snap_bufs_give(struct snap_bufs *bufs)
 
 	/* (A world without a process has nothing worth keeping.) */
 	if (!bufs->mms.v) {
-		snap_bufs_free(bufs);
+		snap_bufs_each(bufs, vec_free);
 		return;
 	}
 	spare = thread_spare();
 	if (spare->full) {
-		snap_bufs_free(bufs);
+		snap_bufs_each(bufs, vec_free);
 	} else {
 		spare->bufs = *bufs;
 		spare->full = true;

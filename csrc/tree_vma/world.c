@@ -196,17 +196,21 @@ static long objs_index(const struct tw_objs *o, const void *obj)
 
 static void objs_del(struct tw_objs *o, const void *obj)
 {
-	long i = objs_index(o, obj);
-	size_t j;
+	struct tw_pos *slot;
+	size_t i;
 
-	if (i < 0)
+	if (!o->nr_slots)
 		return;
-	pos_remove(o, pos_slot(o, obj));
+	slot = pos_slot(o, obj);
+	if (!slot->obj)
+		return;
+	i = slot->pos;
+	pos_remove(o, slot);
 	memmove(&o->v[i], &o->v[i + 1], (o->n - i - 1) * sizeof(*o->v));
 	o->n--;
 	/* Those after it moved down one. */
-	for (j = (size_t)i; j < o->n; j++)
-		pos_slot(o, o->v[j])->pos = j;
+	for (; i < o->n; i++)
+		pos_slot(o, o->v[i])->pos = i;
 }
 
 int32_t tw_ref(const void *obj, enum rf_site site)

@@ -31,7 +31,6 @@ struct tw_mm {
 	struct tw_mm *next;		/* the world's mms, oldest first */
 };
 
-/* Live objects of one allocation site, in allocation order. */
 /*
  * The live objects of one site, in the order they were made (a snapshot
  * numbers them by it), and where each sits in that order: every pointer
