@@ -343,3 +343,21 @@ fn a_pct_race_decodes_with_the_schedule_it_took() {
     let replayed = rmapfuzz(&["replay", &path, "--variant", "mainline"]);
     assert!(replayed.status.success(), "{replayed:?}");
 }
+
+#[test]
+fn bench_scaling_takes_chosen_lengths_and_refuses_empty_ones() {
+    let out = rmapfuzz(&["bench", "scaling", "--budget", "64", "--lengths", "4,16"]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| 4 ") || l.starts_with("| 16 "))
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    for bad in ["0", "65"] {
+        let out = rmapfuzz(&["bench", "scaling", "--budget", "64", "--lengths", bad]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--lengths") && err.contains(bad), "{err}");
+    }
+}

@@ -256,11 +256,15 @@ enum BenchCommand {
         #[arg(long, value_parser = ["every", "final"])]
         profile: Option<String>,
     },
-    /// Cost per operation for scenarios of 8, 32, 128 and 512 operations.
+    /// Cost per operation for scenarios of 8, 32, 128 and 512 operations
+    /// (or the lengths given).
     Scaling {
         /// Operations per row (scenarios = budget / length).
         #[arg(long, default_value_t = 40000)]
         budget: usize,
+        /// Operations per scenario, one row each.
+        #[arg(long, value_delimiter = ',', default_values_t = [8, 32, 128, 512])]
+        lengths: Vec<usize>,
         #[arg(long, default_value = "mainline")]
         variant: String,
     },

@@ -36,11 +36,20 @@ pub fn bench(b: &BenchCommand) -> Result<ExitCode, InputError> {
                 )
             );
         }
-        BenchCommand::Scaling { budget, variant } => {
+        BenchCommand::Scaling {
+            budget,
+            lengths,
+            variant,
+        } => {
             let v = find(variant)?;
+            if let Some(&bad) = lengths.iter().find(|&&n| n == 0 || n > *budget) {
+                return Err(InputError(vec![format!(
+                    "bench scaling: --lengths: {bad} operations per scenario: each must be at least 1 and at most the budget ({budget})"
+                )]));
+            }
             print!(
                 "{}",
-                rmapfuzz::tools::bench::scaling_table(v, &[8, 32, 128, 512], *budget)
+                rmapfuzz::tools::bench::scaling_table(v, lengths, *budget)
             );
         }
         BenchCommand::Checks { variant } => {
