@@ -18,8 +18,9 @@ pub(crate) enum CloneOp {
 impl World {
     /// A fresh anon_vma: its own root and parent, one reference.
     pub(crate) fn anon_vma_alloc(&mut self) -> Alloc<AvKey> {
-        self.attempt(Site::AnonVma)?;
+        let born = self.attempt(Site::AnonVma)?;
         let k = self.avs.insert_with_key(|k| AnonVma {
+            born,
             root: k,
             parent: k,
             refcount: 1,
@@ -31,8 +32,12 @@ impl World {
     }
 
     fn avc_alloc(&mut self, vma: VmaKey, anon_vma: AvKey) -> Alloc<AvcKey> {
-        self.attempt(Site::Avc)?;
-        Ok(self.avcs.insert(Avc { vma, anon_vma }))
+        let born = self.attempt(Site::Avc)?;
+        Ok(self.avcs.insert(Avc {
+            born,
+            vma,
+            anon_vma,
+        }))
     }
 
     /// anon_vma_chain_assign: the AVC goes to the head of the VMA's chain.
@@ -89,7 +94,7 @@ impl World {
             }
             return Ok(());
         }
-        self.attempt(Site::Avc)?;
+        let born = self.attempt(Site::Avc)?;
         let av = match self.find_mergeable_anon_vma(vma) {
             Some(av) => av,
             None => {
@@ -99,7 +104,11 @@ impl World {
                 av
             }
         };
-        let avc = self.avcs.insert(Avc { vma, anon_vma: av });
+        let avc = self.avcs.insert(Avc {
+            born,
+            vma,
+            anon_vma: av,
+        });
         self.vma_mut(vma).anon_vma = Some(av);
         self.chain_add(vma, avc);
         self.tree_insert(avc);
@@ -175,10 +184,13 @@ impl World {
         self.vma_mut(vma).anon_vma = None;
 
         let av = self.anon_vma_alloc()?;
-        if let Err(e) = self.attempt(Site::Avc) {
-            self.put_anon_vma(av);
-            return Err(e);
-        }
+        let born = match self.attempt(Site::Avc) {
+            Ok(born) => born,
+            Err(e) => {
+                self.put_anon_vma(av);
+                return Err(e);
+            }
+        };
         let cloned = self.anon_vma_clone(vma, pvma, CloneOp::Fork);
         if cloned.is_err() || self.vma(vma).anon_vma.is_some() {
             // Failed, or reused an ancestor: the spare AVC was never made.
@@ -195,7 +207,11 @@ impl World {
         }
         self.av_mut(root).refcount += 1;
         self.vma_mut(vma).anon_vma = Some(av);
-        let avc = self.avcs.insert(Avc { vma, anon_vma: av });
+        let avc = self.avcs.insert(Avc {
+            born,
+            vma,
+            anon_vma: av,
+        });
         self.chain_add(vma, avc);
         self.tree_insert(avc);
         self.av_mut(parent_av).num_children += 1;

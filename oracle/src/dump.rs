@@ -3,7 +3,7 @@
 use slotmap::{Key, SecondaryMap, SlotMap};
 use smallvec::SmallVec;
 
-use crate::world::World;
+use crate::world::{Born, World};
 
 /// A short list, inline: most of a dump's lists hold a few entries, and a
 /// search dumps the world at every try.
@@ -83,12 +83,21 @@ pub struct Dump {
     pub live: LiveCounts,
 }
 
-/// Positions of an arena's keys in iteration order.
-fn positions<K: Key, V>(arena: &SlotMap<K, V>) -> SecondaryMap<K, usize> {
+/// An arena's keys in the order their objects were made: the order the
+/// C side lists live objects in, so that two equal worlds made alike dump
+/// alike, position for position.
+fn made_order<K: Key, V>(arena: &SlotMap<K, V>, born: impl Fn(&V) -> Born) -> Vec<K> {
+    let mut keys: Vec<(u64, K)> = arena.iter().map(|(k, v)| (born(v).0, k)).collect();
+    keys.sort_unstable_by_key(|&(b, _)| b);
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+/// Positions of an arena's keys, in `order`.
+fn positions<K: Key, V>(arena: &SlotMap<K, V>, order: &[K]) -> SecondaryMap<K, usize> {
     // (Room for every slot up front: grown by doubling, it would copy
     // itself at every dump.)
     let mut at = SecondaryMap::with_capacity(arena.capacity());
-    for (i, k) in arena.keys().enumerate() {
+    for (i, &k) in order.iter().enumerate() {
         at.insert(k, i);
     }
     at
@@ -104,9 +113,13 @@ fn reference<K: Key>(index: &SecondaryMap<K, usize>, k: Option<K>) -> Ref {
 
 impl World {
     pub fn dump(&self) -> Dump {
-        let vma_ix = positions(&self.vmas);
-        let av_ix = positions(&self.avs);
-        let avc_ix = positions(&self.avcs);
+        let vma_order = made_order(&self.vmas, |v| v.born);
+        let av_order = made_order(&self.avs, |a| a.born);
+        let avc_order = made_order(&self.avcs, |a| a.born);
+        let page_order = made_order(&self.pages, |p| p.born);
+        let vma_ix = positions(&self.vmas, &vma_order);
+        let av_ix = positions(&self.avs, &av_order);
+        let avc_ix = positions(&self.avcs, &avc_order);
         let avc_list = |keys: &mut dyn Iterator<Item = &crate::world::AvcKey>| -> Few<usize> {
             keys.filter_map(|&k| avc_ix.get(k).copied()).collect()
         };
@@ -126,9 +139,9 @@ impl World {
                 }
             })
             .collect();
-        let vmas = self
-            .vmas
-            .values()
+        let vmas = vma_order
+            .iter()
+            .map(|&k| &self.vmas[k])
             .map(|v| DumpVma {
                 mm: self.mms.get(v.mm).filter(|_| v.attached).map(|m| m.id),
                 start: v.start,
@@ -141,17 +154,17 @@ impl World {
                 attached: v.attached,
             })
             .collect();
-        let avcs = self
-            .avcs
-            .values()
+        let avcs = avc_order
+            .iter()
+            .map(|&k| &self.avcs[k])
             .map(|a| DumpAvc {
                 vma: reference(&vma_ix, Some(a.vma)),
                 anon_vma: reference(&av_ix, Some(a.anon_vma)),
             })
             .collect();
-        let anon_vmas = self
-            .avs
-            .values()
+        let anon_vmas = av_order
+            .iter()
+            .map(|&k| &self.avs[k])
             .map(|a| DumpAnonVma {
                 root: reference(&av_ix, Some(a.root)),
                 parent: reference(&av_ix, Some(a.parent)),
@@ -171,9 +184,9 @@ impl World {
                 }
             }
         }
-        let pages = self
-            .pages
+        let pages = page_order
             .iter()
+            .map(|&k| (k, &self.pages[k]))
             .map(|(k, p)| {
                 let mut mapped = mappers.remove(k).unwrap_or_default();
                 mapped.sort_unstable();

@@ -104,6 +104,7 @@ impl World {
             mms: Default::default(),
             mm_ids: Default::default(),
             next_mm_id: 1,
+            made: 0,
             vmas: Default::default(),
             avs: Default::default(),
             avcs: Default::default(),

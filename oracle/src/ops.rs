@@ -1,7 +1,7 @@
 //! The operations of docs/MODEL.md section 6. Operands are validated before
 //! anything is allocated; EINVAL leaves the world untouched.
 
-use crate::world::{Alloc, Avcs, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
+use crate::world::{Alloc, Avcs, Born, MmKey, Offsets, Page, PageKey, Vma, VmaKey, World};
 use crate::{Access, Behaviour, Site, Status, PAGE_SIZE, TASK_SIZE, VM_DONTCOPY, VM_WIPEONFORK};
 
 /// What an operation returns before the outcome is assembled.
@@ -36,6 +36,7 @@ impl World {
             return Ok(Status::Ok);
         }
         let vma = Vma {
+            born: Born::default(),
             mm,
             start,
             end: start + len,
@@ -53,9 +54,10 @@ impl World {
     }
 
     fn new_page(&mut self, vma: VmaKey, addr: u64) -> Alloc<()> {
-        self.attempt(Site::Page)?;
+        let born = self.attempt(Site::Page)?;
         let v = self.vma(vma);
         let page = Page {
+            born,
             anon_vma: v.anon_vma.expect("prepared before a page is added"),
             index: v.index_of(addr),
             mapcount: 1,
@@ -83,7 +85,7 @@ impl World {
         if lost_entry {
             if let Err(e) = self
                 .anon_vma_prepare(vma)
-                .and_then(|()| self.attempt(Site::Page))
+                .and_then(|()| self.attempt(Site::Page).map(drop))
             {
                 return done(Err(e));
             }

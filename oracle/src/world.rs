@@ -67,8 +67,21 @@ impl Clone for Mm {
 /// copy put back), and a clone then allocates nothing for them.
 pub(crate) type Avcs = SmallVec<[AvcKey; 4]>;
 
+/// When an object was made, by the world's count of objects made: a dump
+/// lists each arena's objects in that order, as the C side lists its live
+/// objects. Not part of the state: any two compare equal.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Born(pub(crate) u64);
+
+impl PartialEq for Born {
+    fn eq(&self, _: &Born) -> bool {
+        true
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Vma {
+    pub(crate) born: Born,
     pub(crate) mm: MmKey,
     pub(crate) start: u64,
     pub(crate) end: u64,
@@ -140,6 +153,7 @@ impl Offsets {
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AnonVma {
+    pub(crate) born: Born,
     pub(crate) root: AvKey,
     pub(crate) parent: AvKey,
     pub(crate) refcount: i64,
@@ -152,12 +166,14 @@ pub(crate) struct AnonVma {
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Avc {
+    pub(crate) born: Born,
     pub(crate) vma: VmaKey,
     pub(crate) anon_vma: AvKey,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Page {
+    pub(crate) born: Born,
     pub(crate) anon_vma: AvKey,
     pub(crate) index: u64,
     pub(crate) mapcount: i64,
@@ -172,6 +188,8 @@ pub struct World {
     pub(crate) mms: Watched<SlotMap<MmKey, Mm>>,
     pub(crate) mm_ids: Watched<BTreeMap<u32, MmKey>>,
     pub(crate) next_mm_id: u32,
+    /// Objects made so far ([`Born`]).
+    pub(crate) made: u64,
     pub(crate) vmas: Watched<SlotMap<VmaKey, Vma>>,
     pub(crate) avs: Watched<SlotMap<AvKey, AnonVma>>,
     pub(crate) avcs: Watched<SlotMap<AvcKey, Avc>>,
@@ -192,6 +210,7 @@ impl Clone for World {
             mms: self.mms.clone(),
             mm_ids: self.mm_ids.clone(),
             next_mm_id: self.next_mm_id,
+            made: self.made,
             vmas: self.vmas.clone(),
             avs: self.avs.clone(),
             avcs: self.avcs.clone(),
@@ -210,6 +229,7 @@ impl Clone for World {
         self.mms.clone_from(&source.mms);
         clone_map_from(&mut self.mm_ids, &source.mm_ids);
         self.next_mm_id = source.next_mm_id;
+        self.made = source.made;
         self.vmas.clone_from(&source.vmas);
         self.avs.clone_from(&source.avs);
         self.avcs.clone_from(&source.avcs);
@@ -251,9 +271,12 @@ impl World {
     accessors!(avc, avcs, AvcKey, Avc, "anon_vma_chain");
     accessors!(page, page_mut, pages, PageKey, Page, "page");
 
-    pub(crate) fn attempt(&mut self, site: Site) -> Alloc<()> {
+    /// An allocation attempt at `site`; the object it makes is born now
+    /// (whenever it goes into its arena), as the C side's is.
+    pub(crate) fn attempt(&mut self, site: Site) -> Alloc<Born> {
         if self.alloc.attempt(site) {
-            Ok(())
+            self.made += 1;
+            Ok(Born(self.made))
         } else {
             Err(Enomem)
         }
@@ -357,8 +380,8 @@ impl World {
     }
 
     pub(crate) fn alloc_vma(&mut self, vma: Vma) -> Alloc<VmaKey> {
-        self.attempt(Site::Vma)?;
-        Ok(self.vmas.insert(vma))
+        let born = self.attempt(Site::Vma)?;
+        Ok(self.vmas.insert(Vma { born, ..vma }))
     }
 
     /// A detached copy without a chain (vm_area_dup).

@@ -4,7 +4,8 @@ use rmap_ffi as ffi;
 
 use super::{Engine, Outcome, RaceRun, Saved, Site, Status, Teardown, TracePoint};
 use crate::check::snapshot::{
-    LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode, RawVma,
+    sort_tree, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode,
+    RawVma,
 };
 use crate::language::op::{Access, Advice, FailPlan, Op, Walker};
 use crate::language::race::{LateStore, Preemption, Race, Schedule, MAX_LATE};
@@ -183,21 +184,25 @@ fn convert(s: &ffi::Snapshot<'_>) -> RawSnapshot {
         anon_vmas: s
             .anon_vmas
             .iter()
-            .map(|a| RawAnonVma {
-                root: reference(a.root),
-                parent: reference(a.parent),
-                refcount: a.refcount,
-                num_children: a.num_children,
-                num_active_vmas: a.num_active_vmas,
-                degree: (a.has_degree != 0).then_some(a.degree),
-                tree: slice(s.tree, a.first_tree, a.nr_tree)
-                    .iter()
-                    .map(|n| RawTreeNode {
-                        avc: reference(n.avc),
-                        start: n.start,
-                        last: n.last,
-                    })
-                    .collect(),
+            .map(|a| {
+                let mut a = RawAnonVma {
+                    root: reference(a.root),
+                    parent: reference(a.parent),
+                    refcount: a.refcount,
+                    num_children: a.num_children,
+                    num_active_vmas: a.num_active_vmas,
+                    degree: (a.has_degree != 0).then_some(a.degree),
+                    tree: slice(s.tree, a.first_tree, a.nr_tree)
+                        .iter()
+                        .map(|n| RawTreeNode {
+                            avc: reference(n.avc),
+                            start: n.start,
+                            last: n.last,
+                        })
+                        .collect(),
+                };
+                sort_tree(&mut a.tree);
+                a
             })
             .collect(),
         pages: s

@@ -9,8 +9,8 @@ use super::{
     MAX_SERIAL_EXECUTIONS,
 };
 use crate::check::snapshot::{
-    canonical_hash, Few, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot,
-    RawTreeNode, RawVma,
+    canonical_hash, sort_tree, Few, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef,
+    RawSnapshot, RawTreeNode, RawVma,
 };
 use crate::engine::variant::Generation;
 use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
@@ -120,25 +120,29 @@ fn convert(d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
         anon_vmas: d
             .anon_vmas
             .iter()
-            .map(|a| RawAnonVma {
-                root: reference(a.root),
-                parent: reference(a.parent),
-                refcount: a.refcount,
-                num_children: a.num_children,
-                num_active_vmas: a.num_active_vmas,
-                degree: None,
-                tree: a
-                    .tree
-                    .iter()
-                    .map(|&avc| {
-                        let (start, last) = tree_key(&d, avc);
-                        RawTreeNode {
-                            avc: RawRef::Index(avc),
-                            start,
-                            last,
-                        }
-                    })
-                    .collect(),
+            .map(|a| {
+                let mut raw = RawAnonVma {
+                    root: reference(a.root),
+                    parent: reference(a.parent),
+                    refcount: a.refcount,
+                    num_children: a.num_children,
+                    num_active_vmas: a.num_active_vmas,
+                    degree: None,
+                    tree: a
+                        .tree
+                        .iter()
+                        .map(|&avc| {
+                            let (start, last) = tree_key(&d, avc);
+                            RawTreeNode {
+                                avc: RawRef::Index(avc),
+                                start,
+                                last,
+                            }
+                        })
+                        .collect(),
+                };
+                sort_tree(&mut raw.tree);
+                raw
             })
             .collect(),
         pages: d

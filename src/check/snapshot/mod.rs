@@ -80,6 +80,17 @@ pub struct RawTreeNode {
     pub last: u64,
 }
 
+/// Puts a raw tree in key order, ties by AVC: an engine's own order (an
+/// rbtree's shape, a list's) says nothing canonical, and two engines that
+/// made a state alike then report it alike (see `State::same_report`).
+pub fn sort_tree(tree: &mut [RawTreeNode]) {
+    let avc = |r: RawRef| match r {
+        RawRef::Index(i) => i,
+        _ => usize::MAX,
+    };
+    tree.sort_by_key(|n| (n.start, n.last, avc(n.avc)));
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawAnonVma {
     pub root: RawRef,
