@@ -125,3 +125,50 @@ fn equal_states_are_reported_alike_by_both_engines() {
     });
     assert!(equal > 500 && alike == equal, "{alike} of {equal} alike");
 }
+
+/// The oracle's `snapshot_unless`, which compares as it dumps, says what
+/// comparing a whole snapshot would, and otherwise gives that snapshot:
+/// nothing for the C side's report of an equal state, its own snapshot
+/// for one that differs in any single field (here: a VMA's end, an
+/// anon_vma's refcount, a page's mapcount, the last record dropped).
+#[test]
+fn the_oracle_compares_as_it_dumps_as_a_whole_snapshot_would() {
+    let (mut yes, mut no) = (0, 0);
+    common::each_corpus_state(variant::correct(), |at, c, o| {
+        let raw = c.snapshot();
+        let own = o.snapshot();
+        let expected = (own != raw).then(|| own.clone());
+        assert_eq!(o.snapshot_unless(&raw), expected, "{at}");
+        yes += usize::from(expected.is_none());
+        let mut changed = Vec::new();
+        if let Some(v) = raw.vmas.first() {
+            let mut r = raw.clone();
+            r.vmas[0].end = v.end + 0x1000;
+            changed.push(r);
+        }
+        if !raw.anon_vmas.is_empty() {
+            let mut r = raw.clone();
+            r.anon_vmas[0].refcount += 1;
+            changed.push(r);
+        }
+        if !raw.pages.is_empty() {
+            let mut r = raw.clone();
+            let last = r.pages.len() - 1;
+            r.pages[last].mapcount += 1;
+            changed.push(r);
+            let mut r = raw.clone();
+            r.pages.pop();
+            changed.push(r);
+        }
+        for r in changed {
+            assert_eq!(
+                o.snapshot_unless(&r).as_ref(),
+                Some(&own),
+                "{at}: a changed report taken as the oracle's"
+            );
+            no += 1;
+        }
+        true
+    });
+    assert!(yes > 500 && no > 1000, "{yes} alike, {no} changed");
+}

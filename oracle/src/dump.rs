@@ -111,8 +111,54 @@ fn reference<K: Key>(index: &SecondaryMap<K, usize>, k: Option<K>) -> Ref {
     }
 }
 
+/// Takes a dump one object at a time, in dump order: the processes, then
+/// each arena's objects (VMAs, AVCs, anon_vmas, pages). Each call may
+/// return false to stop the dump there (a comparison that met a
+/// difference).
+pub trait DumpSink {
+    fn mm(&mut self, m: DumpMm) -> bool;
+    fn vma(&mut self, v: DumpVma) -> bool;
+    fn avc(&mut self, a: DumpAvc) -> bool;
+    fn anon_vma(&mut self, a: DumpAnonVma) -> bool;
+    fn page(&mut self, p: DumpPage) -> bool;
+}
+
+impl DumpSink for Dump {
+    fn mm(&mut self, m: DumpMm) -> bool {
+        self.mms.push(m);
+        true
+    }
+    fn vma(&mut self, v: DumpVma) -> bool {
+        self.vmas.push(v);
+        true
+    }
+    fn avc(&mut self, a: DumpAvc) -> bool {
+        self.avcs.push(a);
+        true
+    }
+    fn anon_vma(&mut self, a: DumpAnonVma) -> bool {
+        self.anon_vmas.push(a);
+        true
+    }
+    fn page(&mut self, p: DumpPage) -> bool {
+        self.pages.push(p);
+        true
+    }
+}
+
 impl World {
     pub fn dump(&self) -> Dump {
+        let mut d = Dump {
+            live: self.live_counts(),
+            ..Dump::default()
+        };
+        self.dump_to(&mut d);
+        d
+    }
+
+    /// The dump, object by object, into `sink`; false where the sink
+    /// stopped it.
+    pub fn dump_to(&self, sink: &mut impl DumpSink) -> bool {
         let vma_order = made_order(&self.vmas, |v| v.born);
         let av_order = made_order(&self.avs, |a| a.born);
         let avc_order = made_order(&self.avcs, |a| a.born);
@@ -124,25 +170,19 @@ impl World {
             keys.filter_map(|&k| avc_ix.get(k).copied()).collect()
         };
 
-        let mms = self
-            .mm_ids
-            .values()
-            .map(|&mm| {
-                let m = self.mm(mm);
-                DumpMm {
-                    id: m.id,
-                    vmas: m
-                        .vmas
-                        .values()
-                        .filter_map(|&k| vma_ix.get(k).copied())
-                        .collect(),
-                }
-            })
-            .collect();
-        let vmas = vma_order
-            .iter()
-            .map(|&k| &self.vmas[k])
-            .map(|v| DumpVma {
+        for &mm in self.mm_ids.values() {
+            let m = self.mm(mm);
+            let vmas = m
+                .vmas
+                .values()
+                .filter_map(|&k| vma_ix.get(k).copied())
+                .collect();
+            if !sink.mm(DumpMm { id: m.id, vmas }) {
+                return false;
+            }
+        }
+        for v in vma_order.iter().map(|&k| &self.vmas[k]) {
+            let dumped = DumpVma {
                 mm: self.mms.get(v.mm).filter(|_| v.attached).map(|m| m.id),
                 start: v.start,
                 end: v.end,
@@ -152,28 +192,33 @@ impl World {
                 anon_vma: reference(&av_ix, v.anon_vma),
                 chain: avc_list(&mut v.chain.iter()),
                 attached: v.attached,
-            })
-            .collect();
-        let avcs = avc_order
-            .iter()
-            .map(|&k| &self.avcs[k])
-            .map(|a| DumpAvc {
+            };
+            if !sink.vma(dumped) {
+                return false;
+            }
+        }
+        for a in avc_order.iter().map(|&k| &self.avcs[k]) {
+            let dumped = DumpAvc {
                 vma: reference(&vma_ix, Some(a.vma)),
                 anon_vma: reference(&av_ix, Some(a.anon_vma)),
-            })
-            .collect();
-        let anon_vmas = av_order
-            .iter()
-            .map(|&k| &self.avs[k])
-            .map(|a| DumpAnonVma {
+            };
+            if !sink.avc(dumped) {
+                return false;
+            }
+        }
+        for a in av_order.iter().map(|&k| &self.avs[k]) {
+            let dumped = DumpAnonVma {
                 root: reference(&av_ix, Some(a.root)),
                 parent: reference(&av_ix, Some(a.parent)),
                 refcount: a.refcount,
                 num_children: a.num_children,
                 num_active_vmas: a.num_active_vmas,
                 tree: avc_list(&mut a.tree.iter()),
-            })
-            .collect();
+            };
+            if !sink.anon_vma(dumped) {
+                return false;
+            }
+        }
 
         let mut mappers: SecondaryMap<crate::world::PageKey, Few<(u32, u64)>> =
             SecondaryMap::with_capacity(self.pages.capacity());
@@ -184,30 +229,22 @@ impl World {
                 }
             }
         }
-        let pages = page_order
-            .iter()
-            .map(|&k| (k, &self.pages[k]))
-            .map(|(k, p)| {
-                let mut mapped = mappers.remove(k).unwrap_or_default();
-                mapped.sort_unstable();
-                DumpPage {
-                    anon_vma: reference(&av_ix, Some(p.anon_vma)),
-                    index: p.index,
-                    mapcount: p.mapcount,
-                    mappers: mapped,
-                    walk: self.rmap_walk(k),
-                }
-            })
-            .collect();
-
-        Dump {
-            mms,
-            vmas,
-            avcs,
-            anon_vmas,
-            pages,
-            live: self.live_counts(),
+        for &k in &page_order {
+            let p = &self.pages[k];
+            let mut mapped = mappers.remove(k).unwrap_or_default();
+            mapped.sort_unstable();
+            let dumped = DumpPage {
+                anon_vma: reference(&av_ix, Some(p.anon_vma)),
+                index: p.index,
+                mapcount: p.mapcount,
+                mappers: mapped,
+                walk: self.rmap_walk(k),
+            };
+            if !sink.page(dumped) {
+                return false;
+            }
         }
+        true
     }
 
     /// True if every object is as in `then`, under the same key, and so
@@ -226,7 +263,7 @@ impl World {
             && same(&self.pages, &then.pages)
     }
 
-    pub(crate) fn live_counts(&self) -> LiveCounts {
+    pub fn live_counts(&self) -> LiveCounts {
         LiveCounts {
             mm: self.mms.len() as u64,
             vma: self.vmas.len() as u64,

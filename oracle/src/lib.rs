@@ -16,7 +16,7 @@ mod vma_ops;
 mod watched;
 mod world;
 
-pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpVma, LiveCounts, Ref};
+pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpSink, DumpVma, LiveCounts, Ref};
 pub use steps::{Interruptible, Stepper};
 pub use world::World;
 

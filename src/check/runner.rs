@@ -566,23 +566,27 @@ fn reached(world: &mut dyn Engine, prev: &Option<Rc<State>>, i: usize) -> Option
 
 /// The reference's state, named (hashed, for a search that only hashes
 /// a state it has judged before) here, where a panic of the reference's
-/// shows as its own; unless it is reported exactly as the C side's
-/// state `like` (the two engines made it alike): its name is that one's.
+/// shows as its own; unless it would report exactly the C side's state
+/// `like` (the two engines made it alike): then it is that one.
 fn oracle_state(
     o: &mut Box<dyn Engine>,
     lazily: bool,
-    like: Option<&State>,
-) -> Result<State, String> {
+    like: Option<&Rc<State>>,
+) -> Result<Rc<State>, String> {
     guarded(|| {
-        let state = State::new(o.snapshot());
-        if like.is_some_and(|c| c.same_report(&state)) {
-            return state;
-        }
+        let raw = match like.and_then(|c| Some((c, c.raw()?))) {
+            Some((c, like)) => match o.snapshot_unless(like) {
+                None => return Rc::clone(c),
+                Some(raw) => raw,
+            },
+            None => o.snapshot(),
+        };
+        let state = State::new(raw);
         match lazily {
             true => _ = state.hash(),
             false => _ = state.canonical(),
         }
-        state
+        Rc::new(state)
     })
 }
 
@@ -760,10 +764,8 @@ pub(crate) fn step(
             reached(c, &carried.prev_c, i).unwrap_or_else(|| Rc::new(State::new(c.snapshot())));
         let snap_o = match reached(&mut **o, &carried.prev_o, i) {
             Some(state) => state,
-            None => Rc::new(
-                oracle_state(o, false, Some(&snap_c))
-                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-            ),
+            None => oracle_state(o, false, Some(&snap_c))
+                .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
         };
         // Both as the step before left them: their shapes compared
         // equal there.
@@ -774,6 +776,7 @@ pub(crate) fn step(
         if c_out.status != out.status
             || c_out.hits != out.hits
             || (!as_before
+                && !Rc::ptr_eq(&snap_c, &snap_o)
                 && !snap_c.same_report(&snap_o)
                 && snap_c.canonical().shape() != snap_o.canonical().shape())
         {
@@ -818,10 +821,8 @@ pub(crate) fn step(
             let saved_o = baseline.as_ref().and_then(|b| b.o.as_ref());
             let snap_o = match as_saved(&mut **o, saved_o, &carried.prev_o) {
                 Some(state) => state,
-                None => Rc::new(
-                    oracle_state(o, lazily, Some(&snap_c))
-                        .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
-                ),
+                None => oracle_state(o, lazily, Some(&snap_c))
+                    .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
             };
             (snap_c, Some(snap_o))
         }
@@ -896,7 +897,9 @@ pub(crate) fn step(
         let both_as_before = c_as_before && o_as_before;
         let same = !known
             && !both_as_before
-            && (snap_c.same_report(snap_o) || snap_c.canonical() == snap_o.canonical());
+            && (Rc::ptr_eq(&snap_c, snap_o)
+                || snap_c.same_report(snap_o)
+                || snap_c.canonical() == snap_o.canonical());
         if !known && !o_as_before && !same {
             run.invariants(i, Side::Oracle, snap_o.canonical())?;
         }
@@ -1055,6 +1058,11 @@ mod tests {
         fn snapshot(&mut self) -> RawSnapshot {
             self.count(|a| a.snapshots += 1);
             self.inner.snapshot()
+        }
+        fn snapshot_unless(&mut self, like: &RawSnapshot) -> Option<RawSnapshot> {
+            // (Comparing as it dumps is taking a snapshot too.)
+            self.count(|a| a.snapshots += 1);
+            self.inner.snapshot_unless(like)
         }
         fn hygiene(&mut self) -> Vec<String> {
             self.inner.hygiene()

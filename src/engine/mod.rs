@@ -10,6 +10,7 @@ pub mod build_failure;
 pub mod c;
 pub mod kernel_build;
 pub mod oracle;
+mod oracle_raw;
 pub mod variant;
 
 use std::any::Any;
@@ -308,6 +309,13 @@ pub trait Engine {
     }
     /// Every live object, as the engine sees it.
     fn snapshot(&mut self) -> RawSnapshot;
+
+    /// A snapshot, unless it would be `like` (then `None`). An engine that
+    /// can compare as it goes (the oracle) builds nothing for a state it
+    /// reports alike.
+    fn snapshot_unless(&mut self, like: &RawSnapshot) -> Option<RawSnapshot> {
+        Some(self.snapshot()).filter(|s| s != like)
+    }
     /// The processes and their VMA ranges (cheaper than a snapshot where
     /// the engine can do better).
     fn layout(&mut self) -> Layout {

@@ -4,14 +4,12 @@ use std::collections::HashSet;
 
 use rmap_oracle as oracle;
 
+use super::oracle_raw::{live_counts, raw_snapshot, snapshot_unless};
 use super::{
     Engine, Layout, Outcome, RaceJudge, RaceOrder, Saved, Serial, Site, Status, Teardown,
     MAX_SERIAL_EXECUTIONS,
 };
-use crate::check::snapshot::{
-    canonical_hash, sort_tree, Few, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef,
-    RawSnapshot, RawTreeNode, RawVma,
-};
+use crate::check::snapshot::{canonical_hash, RawSnapshot};
 use crate::engine::variant::Generation;
 use crate::language::op::{Access, Advice, FailPlan, Op, Step, Walker};
 
@@ -38,14 +36,6 @@ impl OracleEngine {
     }
 }
 
-fn reference(r: oracle::Ref) -> RawRef {
-    match r {
-        oracle::Ref::Null => RawRef::Null,
-        oracle::Ref::Live(i) => RawRef::Index(i),
-        oracle::Ref::Dangling => RawRef::Dangling,
-    }
-}
-
 fn site(s: oracle::Site) -> Site {
     match s {
         oracle::Site::Mm => Site::Mm,
@@ -53,110 +43,6 @@ fn site(s: oracle::Site) -> Site {
         oracle::Site::AnonVma => Site::AnonVma,
         oracle::Site::Avc => Site::Avc,
         oracle::Site::Page => Site::Page,
-    }
-}
-
-fn live_counts(l: oracle::LiveCounts) -> LiveCounts {
-    LiveCounts {
-        mm: l.mm,
-        vma: l.vma,
-        anon_vma: l.anon_vma,
-        avc: l.avc,
-        page: l.page,
-    }
-}
-
-/// The oracle keys every tree entry by its VMA's current range; the C side
-/// reports the key an entry was filed under. Both must agree.
-fn tree_key(d: &oracle::Dump, avc: usize) -> (u64, u64) {
-    let vma = d.avcs.get(avc).and_then(|a| match a.vma {
-        oracle::Ref::Live(v) => d.vmas.get(v),
-        _ => None,
-    });
-    match vma {
-        Some(v) => (
-            v.anon_pgoff,
-            (v.anon_pgoff + ((v.end - v.start) >> 12)).wrapping_sub(1),
-        ),
-        None => (0, 0),
-    }
-}
-
-fn convert(d: oracle::Dump, anon_pgoff: bool) -> RawSnapshot {
-    RawSnapshot {
-        mms: d
-            .mms
-            .iter()
-            .map(|m| RawMm {
-                id: m.id,
-                vmas: Few::from_slice(&m.vmas),
-                bad_entries: 0,
-            })
-            .collect(),
-        vmas: d
-            .vmas
-            .iter()
-            .map(|v| RawVma {
-                mm: v.mm.ok_or(RawRef::Null),
-                start: v.start,
-                end: v.end,
-                pgoff: v.pgoff,
-                anon_pgoff: anon_pgoff.then_some(v.anon_pgoff),
-                flags: v.flags,
-                attached: v.attached,
-                anon_vma: reference(v.anon_vma),
-                chain: v.chain.iter().map(|&a| RawRef::Index(a)).collect(),
-                chain_broken: false,
-            })
-            .collect(),
-        avcs: d
-            .avcs
-            .iter()
-            .map(|a| RawAvc {
-                vma: reference(a.vma),
-                anon_vma: reference(a.anon_vma),
-            })
-            .collect(),
-        anon_vmas: d
-            .anon_vmas
-            .iter()
-            .map(|a| {
-                let mut raw = RawAnonVma {
-                    root: reference(a.root),
-                    parent: reference(a.parent),
-                    refcount: a.refcount,
-                    num_children: a.num_children,
-                    num_active_vmas: a.num_active_vmas,
-                    degree: None,
-                    tree: a
-                        .tree
-                        .iter()
-                        .map(|&avc| {
-                            let (start, last) = tree_key(&d, avc);
-                            RawTreeNode {
-                                avc: RawRef::Index(avc),
-                                start,
-                                last,
-                            }
-                        })
-                        .collect(),
-                };
-                sort_tree(&mut raw.tree);
-                raw
-            })
-            .collect(),
-        pages: d
-            .pages
-            .iter()
-            .map(|p| RawPage {
-                anon_vma: reference(p.anon_vma),
-                index: p.index,
-                mapcount: p.mapcount,
-                mappers: Few::from_slice(&p.mappers),
-                walk: Few::from_slice(&p.walk),
-            })
-            .collect(),
-        live: live_counts(d.live),
     }
 }
 
@@ -245,7 +131,11 @@ impl Engine for OracleEngine {
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
-        convert(self.world.dump(), self.anon_pgoff)
+        raw_snapshot(&self.world, self.anon_pgoff)
+    }
+
+    fn snapshot_unless(&mut self, like: &RawSnapshot) -> Option<RawSnapshot> {
+        snapshot_unless(&self.world, self.anon_pgoff, like)
     }
 
     fn layout(&mut self) -> Layout {
@@ -434,7 +324,7 @@ impl Interleavings<'_, '_> {
     /// outcome).
     fn point(&self, world: &oracle::World, progress: &[Progress]) -> (u64, u32, Vec<u64>) {
         use std::hash::{Hash, Hasher};
-        let state = canonical_hash(&convert(world.dump(), self.anon_pgoff));
+        let state = canonical_hash(&raw_snapshot(world, self.anon_pgoff));
         let branches = progress
             .iter()
             .map(|p| match p {

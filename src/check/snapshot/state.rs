@@ -31,7 +31,7 @@ impl State {
     }
 
     pub fn canonical(&self) -> &Snapshot {
-        self.canonical.get_or_init(|| canonicalize(self.raw()))
+        self.canonical.get_or_init(|| canonicalize(self.reported()))
     }
 
     /// Whether both were reported exactly alike, by one engine or by the
@@ -41,7 +41,12 @@ impl State {
         matches!((&self.raw, &other.raw), (Some(a), Some(b)) if a == b)
     }
 
-    fn raw(&self) -> &RawSnapshot {
+    /// As the engine reported it (`None` for a state given named).
+    pub fn raw(&self) -> Option<&RawSnapshot> {
+        self.raw.as_ref()
+    }
+
+    fn reported(&self) -> &RawSnapshot {
         // (A state given named has its canonical form from the start.)
         self.raw
             .as_ref()
@@ -52,7 +57,7 @@ impl State {
     pub fn hash(&self) -> u64 {
         *self.hash.get_or_init(|| match self.canonical.get() {
             Some(snap) => state_hash(snap),
-            None => canonical_hash(self.raw()),
+            None => canonical_hash(self.reported()),
         })
     }
 
