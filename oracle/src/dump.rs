@@ -88,7 +88,10 @@ pub struct Dump {
 /// alike, position for position.
 fn made_order<K: Key, V>(arena: &SlotMap<K, V>, born: impl Fn(&V) -> Born) -> Vec<K> {
     let mut keys: Vec<(u64, K)> = arena.iter().map(|(k, v)| (born(v).0, k)).collect();
-    keys.sort_unstable_by_key(|&(b, _)| b);
+    // (Slots are handed out in order until one is reused.)
+    if !keys.is_sorted_by_key(|&(b, _)| b) {
+        keys.sort_unstable_by_key(|&(b, _)| b);
+    }
     keys.into_iter().map(|(_, k)| k).collect()
 }
 

@@ -88,7 +88,10 @@ pub fn sort_tree(tree: &mut [RawTreeNode]) {
         RawRef::Index(i) => i,
         _ => usize::MAX,
     };
-    tree.sort_by_key(|n| (n.start, n.last, avc(n.avc)));
+    let key = |n: &RawTreeNode| (n.start, n.last, avc(n.avc));
+    if !tree.is_sorted_by_key(key) {
+        tree.sort_by_key(key);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
