@@ -115,37 +115,30 @@ fn reference<K: Key>(index: &SecondaryMap<K, usize>, k: Option<K>) -> Ref {
 }
 
 /// Takes a dump one object at a time, in dump order: the processes, then
-/// each arena's objects (VMAs, AVCs, anon_vmas, pages). Each call may
-/// return false to stop the dump there (a comparison that met a
-/// difference).
+/// each arena's objects (VMAs, AVCs, anon_vmas, pages).
 pub trait DumpSink {
-    fn mm(&mut self, m: DumpMm) -> bool;
-    fn vma(&mut self, v: DumpVma) -> bool;
-    fn avc(&mut self, a: DumpAvc) -> bool;
-    fn anon_vma(&mut self, a: DumpAnonVma) -> bool;
-    fn page(&mut self, p: DumpPage) -> bool;
+    fn mm(&mut self, m: DumpMm);
+    fn vma(&mut self, v: DumpVma);
+    fn avc(&mut self, a: DumpAvc);
+    fn anon_vma(&mut self, a: DumpAnonVma);
+    fn page(&mut self, p: DumpPage);
 }
 
 impl DumpSink for Dump {
-    fn mm(&mut self, m: DumpMm) -> bool {
+    fn mm(&mut self, m: DumpMm) {
         self.mms.push(m);
-        true
     }
-    fn vma(&mut self, v: DumpVma) -> bool {
+    fn vma(&mut self, v: DumpVma) {
         self.vmas.push(v);
-        true
     }
-    fn avc(&mut self, a: DumpAvc) -> bool {
+    fn avc(&mut self, a: DumpAvc) {
         self.avcs.push(a);
-        true
     }
-    fn anon_vma(&mut self, a: DumpAnonVma) -> bool {
+    fn anon_vma(&mut self, a: DumpAnonVma) {
         self.anon_vmas.push(a);
-        true
     }
-    fn page(&mut self, p: DumpPage) -> bool {
+    fn page(&mut self, p: DumpPage) {
         self.pages.push(p);
-        true
     }
 }
 
@@ -159,9 +152,8 @@ impl World {
         d
     }
 
-    /// The dump, object by object, into `sink`; false where the sink
-    /// stopped it.
-    pub fn dump_to(&self, sink: &mut impl DumpSink) -> bool {
+    /// The dump, object by object, into `sink`.
+    pub fn dump_to(&self, sink: &mut impl DumpSink) {
         let vma_order = made_order(&self.vmas, |v| v.born);
         let av_order = made_order(&self.avs, |a| a.born);
         let avc_order = made_order(&self.avcs, |a| a.born);
@@ -180,9 +172,7 @@ impl World {
                 .values()
                 .filter_map(|&k| vma_ix.get(k).copied())
                 .collect();
-            if !sink.mm(DumpMm { id: m.id, vmas }) {
-                return false;
-            }
+            sink.mm(DumpMm { id: m.id, vmas });
         }
         for v in vma_order.iter().map(|&k| &self.vmas[k]) {
             let dumped = DumpVma {
@@ -196,18 +186,14 @@ impl World {
                 chain: avc_list(&mut v.chain.iter()),
                 attached: v.attached,
             };
-            if !sink.vma(dumped) {
-                return false;
-            }
+            sink.vma(dumped);
         }
         for a in avc_order.iter().map(|&k| &self.avcs[k]) {
             let dumped = DumpAvc {
                 vma: reference(&vma_ix, Some(a.vma)),
                 anon_vma: reference(&av_ix, Some(a.anon_vma)),
             };
-            if !sink.avc(dumped) {
-                return false;
-            }
+            sink.avc(dumped);
         }
         for a in av_order.iter().map(|&k| &self.avs[k]) {
             let dumped = DumpAnonVma {
@@ -218,9 +204,7 @@ impl World {
                 num_active_vmas: a.num_active_vmas,
                 tree: avc_list(&mut a.tree.iter()),
             };
-            if !sink.anon_vma(dumped) {
-                return false;
-            }
+            sink.anon_vma(dumped);
         }
 
         let mut mappers: SecondaryMap<crate::world::PageKey, Few<(u32, u64)>> =
@@ -243,11 +227,8 @@ impl World {
                 mappers: mapped,
                 walk: self.rmap_walk(k),
             };
-            if !sink.page(dumped) {
-                return false;
-            }
+            sink.page(dumped);
         }
-        true
     }
 
     /// True if every object is as in `then`, under the same key, and so

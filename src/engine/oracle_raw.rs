@@ -171,39 +171,38 @@ impl Compare<'_> {
         record: T,
         list: impl Fn(&RawSnapshot) -> &[T],
         push: impl FnOnce(&mut RawSnapshot, T),
-    ) -> bool {
+    ) {
         if self.built.is_none() {
             if list(self.like).get(self.seen[at]) == Some(&record) {
                 self.seen[at] += 1;
-                return true;
+                return;
             }
             self.built = Some(self.so_far());
         }
         if let Some(built) = &mut self.built {
             push(built, record);
         }
-        true
     }
 }
 
 impl oracle::DumpSink for Compare<'_> {
-    fn mm(&mut self, m: oracle::DumpMm) -> bool {
+    fn mm(&mut self, m: oracle::DumpMm) {
         let m = self.records.mm(m);
         self.next(0, m, |s| &s.mms, |s, m| s.mms.push(m))
     }
-    fn vma(&mut self, v: oracle::DumpVma) -> bool {
+    fn vma(&mut self, v: oracle::DumpVma) {
         let v = self.records.vma(v);
         self.next(1, v, |s| &s.vmas, |s, v| s.vmas.push(v))
     }
-    fn avc(&mut self, a: oracle::DumpAvc) -> bool {
+    fn avc(&mut self, a: oracle::DumpAvc) {
         let a = self.records.avc(a);
         self.next(2, a, |s| &s.avcs, |s, a| s.avcs.push(a))
     }
-    fn anon_vma(&mut self, a: oracle::DumpAnonVma) -> bool {
+    fn anon_vma(&mut self, a: oracle::DumpAnonVma) {
         let a = self.records.anon_vma(a);
         self.next(3, a, |s| &s.anon_vmas, |s, a| s.anon_vmas.push(a))
     }
-    fn page(&mut self, p: oracle::DumpPage) -> bool {
+    fn page(&mut self, p: oracle::DumpPage) {
         let p = self.records.page(p);
         self.next(4, p, |s| &s.pages, |s, p| s.pages.push(p))
     }
