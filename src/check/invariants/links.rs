@@ -2,10 +2,17 @@
 
 use super::*;
 
+/// The anon_vmas whose trees hold one AVC.
+type Homes = smallvec::SmallVec<[usize; 1]>;
+
 pub(super) fn check_chains_and_trees(c: &mut Checker) {
     let s = c.snap;
-    // Where each chain entry (VMA, position) is filed in the trees.
-    let mut filed: FxHashMap<AvcRef, Vec<usize>> = FxHashMap::default();
+    // Where each chain entry (VMA, position) is filed in the trees: once,
+    // in a correct world. (Sized up front: grown from nothing, the map
+    // was a good part of the check.)
+    let entries = s.anon_vmas.iter().map(|a| a.tree.len()).sum();
+    let mut filed: FxHashMap<AvcRef, Homes> =
+        FxHashMap::with_capacity_and_hasher(entries, Default::default());
     for (i, a) in s.anon_vmas.iter().enumerate() {
         for t in &a.tree {
             filed.entry(t.avc).or_default().push(i);
@@ -70,7 +77,7 @@ pub(super) fn check_one_chain(
     c: &mut Checker,
     r: VmaRef,
     v: &VmaState,
-    filed: &FxHashMap<AvcRef, Vec<usize>>,
+    filed: &FxHashMap<AvcRef, Homes>,
 ) {
     let s = c.snap;
     // Formatted only when a message needs it (Display, not a String).
@@ -118,7 +125,7 @@ pub(super) fn check_one_chain(
             );
         }
         seen.push(e.anon_vma);
-        let homes = filed.get(&me).map(Vec::as_slice).unwrap_or(&[]);
+        let homes = filed.get(&me).map(Homes::as_slice).unwrap_or(&[]);
         let want = c.live_av(e.anon_vma);
         if homes.len() != 1 || Some(homes[0]) != want {
             let homes: Vec<String> = homes.iter().map(|h| format!("av{h}")).collect();
