@@ -34,9 +34,8 @@ impl State {
         self.canonical.get_or_init(|| canonicalize(self.reported()))
     }
 
-    /// Whether both were reported exactly alike, by one engine or by the
-    /// two (so their canonical forms are equal too); false for a state
-    /// given named.
+    /// Whether both were reported by an engine exactly alike (so their
+    /// canonical forms are equal too); false for a state given named.
     pub fn same_report(&self, other: &State) -> bool {
         matches!((&self.raw, &other.raw), (Some(a), Some(b)) if a == b)
     }
