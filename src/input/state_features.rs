@@ -9,7 +9,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::check::snapshot::{AvRef, Snapshot};
+use crate::check::snapshot::{AvRef, Keyed, Snapshot};
 
 fn key(feature: impl Hash) -> u64 {
     let mut h = rustc_hash::FxHasher::default();

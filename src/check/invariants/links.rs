@@ -1,70 +1,55 @@
 //! Chains, interval trees and sharing: the rules about links.
 
 use super::*;
-
-/// The anon_vmas whose trees hold one AVC.
-type Homes = smallvec::SmallVec<[usize; 1]>;
+use crate::check::snapshot::Keyed;
 
 pub(super) fn check_chains_and_trees(c: &mut Checker) {
-    let s = c.snap;
-    // Where each chain entry (VMA, position) is filed in the trees: once,
-    // in a correct world. (Sized up front: grown from nothing, the map
-    // was a good part of the check.)
-    let entries = s.anon_vmas.iter().map(|a| a.tree.len()).sum();
-    let mut filed: FxHashMap<AvcRef, Homes> =
-        FxHashMap::with_capacity_and_hasher(entries, Default::default());
-    for (i, a) in s.anon_vmas.iter().enumerate() {
-        for t in &a.tree {
-            filed.entry(t.avc).or_default().push(i);
-        }
+    let s = c.raw;
+    for (v, r, vma) in c.held() {
+        check_one_chain(c, v, r, vma);
     }
 
-    for (r, v) in s.vmas() {
-        check_one_chain(c, r, v, &filed);
-    }
-
+    // Each tree entry is an AVC of a live VMA, keyed as that VMA is now.
+    // (Every AVC in the report is named: on the first chain place that
+    // holds it, else stray; anything else is freed or not an AVC.)
     for (i, a) in s.anon_vmas.iter().enumerate() {
         for t in &a.tree {
-            let AvcRef::OnChain { vma, pos } = t.avc else {
-                if !matches!(t.avc, AvcRef::Dangling | AvcRef::Foreign) {
-                    c.fail(
-                        "tree.member",
-                        format!(
-                            "anon_vma av{i}: tree holds {} which is on no VMA's chain",
-                            t.avc
-                        ),
-                    );
-                }
+            let RawRef::Index(avc) = t.avc else { continue };
+            let Some(&home) = c.at.home.get(avc) else {
                 continue;
             };
-            let Some(v) = s.vma(vma) else {
+            let Some((v, _)) = home else {
                 c.fail(
                     "tree.member",
-                    format!("anon_vma av{i}: tree entry of VMA {vma}, which is gone"),
+                    format!(
+                        "anon_vma av{i}: tree holds {} which is on no VMA's chain",
+                        c.at.avc(t.avc)
+                    ),
                 );
                 continue;
             };
-            if matches!(vma, VmaRef::Detached(_)) {
+            let name = c.at.vma_ref[v];
+            if matches!(name, VmaRef::Detached(_)) {
                 c.fail(
                     "tree.member",
-                    format!("anon_vma av{i}: tree entry of detached VMA {vma}"),
+                    format!("anon_vma av{i}: tree entry of detached VMA {name}"),
                 );
             }
-            if v.chain.get(pos as usize).map(|e| e.anon_vma) != Some(AvRef::Id(i as u32)) {
+            if c.av(s.avcs[avc].anon_vma) != AvRef::Id(i as u32) {
                 c.fail(
                     "tree.member",
                     format!(
                         "anon_vma av{i}: tree holds AVC {} which points at another anon_vma",
-                        t.avc
+                        c.at.avc(t.avc)
                     ),
                 );
             }
-            let (start, last) = v.key();
+            let (start, last) = s.vmas[v].key();
             if (t.start, t.last) != (start, last) {
                 c.fail(
                     "tree.member",
                     format!(
-                        "anon_vma av{i}: AVC of VMA {vma} filed at pgoff {:#x}-{:#x}, but the VMA now covers {start:#x}-{last:#x}",
+                        "anon_vma av{i}: AVC of VMA {name} filed at pgoff {:#x}-{:#x}, but the VMA now covers {start:#x}-{last:#x}",
                         t.start, t.last
                     ),
                 );
@@ -73,46 +58,37 @@ pub(super) fn check_chains_and_trees(c: &mut Checker) {
     }
 }
 
-pub(super) fn check_one_chain(
-    c: &mut Checker,
-    r: VmaRef,
-    v: &VmaState,
-    filed: &FxHashMap<AvcRef, Homes>,
-) {
-    let s = c.snap;
-    // Formatted only when a message needs it (Display, not a String).
-    let name = r;
-    if v.anon_vma == AvRef::Null {
-        if !v.chain.is_empty() {
+/// The rules on VMA `v` (named `name`)'s chain.
+fn check_one_chain(c: &mut Checker, v: usize, name: VmaRef, vma: &RawVma) {
+    let s = c.raw;
+    let own = c.av(vma.anon_vma);
+    if own == AvRef::Null {
+        if !vma.chain.is_empty() {
             c.fail(
                 "chain.own",
                 format!(
                     "vma {name}: unfaulted but its chain has {} AVC(s)",
-                    v.chain.len()
+                    vma.chain.len()
                 ),
             );
         }
         return;
     }
-    if !v.chain.iter().any(|e| e.anon_vma == v.anon_vma) {
+    if !vma.chain.iter().any(|&e| c.entry(e).anon_vma == own) {
         c.fail(
             "chain.own",
             format!(
-                "vma {name}: anon_vma {} but no AVC links it (chain has {})",
-                v.anon_vma,
-                v.chain.len()
+                "vma {name}: anon_vma {own} but no AVC links it (chain has {})",
+                vma.chain.len()
             ),
         );
     }
     // Chains are short: plain vectors beat hashing here.
-    let mut seen: Vec<AvRef> = Vec::with_capacity(v.chain.len());
+    let mut seen: Vec<AvRef> = Vec::with_capacity(vma.chain.len());
     let mut roots: Vec<AvRef> = Vec::new();
-    for (pos, e) in v.chain.iter().enumerate() {
-        let me = AvcRef::OnChain {
-            vma: r,
-            pos: pos as u32,
-        };
-        if e.vma != r {
+    for (pos, &link) in vma.chain.iter().enumerate() {
+        let e = c.entry(link);
+        if e.vma != name {
             c.fail(
                 "chain.avc",
                 format!("vma {name}: chain entry {pos} points at VMA {}", e.vma),
@@ -125,7 +101,14 @@ pub(super) fn check_one_chain(
             );
         }
         seen.push(e.anon_vma);
-        let homes = filed.get(&me).map(Homes::as_slice).unwrap_or(&[]);
+        // The trees that file the AVC this place names (none when the
+        // AVC is named by an earlier place).
+        let homes = match link {
+            RawRef::Index(a) if c.at.home.get(a) == Some(&Some((v, pos as u32))) => {
+                c.at.filed[a].as_slice()
+            }
+            _ => &[],
+        };
         let want = c.live_av(e.anon_vma);
         if homes.len() != 1 || Some(homes[0]) != want {
             let homes: Vec<String> = homes.iter().map(|h| format!("av{h}")).collect();
@@ -139,14 +122,15 @@ pub(super) fn check_one_chain(
             );
         }
         if let Some(a) = want {
-            if !roots.contains(&s.anon_vmas[a].root) {
-                roots.push(s.anon_vmas[a].root);
+            let root = c.av(s.anon_vmas[a].root);
+            if !roots.contains(&root) {
+                roots.push(root);
             }
         }
     }
     for &linked in &seen {
         let Some(a) = c.live_av(linked) else { continue };
-        let parent = s.anon_vmas[a].parent;
+        let parent = c.av(s.anon_vmas[a].parent);
         if parent != linked && c.live_av(parent).is_some() && !seen.contains(&parent) {
             c.fail(
                 "chain.ancestors",
@@ -164,8 +148,8 @@ pub(super) fn check_one_chain(
 }
 
 /// The anon_vmas a VMA is linked to, as a set.
-pub(super) fn link_set(v: &VmaState) -> Vec<AvRef> {
-    let mut set: Vec<AvRef> = v.chain.iter().map(|e| e.anon_vma).collect();
+fn link_set(c: &Checker, v: &RawVma) -> Vec<AvRef> {
+    let mut set: Vec<AvRef> = v.chain.iter().map(|&e| c.entry(e).anon_vma).collect();
     set.sort_unstable();
     set.dedup();
     set
@@ -175,10 +159,9 @@ pub(super) fn link_set(v: &VmaState) -> Vec<AvRef> {
 /// reuse rule and the neighbour rule of `__anon_vma_prepare` establish,
 /// and what merges rely on; docs/CONTRACTS.md).
 pub(super) fn check_sharing(c: &mut Checker) {
-    let s = c.snap;
-    let mut first: Vec<Option<(VmaRef, &VmaState)>> = vec![None; s.anon_vmas.len()];
-    for (r, v) in s.vmas() {
-        let Some(i) = c.live_av(v.anon_vma) else {
+    let mut first: Vec<Option<(VmaRef, &RawVma)>> = vec![None; c.raw.anon_vmas.len()];
+    for (_, r, v) in c.held() {
+        let Some(i) = c.live_av(c.av(v.anon_vma)) else {
             continue;
         };
         let Some((r0, v0)) = first[i] else {
@@ -196,22 +179,20 @@ pub(super) fn check_sharing(c: &mut Checker) {
                     "anon_vma av{i} is the anon_vma of vma {r0} and of vma {r}, in another process"
                 ),
             );
-        } else if link_set(v0) != link_set(v) {
-            let show = |v: &VmaState| {
-                link_set(v)
+        } else if link_set(c, v0) != link_set(c, v) {
+            let show = |v: &RawVma| {
+                link_set(c, v)
                     .iter()
                     .map(AvRef::to_string)
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            c.fail(
-                "share.same_links",
-                format!(
-                    "anon_vma av{i} is the anon_vma of vma {r0} (linked to [{}]) and of vma {r} (linked to [{}])",
-                    show(v0),
-                    show(v)
-                ),
+            let detail = format!(
+                "anon_vma av{i} is the anon_vma of vma {r0} (linked to [{}]) and of vma {r} (linked to [{}])",
+                show(v0),
+                show(v)
             );
+            c.fail("share.same_links", detail);
         }
     }
 }

@@ -1,17 +1,23 @@
-//! The rules every correct world obeys (KERNEL-SPEC.md section 8), checked on
-//! a canonical snapshot. One implementation serves both engines.
+//! The rules every correct world obeys (KERNEL-SPEC.md section 8). They
+//! read a raw report by the engine's own numbers (`index`); a canonical
+//! snapshot is read as the report it stands for. One implementation
+//! serves both engines and both forms.
 
 use rustc_hash::FxHashMap;
 use std::fmt;
 
-use crate::check::snapshot::{AvRef, AvcRef, Snapshot, VmaRef, VmaState};
+use crate::check::snapshot::{
+    canonicalize, AvRef, ChainEntry, RawRef, RawSnapshot, RawVma, Snapshot, VmaRef,
+};
 
+mod index;
 mod links;
 mod objects;
 mod pages;
 #[cfg(test)]
 mod tests;
 
+use index::Index;
 use links::{check_chains_and_trees, check_sharing};
 use objects::{check_counters, check_forest, check_references};
 use pages::{check_anon_pgoff, check_pages};
@@ -62,14 +68,15 @@ pub fn describe(rule: &str) -> Option<&'static str> {
 }
 
 struct Checker<'a> {
-    snap: &'a Snapshot,
+    raw: &'a RawSnapshot,
+    at: &'a Index,
     out: Vec<Violation>,
     /// When counting (benchmarks): instances each rule examined, by its
     /// position in [`RULES`].
     examined: Option<&'a mut [u64]>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn fail(&mut self, rule: &'static str, detail: String) {
         self.out.push(Violation { rule, detail });
     }
@@ -83,31 +90,119 @@ impl Checker<'_> {
         }
     }
 
+    /// An anon_vma reference, anon_vmas numbered by their place.
+    fn av(&self, r: RawRef) -> AvRef {
+        index::av(self.raw, r)
+    }
+
     fn live_av(&self, r: AvRef) -> Option<usize> {
         match r {
-            AvRef::Id(i) if (i as usize) < self.snap.anon_vmas.len() => Some(i as usize),
+            AvRef::Id(i) if (i as usize) < self.raw.anon_vmas.len() => Some(i as usize),
             _ => None,
         }
     }
+
+    /// The chain entry that chain reference `c` stands for.
+    fn entry(&self, c: RawRef) -> ChainEntry {
+        index::entry(self.raw, self.at, c)
+    }
+
+    /// Every VMA a process lists, with its number and name, in the
+    /// canonical order (processes by id, VMAs by address).
+    fn held(&self) -> impl Iterator<Item = (usize, VmaRef, &'a RawVma)> + 'a {
+        let raw = self.raw;
+        raw.mms.iter().flat_map(move |m| {
+            m.vmas.iter().filter_map(move |&v| {
+                let vma = raw.vmas.get(v)?;
+                let name = VmaRef::InMm {
+                    mm: m.id,
+                    start: vma.start,
+                };
+                Some((v, name, vma))
+            })
+        })
+    }
+
+    /// The VMA of process `mm` that contains `addr`.
+    fn vma_at(&self, mm: u32, addr: u64) -> Option<&'a RawVma> {
+        let raw = self.raw;
+        let m = raw.mms.binary_search_by_key(&mm, |m| m.id).ok()?;
+        let listed = &raw.mms[m].vmas;
+        let start = |v: usize| raw.vmas.get(v).map_or(u64::MAX, |v| v.start);
+        let i = listed
+            .partition_point(|&v| start(v) <= addr)
+            .checked_sub(1)?;
+        raw.vmas.get(listed[i]).filter(|v| addr < v.end)
+    }
 }
 
-/// All violations in `snap`, most fundamental first.
+/// All violations in `snap`, most fundamental first, its objects named
+/// canonically.
 pub fn check(snap: &Snapshot) -> Vec<Violation> {
-    run_checks(Checker {
-        snap,
-        out: Vec::new(),
-        examined: None,
+    let raw = index::reported(snap);
+    with_index(&raw, |at| {
+        run_checks(Checker {
+            raw: &raw,
+            at,
+            out: Vec::new(),
+            examined: None,
+        })
     })
 }
 
 /// [`check`], counting into `examined` (indexed like [`RULES`]) how many
 /// instances each rule looked at: which rules a corpus exercises.
 pub fn check_counted(snap: &Snapshot, examined: &mut [u64]) -> Vec<Violation> {
-    run_checks(Checker {
-        snap,
-        out: Vec::new(),
-        examined: Some(examined),
+    let raw = index::reported(snap);
+    with_index(&raw, |at| {
+        run_checks(Checker {
+            raw: &raw,
+            at,
+            out: Vec::new(),
+            examined: Some(examined),
+        })
     })
+}
+
+/// Whether `raw` obeys every rule: exactly when [`check`] of its
+/// canonical form finds nothing. A report that names its objects apart
+/// (every engine's, in practice) is judged as it is, without naming it
+/// canonically or building anything; another is named first.
+pub fn holds(raw: &RawSnapshot) -> bool {
+    match check_as_reported(raw) {
+        Some(violations) => violations.is_empty(),
+        None => check(&canonicalize(raw)).is_empty(),
+    }
+}
+
+/// The violations in `raw` read as it is, where it names its objects
+/// apart (`None` otherwise): the rules [`check`] of its canonical form
+/// breaks, each as often, but with anon_vmas numbered by their place in
+/// the report and in the report's order.
+pub fn check_as_reported(raw: &RawSnapshot) -> Option<Vec<Violation>> {
+    index::names_apart(raw).then(|| {
+        with_index(raw, |at| {
+            run_checks(Checker {
+                raw,
+                at,
+                out: Vec::new(),
+                examined: None,
+            })
+        })
+    })
+}
+
+thread_local! {
+    /// The lists an index fills, kept for the next (a checked step makes one).
+    static SPARE: std::cell::RefCell<Index> = std::cell::RefCell::default();
+}
+
+fn with_index<T>(raw: &RawSnapshot, f: impl FnOnce(&Index) -> T) -> T {
+    let mut at = SPARE.with(|spare| spare.take());
+    at.fill(raw);
+    let out = f(&at);
+    SPARE.with(|spare| spare.replace(at));
+    out
 }
 
 fn run_checks(mut c: Checker) -> Vec<Violation> {
@@ -127,31 +222,32 @@ fn count_instances(c: &mut Checker) {
     if c.examined.is_none() {
         return;
     }
-    let s = c.snap;
-    let vmas = s.vmas().count();
-    let links: usize = s.vmas().map(|(_, v)| v.chain.len()).sum();
+    let s = c.raw;
+    let vmas = c.held().count();
+    let links: usize = c.held().map(|(_, _, v)| v.chain.len()).sum();
     let tree: usize = s.anon_vmas.iter().map(|a| a.tree.len()).sum();
-    let objects = vmas + s.detached.len() + s.anon_vmas.len() + s.pages.len();
+    let objects = vmas + c.at.detached.len() + s.anon_vmas.len() + s.pages.len();
     let non_roots = s
         .anon_vmas
         .iter()
         .enumerate()
-        .filter(|(i, a)| a.parent != AvRef::Id(*i as u32))
+        .filter(|(i, a)| c.av(a.parent) != AvRef::Id(*i as u32))
         .count();
-    let multi = s.vmas().filter(|(_, v)| v.chain.len() > 1).count();
-    let with_parent = s
-        .vmas()
-        .flat_map(|(_, v)| v.chain.iter())
-        .filter(|e| match c.live_av(e.anon_vma) {
-            Some(a) => s.anon_vmas[a].parent != e.anon_vma,
+    let multi = c.held().filter(|(_, _, v)| v.chain.len() > 1).count();
+    let with_parent = c
+        .held()
+        .flat_map(|(_, _, v)| v.chain.iter())
+        .map(|&e| c.entry(e).anon_vma)
+        .filter(|&e| match c.live_av(e) {
+            Some(a) => c.av(s.anon_vmas[a].parent) != e,
             None => false,
         })
         .count();
     // Pairs of VMAs that use one anon_vma, in one process and across.
     let mut users: FxHashMap<AvRef, Vec<u32>> = FxHashMap::default();
-    for (r, v) in s.vmas() {
-        if let (VmaRef::InMm { mm, .. }, AvRef::Id(_)) = (r, v.anon_vma) {
-            users.entry(v.anon_vma).or_default().push(mm);
+    for (_, r, v) in c.held() {
+        if let (VmaRef::InMm { mm, .. }, AvRef::Id(_)) = (r, c.av(v.anon_vma)) {
+            users.entry(c.av(v.anon_vma)).or_default().push(mm);
         }
     }
     let (mut pairs, mut same_mm) = (0, 0);
@@ -165,6 +261,8 @@ fn count_instances(c: &mut Checker) {
     }
     let counters = s.anon_vmas.len();
     let degree = s.anon_vmas.iter().filter(|a| a.degree.is_some()).count();
+    let mappers = s.pages.iter().map(|p| p.mappers.len()).sum();
+    let anon_pgoffs = c.held().filter(|(_, _, v)| v.anon_pgoff.is_some()).count();
     for (rule, n) in [
         ("ref.dangling", objects + links + tree),
         ("leak", objects),
@@ -182,12 +280,9 @@ fn count_instances(c: &mut Checker) {
         ("share.one_mm", pairs),
         ("share.same_links", same_mm),
         ("page.mapcount", s.pages.len()),
-        ("page.linked", s.pages.iter().map(|p| p.mappers.len()).sum()),
+        ("page.linked", mappers),
         ("rmap.complete", s.pages.len()),
-        (
-            "vma.anon_pgoff",
-            s.vmas().filter(|(_, v)| v.anon_pgoff.is_some()).count(),
-        ),
+        ("vma.anon_pgoff", anon_pgoffs),
     ] {
         c.examine(rule, n);
     }

@@ -11,7 +11,7 @@ pub(super) fn is_bad_vma(r: VmaRef) -> bool {
 }
 
 pub(super) fn check_references(c: &mut Checker) {
-    let s = c.snap;
+    let s = c.raw;
     for mm in &s.mms {
         if mm.bad_entries > 0 {
             c.fail(
@@ -23,17 +23,16 @@ pub(super) fn check_references(c: &mut Checker) {
             );
         }
     }
-    for (r, v) in s.vmas() {
-        if is_bad_av(v.anon_vma) {
-            c.fail(
-                "ref.dangling",
-                format!("vma {r}: anon_vma is {}", v.anon_vma),
-            );
+    for (_, r, v) in c.held() {
+        let own = c.av(v.anon_vma);
+        if is_bad_av(own) {
+            c.fail("ref.dangling", format!("vma {r}: anon_vma is {own}"));
         }
         if v.chain_broken
-            || v.chain
-                .iter()
-                .any(|e| is_bad_av(e.anon_vma) || is_bad_vma(e.vma))
+            || v.chain.iter().any(|&e| {
+                let e = c.entry(e);
+                is_bad_av(e.anon_vma) || is_bad_vma(e.vma)
+            })
         {
             c.fail(
                 "ref.dangling",
@@ -42,19 +41,18 @@ pub(super) fn check_references(c: &mut Checker) {
         }
     }
     for (i, a) in s.anon_vmas.iter().enumerate() {
-        if is_bad_av(a.root)
-            || is_bad_av(a.parent)
-            || a.root == AvRef::Null
-            || a.parent == AvRef::Null
-        {
+        let (root, parent) = (c.av(a.root), c.av(a.parent));
+        if is_bad_av(root) || is_bad_av(parent) || root == AvRef::Null || parent == AvRef::Null {
             c.fail(
                 "ref.dangling",
-                format!("anon_vma av{i}: root {} parent {}", a.root, a.parent),
+                format!("anon_vma av{i}: root {root} parent {parent}"),
             );
         }
+        // (Every AVC in the report has a canonical name, on a chain or
+        // stray; anything else is freed or not an AVC.)
         if a.tree
             .iter()
-            .any(|t| matches!(t.avc, AvcRef::Dangling | AvcRef::Foreign))
+            .any(|t| !matches!(t.avc, RawRef::Index(a) if a < s.avcs.len()))
         {
             c.fail(
                 "ref.dangling",
@@ -63,10 +61,11 @@ pub(super) fn check_references(c: &mut Checker) {
         }
     }
     for p in &s.pages {
-        if is_bad_av(p.anon_vma) || p.anon_vma == AvRef::Null {
+        let av = c.av(p.anon_vma);
+        if is_bad_av(av) || av == AvRef::Null {
             c.fail(
                 "ref.dangling",
-                format!("page index {:#x}: anon_vma is {}", p.index, p.anon_vma),
+                format!("page index {:#x}: anon_vma is {av}", p.index),
             );
         }
         if p.walk.iter().any(|&(mm, _)| mm == u32::MAX) {
@@ -76,8 +75,9 @@ pub(super) fn check_references(c: &mut Checker) {
             );
         }
     }
-    for (i, v) in s.detached.iter().enumerate() {
-        if v.mm_freed {
+    for (i, &v) in c.at.detached.iter().enumerate() {
+        let v = &s.vmas[v];
+        if v.mm == Err(RawRef::Dangling) {
             c.fail(
                 "ref.dangling",
                 format!(
@@ -87,40 +87,38 @@ pub(super) fn check_references(c: &mut Checker) {
             );
         }
     }
-    for (i, a) in s.stray_avcs.iter().enumerate() {
-        if matches!(a.vma, VmaRef::Dangling) || is_bad_av(a.anon_vma) {
+    for (i, &a) in c.at.stray.iter().enumerate() {
+        let (vma, av) = (c.at.vma(s.avcs[a].vma), c.av(s.avcs[a].anon_vma));
+        if matches!(vma, VmaRef::Dangling) || is_bad_av(av) {
             c.fail(
                 "ref.dangling",
-                format!(
-                    "anon_vma_chain stray#{i} (in the tree of {}): vma {}, anon_vma {}",
-                    a.anon_vma, a.vma, a.anon_vma
-                ),
+                format!("anon_vma_chain stray#{i} (in the tree of {av}): vma {vma}, anon_vma {av}"),
             );
         }
     }
-    if let Some(v) = s.detached.first() {
+    if let Some(&v) = c.at.detached.first() {
         c.fail(
             "leak",
             format!(
                 "{} live VMA(s) outside any process, e.g. {:#x}-{:#x}",
-                s.detached.len(),
-                v.start,
-                v.end
+                c.at.detached.len(),
+                s.vmas[v].start,
+                s.vmas[v].end
             ),
         );
     }
-    if let Some(a) = s.stray_avcs.first() {
+    if let Some(&a) = c.at.stray.first() {
         c.fail(
             "leak",
             format!(
                 "{} anon_vma_chain(s) on no VMA's chain, e.g. vma {} anon_vma {}",
-                s.stray_avcs.len(),
-                a.vma,
-                a.anon_vma
+                c.at.stray.len(),
+                c.at.vma(s.avcs[a].vma),
+                c.av(s.avcs[a].anon_vma)
             ),
         );
     }
-    for i in unreachable_anon_vmas(s) {
+    for i in unreachable_anon_vmas(c) {
         c.fail(
             "leak",
             format!("anon_vma av{i} is reachable from no VMA, page or other anon_vma"),
@@ -142,7 +140,8 @@ pub(super) fn check_references(c: &mut Checker) {
                 "leak",
                 format!(
                     "page index {:#x} (anon_vma {}) is mapped nowhere",
-                    p.index, p.anon_vma
+                    p.index,
+                    c.av(p.anon_vma)
                 ),
             );
         }
@@ -150,19 +149,26 @@ pub(super) fn check_references(c: &mut Checker) {
 }
 
 /// anon_vmas that no VMA, page or AVC leads to, even through parents and roots.
-pub(super) fn unreachable_anon_vmas(s: &Snapshot) -> Vec<usize> {
+fn unreachable_anon_vmas(c: &Checker) -> Vec<usize> {
+    let s = c.raw;
     let n = s.anon_vmas.len();
     let mut seen = vec![false; n];
-    let mut todo: Vec<AvRef> = Vec::new();
-    for v in s.mms.iter().flat_map(|m| &m.vmas).chain(&s.detached) {
+    let mut todo: Vec<RawRef> = Vec::new();
+    let detached = c.at.detached.iter().map(|&v| &s.vmas[v]);
+    for v in c.held().map(|(_, _, v)| v).chain(detached) {
         todo.push(v.anon_vma);
-        todo.extend(v.chain.iter().map(|e| e.anon_vma));
+        for &e in &v.chain {
+            if let RawRef::Index(a) = e {
+                if let Some(avc) = s.avcs.get(a) {
+                    todo.push(avc.anon_vma);
+                }
+            }
+        }
     }
     todo.extend(s.pages.iter().map(|p| p.anon_vma));
-    todo.extend(s.stray_avcs.iter().map(|a| a.anon_vma));
+    todo.extend(c.at.stray.iter().map(|&a| s.avcs[a].anon_vma));
     while let Some(r) = todo.pop() {
-        if let AvRef::Id(i) = r {
-            let i = i as usize;
+        if let RawRef::Index(i) = r {
             if i < n && !seen[i] {
                 seen[i] = true;
                 todo.push(s.anon_vmas[i].parent);
@@ -174,21 +180,21 @@ pub(super) fn unreachable_anon_vmas(s: &Snapshot) -> Vec<usize> {
 }
 
 pub(super) fn check_counters(c: &mut Checker) {
-    let s = c.snap;
+    let s = c.raw;
     let n = s.anon_vmas.len();
     let mut active = vec![0i64; n];
     let mut children = vec![0i64; n];
     let mut family = vec![0i64; n];
-    for (_, v) in s.vmas() {
-        if let Some(i) = c.live_av(v.anon_vma) {
+    for (_, _, v) in c.held() {
+        if let Some(i) = c.live_av(c.av(v.anon_vma)) {
             active[i] += 1;
         }
     }
     for (i, a) in s.anon_vmas.iter().enumerate() {
-        if let Some(p) = c.live_av(a.parent) {
+        if let Some(p) = c.live_av(c.av(a.parent)) {
             children[p] += 1;
         }
-        if let Some(r) = c.live_av(a.root) {
+        if let Some(r) = c.live_av(c.av(a.root)) {
             if r != i {
                 family[r] += 1;
             }
@@ -223,7 +229,7 @@ pub(super) fn check_counters(c: &mut Checker) {
                 ),
             );
         }
-        let expected = 1 + if a.root == AvRef::Id(i as u32) {
+        let expected = 1 + if c.av(a.root) == AvRef::Id(i as u32) {
             family[i]
         } else {
             0
@@ -241,33 +247,34 @@ pub(super) fn check_counters(c: &mut Checker) {
 }
 
 pub(super) fn check_forest(c: &mut Checker) {
-    let s = c.snap;
+    let s = c.raw;
+    let root_of = |i: usize| index::av(s, s.anon_vmas[i].root);
     for (i, a) in s.anon_vmas.iter().enumerate() {
         let me = AvRef::Id(i as u32);
-        if (a.parent == me) != (a.root == me) {
+        let (parent, root) = (c.av(a.parent), c.av(a.root));
+        if (parent == me) != (root == me) {
             c.fail(
                 "forest",
                 format!(
-                    "anon_vma av{i}: parent {} root {} (a root is exactly its own parent)",
-                    a.parent, a.root
+                    "anon_vma av{i}: parent {parent} root {root} (a root is exactly its own parent)"
                 ),
             );
             continue;
         }
-        if a.parent == me {
+        if parent == me {
             continue;
         }
-        if let (Some(p), Some(r)) = (c.live_av(a.parent), c.live_av(a.root)) {
-            if s.anon_vmas[p].root != a.root {
+        if let (Some(p), Some(r)) = (c.live_av(parent), c.live_av(root)) {
+            if root_of(p) != root {
                 c.fail(
                     "forest",
                     format!(
-                        "anon_vma av{i}: root {} but its parent av{p} has root {}",
-                        a.root, s.anon_vmas[p].root
+                        "anon_vma av{i}: root {root} but its parent av{p} has root {}",
+                        root_of(p)
                     ),
                 );
             }
-            if s.anon_vmas[r].root != a.root {
+            if root_of(r) != root {
                 c.fail(
                     "forest",
                     format!("anon_vma av{i}: root av{r} is not a root"),
@@ -276,8 +283,8 @@ pub(super) fn check_forest(c: &mut Checker) {
             // Climbing parents must reach the root.
             let mut cur = i;
             let mut steps = 0;
-            while s.anon_vmas[cur].parent != AvRef::Id(cur as u32) {
-                match c.live_av(s.anon_vmas[cur].parent) {
+            while c.av(s.anon_vmas[cur].parent) != AvRef::Id(cur as u32) {
+                match c.live_av(c.av(s.anon_vmas[cur].parent)) {
                     Some(next) if steps <= s.anon_vmas.len() => {
                         cur = next;
                         steps += 1;

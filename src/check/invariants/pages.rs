@@ -1,10 +1,12 @@
 //! Pages and the page offsets they are indexed by.
 
 use super::*;
+use crate::check::snapshot::Keyed;
 
 pub(super) fn check_pages(c: &mut Checker) {
-    let s = c.snap;
+    let s = c.raw;
     for p in &s.pages {
+        let av = c.av(p.anon_vma);
         if p.mapcount != p.mappers.len() as i64 {
             c.fail(
                 "page.mapcount",
@@ -17,7 +19,7 @@ pub(super) fn check_pages(c: &mut Checker) {
             );
         }
         for &(mm, addr) in &p.mappers {
-            match s.vma_at(mm, addr) {
+            match c.vma_at(mm, addr) {
                 None => c.fail(
                     "page.linked",
                     format!(
@@ -33,12 +35,12 @@ pub(super) fn check_pages(c: &mut Checker) {
                             format!("page index {:#x}: mapped at {mm}:{addr:#x} where the VMA's index is {index:#x}", p.index),
                         );
                     }
-                    if !v.chain.iter().any(|e| e.anon_vma == p.anon_vma) {
+                    if !v.chain.iter().any(|&e| c.entry(e).anon_vma == av) {
                         c.fail(
                             "page.linked",
                             format!(
-                                "page index {:#x} of {}: mapped at {mm}:{addr:#x} by a VMA not linked to that anon_vma",
-                                p.index, p.anon_vma
+                                "page index {:#x} of {av}: mapped at {mm}:{addr:#x} by a VMA not linked to that anon_vma",
+                                p.index
                             ),
                         );
                     }
@@ -49,8 +51,10 @@ pub(super) fn check_pages(c: &mut Checker) {
             c.fail(
                 "rmap.complete",
                 format!(
-                    "page index {:#x} of {}: mapped at {:x?} but the rmap walk finds {:x?}",
-                    p.index, p.anon_vma, p.mappers, p.walk
+                    "page index {:#x} of {av}: mapped at {:x?} but the rmap walk finds {:x?}",
+                    p.index,
+                    p.mappers.as_slice(),
+                    p.walk.as_slice()
                 ),
             );
         }
@@ -62,12 +66,10 @@ pub(super) fn check_pages(c: &mut Checker) {
 /// delta); the kernel asserts it where it indexes a page
 /// (linear_anon_page_index), and its trees and folio indices rely on it.
 pub(super) fn check_anon_pgoff(c: &mut Checker) {
-    let s = c.snap;
+    let s = c.raw;
     // (Named only when one breaks the rule: most snapshots pass.)
-    let all = s
-        .vmas()
-        .map(|(r, v)| (Some(r), v))
-        .chain(s.detached.iter().map(|v| (None, v)));
+    let detached = c.at.detached.iter().map(|&v| (None, &s.vmas[v]));
+    let all = c.held().map(|(_, r, v)| (Some(r), v)).chain(detached);
     for (r, v) in all {
         if let Some(anon) = v.anon_pgoff.filter(|&a| a != v.pgoff) {
             let name = r.map_or_else(|| "a detached VMA".to_owned(), |r| r.to_string());

@@ -2,7 +2,9 @@
 //! only then.
 
 use super::*;
-use crate::check::snapshot::{AnonVmaState, ChainEntry, LiveCounts, MmState, PageState, TreeEntry};
+use crate::check::snapshot::{
+    AnonVmaState, AvcRef, ChainEntry, LiveCounts, MmState, PageState, TreeEntry, VmaState,
+};
 
 /// One process, one faulted VMA with one page: a correct world.
 fn world() -> Snapshot {

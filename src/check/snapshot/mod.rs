@@ -193,26 +193,45 @@ pub struct VmaState {
     pub mm_freed: bool,
 }
 
-impl VmaState {
-    pub fn pages(&self) -> u64 {
-        (self.end - self.start) >> 12
-    }
-
+/// Where a VMA's pages and AVCs are keyed, in either form.
+pub trait Keyed {
+    fn span(&self) -> (u64, u64);
     /// The page offset pages and AVCs are keyed by: the anonymous one
     /// where the generation has it.
-    pub fn key_pgoff(&self) -> u64 {
-        self.anon_pgoff.unwrap_or(self.pgoff)
+    fn key_pgoff(&self) -> u64;
+
+    fn pages(&self) -> u64 {
+        let (start, end) = self.span();
+        (end - start) >> 12
     }
 
     /// The pgoff range the VMA's AVCs must be filed under.
-    pub fn key(&self) -> (u64, u64) {
+    fn key(&self) -> (u64, u64) {
         let first = self.key_pgoff();
         (first, (first + self.pages()).wrapping_sub(1))
     }
 
     /// The index of the page mapped at `addr` in this VMA.
-    pub fn index_at(&self, addr: u64) -> u64 {
-        self.key_pgoff() + ((addr - self.start) >> 12)
+    fn index_at(&self, addr: u64) -> u64 {
+        self.key_pgoff() + ((addr - self.span().0) >> 12)
+    }
+}
+
+impl Keyed for VmaState {
+    fn span(&self) -> (u64, u64) {
+        (self.start, self.end)
+    }
+    fn key_pgoff(&self) -> u64 {
+        self.anon_pgoff.unwrap_or(self.pgoff)
+    }
+}
+
+impl Keyed for RawVma {
+    fn span(&self) -> (u64, u64) {
+        (self.start, self.end)
+    }
+    fn key_pgoff(&self) -> u64 {
+        self.anon_pgoff.unwrap_or(self.pgoff)
     }
 }
 
