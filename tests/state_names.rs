@@ -172,3 +172,24 @@ fn the_oracle_compares_as_it_dumps_as_a_whole_snapshot_would() {
     });
     assert!(yes > 500 && no > 1000, "{yes} alike, {no} changed");
 }
+
+/// A report's shape (its VMAs and pages: what a relaxed comparison
+/// compares) is its canonical form's, on every corpus state of every
+/// variant and each of those reports broken in one place: the runner
+/// compares relaxed variants' states without naming them.
+#[test]
+fn a_report_has_the_shape_of_its_canonical_form() {
+    let mut reports = 0;
+    common::each_corpus_state(variant::all().iter().copied(), |at, c, o| {
+        for (side, raw) in [("C", c.snapshot()), ("oracle", o.snapshot())] {
+            let mut cases = vec![("as reported", raw.clone())];
+            cases.extend(common::broken(&raw));
+            for (how, r) in cases {
+                assert_eq!(r.shape(), canonicalize(&r).shape(), "{at} ({side}, {how})");
+                reports += 1;
+            }
+        }
+        true
+    });
+    assert!(reports > 50_000, "only {reports} reports");
+}

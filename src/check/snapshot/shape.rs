@@ -59,7 +59,45 @@ impl Snapshot {
             pages: self.page_shapes(),
         }
     }
+}
 
+impl RawSnapshot {
+    /// The shape of this report's canonical form, without naming it: the
+    /// processes' VMAs as listed, the pages in the canonical order (by
+    /// where they are mapped, then index; ties as reported).
+    pub fn shape(&self) -> Shape {
+        let vma = |v: &RawVma| VmaShape {
+            start: v.start,
+            end: v.end,
+            pgoff: v.pgoff,
+            flags: v.flags,
+            faulted: v.anon_vma != RawRef::Null,
+        };
+        let mut pages: Vec<PageShape> = self
+            .pages
+            .iter()
+            .map(|p| PageShape {
+                mappers: p.mappers.to_vec(),
+                index: p.index,
+                mapcount: p.mapcount,
+            })
+            .collect();
+        pages.sort_by(|a, b| (&a.mappers, a.index).cmp(&(&b.mappers, b.index)));
+        Shape {
+            mms: self
+                .mms
+                .iter()
+                .map(|m| {
+                    let listed = m.vmas.iter().filter_map(|&v| self.vmas.get(v));
+                    (m.id, listed.map(vma).collect())
+                })
+                .collect(),
+            pages,
+        }
+    }
+}
+
+impl Snapshot {
     /// What a failed operation must leave untouched even where the kernel
     /// keeps part of its work (a split, an anon_vma, changed flags): which
     /// addresses are mapped, and every page with its mappings.

@@ -40,6 +40,15 @@ impl State {
         matches!((&self.raw, &other.raw), (Some(a), Some(b)) if a == b)
     }
 
+    /// The VMAs and pages (a relaxed comparison's), from the report where
+    /// there is one: nothing is named for them.
+    pub fn shape(&self) -> Shape {
+        match &self.raw {
+            Some(raw) => raw.shape(),
+            None => self.canonical().shape(),
+        }
+    }
+
     /// As the engine reported it (`None` for a state given named).
     pub fn raw(&self) -> Option<&RawSnapshot> {
         self.raw.as_ref()
