@@ -240,6 +240,22 @@ pub const TREE_FILES: &[(&str, bool)] = &[
 /// Where rmapfuzz's shims of the kernel headers live.
 const SHIM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../csrc/include");
 
+/// The names rmapfuzz's shims in `dir` define. They are read from the
+/// checkout this was built in: one moved or gone is said so, rather than
+/// shown as every shimmed name missing from the tree.
+fn shims_in(dir: &Path) -> Result<std::collections::BTreeSet<String>, ExtractError> {
+    if !dir.is_dir() {
+        return Err(ExtractError {
+            file: dir.to_path_buf(),
+            line: None,
+            message: "rmapfuzz's shims of the kernel headers are not here: this rmapfuzz was \
+                      built from a checkout that has moved or gone; rebuild it from yours"
+                .to_owned(),
+        });
+    }
+    Ok(place::shim_names(dir))
+}
+
 /// What a generation's glue (`csrc/kernel_glue/`) calls beyond the core,
 /// with the file that generation keeps it in: the tree's anon interval tree
 /// (which the harness's callers, fault path and rmap walk then use, so the
@@ -525,7 +541,7 @@ pub fn extract_as(tree: &Path, slot: Slot) -> Result<Extraction, ExtractError> {
         );
     }
 
-    let shims = place::shim_names(Path::new(SHIM_DIR));
+    let shims = shims_in(Path::new(SHIM_DIR))?;
     let mut placer = Placer::new(&sources, &shims, generation);
     for (f, item) in &picks {
         placer.take(*f, sources[*f].index_of(item));

@@ -311,3 +311,16 @@ fn unknown_shapes_name_the_file_and_symbol() {
     let e = extract(Path::new("/nonexistent/tree")).unwrap_err();
     assert!(e.message.contains("cannot read"), "{e}");
 }
+
+/// The shims are read where this was built; a checkout moved or gone is
+/// said so, not shown as names missing from the tree.
+#[test]
+fn shims_missing_from_the_checkout_are_said_so() {
+    let here = shims_in(Path::new(SHIM_DIR)).expect("the shims of this checkout");
+    assert!(here.contains("WRITE_ONCE") && here.contains("struct folio"));
+    let gone = tempfile::tempdir().expect("a temporary directory");
+    let moved = gone.path().join("csrc/include");
+    let err = shims_in(&moved).expect_err("no shims there");
+    assert_eq!(err.file, moved);
+    assert!(err.message.contains("moved or gone"), "{err}");
+}
