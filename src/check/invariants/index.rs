@@ -7,7 +7,7 @@
 //! form does, and numbers anon_vmas by their place in the report.
 
 use crate::check::snapshot::{
-    AvRef, AvcRef, ChainEntry, RawRef, RawSnapshot, RawVma, Snapshot, VmaRef,
+    chain_entry, vma_named, AvRef, AvcRef, ChainEntry, RawRef, RawSnapshot, VmaRef,
 };
 
 /// The anon_vmas whose trees hold one AVC.
@@ -83,12 +83,7 @@ impl Index {
 
     /// The canonical reference of a raw VMA reference.
     pub fn vma(&self, r: RawRef) -> VmaRef {
-        match r {
-            RawRef::Null => VmaRef::Null,
-            RawRef::Index(i) => self.vma_ref.get(i).copied().unwrap_or(VmaRef::Foreign),
-            RawRef::Dangling => VmaRef::Dangling,
-            RawRef::Foreign => VmaRef::Foreign,
-        }
+        vma_named(&self.vma_ref, r)
     }
 
     /// The canonical reference of a raw AVC reference.
@@ -121,20 +116,7 @@ pub(super) fn av(raw: &RawSnapshot, r: RawRef) -> AvRef {
 /// The chain entry a raw chain reference stands for: its AVC's anon_vma
 /// and VMA, as the canonical form has it.
 pub(super) fn entry(raw: &RawSnapshot, at: &Index, c: RawRef) -> ChainEntry {
-    match c {
-        RawRef::Index(i) if i < raw.avcs.len() => ChainEntry {
-            anon_vma: av(raw, raw.avcs[i].anon_vma),
-            vma: at.vma(raw.avcs[i].vma),
-        },
-        RawRef::Dangling => ChainEntry {
-            anon_vma: AvRef::Dangling,
-            vma: VmaRef::Dangling,
-        },
-        _ => ChainEntry {
-            anon_vma: AvRef::Foreign,
-            vma: VmaRef::Foreign,
-        },
-    }
+    chain_entry(raw, c, |r| av(raw, r), |r| at.vma(r))
 }
 
 /// Whether `raw` names each of its objects apart: processes in id order,
@@ -187,153 +169,4 @@ pub(super) fn names_apart(raw: &RawSnapshot) -> bool {
                 .flat_map(|a| &a.tree)
                 .all(|n| in_report(n.avc, raw.avcs.len()))
     })
-}
-
-/// A canonical snapshot as a raw report: the objects in canonical order
-/// (a process's VMAs, then the detached ones; each chain place's AVC,
-/// then the stray ones), anon_vmas numbered by their canonical ids. The
-/// rules read this; an [`Index`] of it names everything canonically.
-pub(super) fn reported(s: &Snapshot) -> RawSnapshot {
-    use crate::check::snapshot::{RawAnonVma, RawAvc, RawMm, RawPage, RawTreeNode, VmaState};
-
-    let av = |r: AvRef| match r {
-        AvRef::Null => RawRef::Null,
-        AvRef::Id(i) => RawRef::Index(i as usize),
-        AvRef::Dangling => RawRef::Dangling,
-        AvRef::Foreign => RawRef::Foreign,
-    };
-    // Where each process's VMAs start among the report's VMAs.
-    let mut first = Vec::with_capacity(s.mms.len());
-    let mut held = 0;
-    for m in &s.mms {
-        first.push(held);
-        held += m.vmas.len();
-    }
-    let vma_at = |r: VmaRef| -> Option<usize> {
-        match r {
-            VmaRef::InMm { mm, start } => {
-                let m = s.mms.binary_search_by_key(&mm, |m| m.id).ok()?;
-                let v = s.mms[m]
-                    .vmas
-                    .binary_search_by_key(&start, |v| v.start)
-                    .ok()?;
-                Some(first[m] + v)
-            }
-            VmaRef::Detached(k) => ((k as usize) < s.detached.len()).then_some(held + k as usize),
-            _ => None,
-        }
-    };
-    let vma_ref = |r: VmaRef| match r {
-        VmaRef::Null => RawRef::Null,
-        VmaRef::Dangling => RawRef::Dangling,
-        VmaRef::Foreign => RawRef::Foreign,
-        _ => vma_at(r).map_or(RawRef::Foreign, RawRef::Index),
-    };
-
-    let all: Vec<&VmaState> = s
-        .mms
-        .iter()
-        .flat_map(|m| &m.vmas)
-        .chain(&s.detached)
-        .collect();
-    // Each chain place's AVC, numbered in order; where each VMA's start.
-    let mut avcs = Vec::new();
-    let mut chain_first = Vec::with_capacity(all.len());
-    let mut vmas = Vec::with_capacity(all.len());
-    for (v, state) in all.iter().enumerate() {
-        chain_first.push(avcs.len());
-        let mut chain = crate::check::snapshot::Few::new();
-        for e in &state.chain {
-            chain.push(RawRef::Index(avcs.len()));
-            avcs.push(RawAvc {
-                vma: vma_ref(e.vma),
-                anon_vma: av(e.anon_vma),
-            });
-        }
-        let mm = if v < held {
-            // (The last process to start at or before it: empty ones
-            // start where the next one does.)
-            Ok(s.mms[first.partition_point(|&f| f <= v) - 1].id)
-        } else if state.mm_freed {
-            Err(RawRef::Dangling)
-        } else {
-            Err(RawRef::Null)
-        };
-        vmas.push(RawVma {
-            mm,
-            start: state.start,
-            end: state.end,
-            pgoff: state.pgoff,
-            anon_pgoff: state.anon_pgoff,
-            flags: state.flags,
-            attached: state.attached,
-            anon_vma: av(state.anon_vma),
-            chain,
-            chain_broken: state.chain_broken,
-        });
-    }
-    let on_chains = avcs.len();
-    avcs.extend(s.stray_avcs.iter().map(|a| RawAvc {
-        vma: vma_ref(a.vma),
-        anon_vma: av(a.anon_vma),
-    }));
-    let avc_ref = |r: AvcRef| match r {
-        AvcRef::OnChain { vma, pos } => vma_at(vma)
-            .filter(|&v| (pos as usize) < all[v].chain.len())
-            .map_or(RawRef::Foreign, |v| {
-                RawRef::Index(chain_first[v] + pos as usize)
-            }),
-        AvcRef::Stray(k) if (k as usize) < s.stray_avcs.len() => {
-            RawRef::Index(on_chains + k as usize)
-        }
-        AvcRef::Dangling => RawRef::Dangling,
-        _ => RawRef::Foreign,
-    };
-    RawSnapshot {
-        mms: s
-            .mms
-            .iter()
-            .zip(&first)
-            .map(|(m, &f)| RawMm {
-                id: m.id,
-                vmas: (f..f + m.vmas.len()).collect(),
-                bad_entries: m.bad_entries,
-            })
-            .collect(),
-        vmas,
-        avcs,
-        anon_vmas: s
-            .anon_vmas
-            .iter()
-            .map(|a| RawAnonVma {
-                root: av(a.root),
-                parent: av(a.parent),
-                refcount: a.refcount,
-                num_children: a.num_children,
-                num_active_vmas: a.num_active_vmas,
-                degree: a.degree,
-                tree: a
-                    .tree
-                    .iter()
-                    .map(|t| RawTreeNode {
-                        avc: avc_ref(t.avc),
-                        start: t.start,
-                        last: t.last,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        pages: s
-            .pages
-            .iter()
-            .map(|p| RawPage {
-                anon_vma: av(p.anon_vma),
-                index: p.index,
-                mapcount: p.mapcount,
-                mappers: p.mappers.iter().copied().collect(),
-                walk: p.walk.iter().copied().collect(),
-            })
-            .collect(),
-        live: s.live,
-    }
 }

@@ -1,13 +1,13 @@
 //! The rules every correct world obeys (KERNEL-SPEC.md section 8). They
 //! read a raw report by the engine's own numbers (`index`); a canonical
-//! snapshot is read as the report it stands for. One implementation
-//! serves both engines and both forms.
+//! snapshot is read as the report it stands for (`as_reported`). One
+//! implementation serves both engines and both forms.
 
 use rustc_hash::FxHashMap;
 use std::fmt;
 
 use crate::check::snapshot::{
-    canonicalize, AvRef, ChainEntry, RawRef, RawSnapshot, RawVma, Snapshot, VmaRef,
+    as_reported, canonicalize, AvRef, ChainEntry, RawRef, RawSnapshot, RawVma, Snapshot, VmaRef,
 };
 
 mod index;
@@ -139,27 +139,25 @@ impl<'a> Checker<'a> {
 /// All violations in `snap`, most fundamental first, its objects named
 /// canonically.
 pub fn check(snap: &Snapshot) -> Vec<Violation> {
-    let raw = index::reported(snap);
-    with_index(&raw, |at| {
-        run_checks(Checker {
-            raw: &raw,
-            at,
-            out: Vec::new(),
-            examined: None,
-        })
-    })
+    check_named(snap, None)
 }
 
 /// [`check`], counting into `examined` (indexed like [`RULES`]) how many
 /// instances each rule looked at: which rules a corpus exercises.
 pub fn check_counted(snap: &Snapshot, examined: &mut [u64]) -> Vec<Violation> {
-    let raw = index::reported(snap);
+    check_named(snap, Some(examined))
+}
+
+/// The rules on `snap`, read as the report it stands for (so its
+/// anon_vmas are numbered by their canonical ids).
+fn check_named(snap: &Snapshot, examined: Option<&mut [u64]>) -> Vec<Violation> {
+    let raw = as_reported(snap);
     with_index(&raw, |at| {
         run_checks(Checker {
             raw: &raw,
             at,
             out: Vec::new(),
-            examined: Some(examined),
+            examined,
         })
     })
 }

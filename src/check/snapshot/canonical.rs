@@ -142,12 +142,7 @@ impl Names {
     }
 
     pub(super) fn vma(&self, r: RawRef) -> VmaRef {
-        match r {
-            RawRef::Null => VmaRef::Null,
-            RawRef::Index(i) => self.vma_refs.get(i).copied().unwrap_or(VmaRef::Foreign),
-            RawRef::Dangling => VmaRef::Dangling,
-            RawRef::Foreign => VmaRef::Foreign,
-        }
+        vma_named(&self.vma_refs, r)
     }
 
     fn avc(&self, r: RawRef) -> AvcRef {
@@ -195,20 +190,7 @@ impl Names {
 
     /// A chain entry: the AVC's anon_vma and VMA.
     pub(super) fn chain_entry(&self, raw: &RawSnapshot, c: RawRef) -> ChainEntry {
-        match c {
-            RawRef::Index(i) if i < raw.avcs.len() => ChainEntry {
-                anon_vma: self.av(raw.avcs[i].anon_vma),
-                vma: self.vma(raw.avcs[i].vma),
-            },
-            RawRef::Dangling => ChainEntry {
-                anon_vma: AvRef::Dangling,
-                vma: VmaRef::Dangling,
-            },
-            _ => ChainEntry {
-                anon_vma: AvRef::Foreign,
-                vma: VmaRef::Foreign,
-            },
-        }
+        chain_entry(raw, c, |r| self.av(r), |r| self.vma(r))
     }
 
     /// An anon_vma's tree, sorted by key, then AVC.
@@ -220,6 +202,40 @@ impl Names {
             avc: self.avc(n.avc),
         }));
         into.sort();
+    }
+}
+
+/// The name of a raw VMA reference, given each VMA's name by position.
+pub fn vma_named(names: &[VmaRef], r: RawRef) -> VmaRef {
+    match r {
+        RawRef::Null => VmaRef::Null,
+        RawRef::Index(i) => names.get(i).copied().unwrap_or(VmaRef::Foreign),
+        RawRef::Dangling => VmaRef::Dangling,
+        RawRef::Foreign => VmaRef::Foreign,
+    }
+}
+
+/// The chain entry that chain reference `c` of `raw` stands for: its
+/// AVC's anon_vma and VMA, as `av` and `vma` name them.
+pub fn chain_entry(
+    raw: &RawSnapshot,
+    c: RawRef,
+    av: impl Fn(RawRef) -> AvRef,
+    vma: impl Fn(RawRef) -> VmaRef,
+) -> ChainEntry {
+    match c {
+        RawRef::Index(i) if i < raw.avcs.len() => ChainEntry {
+            anon_vma: av(raw.avcs[i].anon_vma),
+            vma: vma(raw.avcs[i].vma),
+        },
+        RawRef::Dangling => ChainEntry {
+            anon_vma: AvRef::Dangling,
+            vma: VmaRef::Dangling,
+        },
+        _ => ChainEntry {
+            anon_vma: AvRef::Foreign,
+            vma: VmaRef::Foreign,
+        },
     }
 }
 

@@ -16,11 +16,11 @@ mod symmetry;
 mod tests;
 mod text;
 
-pub use canonical::canonicalize;
+pub use canonical::{canonicalize, chain_entry, vma_named};
 pub use hash::{canonical_hash, state_hash};
 pub use shape::{shape_difference, PageShape, Shape, VmaShape};
 pub use state::State;
-pub use symmetry::{orbit_key, orbit_size, renamed};
+pub use symmetry::{as_reported, orbit_key, orbit_size, renamed};
 pub use text::{changes, first_difference, Change, Difference};
 
 /// A short list inside a raw snapshot (a process's VMAs, a VMA's chain,

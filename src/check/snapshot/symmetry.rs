@@ -127,6 +127,14 @@ pub fn renamed(snap: &Snapshot, to: impl Fn(u32) -> u32) -> Snapshot {
     canonicalize(&as_raw(snap, to))
 }
 
+/// `snap` as a report an engine could have made of it: its objects in
+/// canonical order (the processes' VMAs, then the detached ones; each
+/// chain place's AVC, then the stray ones), anon_vmas numbered by their
+/// canonical ids. (What the contracts read to word a violation.)
+pub fn as_reported(snap: &Snapshot) -> RawSnapshot {
+    as_raw(snap, |id| id)
+}
+
 /// A raw snapshot whose canonical form is `snap` renamed by `to`: each
 /// canonical name becomes an index, each chain entry an AVC of its own.
 fn as_raw(snap: &Snapshot, mm_id: impl Fn(u32) -> u32) -> RawSnapshot {
