@@ -304,6 +304,12 @@ struct rf_snap_page {
 	uint32_t first_walk, nr_walk;		/* into hits[], sorted */
 };
 
+/* An object freed since the last snapshot, for a partial one. */
+struct rf_snap_gone {
+	uint32_t site;		/* an RF_SITE_* */
+	uint32_t made;
+};
+
 struct rf_snapshot {
 	const struct rf_snap_mm *mms;
 	uint32_t nr_mms;
@@ -324,9 +330,43 @@ struct rf_snapshot {
 	const struct rf_hit *hits;
 	uint32_t nr_hits;
 	uint64_t live[RF_NR_SITES];	/* objects allocated and not freed */
+	/*
+	 * Per site, when the object of each record was made (a number no
+	 * other object of the world has), in record order; NULL where the
+	 * world does not say (a tree's own world, or a whole snapshot no
+	 * partial one is to follow: rf_world_snapshot_follow()). The mms'
+	 * follow their records' order.
+	 */
+	const uint32_t *ids[RF_NR_SITES];
+	/*
+	 * A partial snapshot (rf_world_snapshot_changed()): the records of
+	 * the mms, VMAs, AVCs and anon_vmas changed since the last snapshot,
+	 * and of every page, with references by when their objects were
+	 * made instead of by position; and the objects freed since.
+	 */
+	uint32_t changed;
+	const struct rf_snap_gone *gone;
+	uint32_t nr_gone;
 };
 
 void rf_world_snapshot(struct rf_world *world, struct rf_snapshot *out);
+
+/*
+ * Whether the snapshots from the next on are to be followed by partial
+ * ones: only then does the world keep what changed since each (a cost on
+ * every store, worth it where worlds are large; off at first).
+ */
+void rf_world_snapshot_follow(struct rf_world *world, bool follow);
+
+/*
+ * A partial snapshot, where the world followed every store since its last
+ * snapshot (whole or partial) and changed at most @most objects (touched
+ * or freed) since; false, and nothing filled, where it did not (a world
+ * that raced, was restored, has no arena or is a tree's own; or one that
+ * changed so much that a whole snapshot costs less).
+ */
+bool rf_world_snapshot_changed(struct rf_world *world, struct rf_snapshot *out,
+			       uint64_t most);
 
 /* ---- Hygiene ------------------------------------------------------------ */
 

@@ -42,6 +42,12 @@ struct hit_vec {
  * its thread freed (rf_snap_bufs_take()), so the fuzzers, which make a
  * world per input, do not grow them from nothing every time.
  */
+/* Whether the rmap walks from an anon_vma's tree may find anything new. */
+struct snap_walks {
+	void *anon_vma;
+	bool stale;
+};
+
 struct snap_bufs {
 	VEC(struct rf_snap_mm) mms;
 	VEC(uint32_t) vma_order;
@@ -56,6 +62,12 @@ struct snap_bufs {
 	VEC(struct rf_mapping) maps;
 	/* The live objects of each site, numbered by position. */
 	VEC(void *) objs[NR_ALLOC_SITES];
+	/* When each record's object was made, per site. */
+	VEC(uint32_t) ids[NR_ALLOC_SITES];
+	/* What was freed since the snapshot before (a partial one's). */
+	VEC(struct rf_snap_gone) gone;
+	/* The anon_vmas whose walks a partial one looked at, and its verdict. */
+	VEC(struct snap_walks) walks;
 };
 
 struct rf_world_ops;
@@ -77,6 +89,15 @@ struct rf_world {
 
 	/* Backing store of the last snapshot. */
 	struct snap_bufs snap;
+	/* The one being taken names objects by when they were made. */
+	bool snap_by_made;
+	/*
+	 * The world has followed every store since its last snapshot (the
+	 * touched lists' TOUCH_SNAP): the next may be partial.
+	 */
+	bool snap_synced;
+	/* The caller will ask for partial snapshots (rf_world_snapshot_follow()). */
+	bool snap_follow;
 
 	/* Text of the last hygiene report. */
 	VEC(char) hygiene_text;

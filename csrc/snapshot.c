@@ -7,6 +7,11 @@
  * (live / freed / foreign) before it is followed; a list or tree walk that
  * meets a freed entry stops there and says so. The runner renames
  * everything canonically, so the order used here does not matter.
+ *
+ * Where the world follows its stores (mm/slab.c, "Objects touched"), a
+ * snapshot may be partial: the records of the objects changed since the
+ * last one, by when each was made, for the runner to patch its copy with
+ * (rf_world_snapshot_changed()).
  */
 #include <pthread.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 #include <rmapfuzz/hits.h>
 #include <rmapfuzz/sort.h>
 #include <rmapfuzz/world_ops.h>
+#include <rmapfuzz/write_watch.h>
 #include "mm/internal.h"
 #include "mm/interval_tree.h"
 
@@ -26,6 +32,15 @@ struct collect {
 	enum alloc_site site;
 };
 
+/*
+ * Whether this snapshot says when each object was made: a partial one,
+ * and a whole one the next may be patched into (no one else reads it).
+ */
+static bool snap_says_made(const struct rf_world *rw)
+{
+	return rw->snap_by_made || rw->snap_follow;
+}
+
 /* Number the live objects of one site in list order. */
 static void collect_obj(void *obj, void *arg)
 {
@@ -33,15 +48,25 @@ static void collect_obj(void *obj, void *arg)
 
 	*slab_obj_scratch(obj) = c->rw->snap.objs[c->site].n;
 	vec_push(&c->rw->snap.objs[c->site], obj);
+	if (snap_says_made(c->rw))
+		vec_push(&c->rw->snap.ids[c->site], slab_obj_made(obj));
 }
 
-static int32_t ref_of(const void *obj, enum alloc_site site)
+/* How a record names a live object: its position, or when it was made. */
+static int32_t snap_num(struct rf_world *rw, void *obj)
+{
+	return (int32_t)(rw->snap_by_made ? slab_obj_made(obj) :
+					    *slab_obj_scratch(obj));
+}
+
+static int32_t ref_of(struct rf_world *rw, const void *obj,
+		      enum alloc_site site)
 {
 	switch (slab_obj_state(obj, site)) {
 	case SLAB_OBJ_NULL:
 		return RF_REF_NULL;
 	case SLAB_OBJ_LIVE:
-		return (int32_t)*slab_obj_scratch((void *)obj);
+		return snap_num(rw, (void *)obj);
 	case SLAB_OBJ_FREED:
 		return RF_REF_DANGLING;
 	default:
@@ -67,7 +92,7 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 	struct list_head *pos;
 
 	s.mm = is_live(vma->vm_mm, ALLOC_SITE_MM) ? (int64_t)vma->vm_mm->mm_id :
-						     ref_of(vma->vm_mm, ALLOC_SITE_MM);
+						     ref_of(rw, vma->vm_mm, ALLOC_SITE_MM);
 	s.start = vma->vm_start;
 	s.end = vma->vm_end;
 	s.pgoff = vma->vm_pgoff;
@@ -77,14 +102,14 @@ static void snap_vma(struct rf_world *rw, struct vm_area_struct *vma)
 	}
 	s.flags = snap_flags(vma->vm_flags);
 	s.attached = vma_is_attached(vma);
-	s.anon_vma = ref_of(vma->anon_vma, ALLOC_SITE_ANON_VMA);
+	s.anon_vma = ref_of(rw, vma->anon_vma, ALLOC_SITE_ANON_VMA);
 	s.first_chain = rw->snap.chain.n;
 
 	for (pos = vma->anon_vma_chain.next; pos != &vma->anon_vma_chain;
 	     pos = pos->next) {
 		struct anon_vma_chain *avc = list_entry(pos, struct anon_vma_chain,
 							same_vma);
-		int32_t ref = ref_of(avc, ALLOC_SITE_AVC);
+		int32_t ref = ref_of(rw, avc, ALLOC_SITE_AVC);
 
 		vec_push(&rw->snap.chain, ref);
 		if (ref < 0 || rw->snap.chain.n - s.first_chain > limit) {
@@ -116,7 +141,7 @@ bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
 		while (node) {
 			struct anon_vma_chain *avc = rb_entry(node,
 					struct anon_vma_chain, rb);
-			int32_t ref = ref_of(avc, ALLOC_SITE_AVC);
+			int32_t ref = ref_of(rw, avc, ALLOC_SITE_AVC);
 
 			if (ref < 0 || ++seen > limit || depth == ARRAY_SIZE(stack)) {
 				/* Freed, foreign, looping or absurdly deep. */
@@ -133,7 +158,7 @@ bool rf_tree_walk(struct rf_world *rw, struct rb_root_cached *tree,
 			break;
 		node = stack[--depth];
 		if (!fn(rb_entry(node, struct anon_vma_chain, rb),
-			ref_of(rb_entry(node, struct anon_vma_chain, rb),
+			ref_of(rw, rb_entry(node, struct anon_vma_chain, rb),
 			       ALLOC_SITE_AVC), arg))
 			return false;
 		node = node->rb_right;
@@ -180,8 +205,8 @@ static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 	struct anon_vma_view view;
 
 	core->view(anon_vma, &view);
-	s.root = ref_of(view.root, ALLOC_SITE_ANON_VMA);
-	s.parent = ref_of(view.parent, ALLOC_SITE_ANON_VMA);
+	s.root = ref_of(rw, view.root, ALLOC_SITE_ANON_VMA);
+	s.parent = ref_of(rw, view.parent, ALLOC_SITE_ANON_VMA);
 	s.refcount = view.refcount;
 	s.has_degree = view.has_degree;
 	s.num_children = (int64_t)view.num_children;
@@ -193,23 +218,42 @@ static void snap_anon_vma(struct rf_world *rw, struct anon_vma *anon_vma)
 	vec_push(&rw->snap.anon_vmas, s);
 }
 
+/* Whether @folio is one of the pages this snapshot takes. */
+static bool snap_takes_page(struct rf_world *rw, struct folio *folio)
+{
+	const typeof(rw->snap.objs[0]) *taken = &rw->snap.objs[ALLOC_SITE_PAGE];
+	uint32_t at = *slab_obj_scratch(folio);
+
+	return at < taken->n && taken->v[at] == folio;
+}
+
 static void snap_pages(struct rf_world *rw)
 {
 	typeof(rw->snap.maps) *maps = &rw->snap.maps;
 	struct mm_struct *mm;
 	size_t i, m = 0;
 
+	/*
+	 * A partial snapshot sorts only the entries of the pages it takes:
+	 * each knows its place among them (a whole one numbered every live
+	 * object so already).
+	 */
+	if (rw->snap_by_made)
+		for (i = 0; i < rw->snap.objs[ALLOC_SITE_PAGE].n; i++)
+			*slab_obj_scratch(rw->snap.objs[ALLOC_SITE_PAGE].v[i]) = i;
 	list_for_each_entry(mm, &rw->w.mms, mm_list) {
 		for (i = 0; i < mm->ptes.nr; i++) {
 			struct pte_entry *pte = &mm->ptes.entries[i];
-			int32_t page = ref_of(pte->folio, ALLOC_SITE_PAGE);
+			int32_t page = ref_of(rw, pte->folio, ALLOC_SITE_PAGE);
 			struct rf_mapping map = {
 				.page = (uint32_t)page,
 				.hit = { .mm = mm->mm_id, .addr = pte->addr },
 			};
 
-			if (page >= 0)
-				vec_push(maps, map);
+			if (page < 0 || (rw->snap_by_made &&
+					 !snap_takes_page(rw, pte->folio)))
+				continue;
+			vec_push(maps, map);
 		}
 	}
 	rf_sort(maps->v, maps->n, sizeof(*maps->v), rf_mapping_cmp);
@@ -218,13 +262,16 @@ static void snap_pages(struct rf_world *rw)
 		struct folio *folio = rw->snap.objs[ALLOC_SITE_PAGE].v[i];
 		struct rf_snap_page s = { 0 };
 
-		s.anon_vma = ref_of(folio->anon_vma, ALLOC_SITE_ANON_VMA);
+		s.anon_vma = ref_of(rw, folio->anon_vma, ALLOC_SITE_ANON_VMA);
 		s.index = folio->index;
 		s.mapcount = folio->mapcount;
 		s.first_mapper = rw->snap.hits.n;
-		while (m < maps->n && maps->v[m].page < i)
+		uint32_t key = rw->snap_by_made ?
+			       rw->snap.ids[ALLOC_SITE_PAGE].v[i] : (uint32_t)i;
+
+		while (m < maps->n && maps->v[m].page < key)
 			m++;
-		for (; m < maps->n && maps->v[m].page == i; m++)
+		for (; m < maps->n && maps->v[m].page == key; m++)
 			vec_push(&rw->snap.hits, maps->v[m].hit);
 		s.nr_mappers = rw->snap.hits.n - s.first_mapper;
 
@@ -241,8 +288,10 @@ static void snap_pages(struct rf_world *rw)
 	do {								\
 		int __site;						\
 									\
-		for (__site = 0; __site < NR_ALLOC_SITES; __site++)	\
+		for (__site = 0; __site < NR_ALLOC_SITES; __site++) {	\
 			op(&(bufs)->objs[__site]);			\
+			op(&(bufs)->ids[__site]);			\
+		}							\
 		op(&(bufs)->mms);					\
 		op(&(bufs)->vma_order);					\
 		op(&(bufs)->vmas);					\
@@ -253,61 +302,52 @@ static void snap_pages(struct rf_world *rw)
 		op(&(bufs)->pages);					\
 		op(&(bufs)->hits);					\
 		op(&(bufs)->maps);					\
+		op(&(bufs)->gone);					\
+		op(&(bufs)->walks);					\
 	} while (0)
 
-void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
+static void snap_mm(struct rf_world *rw, struct mm_struct *mm)
 {
-	struct world *w = &rw->w;
-	struct mm_struct *mm;
+	struct rf_snap_mm s = { .id = mm->mm_id,
+				.first_vma = rw->snap.vma_order.n };
+	struct list_head *pos;
 	size_t i;
-	int site;
 
-	if (rw->ops) {
-		rw->ops->snapshot(rw->impl, out);
-		return;
-	}
-	world_enter(rw);
-	lockdep_observe(true);
-	/* (Emptied, keeping what each buffer has room for.) */
-	snap_bufs_each(&rw->snap, vec_reset);
-	for (site = 0; site < NR_ALLOC_SITES; site++) {
-		struct collect c = { .rw = rw, .site = site };
+	/* A freed VMA on the list ends the walk: its links are gone. */
+	for (pos = mm->mmap.next; pos != &mm->mmap; pos = pos->next) {
+		struct vm_area_struct *vma = list_entry(pos,
+				struct vm_area_struct, vm_list);
 
-		slab_for_each_live(w, site, collect_obj, &c);
-	}
-
-	list_for_each_entry(mm, &w->mms, mm_list) {
-		struct rf_snap_mm s = { .id = mm->mm_id,
-					.first_vma = rw->snap.vma_order.n };
-		struct list_head *pos;
-
-		/* A freed VMA on the list ends the walk: its links are gone. */
-		for (pos = mm->mmap.next; pos != &mm->mmap; pos = pos->next) {
-			struct vm_area_struct *vma = list_entry(pos,
-					struct vm_area_struct, vm_list);
-
-			if (!is_live(vma, ALLOC_SITE_VMA) ||
-			    rw->snap.vma_order.n - s.first_vma >
-			    rw->w.sites[ALLOC_SITE_VMA].live) {
-				s.nr_bad_entries++;
-				break;
-			}
-			vec_push(&rw->snap.vma_order, *slab_obj_scratch(vma));
+		if (!is_live(vma, ALLOC_SITE_VMA) ||
+		    rw->snap.vma_order.n - s.first_vma >
+		    rw->w.sites[ALLOC_SITE_VMA].live) {
+			s.nr_bad_entries++;
+			break;
 		}
-		for (i = 0; i < mm->ptes.nr; i++) {
-			if (!is_live(mm->ptes.entries[i].folio, ALLOC_SITE_PAGE))
-				s.nr_bad_entries++;
-		}
-		s.nr_vmas = rw->snap.vma_order.n - s.first_vma;
-		vec_push(&rw->snap.mms, s);
+		vec_push(&rw->snap.vma_order, (uint32_t)snap_num(rw, vma));
 	}
+	for (i = 0; i < mm->ptes.nr; i++) {
+		if (!is_live(mm->ptes.entries[i].folio, ALLOC_SITE_PAGE))
+			s.nr_bad_entries++;
+	}
+	s.nr_vmas = rw->snap.vma_order.n - s.first_vma;
+	vec_push(&rw->snap.mms, s);
+	if (snap_says_made(rw))
+		vec_push(&rw->snap.ids[ALLOC_SITE_MM], slab_obj_made(mm));
+}
+
+/* The records of the objects in snap.objs[] (mms apart), and every page's. */
+static void snap_records(struct rf_world *rw)
+{
+	size_t i;
+
 	for (i = 0; i < rw->snap.objs[ALLOC_SITE_VMA].n; i++)
 		snap_vma(rw, rw->snap.objs[ALLOC_SITE_VMA].v[i]);
 	for (i = 0; i < rw->snap.objs[ALLOC_SITE_AVC].n; i++) {
 		struct anon_vma_chain *avc = rw->snap.objs[ALLOC_SITE_AVC].v[i];
 		struct rf_snap_avc s = {
-			.vma = ref_of(avc->vma, ALLOC_SITE_VMA),
-			.anon_vma = ref_of(avc->anon_vma, ALLOC_SITE_ANON_VMA),
+			.vma = ref_of(rw, avc->vma, ALLOC_SITE_VMA),
+			.anon_vma = ref_of(rw, avc->anon_vma, ALLOC_SITE_ANON_VMA),
 		};
 
 		vec_push(&rw->snap.avcs, s);
@@ -315,6 +355,11 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	for (i = 0; i < rw->snap.objs[ALLOC_SITE_ANON_VMA].n; i++)
 		snap_anon_vma(rw, rw->snap.objs[ALLOC_SITE_ANON_VMA].v[i]);
 	snap_pages(rw);
+}
+
+static void snap_out(struct rf_world *rw, struct rf_snapshot *out)
+{
+	int site;
 
 	memset(out, 0, sizeof(*out));
 	out->mms = rw->snap.mms.v;
@@ -335,12 +380,250 @@ void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
 	out->nr_pages = rw->snap.pages.n;
 	out->hits = rw->snap.hits.v;
 	out->nr_hits = rw->snap.hits.n;
+	for (site = 0; site < NR_ALLOC_SITES; site++) {
+		out->live[site] = rw->w.sites[site].live;
+		out->ids[site] = snap_says_made(rw) ? rw->snap.ids[site].v : NULL;
+	}
+	out->changed = rw->snap_by_made;
+	out->gone = rw->snap.gone.v;
+	out->nr_gone = rw->snap.gone.n;
+}
+
+/* Forget what changed before now: the next partial snapshot starts here. */
+static bool snap_forget(void *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+	return true;
+}
+
+static void snap_sync(struct rf_world *rw)
+{
+	struct world *w = &rw->w;
+	int site;
+
+	bool followed = w->follows_snap;
+
+	rw->snap_synced = w->follows_touched && rw->snap_follow;
+	w->follows_snap = rw->snap_synced;
+	/* (Nothing was noted where nothing followed.) */
+	if (!w->follows_touched || !followed)
+		return;
 	for (site = 0; site < NR_ALLOC_SITES; site++)
-		out->live[site] = w->sites[site].live;
+		slab_for_each_touched(w, site, TOUCH_SNAP, snap_forget, NULL);
+	w->gone.nr = 0;
+}
+
+void rf_world_snapshot(struct rf_world *rw, struct rf_snapshot *out)
+{
+	struct world *w = &rw->w;
+	struct mm_struct *mm;
+	int site;
+
+	if (rw->ops) {
+		memset(out, 0, sizeof(*out));
+		rw->ops->snapshot(rw->impl, out);
+		return;
+	}
+	world_enter(rw);
+	lockdep_observe(true);
+	/* (Emptied, keeping what each buffer has room for.) */
+	snap_bufs_each(&rw->snap, vec_reset);
+	rw->snap_by_made = false;
+	for (site = 0; site < NR_ALLOC_SITES; site++) {
+		struct collect c = { .rw = rw, .site = site };
+
+		slab_for_each_live(w, site, collect_obj, &c);
+	}
+	/* (The mms' made numbers follow their records, in list order.) */
+	vec_reset(&rw->snap.ids[ALLOC_SITE_MM]);
+	list_for_each_entry(mm, &w->mms, mm_list)
+		snap_mm(rw, mm);
+	snap_records(rw);
+	snap_out(rw, out);
+	snap_sync(rw);
 	lockdep_observe(false);
 	world_leave();
 }
 
+/* ---- Partial snapshots --------------------------------------------------- */
+
+struct take {
+	struct rf_world *rw;
+	enum alloc_site site;
+};
+
+/* A changed object: its record is taken again. */
+static bool snap_take(void *obj, void *arg)
+{
+	struct take *t = arg;
+
+	vec_push(&t->rw->snap.objs[t->site], obj);
+	if (t->site != ALLOC_SITE_MM)
+		vec_push(&t->rw->snap.ids[t->site], slab_obj_made(obj));
+	return true;
+}
+
+/*
+ * An AVC's links and key are read as part of its VMA's chain and its
+ * anon_vma's tree (or the tree whose seal last read it): those change too.
+ */
+static bool snap_take_avc(void *obj, void *arg)
+{
+	struct anon_vma_chain *avc = obj;
+	void *reader = slab_obj_reader(avc);
+
+	if (is_live(avc->vma, ALLOC_SITE_VMA))
+		slab_snap_touch(avc->vma);
+	if (is_live(avc->anon_vma, ALLOC_SITE_ANON_VMA))
+		slab_snap_touch(avc->anon_vma);
+	if (reader && is_live(reader, ALLOC_SITE_ANON_VMA))
+		slab_snap_touch(reader);
+	return snap_take(obj, arg);
+}
+
+/* A VMA's list links are read as part of its mm's list. */
+static bool snap_take_vma(void *obj, void *arg)
+{
+	struct vm_area_struct *vma = obj;
+
+	if (is_live(vma->vm_mm, ALLOC_SITE_MM))
+		slab_snap_touch(vma->vm_mm);
+	return snap_take(obj, arg);
+}
+
+/* A node, its VMA and that VMA's mm, each live and untouched since. */
+static bool node_as_walked(struct anon_vma_chain *avc, int32_t ref, void *arg)
+{
+	(void)ref;
+	(void)arg;
+	return avc && !slab_obj_touched(avc, TOUCH_SNAP) &&
+	       is_live(avc->vma, ALLOC_SITE_VMA) &&
+	       !slab_obj_touched(avc->vma, TOUCH_SNAP) &&
+	       is_live(avc->vma->vm_mm, ALLOC_SITE_MM) &&
+	       !slab_obj_touched(avc->vma->vm_mm, TOUCH_SNAP);
+}
+
+/*
+ * Whether @folio's rmap walk may find something else than at the last
+ * snapshot. The walk reads the folio's anon_vma and that anon_vma's tree:
+ * its nodes, their VMAs and those VMAs' mms (an entry mapping the folio,
+ * made or gone, touches the folio itself). Any change to the tree's shape
+ * stores to the anon_vma or to a node still in the tree, so the tree as
+ * it is now covers every node the last walk met.
+ */
+static bool walk_stale(struct rf_world *rw, struct folio *folio)
+{
+	struct anon_vma *anon_vma = folio->anon_vma;
+	typeof(rw->snap.walks) *seen = &rw->snap.walks;
+	struct snap_walks walks = { .anon_vma = anon_vma };
+	uint32_t *at;
+
+	if (!anon_vma)
+		return false;
+	if (!is_live(anon_vma, ALLOC_SITE_ANON_VMA))
+		return true;
+	/* Many pages share an anon_vma: its tree is walked once. */
+	at = slab_obj_scratch(anon_vma);
+	if (*at < seen->n && seen->v[*at].anon_vma == anon_vma)
+		return seen->v[*at].stale;
+	walks.stale = slab_obj_touched(anon_vma, TOUCH_SNAP) ||
+		      !rf_tree_walk(rw, rw->w.core->tree(anon_vma),
+				    node_as_walked, NULL);
+	*at = seen->n;
+	vec_push(seen, walks);
+	return walks.stale;
+}
+
+static void snap_take_page(void *obj, void *arg)
+{
+	struct take *t = arg;
+	struct folio *folio = obj;
+
+	if (slab_obj_touched(folio, TOUCH_SNAP) || walk_stale(t->rw, folio)) {
+		vec_push(&t->rw->snap.objs[ALLOC_SITE_PAGE], obj);
+		vec_push(&t->rw->snap.ids[ALLOC_SITE_PAGE], slab_obj_made(obj));
+	}
+}
+
+/* (The pages were taken above.) */
+static bool snap_skip(void *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+	return true;
+}
+
+/* Objects touched or freed since the last snapshot. */
+static uint64_t snap_changes(const struct world *w)
+{
+	uint64_t n = w->gone.nr;
+	int site;
+
+	for (site = 0; site < NR_ALLOC_SITES; site++)
+		n += w->sites[site].touched[TOUCH_SNAP].nr;
+	return n;
+}
+
+void rf_world_snapshot_follow(struct rf_world *rw, bool follow)
+{
+	rw->snap_follow = follow;
+}
+
+bool rf_world_snapshot_changed(struct rf_world *rw, struct rf_snapshot *out,
+			       uint64_t most)
+{
+	struct world *w = &rw->w;
+	struct take take = { .rw = rw };
+	bool page_gone = false;
+	struct mm_struct *mm;
+	size_t i;
+
+	if (rw->ops || !rw->snap_synced || !w->follows_touched ||
+	    snap_changes(w) > most)
+		return false;
+	world_enter(rw);
+	lockdep_observe(true);
+	snap_bufs_each(&rw->snap, vec_reset);
+	rw->snap_by_made = true;
+
+	for (i = 0; i < w->gone.nr; i++) {
+		vec_push(&rw->snap.gone, ((struct rf_snap_gone){
+			.site = w->gone.v[i].site, .made = w->gone.v[i].made }));
+		page_gone |= w->gone.v[i].site == ALLOC_SITE_PAGE;
+	}
+	w->gone.nr = 0;
+	/* A page freed under a page table is a bad entry of its mm's. */
+	if (page_gone)
+		list_for_each_entry(mm, &w->mms, mm_list)
+			slab_snap_touch(mm);
+
+	/*
+	 * A page is taken again when it was touched (its fields, or a page
+	 * table entry mapping it), or when an object its last rmap walk
+	 * read was: decided before the touched lists are emptied below.
+	 */
+	slab_for_each_live(w, ALLOC_SITE_PAGE, snap_take_page, &take);
+
+	/* AVCs first, then VMAs: each touches what reads it. */
+	take.site = ALLOC_SITE_AVC;
+	slab_for_each_touched(w, ALLOC_SITE_AVC, TOUCH_SNAP, snap_take_avc, &take);
+	take.site = ALLOC_SITE_VMA;
+	slab_for_each_touched(w, ALLOC_SITE_VMA, TOUCH_SNAP, snap_take_vma, &take);
+	take.site = ALLOC_SITE_ANON_VMA;
+	slab_for_each_touched(w, ALLOC_SITE_ANON_VMA, TOUCH_SNAP, snap_take, &take);
+	take.site = ALLOC_SITE_MM;
+	slab_for_each_touched(w, ALLOC_SITE_MM, TOUCH_SNAP, snap_take, &take);
+	slab_for_each_touched(w, ALLOC_SITE_PAGE, TOUCH_SNAP, snap_skip, NULL);
+
+	for (i = 0; i < rw->snap.objs[ALLOC_SITE_MM].n; i++)
+		snap_mm(rw, rw->snap.objs[ALLOC_SITE_MM].v[i]);
+	snap_records(rw);
+	snap_out(rw, out);
+	lockdep_observe(false);
+	world_leave();
+	return true;
+}
 
 /*
  * One set of buffers a thread keeps between worlds. A key's destructor

@@ -99,8 +99,12 @@ void pte_install(struct mm_struct *mm, unsigned long addr, struct folio *folio)
 	size_t i;
 
 	world_written();
+	slab_snap_touch(mm);
 	i = pte_index(ptes, addr);
+	/* Its mappers change, and those of the folio it replaces. */
+	slab_snap_touch(folio);
 	if (i < ptes->nr && ptes->entries[i].addr == addr) {
+		slab_snap_touch(ptes->entries[i].folio);
 		ptes->entries[i].folio = folio;
 		return;
 	}
@@ -126,6 +130,8 @@ static void pte_remove(struct mm_ptes *ptes, size_t i)
 	struct folio *folio = ptes->entries[i].folio;
 
 	world_written();
+	slab_snap_touch(container_of(ptes, struct mm_struct, ptes));
+	slab_snap_touch(folio);
 	memmove(&ptes->entries[i], &ptes->entries[i + 1],
 		(ptes->nr - i - 1) * sizeof(*ptes->entries));
 	ptes->nr--;
@@ -189,6 +195,7 @@ void pte_move_range(struct mm_struct *mm, unsigned long start,
 	if (!n)
 		return;
 	sched_point(SP_PTE, "move_ptes", mm, __func__);
+	slab_snap_touch(mm);
 	moved = malloc(n * sizeof(*moved));
 	if (!moved)
 		abort();
@@ -203,7 +210,12 @@ void pte_move_range(struct mm_struct *mm, unsigned long start,
 
 void pte_table_free(struct mm_struct *mm)
 {
+	size_t i;
+
 	world_written();
+	slab_snap_touch(mm);
+	for (i = 0; i < mm->ptes.nr; i++)
+		slab_snap_touch(mm->ptes.entries[i].folio);
 	world_mem_free(current_world->arena, mm->ptes.entries);
 	mm->ptes.entries = NULL;
 	mm->ptes.nr = mm->ptes.cap = 0;
@@ -237,8 +249,10 @@ static int map_new_folio(struct vm_area_struct *vma, unsigned long address,
 	folio->anon_vma = vma->anon_vma;
 	folio->index = anon_page_index(vma, address);
 	folio->mapcount = 1;
-	if (expected)
+	if (expected) {
 		expected->mapcount--;
+		slab_snap_touch(expected);
+	}
 	pte_install(mm, address, folio);
 	return 0;
 }

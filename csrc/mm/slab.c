@@ -316,6 +316,8 @@ static void slab_touch(struct world *w, struct slab_obj *s)
 {
 	if (!w->follows_touched)
 		return;
+	if (w->follows_snap)
+		touched_add(w, s, TOUCH_SNAP);
 	switch (s->site) {
 	case ALLOC_SITE_VMA:
 		touched_add(w, s, TOUCH_SEAL);
@@ -331,6 +333,31 @@ static void slab_touch(struct world *w, struct slab_obj *s)
 	default:
 		break;
 	}
+}
+
+void __slab_snap_touch(struct world *w, void *obj)
+{
+	const struct slab_slot *slot;
+
+	if (!w->follows_touched)
+		return;
+	slot = index_find(&w->index, obj);
+	if (slot && slot->state == SLOT_LIVE)
+		touched_add(w, obj_to_slab(obj), TOUCH_SNAP);
+}
+
+/* A partial snapshot drops what was freed since the last one. */
+static void slab_gone_add(struct world *w, struct slab_obj *s)
+{
+	if (!w->follows_touched || !w->follows_snap)
+		return;
+	if (w->gone.nr == w->gone.cap) {
+		w->gone.cap = w->gone.cap ? w->gone.cap * 2 : 64;
+		w->gone.v = world_mem_realloc(w->arena, w->gone.v,
+					      w->gone.cap * sizeof(*w->gone.v));
+	}
+	w->gone.v[w->gone.nr++] = (struct slab_gone){ .site = s->site,
+						      .made = s->made };
 }
 
 void slab_store(struct write_watch *ww, uintptr_t addr)
@@ -547,6 +574,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *obj)
 	world_written();
 	s = obj_to_slab(obj);
 	slab_touch(w, s);
+	slab_gone_add(w, s);
 	sb_object_freed(obj, s->size);
 	list_del(&s->node);
 	w->sites[s->site].live--;
@@ -588,6 +616,16 @@ enum slab_obj_state slab_obj_state(const void *obj, enum alloc_site site)
 u32 *slab_obj_scratch(void *obj)
 {
 	return &obj_to_slab(obj)->scratch;
+}
+
+u32 slab_obj_made(void *obj)
+{
+	return obj_to_slab(obj)->made;
+}
+
+void *slab_obj_reader(void *obj)
+{
+	return obj_to_slab(obj)->reader;
 }
 
 u64 *slab_obj_seal(void *obj)
@@ -647,6 +685,7 @@ void slab_world_init(struct world *w)
 		INIT_LIST_HEAD(&w->sites[i].objects);
 		memset(w->sites[i].touched, 0, sizeof(w->sites[i].touched));
 	}
+	memset(&w->gone, 0, sizeof(w->gone));
 	INIT_LIST_HEAD(&w->quarantine);
 	w->nr_quarantined = 0;
 	w->writes_after_free = 0;
@@ -702,6 +741,8 @@ void slab_world_release(struct world *w)
 			world_mem_free(w->arena, w->sites[i].touched[r].obj);
 		memset(w->sites[i].touched, 0, sizeof(w->sites[i].touched));
 	}
+	world_mem_free(w->arena, w->gone.v);
+	memset(&w->gone, 0, sizeof(w->gone));
 	while (!list_empty(&w->quarantine))
 		slab_release_oldest(w);
 	index_release(w->arena, &w->index);

@@ -24,8 +24,9 @@ mod bindings {
 }
 
 pub use bindings::{
-    rf_hit as Hit, rf_snap_anon_vma as SnapAnonVma, rf_snap_avc as SnapAvc, rf_snap_mm as SnapMm,
-    rf_snap_page as SnapPage, rf_snap_tree_node as SnapTreeNode, rf_snap_vma as SnapVma,
+    rf_hit as Hit, rf_snap_anon_vma as SnapAnonVma, rf_snap_avc as SnapAvc,
+    rf_snap_gone as SnapGone, rf_snap_mm as SnapMm, rf_snap_page as SnapPage,
+    rf_snap_tree_node as SnapTreeNode, rf_snap_vma as SnapVma,
 };
 
 /// Snapshot references that are not indices.
@@ -175,6 +176,47 @@ pub struct Snapshot<'w> {
     pub pages: &'w [SnapPage],
     pub hits: &'w [Hit],
     pub live: [u64; NR_SITES],
+    /// Per site, when the object of each record was made (empty where
+    /// the world does not say).
+    pub ids: [&'w [u32]; NR_SITES],
+    /// A partial snapshot ([`World::snapshot_changed`]).
+    pub changed: bool,
+    /// Objects freed since the snapshot before a partial one.
+    pub gone: &'w [SnapGone],
+}
+
+/// Borrows the arrays of a snapshot the harness just filled.
+///
+/// # Safety
+/// Every array of `s` must have been filled by the harness with the length
+/// it reports next to it (the made numbers one per record), and stay valid
+/// and unchanged for `'w`: until the next call on its world.
+unsafe fn borrow_snapshot<'w>(s: &bindings::rf_snapshot) -> Snapshot<'w> {
+    // Safety: as the caller guarantees.
+    unsafe {
+        let ids = |site: usize, n: u32| c_array(s.ids[site], n);
+        Snapshot {
+            mms: c_array(s.mms, s.nr_mms),
+            vma_order: c_array(s.vma_order, s.nr_vma_order),
+            vmas: c_array(s.vmas, s.nr_vmas),
+            chain: c_array(s.chain, s.nr_chain),
+            avcs: c_array(s.avcs, s.nr_avcs),
+            anon_vmas: c_array(s.anon_vmas, s.nr_anon_vmas),
+            tree: c_array(s.tree, s.nr_tree),
+            pages: c_array(s.pages, s.nr_pages),
+            hits: c_array(s.hits, s.nr_hits),
+            live: s.live,
+            ids: [
+                ids(0, s.nr_mms),
+                ids(1, s.nr_vmas),
+                ids(2, s.nr_anon_vmas),
+                ids(3, s.nr_avcs),
+                ids(4, s.nr_pages),
+            ],
+            changed: s.changed != 0,
+            gone: c_array(s.gone, s.nr_gone),
+        }
+    }
 }
 
 /// A C array that may be NULL when empty, as a slice.
@@ -685,24 +727,30 @@ impl World {
         let mut s = bindings::rf_snapshot::default();
         // Safety: `self.raw` is live; `s` is valid for the call.
         unsafe { bindings::rf_world_snapshot(self.raw.as_ptr(), &mut s) };
+        // Safety: just filled by the harness, and the borrow of `self`
+        // keeps the world from refilling it.
+        unsafe { borrow_snapshot(&s) }
+    }
 
-        // Safety: every array was just filled by the harness with the length
-        // it reports next to it, and stays valid and unchanged until the
-        // next call on this world, which the borrow of `self` rules out.
-        unsafe {
-            Snapshot {
-                mms: c_array(s.mms, s.nr_mms),
-                vma_order: c_array(s.vma_order, s.nr_vma_order),
-                vmas: c_array(s.vmas, s.nr_vmas),
-                chain: c_array(s.chain, s.nr_chain),
-                avcs: c_array(s.avcs, s.nr_avcs),
-                anon_vmas: c_array(s.anon_vmas, s.nr_anon_vmas),
-                tree: c_array(s.tree, s.nr_tree),
-                pages: c_array(s.pages, s.nr_pages),
-                hits: c_array(s.hits, s.nr_hits),
-                live: s.live,
-            }
-        }
+    /// Whether the snapshots from the next on are followed by partial ones
+    /// ([`World::snapshot_changed`]): only then does the world keep what
+    /// changed, at a cost on every store.
+    pub fn follow_snapshots(&mut self, follow: bool) {
+        // Safety: `self.raw` is a live world owned by us.
+        unsafe { bindings::rf_world_snapshot_follow(self.raw.as_ptr(), follow) };
+    }
+
+    /// The records of what changed since the last snapshot (whole or
+    /// partial), with references by when their objects were made; `None`
+    /// where the world did not follow every store since, or changed more
+    /// than `most` objects (a whole one is due then).
+    pub fn snapshot_changed(&mut self, most: u64) -> Option<Snapshot<'_>> {
+        let mut s = bindings::rf_snapshot::default();
+        // Safety: `self.raw` is live; `s` is valid for the call.
+        let partial =
+            unsafe { bindings::rf_world_snapshot_changed(self.raw.as_ptr(), &mut s, most) };
+        // Safety: as in `snapshot`.
+        partial.then(|| unsafe { borrow_snapshot(&s) })
     }
 
     /// Problems the C side noticed since the last call (warnings, locks

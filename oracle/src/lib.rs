@@ -12,11 +12,15 @@ mod core;
 pub mod dump;
 mod ops;
 mod steps;
+mod tracked;
 mod vma_ops;
 mod watched;
 mod world;
 
-pub use dump::{Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpSink, DumpVma, LiveCounts, Ref};
+pub use dump::{
+    Changes, Dump, DumpAnonVma, DumpAvc, DumpMm, DumpPage, DumpSink, DumpVma, Listing, LiveCounts,
+    Ref,
+};
 pub use steps::{Interruptible, Stepper};
 pub use world::World;
 
@@ -109,6 +113,8 @@ impl World {
             avs: Default::default(),
             avcs: Default::default(),
             pages: Default::default(),
+            listed: Default::default(),
+            mapped_whole: true,
             alloc: Default::default(),
             armed: None,
             apart: false,

@@ -62,10 +62,11 @@ impl World {
             index: v.index_of(addr),
             mapcount: 1,
             pins: 0,
+            mapped: Default::default(),
         };
         let mm = v.mm;
         let p = self.pages.insert(page);
-        self.mm_mut(mm).ptes.insert(addr, p);
+        self.pte_map(mm, addr, p);
         Ok(())
     }
 
@@ -141,7 +142,7 @@ impl World {
                 .collect();
             for (addr, page) in shared {
                 self.page_mut(page).mapcount += 1;
-                self.mm_mut(child).ptes.insert(addr, page);
+                self.pte_map(child, addr, page);
             }
         }
         Ok(())
@@ -224,10 +225,10 @@ impl World {
             .map(|(&a, &p)| (a, p))
             .collect();
         for &(a, _) in &moved {
-            self.mm_mut(mm).ptes.remove(&a);
+            self.pte_clear(mm, a);
         }
         for (a, p) in moved {
-            self.mm_mut(mm).ptes.insert(a - v.start + new_addr, p);
+            self.pte_map(mm, a - v.start + new_addr, p);
         }
         let absorbed = merged.is_some_and(|t| {
             let tv = self.vma(t);

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
-use slotmap::{new_key_type, SlotMap};
+use slotmap::new_key_type;
 
 use crate::alloc::Injector;
+use crate::tracked::{Stamped, Tracked};
 use crate::watched::Watched;
 use crate::{Site, PAGE_SHIFT};
 
@@ -179,21 +180,60 @@ pub(crate) struct Page {
     pub(crate) mapcount: i64,
     /// Walkers holding the page (it outlives its last mapping for them).
     pub(crate) pins: i64,
+    /// The page-table entries mapping it, for a dump of this page alone.
+    pub(crate) mapped: Mapped,
 }
+
+/// A page's page-table entries, in no order: the page tables read
+/// backwards. Kept only while the world follows its changes (and made
+/// afresh where they are not whole, `World::dump_following`), and not
+/// part of the state: any two compare equal.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mapped(pub(crate) SmallVec<[(MmKey, u64); 2]>);
+
+impl PartialEq for Mapped {
+    fn eq(&self, _: &Mapped) -> bool {
+        true
+    }
+}
+
+impl Stamped for Mm {
+    fn stamp(&self) -> u64 {
+        u64::from(self.id)
+    }
+}
+
+macro_rules! stamped_by_birth {
+    ($($ty:ty),*) => {$(
+        impl Stamped for $ty {
+            fn stamp(&self) -> u64 {
+                self.born.0
+            }
+        }
+    )*};
+}
+stamped_by_birth!(Vma, AnonVma, Avc, Page);
 
 /// A world: processes and everything the anon_vma code keeps for them.
 #[derive(Debug)]
 pub struct World {
-    // (Watched: what a dump reads, see `World::wrote_nothing`.)
-    pub(crate) mms: Watched<SlotMap<MmKey, Mm>>,
+    // (Watched and Tracked: what a dump reads, see `World::wrote_nothing`
+    // and `World::changes`.)
+    pub(crate) mms: Tracked<MmKey, Mm>,
     pub(crate) mm_ids: Watched<BTreeMap<u32, MmKey>>,
     pub(crate) next_mm_id: u32,
     /// Objects made so far ([`Born`]).
     pub(crate) made: u64,
-    pub(crate) vmas: Watched<SlotMap<VmaKey, Vma>>,
-    pub(crate) avs: Watched<SlotMap<AvKey, AnonVma>>,
-    pub(crate) avcs: Watched<SlotMap<AvcKey, Avc>>,
-    pub(crate) pages: Watched<SlotMap<PageKey, Page>>,
+    pub(crate) vmas: Tracked<VmaKey, Vma>,
+    pub(crate) avs: Tracked<AvKey, AnonVma>,
+    pub(crate) avcs: Tracked<AvcKey, Avc>,
+    pub(crate) pages: Tracked<PageKey, Page>,
+    /// Each arena's objects in the order they were made, as the last dump
+    /// listed them (`World::changes`).
+    pub(crate) listed: crate::dump::Listed,
+    /// Every page's `mapped` is exact: no entry changed while nothing
+    /// followed (`World::pte_map`).
+    pub(crate) mapped_whole: bool,
     pub(crate) alloc: Injector,
     pub(crate) armed: Option<crate::FailPlan>,
     /// A fault sees the race's start (see `World::set_apart`).
@@ -215,6 +255,8 @@ impl Clone for World {
             avs: self.avs.clone(),
             avcs: self.avcs.clone(),
             pages: self.pages.clone(),
+            listed: self.listed.clone(),
+            mapped_whole: self.mapped_whole,
             alloc: self.alloc.clone(),
             armed: self.armed,
             apart: self.apart,
@@ -234,6 +276,8 @@ impl Clone for World {
         self.avs.clone_from(&source.avs);
         self.avcs.clone_from(&source.avcs);
         self.pages.clone_from(&source.pages);
+        self.listed.clone_from(&source.listed);
+        self.mapped_whole = source.mapped_whole;
         self.alloc.clone_from(&source.alloc);
         self.armed = source.armed;
         self.apart = source.apart;
@@ -406,6 +450,56 @@ impl World {
         self.mm(mm).ptes.get(&addr).copied()
     }
 
+    /// Maps `page` at `addr` of `mm`, over the page mapped there if any
+    /// (a copy on write; its mapcount is its caller's).
+    pub(crate) fn pte_map(&mut self, mm: MmKey, addr: u64, page: PageKey) {
+        let old = self.mm_mut(mm).ptes.insert(addr, page);
+        if !self.pages.follows() {
+            self.mapped_whole = false;
+            return;
+        }
+        if let Some(old) = old {
+            self.unmapped(old, mm, addr);
+        }
+        self.page_mut(page).mapped.0.push((mm, addr));
+    }
+
+    /// Clears the entry at `addr` of `mm`, returning the page it mapped.
+    pub(crate) fn pte_clear(&mut self, mm: MmKey, addr: u64) -> Option<PageKey> {
+        let page = self.mm_mut(mm).ptes.remove(&addr)?;
+        match self.pages.follows() {
+            true => self.unmapped(page, mm, addr),
+            false => self.mapped_whole = false,
+        }
+        Some(page)
+    }
+
+    fn unmapped(&mut self, page: PageKey, mm: MmKey, addr: u64) {
+        let mapped = &mut self.page_mut(page).mapped.0;
+        if let Some(i) = mapped.iter().position(|&e| e == (mm, addr)) {
+            mapped.swap_remove(i);
+        }
+    }
+
+    /// Every page's page-table entries, read from the page tables.
+    pub(crate) fn remap(&mut self) {
+        let mut entries: Vec<(PageKey, MmKey, u64)> = Vec::new();
+        for (mm, m) in self.mms.iter() {
+            entries.extend(m.ptes.iter().map(|(&addr, &p)| (p, mm, addr)));
+        }
+        for k in self.pages.keys().collect::<Vec<_>>() {
+            if let Some(p) = self.pages.get_mut(k) {
+                p.mapped.0.clear();
+            }
+        }
+        for (p, mm, addr) in entries {
+            if let Some(page) = self.pages.get_mut(p) {
+                page.mapped.0.push((mm, addr));
+            }
+        }
+        self.mapped_whole = true;
+    }
+
     /// Drops the entries of `[start, end)`; a page nobody maps is freed.
     pub(crate) fn unmap_range(&mut self, mm: MmKey, start: u64, end: u64) {
         let addrs: Vec<u64> = self
@@ -415,7 +509,7 @@ impl World {
             .map(|(&a, _)| a)
             .collect();
         for a in addrs {
-            let p = self.mm_mut(mm).ptes.remove(&a).expect("entry just listed");
+            let p = self.pte_clear(mm, a).expect("entry just listed");
             let page = self.page_mut(p);
             page.mapcount -= 1;
             if page.mapcount == 0 && page.pins == 0 {

@@ -38,7 +38,7 @@ use crate::check::watchdog::RunWatch;
 use crate::engine::c::CEngine;
 use crate::engine::oracle::OracleEngine;
 use crate::engine::variant::{Mode, Reference, Variant};
-use crate::engine::{Engine, Outcome, RaceRun, Saved, Status, Teardown};
+use crate::engine::{Changes, Engine, Outcome, RaceRun, Saved, Status, Teardown};
 use crate::language::op::Step;
 use crate::language::scenario::{Scenario, VariantSel};
 
@@ -543,6 +543,9 @@ pub(crate) struct Carried {
     /// `prev_c` and `prev_o` passed their contracts and their comparison
     /// at the step before, in this run.
     checked: bool,
+    /// `prev_o` is `prev_c`: the two engines reported it alike, so the
+    /// reference can compare the next only where either side changed.
+    alike: bool,
     /// The saved worlds a saved run's every try starts from, whose states
     /// are `prev_c` and `prev_o`: where a try leaves a world as saved, its
     /// state is the one before, and no snapshot is taken.
@@ -555,9 +558,7 @@ pub(crate) struct Carried {
 /// missed is a bug of rmapfuzz (tests/kernel_trees.rs sets it for the
 /// trees' code; tests/unchanged.rs checks the built-in variants).
 fn verify_wrote_nothing(world: &mut dyn Engine, before: &State, i: usize) {
-    static VERIFY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*VERIFY.get_or_init(|| std::env::var_os("RMAPFUZZ_VERIFY_WATCH").is_some_and(|v| v == "1"))
-    {
+    if !crate::engine::verifying() {
         return;
     }
     let now = canonicalize(&world.snapshot());
@@ -580,21 +581,47 @@ fn reached(world: &mut dyn Engine, prev: &Option<Rc<State>>, i: usize) -> Option
     Some(Rc::clone(prev))
 }
 
+/// Hands the state before a step back to the engine that reported it,
+/// where nothing reads it again (no rollback to check, no other holder):
+/// an engine that patches its last report into the next then copies
+/// nothing. The step's checks that would have compared with it see no
+/// state before, and judge the new one whole.
+fn recycle(world: &mut dyn Engine, prev: &mut Option<Rc<State>>) {
+    let Some(state) = prev.take() else { return };
+    match Rc::try_unwrap(state) {
+        Ok(state) => {
+            if let Some(raw) = state.into_raw() {
+                world.recycle(raw);
+            }
+        }
+        Err(shared) => *prev = Some(shared),
+    }
+}
+
 /// The reference's state, named (hashed, for a search that only hashes
 /// a state it has judged before) here, where a panic of the reference's
 /// shows as its own; unless it would report exactly the C side's state
-/// `like` (the two engines made it alike): then it is that one.
+/// `like` (the two engines made it alike): then it is that one. Given
+/// what the C side `changed` since a state the two reported alike, the
+/// reference compares only where either side changed.
 fn oracle_state(
     o: &mut Box<dyn Engine>,
     lazily: bool,
     like: Option<&Rc<State>>,
+    changed: Option<&Changes>,
 ) -> Result<Rc<State>, String> {
     guarded(|| {
         let raw = match like.and_then(|c| Some((c, c.raw()?))) {
-            Some((c, like)) => match o.snapshot_unless(like) {
-                None => return Rc::clone(c),
-                Some(raw) => raw,
-            },
+            Some((c, like)) => {
+                let differs = match changed {
+                    Some(changed) => o.snapshot_unless_changed(like, changed),
+                    None => o.snapshot_unless(like),
+                };
+                match differs {
+                    None => return Rc::clone(c),
+                    Some(raw) => raw,
+                }
+            }
             None => o.snapshot(),
         };
         let state = State::new(raw);
@@ -626,6 +653,7 @@ pub(crate) fn start(
         in_sync: !alone,
         hash_c: None,
         checked: false,
+        alike: false,
         baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
@@ -780,7 +808,7 @@ pub(crate) fn step(
             reached(c, &carried.prev_c, i).unwrap_or_else(|| Rc::new(State::new(c.snapshot())));
         let snap_o = match reached(&mut **o, &carried.prev_o, i) {
             Some(state) => state,
-            None => oracle_state(o, false, Some(&snap_c))
+            None => oracle_state(o, false, Some(&snap_c), None)
                 .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
         };
         // Both as the step before left them: their shapes compared
@@ -822,29 +850,56 @@ pub(crate) fn step(
             .filter(|saved| world.unchanged_since(saved))
             .and_then(|_| prev.clone())
     };
-    let mut state_c = || match c_after.take() {
+    // The C side's state before is read again only by its rollback
+    // check (a failed step's) and where the step wrote nothing.
+    let c_rollback = c_out.status == Status::Enomem;
+    let mut state_c = |prev_c: &mut Option<Rc<State>>| match c_after.take() {
         Some(state) => state,
-        None => as_saved(c, baseline.as_ref().map(|b| &b.c), &carried.prev_c)
-            .unwrap_or_else(|| Rc::new(State::new(c.snapshot()))),
+        None => match as_saved(c, baseline.as_ref().map(|b| &b.c), prev_c) {
+            Some(state) => state,
+            None => {
+                if !c_rollback {
+                    recycle(c, prev_c);
+                }
+                Rc::new(State::new(c.snapshot()))
+            }
+        },
     };
     let (snap_c, snap_o) = match (taken, o) {
         (Some((snap_c, snap_o)), _) => (snap_c, in_sync.then_some(snap_o)),
         (None, Some(o)) if *in_sync => {
-            let snap_c = state_c();
+            // (The reference first: its state may be the one before,
+            // which the C side's may share.)
             let saved_o = baseline.as_ref().and_then(|b| b.o.as_ref());
-            let snap_o = match as_saved(&mut **o, saved_o, &carried.prev_o) {
+            let o_reached = as_saved(&mut **o, saved_o, &carried.prev_o);
+            let o_rollback = o_out
+                .as_ref()
+                .is_some_and(|out| out.status == Status::Enomem);
+            if o_reached.is_none() && !o_rollback {
+                carried.prev_o = None;
+            }
+            let snap_c = state_c(&mut carried.prev_c);
+            // Where the reference reported the state before alike, what
+            // the C side changed since tells it where to compare.
+            let changed = match (carried.alike && !lazily, &carried.prev_c) {
+                (false, _) => None,
+                (true, Some(prev)) if Rc::ptr_eq(prev, &snap_c) => Some(Changes::default()),
+                (true, _) => c.changes(),
+            };
+            let snap_o = match o_reached {
                 Some(state) => state,
-                None => oracle_state(o, lazily, Some(&snap_c))
+                None => oracle_state(o, lazily, Some(&snap_c), changed.as_ref())
                     .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
             };
             (snap_c, Some(snap_o))
         }
-        (None, _) => (state_c(), None),
+        (None, _) => (state_c(&mut carried.prev_c), None),
     };
     if i < opts.check_from {
         carried.prev_c = Some(snap_c);
         carried.prev_o = snap_o;
         carried.checked = false;
+        carried.alike = false;
         return Ok(());
     }
 
@@ -942,6 +997,8 @@ pub(crate) fn step(
     // checked too (a maple step is checked mid-run in a final-only
     // run: its state is not the one before the last step).
     let next_checked = every_step || i == last;
+    carried.alike =
+        *in_sync && next_checked && snap_o.as_ref().is_some_and(|o| Rc::ptr_eq(o, &snap_c));
     carried.prev_o = if *in_sync && next_checked {
         snap_o
     } else {

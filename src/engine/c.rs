@@ -2,7 +2,11 @@
 
 use rmap_ffi as ffi;
 
-use super::{Engine, Outcome, RaceRun, Saved, Site, Status, Teardown, TracePoint};
+use super::kept::Kept;
+use super::{
+    verifying, Changes, Engine, Outcome, RaceRun, Saved, Site, Status, Teardown, TracePoint,
+    SMALL_WORLD,
+};
 use crate::check::snapshot::{
     sort_tree, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot, RawTreeNode,
     RawVma,
@@ -24,6 +28,16 @@ pub struct CEngine {
     world: ffi::World,
     /// A race was stopped halfway: the world can only be dropped.
     abandoned: bool,
+    /// The last snapshot's records, for the next to patch.
+    kept: Option<Kept>,
+    /// What the last snapshot changed, where it was patched.
+    changes: Option<Changes>,
+    /// Patch however much changed (to check every patch), not only where
+    /// that costs less than a whole snapshot.
+    patch_always: bool,
+    /// Snapshots patched from what changed, and taken whole.
+    patched: u64,
+    whole: u64,
 }
 
 impl CEngine {
@@ -32,6 +46,11 @@ impl CEngine {
         ffi::World::new(variant).map(|world| CEngine {
             world,
             abandoned: false,
+            kept: None,
+            changes: None,
+            patch_always: verifying(),
+            patched: 0,
+            whole: 0,
         })
     }
 
@@ -43,6 +62,63 @@ impl CEngine {
     /// Whether the lock checker still looks only at touched objects.
     pub fn follows_touched(&mut self) -> bool {
         self.world.follows_touched()
+    }
+
+    /// Patches every snapshot it can from what changed, however much did
+    /// (as with `RMAPFUZZ_VERIFY_WATCH=1`), so that a test checks the
+    /// patching on small worlds too.
+    pub fn patch_always(&mut self) {
+        self.patch_always = true;
+    }
+
+    /// How many snapshots were patched from what changed, and how many
+    /// were taken whole.
+    pub fn snapshot_counts(&self) -> (u64, u64) {
+        (self.patched, self.whole)
+    }
+
+    /// The last snapshot patched with what changed since, where the world
+    /// followed every store and the result holds only live references.
+    fn patched(&mut self) -> Option<RawSnapshot> {
+        // (Without the last report back there is nothing to patch, and
+        // what changed is left for a whole snapshot to take.)
+        let kept = self.kept.as_mut().filter(|k| k.can_patch())?;
+        let most = match self.patch_always {
+            true => u64::MAX,
+            false => kept.objects() / PATCH_SHARE,
+        };
+        let part = self.world.snapshot_changed(most)?;
+        let raw = convert(&part);
+        let gone = part.gone.iter().map(|g| (g.site as usize, g.made));
+        match kept.patch(&raw, part.ids, gone) {
+            Some((raw, changes)) => {
+                self.changes = Some(changes);
+                Some(raw)
+            }
+            None => {
+                self.kept = None;
+                None
+            }
+        }
+    }
+}
+
+/// A snapshot is patched from what changed while that is at most this
+/// share of the world's objects (one in so many): past it, a whole one
+/// costs less than the partial one and the patching together (BENCHMARKS
+/// section 28).
+const PATCH_SHARE: u64 = 4;
+
+/// With `RMAPFUZZ_VERIFY_WATCH=1`, a snapshot patched together from what
+/// changed is compared with a whole one, and a difference stops the
+/// process: a change the C side did not report is a bug of rmapfuzz.
+fn verify_patched(world: &mut ffi::World, patched: &RawSnapshot) {
+    if !verifying() {
+        return;
+    }
+    let whole = convert(&world.snapshot());
+    if whole != *patched {
+        panic!("rmapfuzz bug: a snapshot patched from what changed differs from a whole one:\npatched {patched:?}\nwhole   {whole:?}");
     }
 }
 
@@ -324,7 +400,38 @@ impl Engine for CEngine {
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
-        convert(&self.world.snapshot())
+        self.changes = None;
+        if let Some(raw) = self.patched() {
+            self.patched += 1;
+            verify_patched(&mut self.world, &raw);
+            return raw;
+        }
+        self.whole += 1;
+        // Followed from a world's second snapshot on (a fuzzer's run takes
+        // one, at its end), where the world is large enough for partial
+        // ones to pay.
+        let follow = self.whole > 1
+            && (self.patch_always || self.world.live().iter().sum::<u64>() >= SMALL_WORLD);
+        if self.whole > 1 {
+            self.world.follow_snapshots(follow);
+        }
+        let whole = self.world.snapshot();
+        let raw = convert(&whole);
+        self.kept = match follow {
+            true => Kept::from_whole(&raw, whole.ids),
+            false => None,
+        };
+        raw
+    }
+
+    fn changes(&mut self) -> Option<Changes> {
+        self.changes.take()
+    }
+
+    fn recycle(&mut self, raw: RawSnapshot) {
+        if let Some(kept) = &mut self.kept {
+            kept.recycle(raw);
+        }
     }
 
     fn hygiene(&mut self) -> Vec<String> {

@@ -8,6 +8,7 @@
 
 pub mod build_failure;
 pub mod c;
+mod kept;
 pub mod kernel_build;
 pub mod oracle;
 mod oracle_raw;
@@ -316,6 +317,30 @@ pub trait Engine {
     fn snapshot_unless(&mut self, like: &RawSnapshot) -> Option<RawSnapshot> {
         Some(self.snapshot()).filter(|s| s != like)
     }
+    /// What the report just made ([`Engine::snapshot`]) changed from the
+    /// one this engine made before it, where the engine patched one into
+    /// the other; `None` otherwise (and once asked).
+    fn changes(&mut self) -> Option<Changes> {
+        None
+    }
+    /// [`Engine::snapshot_unless`], told that this engine's state at its
+    /// last snapshot was reported exactly as `like` was before `changed`
+    /// (what `like`'s engine says it changed since): an engine that
+    /// follows its own changes compares only where either side changed.
+    fn snapshot_unless_changed(
+        &mut self,
+        like: &RawSnapshot,
+        changed: &Changes,
+    ) -> Option<RawSnapshot> {
+        let _ = changed;
+        self.snapshot_unless(like)
+    }
+    /// Takes back a report this engine made that its taker no longer
+    /// needs: an engine that patches its last report into the next does
+    /// so in place, with no copy. Any other report is dropped.
+    fn recycle(&mut self, raw: RawSnapshot) {
+        drop(raw);
+    }
     /// The processes and their VMA ranges (cheaper than a snapshot where
     /// the engine can do better).
     fn layout(&mut self) -> Layout {
@@ -327,6 +352,36 @@ pub trait Engine {
     /// Ends the world: exits every process, frees it, and says what was
     /// still allocated and what the instrumentation noticed on the way.
     fn finish(self: Box<Self>) -> Teardown;
+}
+
+/// Whether `RMAPFUZZ_VERIFY_WATCH=1` asks for every shortcut to be
+/// checked (and taken wherever it can be, however small the world).
+pub(crate) fn verifying() -> bool {
+    static VERIFY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *VERIFY.get_or_init(|| std::env::var_os("RMAPFUZZ_VERIFY_WATCH").is_some_and(|v| v == "1"))
+}
+
+/// Below so many live objects a world is snapshot and compared whole, on
+/// either side: following its changes costs more than walking it
+/// (BENCHMARKS section 28).
+pub(crate) const SMALL_WORLD: u64 = 64;
+
+/// What a report changed from the one its engine made before it, by
+/// position ([`Engine::changes`]): a record at no position named here,
+/// nor freed, is the one before, renumbered past what was freed. Sites in
+/// report order: VMAs, AVCs, anon_vmas, pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Per site: the positions in the report before of the objects freed
+    /// since, ascending.
+    pub freed: [Vec<usize>; 4],
+    /// Per site: the positions in the new report of the records that may
+    /// differ from the ones before (or are new), ascending.
+    pub records: [Vec<usize>; 4],
+    /// The processes whose record may differ (or that are new), by id,
+    /// ascending; and those gone, by id, ascending.
+    pub mms: Vec<u32>,
+    pub mms_gone: Vec<u32>,
 }
 
 /// A world as an engine saved it ([`Engine::save`]); only the engine that

@@ -4,10 +4,12 @@ use std::collections::HashSet;
 
 use rmap_oracle as oracle;
 
-use super::oracle_raw::{live_counts, raw_snapshot, snapshot_unless};
+use super::oracle_raw::{
+    alike_where_changed, live_counts, raw_snapshot, raw_snapshot_of, snapshot_unless,
+};
 use super::{
-    Engine, Layout, Outcome, RaceJudge, RaceOrder, Saved, Serial, Site, Status, Teardown,
-    MAX_SERIAL_EXECUTIONS,
+    Changes, Engine, Layout, Outcome, RaceJudge, RaceOrder, Saved, Serial, Site, Status, Teardown,
+    MAX_SERIAL_EXECUTIONS, SMALL_WORLD,
 };
 use crate::check::snapshot::{canonical_hash, RawSnapshot};
 use crate::engine::variant::Generation;
@@ -19,11 +21,47 @@ pub struct OracleEngine {
     world: oracle::World,
     /// Report each VMA's anonymous page offset (Linux 7.3's generation).
     anon_pgoff: bool,
+    /// Its last dump was found reported exactly as the snapshot it was
+    /// compared with ([`Engine::snapshot_unless`]).
+    alike: bool,
+    /// Comparisons made only where either side changed, and whole ones.
+    compared: (u64, u64),
+    /// Follow changes in worlds of any size (to check every partial
+    /// comparison), not only where that costs less than whole ones.
+    follow_always: bool,
+    /// Dumps taken of this world.
+    dumps: u64,
 }
 
 impl OracleEngine {
     pub fn new() -> OracleEngine {
-        OracleEngine::default()
+        OracleEngine {
+            follow_always: super::verifying(),
+            ..OracleEngine::default()
+        }
+    }
+
+    /// Follows what changed in worlds of any size, as with
+    /// `RMAPFUZZ_VERIFY_WATCH=1`, so that a test checks the partial
+    /// comparisons on small worlds too.
+    pub fn follow_always(&mut self) {
+        self.follow_always = true;
+    }
+
+    /// How many comparisons with the C side's report were made only where
+    /// either side changed, and how many whole.
+    pub fn comparison_counts(&self) -> (u64, u64) {
+        self.compared
+    }
+
+    /// Whether the dump about to be taken is followed by what changes
+    /// since: from a world's second dump on (a fuzzer's run takes one, at
+    /// its end), where it is large enough for partial comparisons to pay.
+    fn follows_next(&mut self) -> bool {
+        self.dumps += 1;
+        let live = self.world.live_counts();
+        let objects = live.mm + live.vma + live.anon_vma + live.avc + live.page;
+        self.follow_always || (self.dumps > 1 && objects >= SMALL_WORLD)
     }
 
     /// The oracle as a reference for a core of `generation`: one that
@@ -31,8 +69,27 @@ impl OracleEngine {
     pub fn for_generation(generation: Generation) -> OracleEngine {
         OracleEngine {
             anon_pgoff: generation == Generation::AnonPgoff,
-            ..OracleEngine::default()
+            ..OracleEngine::new()
         }
+    }
+}
+
+/// With `RMAPFUZZ_VERIFY_WATCH=1`, a state found alike where either side
+/// changed is compared whole as well, and a difference stops the process:
+/// a change the reference did not note is a bug of rmapfuzz.
+fn verify_alike(world: &mut oracle::World, anon_pgoff: bool, like: &RawSnapshot) {
+    if !super::verifying() {
+        return;
+    }
+    // (Found alike where changed, it was followed: it still is.)
+    if let Some(whole) = snapshot_unless(world, anon_pgoff, like, true) {
+        let diff = crate::check::snapshot::first_difference(
+            &crate::check::snapshot::canonicalize(like),
+            &crate::check::snapshot::canonicalize(&whole),
+        )
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+        panic!("rmapfuzz bug: the reference found alike where either side changed, but not whole: {diff}");
     }
 }
 
@@ -122,6 +179,7 @@ impl Engine for OracleEngine {
             Box::new(OracleEngine {
                 world,
                 anon_pgoff: self.anon_pgoff,
+                ..OracleEngine::default()
             }) as Box<dyn Engine>
         }))
     }
@@ -131,11 +189,34 @@ impl Engine for OracleEngine {
     }
 
     fn snapshot(&mut self) -> RawSnapshot {
-        raw_snapshot(&self.world, self.anon_pgoff)
+        self.alike = false;
+        let follow = self.follows_next();
+        raw_snapshot(&mut self.world, self.anon_pgoff, follow)
     }
 
     fn snapshot_unless(&mut self, like: &RawSnapshot) -> Option<RawSnapshot> {
-        snapshot_unless(&self.world, self.anon_pgoff, like)
+        self.compared.1 += 1;
+        let follow = self.follows_next();
+        let differs = snapshot_unless(&mut self.world, self.anon_pgoff, like, follow);
+        self.alike = differs.is_none();
+        differs
+    }
+
+    fn snapshot_unless_changed(
+        &mut self,
+        like: &RawSnapshot,
+        changed: &Changes,
+    ) -> Option<RawSnapshot> {
+        let partly = match self.alike {
+            true => alike_where_changed(&mut self.world, self.anon_pgoff, like, changed),
+            false => None,
+        };
+        if partly != Some(true) {
+            return self.snapshot_unless(like);
+        }
+        self.compared.0 += 1;
+        verify_alike(&mut self.world, self.anon_pgoff, like);
+        None
     }
 
     fn layout(&mut self) -> Layout {
@@ -158,6 +239,7 @@ impl Engine for OracleEngine {
                 // (Field by field: the world's arenas keep their memory.)
                 self.world.clone_from(&o.world);
                 self.anon_pgoff = o.anon_pgoff;
+                self.alike = false;
                 true
             }
             None => false,
@@ -324,7 +406,7 @@ impl Interleavings<'_, '_> {
     /// outcome).
     fn point(&self, world: &oracle::World, progress: &[Progress]) -> (u64, u32, Vec<u64>) {
         use std::hash::{Hash, Hasher};
-        let state = canonical_hash(&raw_snapshot(world, self.anon_pgoff));
+        let state = canonical_hash(&raw_snapshot_of(world, self.anon_pgoff));
         let branches = progress
             .iter()
             .map(|p| match p {
@@ -361,6 +443,7 @@ impl Interleavings<'_, '_> {
         let mut engine = OracleEngine {
             world,
             anon_pgoff: self.anon_pgoff,
+            ..OracleEngine::default()
         };
         (self.judge)(&self.schedule, &outcomes, &mut engine).then_some(engine.world)
     }

@@ -6,6 +6,7 @@
 
 use rmap_oracle as oracle;
 
+use super::Changes;
 use crate::check::snapshot::{
     sort_tree, Few, LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawRef, RawSnapshot,
     RawTreeNode, RawVma,
@@ -29,25 +30,15 @@ pub(super) fn live_counts(l: oracle::LiveCounts) -> LiveCounts {
     }
 }
 
-/// Turns dumped records into raw ones, remembering what a later record
-/// needs of an earlier one: an anon_vma's tree entries are keyed by their
-/// VMAs' ranges.
+/// Turns dumped records into raw ones, each on its own.
 struct Records {
     /// Report each VMA's anonymous page offset (Linux 7.3's generation).
     anon_pgoff: bool,
-    /// Per VMA, by position: the pgoff range its AVCs are keyed by.
-    keys: Vec<(u64, u64)>,
-    /// Per AVC, by position: its VMA's position.
-    avc_vma: Vec<Option<usize>>,
 }
 
 impl Records {
     fn new(anon_pgoff: bool) -> Records {
-        Records {
-            anon_pgoff,
-            keys: Vec::new(),
-            avc_vma: Vec::new(),
-        }
+        Records { anon_pgoff }
     }
 
     fn mm(&self, m: oracle::DumpMm) -> RawMm {
@@ -58,9 +49,7 @@ impl Records {
         }
     }
 
-    fn vma(&mut self, v: oracle::DumpVma) -> RawVma {
-        let last = (v.anon_pgoff + ((v.end - v.start) >> 12)).wrapping_sub(1);
-        self.keys.push((v.anon_pgoff, last));
+    fn vma(&self, v: oracle::DumpVma) -> RawVma {
         RawVma {
             mm: v.mm.ok_or(RawRef::Null),
             start: v.start,
@@ -75,11 +64,7 @@ impl Records {
         }
     }
 
-    fn avc(&mut self, a: oracle::DumpAvc) -> RawAvc {
-        self.avc_vma.push(match a.vma {
-            oracle::Ref::Live(v) => Some(v),
-            _ => None,
-        });
+    fn avc(&self, a: oracle::DumpAvc) -> RawAvc {
         RawAvc {
             vma: reference(a.vma),
             anon_vma: reference(a.anon_vma),
@@ -88,15 +73,6 @@ impl Records {
 
     /// The oracle keys every tree entry by its VMA's current range; the C
     /// side reports the key an entry was filed under. Both must agree.
-    fn tree_key(&self, avc: usize) -> (u64, u64) {
-        self.avc_vma
-            .get(avc)
-            .copied()
-            .flatten()
-            .and_then(|v| self.keys.get(v).copied())
-            .unwrap_or((0, 0))
-    }
-
     fn anon_vma(&self, a: oracle::DumpAnonVma) -> RawAnonVma {
         let mut raw = RawAnonVma {
             root: reference(a.root),
@@ -108,13 +84,11 @@ impl Records {
             tree: a
                 .tree
                 .iter()
-                .map(|&avc| {
-                    let (start, last) = self.tree_key(avc);
-                    RawTreeNode {
-                        avc: RawRef::Index(avc),
-                        start,
-                        last,
-                    }
+                .zip(&a.keys)
+                .map(|(&avc, &(start, last))| RawTreeNode {
+                    avc: RawRef::Index(avc),
+                    start,
+                    last,
                 })
                 .collect(),
         };
@@ -133,10 +107,26 @@ impl Records {
     }
 }
 
-/// The world's raw snapshot.
-pub(super) fn raw_snapshot(world: &oracle::World, anon_pgoff: bool) -> RawSnapshot {
+/// The world's raw snapshot; if `follow`, from here on the world says
+/// what changed since ([`alike_where_changed`]).
+pub(super) fn raw_snapshot(
+    world: &mut oracle::World,
+    anon_pgoff: bool,
+    follow: bool,
+) -> RawSnapshot {
     // (Compared with nothing, it is built from its first record on.)
-    snapshot_unless(world, anon_pgoff, &RawSnapshot::default()).unwrap_or_default()
+    snapshot_unless(world, anon_pgoff, &RawSnapshot::default(), follow).unwrap_or_default()
+}
+
+/// The raw snapshot of a world nobody follows (a race's serial tries).
+pub(super) fn raw_snapshot_of(world: &oracle::World, anon_pgoff: bool) -> RawSnapshot {
+    compared(
+        anon_pgoff,
+        &RawSnapshot::default(),
+        |c| world.dump_to(c),
+        world.live_counts(),
+    )
+    .unwrap_or_default()
 }
 
 /// Compares the dump with a raw snapshot as it goes; from the first record
@@ -210,10 +200,24 @@ impl oracle::DumpSink for Compare<'_> {
 
 /// The world's raw snapshot, unless it is `like` (then `None`): compared
 /// as the dump goes, and built only from the first record that differs.
+/// If `follow`, from here on the world says what changed since
+/// ([`alike_where_changed`]).
 pub(super) fn snapshot_unless(
-    world: &oracle::World,
+    world: &mut oracle::World,
     anon_pgoff: bool,
     like: &RawSnapshot,
+    follow: bool,
+) -> Option<RawSnapshot> {
+    let live = world.live_counts();
+    compared(anon_pgoff, like, |c| world.dump_following(c, follow), live)
+}
+
+/// The dump `dump` makes, compared with `like` as it goes.
+fn compared(
+    anon_pgoff: bool,
+    like: &RawSnapshot,
+    dump: impl FnOnce(&mut Compare),
+    live: oracle::LiveCounts,
 ) -> Option<RawSnapshot> {
     let mut compare = Compare {
         records: Records::new(anon_pgoff),
@@ -221,8 +225,8 @@ pub(super) fn snapshot_unless(
         seen: [0; 5],
         built: None,
     };
-    world.dump_to(&mut compare);
-    let live = live_counts(world.live_counts());
+    dump(&mut compare);
+    let live = live_counts(live);
     let lens = [
         like.mms.len(),
         like.vmas.len(),
@@ -237,4 +241,101 @@ pub(super) fn snapshot_unless(
     };
     built.live = live;
     Some(built)
+}
+
+/// A record at a time, converted and compared with the one at its place
+/// in a raw snapshot.
+struct Picked<'a> {
+    records: Records,
+    like: &'a RawSnapshot,
+    at: usize,
+    alike: bool,
+}
+
+impl oracle::DumpSink for Picked<'_> {
+    fn mm(&mut self, m: oracle::DumpMm) {
+        let m = self.records.mm(m);
+        let like = &self.like.mms;
+        self.alike = like
+            .binary_search_by_key(&m.id, |k| k.id)
+            .is_ok_and(|i| like[i] == m);
+    }
+    fn vma(&mut self, v: oracle::DumpVma) {
+        self.alike = self.like.vmas.get(self.at) == Some(&self.records.vma(v));
+    }
+    fn avc(&mut self, a: oracle::DumpAvc) {
+        self.alike = self.like.avcs.get(self.at) == Some(&self.records.avc(a));
+    }
+    fn anon_vma(&mut self, a: oracle::DumpAnonVma) {
+        self.alike = self.like.anon_vmas.get(self.at) == Some(&self.records.anon_vma(a));
+    }
+    fn page(&mut self, p: oracle::DumpPage) {
+        self.alike = self.like.pages.get(self.at) == Some(&self.records.page(p));
+    }
+}
+
+/// The positions of two ascending lists, once each, ascending.
+fn union<T: Copy + Ord>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut all: Vec<T> = a.iter().chain(b).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Whether the world is reported as `like`, where it was reported exactly
+/// as `like` was before `c` (what `like`'s engine changed since): both
+/// sides freed the same objects, and every record either side changed is
+/// alike. `None` where the world cannot say what it changed since its
+/// last dump (a whole comparison is due).
+pub(super) fn alike_where_changed(
+    world: &mut oracle::World,
+    anon_pgoff: bool,
+    like: &RawSnapshot,
+    c: &Changes,
+) -> Option<bool> {
+    let o = world.changes()?;
+    let live = live_counts(world.live_counts());
+    let lens = [
+        like.vmas.len(),
+        like.avcs.len(),
+        like.anon_vmas.len(),
+        like.pages.len(),
+    ];
+    let fits = [live.vma, live.avc, live.anon_vma, live.page]
+        .iter()
+        .zip(lens)
+        .all(|(&n, len)| n == len as u64);
+    if live != like.live || !fits || o.freed != c.freed || o.mms_gone != c.mms_gone {
+        return Some(false);
+    }
+    let mut picked = Picked {
+        records: Records::new(anon_pgoff),
+        like,
+        at: 0,
+        alike: false,
+    };
+    let listings = [
+        oracle::Listing::Vma,
+        oracle::Listing::Avc,
+        oracle::Listing::AnonVma,
+        oracle::Listing::Page,
+    ];
+    for (n, listing) in listings.into_iter().enumerate() {
+        for at in union(&o.records[n], &c.records[n]) {
+            picked.at = at;
+            picked.alike = false;
+            world.record_at(listing, at, &mut picked);
+            if !picked.alike {
+                return Some(false);
+            }
+        }
+    }
+    for id in union(&o.mms, &c.mms) {
+        picked.alike = false;
+        world.mm_record(id, &mut picked);
+        if !picked.alike {
+            return Some(false);
+        }
+    }
+    Some(true)
 }

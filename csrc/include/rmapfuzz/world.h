@@ -88,16 +88,24 @@ struct slab_site_state {
 	struct touched_list {
 		void **obj;
 		u32 nr, cap;
-	} touched[2];
+	} touched[3];
 };
 
 /*
  * Who looks at touched objects: the lock checker's seals (VMAs and
- * anon_vmas), the hygiene audit of interval trees (anon_vmas).
+ * anon_vmas), the hygiene audit of interval trees (anon_vmas), and the
+ * partial snapshots (every site: rf_world_snapshot_changed()).
  */
 enum touch_reader {
 	TOUCH_SEAL,
 	TOUCH_AUDIT,
+	TOUCH_SNAP,
+};
+
+/* An object freed since the last snapshot: its site and when it was made. */
+struct slab_gone {
+	u32 site;
+	u32 made;
 };
 
 struct world {
@@ -128,8 +136,18 @@ struct world {
 	 * false: it looks at every live object.
 	 */
 	bool follows_touched;
+	/*
+	 * ... and keeps the touched list of partial snapshots (TOUCH_SNAP)
+	 * and what was freed, since the first snapshot it followed.
+	 */
+	bool follows_snap;
 	/* Objects made so far: the order of the live lists. */
 	u32 nr_made;
+	/* Objects freed since the last snapshot, while following. */
+	struct {
+		struct slab_gone *v;
+		u32 nr, cap;
+	} gone;
 	/* A store reached a quarantined object since the sums were checked. */
 	bool quarantine_touched;
 
@@ -175,6 +193,11 @@ bool slab_same_live(const struct world *w, const struct world *then,
 void slab_world_release(struct world *w);
 /* Scratch index of a live object, for snapshots. */
 u32 *slab_obj_scratch(void *obj);
+/* When @obj was made: a number no other object of its world has. */
+u32 slab_obj_made(void *obj);
+/* The anon_vma whose seal last read the AVC @obj (or NULL). */
+void *slab_obj_reader(void *obj);
+void __slab_snap_touch(struct world *w, void *obj);
 /* Lockdep's seal of a live object's protected fields (0: not sealed). */
 u64 *slab_obj_seal(void *obj);
 /*
@@ -215,5 +238,18 @@ bool slab_obj_touched(void *obj, enum touch_reader reader);
 void slab_for_each_touched(struct world *w, enum alloc_site site,
 			   enum touch_reader reader,
 			   bool (*fn)(void *obj, void *arg), void *arg);
+
+/*
+ * The machinery changed @obj in a way a snapshot reads (a page table):
+ * noted only while partial snapshots follow the world, which costs a
+ * thread-local read otherwise.
+ */
+static inline void slab_snap_touch(void *obj)
+{
+	struct world *w = current_world;
+
+	if (w && w->follows_snap)
+		__slab_snap_touch(w, obj);
+}
 
 #endif /* _RMAPFUZZ_WORLD_H */

@@ -69,6 +69,12 @@ impl State {
         })
     }
 
+    /// As the engine reported it, for the engine to take back
+    /// ([`Engine::recycle`](crate::engine::Engine::recycle)).
+    pub fn into_raw(self) -> Option<RawSnapshot> {
+        self.raw
+    }
+
     pub fn into_canonical(self) -> Snapshot {
         self.canonical();
         self.canonical.into_inner().expect("named just above")
