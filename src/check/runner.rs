@@ -190,15 +190,40 @@ impl<'a> Run<'a> {
     /// it where it has one (nothing named by a walk, nothing built), and
     /// named canonically only to word a broken rule.
     pub(crate) fn contracts(&self, i: usize, side: Side, state: &State) -> Checked {
-        match state.raw() {
-            Some(raw) if invariants::holds(raw) => Ok(()),
-            Some(_) => {
-                self.invariants(i, side, state.canonical())?;
-                panic!("rmapfuzz bug: step {i} broke a contract as reported but not once named canonically")
+        self.contracts_where(i, side, state, None).map(drop)
+    }
+
+    /// [`Run::contracts`], read only where the state changed when the
+    /// engine said what `changed` since a state that held them with its
+    /// objects named apart (`invariants::holds_where_changed`). Returns
+    /// whether this state names its objects apart too.
+    pub(crate) fn contracts_where(
+        &self,
+        i: usize,
+        side: Side,
+        state: &State,
+        changed: Option<&Changes>,
+    ) -> Result<bool, Box<Failure>> {
+        // (A state given named has no report to read.)
+        let Some(raw) = state.raw() else {
+            self.invariants(i, side, state.canonical())?;
+            return Ok(false);
+        };
+        let (holds, apart) = match changed.and_then(|ch| invariants::holds_where_changed(raw, ch)) {
+            Some(true) => {
+                if crate::engine::verifying() && !invariants::holds(raw) {
+                    panic!("rmapfuzz bug: step {i} held its contracts where it changed, but not as a whole");
+                }
+                (true, true)
             }
-            // (A state given named has no report to read.)
-            None => self.invariants(i, side, state.canonical()),
+            Some(false) => (false, true),
+            None => invariants::holds_named(raw),
+        };
+        if holds {
+            return Ok(apart);
         }
+        self.invariants(i, side, state.canonical())?;
+        panic!("rmapfuzz bug: step {i} broke a contract as reported (or where it changed) but not once named canonically")
     }
 
     pub(crate) fn invariants(&self, i: usize, side: Side, snap: &Snapshot) -> Checked {
@@ -546,6 +571,9 @@ pub(crate) struct Carried {
     /// `prev_o` is `prev_c`: the two engines reported it alike, so the
     /// reference can compare the next only where either side changed.
     alike: bool,
+    /// `prev_c` held its contracts with its objects named apart: the next
+    /// state's are read where it changed.
+    apart: bool,
     /// The saved worlds a saved run's every try starts from, whose states
     /// are `prev_c` and `prev_o`: where a try leaves a world as saved, its
     /// state is the one before, and no snapshot is taken.
@@ -654,6 +682,7 @@ pub(crate) fn start(
         hash_c: None,
         checked: false,
         alike: false,
+        apart: false,
         baseline: None,
     };
     if opts.check_from == 0 && checks_every_step(run, opts, alone) {
@@ -853,6 +882,8 @@ pub(crate) fn step(
     // The C side's state before is read again only by its rollback
     // check (a failed step's) and where the step wrote nothing.
     let c_rollback = c_out.status == Status::Enomem;
+    // What the C side's report changed, where it patched the one before.
+    let mut c_changes: Option<Changes> = None;
     let mut state_c = |prev_c: &mut Option<Rc<State>>| match c_after.take() {
         Some(state) => state,
         None => match as_saved(c, baseline.as_ref().map(|b| &b.c), prev_c) {
@@ -861,7 +892,9 @@ pub(crate) fn step(
                 if !c_rollback {
                     recycle(c, prev_c);
                 }
-                Rc::new(State::new(c.snapshot()))
+                let state = Rc::new(State::new(c.snapshot()));
+                c_changes = c.changes();
+                state
             }
         },
     };
@@ -881,14 +914,15 @@ pub(crate) fn step(
             let snap_c = state_c(&mut carried.prev_c);
             // Where the reference reported the state before alike, what
             // the C side changed since tells it where to compare.
+            let nothing = Changes::default();
             let changed = match (carried.alike && !lazily, &carried.prev_c) {
                 (false, _) => None,
-                (true, Some(prev)) if Rc::ptr_eq(prev, &snap_c) => Some(Changes::default()),
-                (true, _) => c.changes(),
+                (true, Some(prev)) if Rc::ptr_eq(prev, &snap_c) => Some(&nothing),
+                (true, _) => c_changes.as_ref(),
             };
             let snap_o = match o_reached {
                 Some(state) => state,
-                None => oracle_state(o, lazily, Some(&snap_c), changed.as_ref())
+                None => oracle_state(o, lazily, Some(&snap_c), changed)
                     .map_err(|msg| run.failure(Some(i), "oracle.panic", Side::Oracle, msg))?,
             };
             (snap_c, Some(snap_o))
@@ -927,10 +961,15 @@ pub(crate) fn step(
     carried.hash_c = hash_c;
     let c_known = matches!((&judged, hash_c), (Some(j), Some(h)) if j.c.contains(&h));
     if !c_known && !c_as_before {
-        run.contracts(i, Side::C, &snap_c)?;
+        let changed = c_changes
+            .as_ref()
+            .filter(|_| checked_before && carried.apart);
+        carried.apart = run.contracts_where(i, Side::C, &snap_c, changed)?;
         if let (Some(j), Some(h)) = (judged.as_deref_mut(), hash_c) {
             j.c.insert(h);
         }
+    } else if c_known {
+        carried.apart = false;
     }
     let problems = run.unacknowledged(Some(i), c.hygiene(), &mut result.acknowledged);
     if !problems.is_empty() {

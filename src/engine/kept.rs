@@ -16,7 +16,7 @@
 //! foreign pointer, a broken chain or list is the C side's to classify, and
 //! a snapshot that would hold one is taken whole.
 
-use super::Changes;
+use super::{Before, Changes};
 use crate::check::snapshot::{RawRef, RawSnapshot};
 
 /// When each record's object was made, per site (mm, VMA, anon_vma, AVC,
@@ -62,23 +62,36 @@ impl Handed {
     }
 }
 
-/// Every reference to site `site` in the records of `raw`, with `f`
-/// (nothing refers to a page).
-fn each_ref(raw: &mut RawSnapshot, site: usize, mut f: impl FnMut(&mut RawRef)) {
+/// Every reference to site `site` in the records of `raw` and in those
+/// dropped before them (`before`), with `f` (nothing refers to a page).
+fn each_ref(
+    raw: &mut RawSnapshot,
+    before: &mut Before,
+    site: usize,
+    mut f: impl FnMut(&mut RawRef),
+) {
+    let vmas = raw
+        .vmas
+        .iter_mut()
+        .chain(before.vmas.iter_mut().map(|(_, v)| v));
+    let avcs = raw
+        .avcs
+        .iter_mut()
+        .chain(before.avcs.iter_mut().map(|(_, a)| a));
+    let anon_vmas = raw
+        .anon_vmas
+        .iter_mut()
+        .chain(before.anon_vmas.iter_mut().map(|(_, a)| a));
     match site {
-        VMA => {
-            for a in &mut raw.avcs {
-                f(&mut a.vma);
-            }
-        }
+        VMA => avcs.for_each(|a| f(&mut a.vma)),
         ANON_VMA => {
-            for v in &mut raw.vmas {
+            for v in vmas {
                 f(&mut v.anon_vma);
             }
-            for a in &mut raw.avcs {
+            for a in avcs {
                 f(&mut a.anon_vma);
             }
-            for a in &mut raw.anon_vmas {
+            for a in anon_vmas {
                 f(&mut a.root);
                 f(&mut a.parent);
             }
@@ -87,10 +100,10 @@ fn each_ref(raw: &mut RawSnapshot, site: usize, mut f: impl FnMut(&mut RawRef)) 
             }
         }
         AVC => {
-            for v in &mut raw.vmas {
+            for v in vmas {
                 v.chain.iter_mut().for_each(&mut f);
             }
-            for a in &mut raw.anon_vmas {
+            for a in anon_vmas {
                 a.tree.iter_mut().for_each(|n| f(&mut n.avc));
             }
         }
@@ -115,21 +128,33 @@ fn all_live(raw: &RawSnapshot) -> bool {
         && raw.pages.iter().all(|p| live(&p.anon_vma))
 }
 
-/// Keeps the items whose position `to` maps somewhere.
-fn retain_by<T>(items: &mut Vec<T>, to: &[Option<usize>]) {
-    let mut i = 0;
-    items.retain(|_| {
-        let keep = to.get(i).is_some_and(Option::is_some);
-        i += 1;
-        keep
-    });
+/// Keeps the items whose position `to` maps somewhere; the others go
+/// into `dropped`, each with `None` for a position.
+fn retain_by<T>(items: &mut Vec<T>, to: &[Option<usize>], dropped: &mut Vec<(Option<usize>, T)>) {
+    let mut kept = Vec::with_capacity(items.len());
+    for (i, item) in std::mem::take(items).into_iter().enumerate() {
+        if to.get(i).is_some_and(Option::is_some) {
+            kept.push(item);
+        } else {
+            dropped.push((None, item));
+        }
+    }
+    *items = kept;
 }
 
-/// Puts a record at its position: over the one kept there, or at the end
-/// for a new object (partial records come in the order made).
-fn place<T>(records: &mut Vec<T>, at: usize, record: T) -> Option<()> {
+/// Puts a record at its position: over the one kept there (which goes
+/// into `before`), or at the end for a new object (partial records come
+/// in the order made).
+fn place<T>(
+    records: &mut Vec<T>,
+    at: usize,
+    record: T,
+    before: &mut Vec<(Option<usize>, T)>,
+) -> Option<()> {
     match at.cmp(&records.len()) {
-        std::cmp::Ordering::Less => records[at] = record,
+        std::cmp::Ordering::Less => {
+            before.push((Some(at), std::mem::replace(&mut records[at], record)))
+        }
         std::cmp::Ordering::Equal => records.push(record),
         std::cmp::Ordering::Greater => return None,
     }
@@ -200,7 +225,11 @@ impl Kept {
         gone: impl Iterator<Item = (usize, u32)>,
     ) -> Option<(RawSnapshot, Changes)> {
         let mut raw = self.raw.take()?;
-        let mut changes = self.forget(&mut raw, gone);
+        let mut before = Before::default();
+        let mut changes = self.forget(&mut raw, gone, &mut before);
+        for (i, site) in [VMA, AVC, ANON_VMA, PAGE].into_iter().enumerate() {
+            before.made_from[i] = self.made[site].len();
+        }
 
         // New objects go at the end; the ones already kept stay put.
         for site in [VMA, ANON_VMA, AVC, PAGE] {
@@ -222,7 +251,7 @@ impl Kept {
                 position(c, &kept[AVC])?;
             }
             let at = kept[VMA].binary_search(m).ok()?;
-            place(&mut raw.vmas, at, v)?;
+            place(&mut raw.vmas, at, v, &mut before.vmas)?;
             changes.records[0].push(at);
         }
         for (a, m) in part.avcs.iter().zip(made[AVC]) {
@@ -230,7 +259,7 @@ impl Kept {
             position(&mut a.vma, &kept[VMA])?;
             position(&mut a.anon_vma, &kept[ANON_VMA])?;
             let at = kept[AVC].binary_search(m).ok()?;
-            place(&mut raw.avcs, at, a)?;
+            place(&mut raw.avcs, at, a, &mut before.avcs)?;
             changes.records[1].push(at);
         }
         for (a, m) in part.anon_vmas.iter().zip(made[ANON_VMA]) {
@@ -241,14 +270,14 @@ impl Kept {
                 position(&mut n.avc, &kept[AVC])?;
             }
             let at = kept[ANON_VMA].binary_search(m).ok()?;
-            place(&mut raw.anon_vmas, at, a)?;
+            place(&mut raw.anon_vmas, at, a, &mut before.anon_vmas)?;
             changes.records[2].push(at);
         }
         for (p, m) in part.pages.iter().zip(made[PAGE]) {
             let mut p = p.clone();
             position(&mut p.anon_vma, &kept[ANON_VMA])?;
             let at = kept[PAGE].binary_search(m).ok()?;
-            place(&mut raw.pages, at, p)?;
+            place(&mut raw.pages, at, p, &mut Vec::new())?;
             changes.records[3].push(at);
         }
         // The processes changed, by id.
@@ -265,7 +294,7 @@ impl Kept {
             changes.mms.push(m.id);
             match raw.mms.binary_search_by_key(&m.id, |k| k.id) {
                 Ok(i) => {
-                    raw.mms[i] = m;
+                    before.mms.push(std::mem::replace(&mut raw.mms[i], m));
                     self.made[MM][i] = made_as;
                 }
                 Err(i) => {
@@ -301,6 +330,7 @@ impl Kept {
             list.dedup();
         }
         self.handed = Handed::of(&raw);
+        changes.before = Some(before);
         Some((raw, changes))
     }
 
@@ -308,11 +338,13 @@ impl Kept {
     /// after it; a reference to a freed object becomes dangling (the
     /// partial snapshot retakes every record that should no longer hold
     /// one).
-    /// Returns what was freed, as [`Changes`] say it.
+    /// Returns what was freed, as [`Changes`] say it; the records dropped
+    /// go into `before`.
     fn forget(
         &mut self,
         raw: &mut RawSnapshot,
         gone: impl Iterator<Item = (usize, u32)>,
+        before: &mut Before,
     ) -> Changes {
         let mut changes = Changes::default();
         let mut freed: [Vec<usize>; 5] = Default::default();
@@ -320,7 +352,9 @@ impl Kept {
             if site == MM {
                 if let Some(i) = self.made[MM].iter().position(|&k| k == m) {
                     self.made[MM].remove(i);
-                    changes.mms_gone.push(raw.mms.remove(i).id);
+                    let m = raw.mms.remove(i);
+                    changes.mms_gone.push(m.id);
+                    before.mms.push(m);
                 }
             } else if let Some(list) = freed.get_mut(site) {
                 // (Made and freed between two snapshots: never kept.)
@@ -356,9 +390,9 @@ impl Kept {
                         .map_or(RawRef::Dangling, RawRef::Index);
                 }
             };
-            each_ref(raw, site, renumber);
+            each_ref(raw, before, site, renumber);
             if site == VMA {
-                for m in &mut raw.mms {
+                for m in raw.mms.iter_mut().chain(&mut before.mms) {
                     // (A freed VMA left on a list: no longer kept, so
                     // the check after patching sends for a whole one.)
                     for v in m.vmas.iter_mut() {
@@ -366,12 +400,13 @@ impl Kept {
                     }
                 }
             }
-            retain_by(&mut self.made[site], &to);
+            let mut made = Vec::new();
+            retain_by(&mut self.made[site], &to, &mut made);
             match site {
-                VMA => retain_by(&mut raw.vmas, &to),
-                ANON_VMA => retain_by(&mut raw.anon_vmas, &to),
-                AVC => retain_by(&mut raw.avcs, &to),
-                _ => retain_by(&mut raw.pages, &to),
+                VMA => retain_by(&mut raw.vmas, &to, &mut before.vmas),
+                ANON_VMA => retain_by(&mut raw.anon_vmas, &to, &mut before.anon_vmas),
+                AVC => retain_by(&mut raw.avcs, &to, &mut before.avcs),
+                _ => retain_by(&mut raw.pages, &to, &mut Vec::new()),
             }
         }
         let [_, vmas, anon_vmas, avcs, pages] = freed;

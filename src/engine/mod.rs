@@ -17,7 +17,7 @@ pub mod variant;
 use std::any::Any;
 use std::fmt;
 
-use crate::check::snapshot::{LiveCounts, RawSnapshot};
+use crate::check::snapshot::{LiveCounts, RawAnonVma, RawAvc, RawMm, RawSnapshot, RawVma};
 use crate::language::op::{FailPlan, Op, Step};
 use crate::language::race::{LateStore, Race, Schedule};
 
@@ -382,6 +382,26 @@ pub struct Changes {
     /// ascending; and those gone, by id, ascending.
     pub mms: Vec<u32>,
     pub mms_gone: Vec<u32>,
+    /// The records replaced or dropped, as they were, where the engine
+    /// kept them: what a check of the report before read that this one
+    /// no longer holds.
+    pub before: Option<Before>,
+}
+
+/// The records a patched report replaced or dropped, as they were: their
+/// references renumbered into the new report (one to an object freed
+/// since is dangling). Each record with its position in the new report,
+/// or `None` for one freed; pages are not kept (nothing refers to one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Before {
+    pub vmas: Vec<(Option<usize>, RawVma)>,
+    pub avcs: Vec<(Option<usize>, RawAvc)>,
+    pub anon_vmas: Vec<(Option<usize>, RawAnonVma)>,
+    /// The processes' records replaced or gone.
+    pub mms: Vec<RawMm>,
+    /// Per site (VMAs, AVCs, anon_vmas, pages): the position of the first
+    /// object made since the report before (all after it are new too).
+    pub made_from: [usize; 4],
 }
 
 /// A world as an engine saved it ([`Engine::save`]); only the engine that

@@ -10,6 +10,7 @@ use crate::check::snapshot::{
     as_reported, canonicalize, AvRef, ChainEntry, RawRef, RawSnapshot, RawVma, Snapshot, VmaRef,
 };
 
+mod changed;
 mod index;
 mod links;
 mod objects;
@@ -17,6 +18,7 @@ mod pages;
 #[cfg(test)]
 mod tests;
 
+pub use changed::holds_where_changed;
 use index::Index;
 use links::{check_chains_and_trees, check_sharing};
 use objects::{check_counters, check_forest, check_references};
@@ -167,9 +169,15 @@ fn check_named(snap: &Snapshot, examined: Option<&mut [u64]>) -> Vec<Violation> 
 /// (every engine's, in practice) is judged as it is, without naming it
 /// canonically or building anything; another is named first.
 pub fn holds(raw: &RawSnapshot) -> bool {
+    holds_named(raw).0
+}
+
+/// [`holds`], and whether `raw` names its objects apart (a report the
+/// next may be judged against where it changed: [`holds_where_changed`]).
+pub fn holds_named(raw: &RawSnapshot) -> (bool, bool) {
     match check_as_reported(raw) {
-        Some(violations) => violations.is_empty(),
-        None => check(&canonicalize(raw)).is_empty(),
+        Some(violations) => (violations.is_empty(), true),
+        None => (check(&canonicalize(raw)).is_empty(), false),
     }
 }
 
