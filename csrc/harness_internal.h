@@ -32,6 +32,21 @@
 
 #define vec_free(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
+/* Makes @vec hold @nr items, those past its old length unset. */
+#define vec_resize(vec, nr)						\
+	do {								\
+		size_t __nr = (nr);					\
+		if (__nr > (vec)->cap) {				\
+			void *__p = realloc((vec)->v,			\
+					    __nr * sizeof(*(vec)->v));	\
+			if (!__p)					\
+				abort();				\
+			(vec)->v = __p;					\
+			(vec)->cap = __nr;				\
+		}							\
+		(vec)->n = __nr;					\
+	} while (0)
+
 struct hit_vec {
 	struct rf_hit *v;
 	size_t n, cap;
@@ -60,6 +75,9 @@ struct snap_bufs {
 	struct hit_vec hits;
 	/* Every mapping of every mm, for the pages' mappers. */
 	VEC(struct rf_mapping) maps;
+	/* The same grouped by page, and where each page's group ends. */
+	struct hit_vec mapped;
+	VEC(uint32_t) ends;
 	/* The live objects of each site, numbered by position. */
 	VEC(void *) objs[NR_ALLOC_SITES];
 	/* When each record's object was made, per site. */

@@ -227,52 +227,79 @@ static bool snap_takes_page(struct rf_world *rw, struct folio *folio)
 	return at < taken->n && taken->v[at] == folio;
 }
 
+/* Sorts a page's few mappers by process and address, in place. */
+static void sort_mappers(struct rf_hit *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct rf_hit h = v[i];
+
+		for (j = i; j > 0 && rf_hit_cmp(&v[j - 1], &h) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = h;
+	}
+}
+
 static void snap_pages(struct rf_world *rw)
 {
 	typeof(rw->snap.maps) *maps = &rw->snap.maps;
+	typeof(rw->snap.ends) *ends = &rw->snap.ends;
+	struct hit_vec *mapped = &rw->snap.mapped;
+	size_t nr = rw->snap.objs[ALLOC_SITE_PAGE].n;
 	struct mm_struct *mm;
-	size_t i, m = 0;
+	size_t i;
 
 	/*
-	 * A partial snapshot sorts only the entries of the pages it takes:
-	 * each knows its place among them (a whole one numbered every live
-	 * object so already).
+	 * Each page taken knows its place among them: a whole snapshot
+	 * numbered every live object so already, a partial one does here.
 	 */
 	if (rw->snap_by_made)
-		for (i = 0; i < rw->snap.objs[ALLOC_SITE_PAGE].n; i++)
+		for (i = 0; i < nr; i++)
 			*slab_obj_scratch(rw->snap.objs[ALLOC_SITE_PAGE].v[i]) = i;
+	vec_resize(ends, nr);
+	memset(ends->v, 0, nr * sizeof(*ends->v));
 	list_for_each_entry(mm, &rw->w.mms, mm_list) {
 		for (i = 0; i < mm->ptes.nr; i++) {
 			struct pte_entry *pte = &mm->ptes.entries[i];
 			int32_t page = ref_of(rw, pte->folio, ALLOC_SITE_PAGE);
 			struct rf_mapping map = {
-				.page = (uint32_t)page,
 				.hit = { .mm = mm->mm_id, .addr = pte->addr },
 			};
 
 			if (page < 0 || (rw->snap_by_made &&
 					 !snap_takes_page(rw, pte->folio)))
 				continue;
+			map.page = *slab_obj_scratch(pte->folio);
+			ends->v[map.page]++;
 			vec_push(maps, map);
 		}
 	}
-	rf_sort(maps->v, maps->n, sizeof(*maps->v), rf_mapping_cmp);
+	/*
+	 * Grouped by page with a counting sort (the pages are numbered
+	 * 0..nr-1): each group ends where the groups before it and its own
+	 * count say, and is filled back to front.
+	 */
+	for (i = 1; i < nr; i++)
+		ends->v[i] += ends->v[i - 1];
+	vec_resize(mapped, maps->n);
+	for (i = maps->n; i-- > 0;)
+		mapped->v[--ends->v[maps->v[i].page]] = maps->v[i].hit;
 
-	for (i = 0; i < rw->snap.objs[ALLOC_SITE_PAGE].n; i++) {
+	for (i = 0; i < nr; i++) {
 		struct folio *folio = rw->snap.objs[ALLOC_SITE_PAGE].v[i];
 		struct rf_snap_page s = { 0 };
+		size_t from = ends->v[i];
+		size_t to = i + 1 < nr ? ends->v[i + 1] : mapped->n;
+		size_t m;
 
 		s.anon_vma = ref_of(rw, folio->anon_vma, ALLOC_SITE_ANON_VMA);
 		s.index = folio->index;
 		s.mapcount = folio->mapcount;
 		s.first_mapper = rw->snap.hits.n;
-		uint32_t key = rw->snap_by_made ?
-			       rw->snap.ids[ALLOC_SITE_PAGE].v[i] : (uint32_t)i;
-
-		while (m < maps->n && maps->v[m].page < key)
-			m++;
-		for (; m < maps->n && maps->v[m].page == key; m++)
-			vec_push(&rw->snap.hits, maps->v[m].hit);
+		sort_mappers(&mapped->v[from], to - from);
+		for (m = from; m < to; m++)
+			vec_push(&rw->snap.hits, mapped->v[m]);
 		s.nr_mappers = rw->snap.hits.n - s.first_mapper;
 
 		s.first_walk = rw->snap.hits.n;
@@ -302,6 +329,8 @@ static void snap_pages(struct rf_world *rw)
 		op(&(bufs)->pages);					\
 		op(&(bufs)->hits);					\
 		op(&(bufs)->maps);					\
+		op(&(bufs)->mapped);					\
+		op(&(bufs)->ends);					\
 		op(&(bufs)->gone);					\
 		op(&(bufs)->walks);					\
 	} while (0)
