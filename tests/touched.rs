@@ -289,3 +289,47 @@ fn a_record_only_the_c_side_changed_is_compared() {
         "named, compared"
     );
 }
+
+/// A patched report's changes say it is the one before exactly when it
+/// is, record for record (`Changes::undone`: the rollback verdict of a
+/// failed step, and a step that wrote only what it then undid), over
+/// every step of the hand-written corpus on every variant, failed steps
+/// included; and both answers come up.
+#[test]
+fn a_patch_says_when_the_report_is_the_one_before() {
+    let (mut same, mut differ) = (0, 0);
+    for v in variant::all().iter().copied() {
+        for (file, s) in common::hand_written_corpus() {
+            let Some(mut c) = CEngine::new(v.name) else {
+                continue;
+            };
+            c.patch_always();
+            let mut before = c.snapshot();
+            c.recycle_copy(&before);
+            for (i, step) in s.steps.iter().enumerate() {
+                c.apply(&step.op, step.fail);
+                let raw = c.snapshot();
+                if let Some(changes) = c.changes() {
+                    assert_eq!(
+                        changes.undone(&raw),
+                        raw == before,
+                        "{file} on {v}, step {}: undone as the reports say",
+                        i + 1
+                    );
+                    if raw == before {
+                        same += 1;
+                    } else {
+                        differ += 1;
+                    }
+                }
+                c.recycle_copy(&raw);
+                before = raw;
+            }
+        }
+    }
+    eprintln!("{same} the same, {differ} not");
+    assert!(
+        same > 1000 && differ > 3000,
+        "{same} the same, {differ} not"
+    );
+}

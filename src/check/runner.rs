@@ -889,8 +889,11 @@ pub(crate) fn step(
         None => match as_saved(c, baseline.as_ref().map(|b| &b.c), prev_c) {
             Some(state) => state,
             None => {
-                if !c_rollback {
-                    recycle(c, prev_c);
+                match (c_rollback, prev_c.as_ref().and_then(|p| p.raw())) {
+                    (false, _) => recycle(c, prev_c),
+                    // (Kept for the rollback check: a copy is patched.)
+                    (true, Some(raw)) => c.recycle_copy(raw),
+                    (true, None) => {}
                 }
                 let state = Rc::new(State::new(c.snapshot()));
                 c_changes = c.changes();
@@ -948,8 +951,25 @@ pub(crate) fn step(
         }
         _ => (now, false),
     };
-    let (snap_c, c_as_before) = reached_again(snap_c, &carried.prev_c);
+    // (Where the C side patched its report, the patch says whether it is
+    // the one before; the state made stays, for the next to patch.)
+    let undone_c = c_changes
+        .as_ref()
+        .zip(snap_c.raw())
+        .map(|(ch, raw)| ch.undone(raw));
+    let (snap_c, c_as_before) = match (undone_c, &carried.prev_c) {
+        (Some(undone), Some(_)) if checked_before => (snap_c, undone),
+        _ => reached_again(snap_c, &carried.prev_c),
+    };
+    // (A reference state reported alike with a C state as before, where
+    // the two were alike before too, is as before.)
+    let alike_before = |o: &Rc<State>| {
+        c_as_before
+            && Rc::ptr_eq(o, &snap_c)
+            && matches!((&carried.prev_o, &carried.prev_c), (Some(po), Some(pc)) if Rc::ptr_eq(po, pc))
+    };
     let (snap_o, o_as_before) = match snap_o {
+        Some(s) if checked_before && alike_before(&s) => (Some(s), true),
         Some(s) => {
             let (s, same) = reached_again(s, &carried.prev_o);
             (Some(s), same)

@@ -434,6 +434,12 @@ impl Engine for CEngine {
         }
     }
 
+    fn recycle_copy(&mut self, raw: &RawSnapshot) {
+        if let Some(kept) = &mut self.kept {
+            kept.recycle_copy(raw);
+        }
+    }
+
     fn hygiene(&mut self) -> Vec<String> {
         self.world.hygiene()
     }

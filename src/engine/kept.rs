@@ -17,7 +17,7 @@
 //! a snapshot that would hold one is taken whole.
 
 use super::{Before, Changes};
-use crate::check::snapshot::{RawRef, RawSnapshot};
+use crate::check::snapshot::{RawAnonVma, RawAvc, RawMm, RawRef, RawSnapshot, RawVma};
 
 /// When each record's object was made, per site (mm, VMA, anon_vma, AVC,
 /// page), in record order.
@@ -62,26 +62,43 @@ impl Handed {
     }
 }
 
-/// Every reference to site `site` in the records of `raw` and in those
-/// dropped before them (`before`), with `f` (nothing refers to a page).
+/// Every reference to site `site` in the records of `raw`, then in those
+/// dropped before them (`before`), with `f` (told which; nothing refers
+/// to a page).
 fn each_ref(
     raw: &mut RawSnapshot,
     before: &mut Before,
     site: usize,
-    mut f: impl FnMut(&mut RawRef),
+    mut f: impl FnMut(&mut RawRef, bool),
 ) {
-    let vmas = raw
-        .vmas
-        .iter_mut()
-        .chain(before.vmas.iter_mut().map(|(_, v)| v));
-    let avcs = raw
-        .avcs
-        .iter_mut()
-        .chain(before.avcs.iter_mut().map(|(_, a)| a));
-    let anon_vmas = raw
-        .anon_vmas
-        .iter_mut()
-        .chain(before.anon_vmas.iter_mut().map(|(_, a)| a));
+    let pages = raw.pages.iter_mut().map(|p| &mut p.anon_vma);
+    let (vmas, avcs, anon_vmas) = (&mut raw.vmas, &mut raw.avcs, &mut raw.anon_vmas);
+    refs_in(
+        site,
+        vmas.iter_mut(),
+        avcs.iter_mut(),
+        anon_vmas.iter_mut(),
+        pages,
+        &mut |r| f(r, true),
+    );
+    refs_in(
+        site,
+        before.vmas.iter_mut().map(|(_, v)| v),
+        before.avcs.iter_mut().map(|(_, a)| a),
+        before.anon_vmas.iter_mut().map(|(_, a)| a),
+        std::iter::empty(),
+        &mut |r| f(r, false),
+    );
+}
+
+fn refs_in<'a>(
+    site: usize,
+    vmas: impl Iterator<Item = &'a mut RawVma>,
+    avcs: impl Iterator<Item = &'a mut RawAvc>,
+    anon_vmas: impl Iterator<Item = &'a mut RawAnonVma>,
+    pages: impl Iterator<Item = &'a mut RawRef>,
+    f: &mut dyn FnMut(&mut RawRef),
+) {
     match site {
         VMA => avcs.for_each(|a| f(&mut a.vma)),
         ANON_VMA => {
@@ -95,13 +112,11 @@ fn each_ref(
                 f(&mut a.root);
                 f(&mut a.parent);
             }
-            for p in &mut raw.pages {
-                f(&mut p.anon_vma);
-            }
+            pages.for_each(f);
         }
         AVC => {
             for v in vmas {
-                v.chain.iter_mut().for_each(&mut f);
+                v.chain.iter_mut().for_each(&mut *f);
             }
             for a in anon_vmas {
                 a.tree.iter_mut().for_each(|n| f(&mut n.avc));
@@ -111,20 +126,54 @@ fn each_ref(
     }
 }
 
-/// Whether every reference names a live object and no walk was cut short.
+fn live(r: &RawRef) -> bool {
+    matches!(r, RawRef::Null | RawRef::Index(_))
+}
+
+/// How many of a record's references are dangling.
+fn dangles_of(refs: impl IntoIterator<Item = RawRef>) -> usize {
+    refs.into_iter().filter(|r| *r == RawRef::Dangling).count()
+}
+
+fn vma_refs(v: &RawVma) -> impl Iterator<Item = RawRef> + '_ {
+    std::iter::once(v.anon_vma).chain(v.chain.iter().copied())
+}
+
+fn avc_refs(a: &RawAvc) -> impl Iterator<Item = RawRef> {
+    [a.vma, a.anon_vma].into_iter()
+}
+
+fn anon_vma_refs(a: &RawAnonVma) -> impl Iterator<Item = RawRef> + '_ {
+    [a.root, a.parent]
+        .into_iter()
+        .chain(a.tree.iter().map(|n| n.avc))
+}
+
+/// Whether a record's references all name live objects, and no walk it
+/// reports was cut short (per site; a process's VMAs are in the report).
+fn mm_live(m: &RawMm, vmas: usize) -> bool {
+    m.bad_entries == 0 && m.vmas.iter().all(|&v| v < vmas)
+}
+
+fn vma_live(v: &RawVma) -> bool {
+    v.mm.is_ok() && !v.chain_broken && live(&v.anon_vma) && v.chain.iter().all(live)
+}
+
+fn avc_live(a: &RawAvc) -> bool {
+    live(&a.vma) && live(&a.anon_vma)
+}
+
+fn anon_vma_live(a: &RawAnonVma) -> bool {
+    live(&a.root) && live(&a.parent) && a.tree.iter().all(|n| live(&n.avc))
+}
+
+/// Whether every reference of `raw` names a live object and no walk was
+/// cut short.
 fn all_live(raw: &RawSnapshot) -> bool {
-    let live = |r: &RawRef| matches!(r, RawRef::Null | RawRef::Index(_));
-    raw.mms
-        .iter()
-        .all(|m| m.bad_entries == 0 && m.vmas.iter().all(|&v| v < raw.vmas.len()))
-        && raw.vmas.iter().all(|v| {
-            v.mm.is_ok() && !v.chain_broken && live(&v.anon_vma) && v.chain.iter().all(live)
-        })
-        && raw.avcs.iter().all(|a| live(&a.vma) && live(&a.anon_vma))
-        && raw
-            .anon_vmas
-            .iter()
-            .all(|a| live(&a.root) && live(&a.parent) && a.tree.iter().all(|n| live(&n.avc)))
+    raw.mms.iter().all(|m| mm_live(m, raw.vmas.len()))
+        && raw.vmas.iter().all(vma_live)
+        && raw.avcs.iter().all(avc_live)
+        && raw.anon_vmas.iter().all(anon_vma_live)
         && raw.pages.iter().all(|p| live(&p.anon_vma))
 }
 
@@ -201,6 +250,14 @@ impl Kept {
         }
     }
 
+    /// Takes a copy of the report handed out last, to patch into the
+    /// next while its taker still reads the original; any other is left.
+    pub(crate) fn recycle_copy(&mut self, raw: &RawSnapshot) {
+        if Handed::of(raw) == self.handed {
+            self.raw = Some(raw.clone());
+        }
+    }
+
     /// The objects of the last report handed back (none if none was).
     pub(crate) fn objects(&self) -> u64 {
         self.raw.as_ref().map_or(0, |r| {
@@ -226,7 +283,10 @@ impl Kept {
     ) -> Option<(RawSnapshot, Changes)> {
         let mut raw = self.raw.take()?;
         let mut before = Before::default();
-        let mut changes = self.forget(&mut raw, gone, &mut before);
+        let (mut changes, dangles) = self.forget(&mut raw, gone, &mut before);
+        // (Records replaced below that held a reference left dangling.)
+        let mut mended = 0;
+        let placed_live = |live: bool| live.then_some(());
         for (i, site) in [VMA, AVC, ANON_VMA, PAGE].into_iter().enumerate() {
             before.made_from[i] = self.made[site].len();
         }
@@ -251,6 +311,7 @@ impl Kept {
                 position(c, &kept[AVC])?;
             }
             let at = kept[VMA].binary_search(m).ok()?;
+            placed_live(vma_live(&v))?;
             place(&mut raw.vmas, at, v, &mut before.vmas)?;
             changes.records[0].push(at);
         }
@@ -259,6 +320,7 @@ impl Kept {
             position(&mut a.vma, &kept[VMA])?;
             position(&mut a.anon_vma, &kept[ANON_VMA])?;
             let at = kept[AVC].binary_search(m).ok()?;
+            placed_live(avc_live(&a))?;
             place(&mut raw.avcs, at, a, &mut before.avcs)?;
             changes.records[1].push(at);
         }
@@ -270,6 +332,7 @@ impl Kept {
                 position(&mut n.avc, &kept[AVC])?;
             }
             let at = kept[ANON_VMA].binary_search(m).ok()?;
+            placed_live(anon_vma_live(&a))?;
             place(&mut raw.anon_vmas, at, a, &mut before.anon_vmas)?;
             changes.records[2].push(at);
         }
@@ -277,7 +340,13 @@ impl Kept {
             let mut p = p.clone();
             position(&mut p.anon_vma, &kept[ANON_VMA])?;
             let at = kept[PAGE].binary_search(m).ok()?;
-            place(&mut raw.pages, at, p, &mut Vec::new())?;
+            placed_live(live(&p.anon_vma))?;
+            let mut was = Vec::new();
+            place(&mut raw.pages, at, p, &mut was)?;
+            for (at, p) in was {
+                mended += dangles_of([p.anon_vma]);
+                before.pages.extend(at.map(|at| (at, p)));
+            }
             changes.records[3].push(at);
         }
         // The processes changed, by id.
@@ -292,9 +361,12 @@ impl Kept {
                 };
             }
             changes.mms.push(m.id);
+            placed_live(m.bad_entries == 0)?;
             match raw.mms.binary_search_by_key(&m.id, |k| k.id) {
                 Ok(i) => {
-                    before.mms.push(std::mem::replace(&mut raw.mms[i], m));
+                    let old = std::mem::replace(&mut raw.mms[i], m);
+                    mended += old.vmas.iter().filter(|&&v| v == usize::MAX).count();
+                    before.mms.push(old);
                     self.made[MM][i] = made_as;
                 }
                 Err(i) => {
@@ -314,12 +386,48 @@ impl Kept {
             (raw.pages.len(), live.page),
         ];
         let fits = counts.iter().all(|&(n, live)| n as u64 == live);
-        // (A VMA's process is named by id: it must be one kept.)
-        let mms_known = raw.vmas.iter().all(|v| {
+        // Every reference left dangling by what was freed is in a record
+        // replaced since (the records kept named only live objects).
+        let replaced = |at: &Option<usize>| at.is_some();
+        mended += before
+            .vmas
+            .iter()
+            .filter(|(at, _)| replaced(at))
+            .map(|(_, v)| dangles_of(vma_refs(v)))
+            .sum::<usize>();
+        mended += before
+            .avcs
+            .iter()
+            .filter(|(at, _)| replaced(at))
+            .map(|(_, a)| dangles_of(avc_refs(a)))
+            .sum::<usize>();
+        mended += before
+            .anon_vmas
+            .iter()
+            .filter(|(at, _)| replaced(at))
+            .map(|(_, a)| dangles_of(anon_vma_refs(a)))
+            .sum::<usize>();
+        // (A VMA's process is named by id: it must be one kept. Where one
+        // is gone, every VMA is asked.)
+        let known = |v: &RawVma| {
             v.mm.is_ok_and(|id| raw.mms.binary_search_by_key(&id, |m| m.id).is_ok())
+        };
+        let mms_known = match changes.mms_gone.is_empty() {
+            true => changes.records[0].iter().all(|&v| known(&raw.vmas[v])),
+            false => raw.vmas.iter().all(known),
+        };
+        let lists_live = changes.mms.iter().all(|&id| {
+            raw.mms
+                .binary_search_by_key(&id, |m| m.id)
+                .is_ok_and(|i| mm_live(&raw.mms[i], raw.vmas.len()))
         });
-        if !(fits && mms_known && all_live(&raw)) {
+        if !(fits && mms_known && lists_live && mended == dangles) {
             return None;
+        }
+        if super::verifying() && !all_live(&raw) {
+            panic!(
+                "rmapfuzz bug: a patched report holds a dangling reference its patch did not mend"
+            );
         }
         for list in &mut changes.records {
             list.sort_unstable();
@@ -338,15 +446,17 @@ impl Kept {
     /// after it; a reference to a freed object becomes dangling (the
     /// partial snapshot retakes every record that should no longer hold
     /// one).
-    /// Returns what was freed, as [`Changes`] say it; the records dropped
-    /// go into `before`.
+    /// Returns what was freed, as [`Changes`] say it, and how many
+    /// references of the records kept it left dangling; the records
+    /// dropped go into `before`.
     fn forget(
         &mut self,
         raw: &mut RawSnapshot,
         gone: impl Iterator<Item = (usize, u32)>,
         before: &mut Before,
-    ) -> Changes {
+    ) -> (Changes, usize) {
         let mut changes = Changes::default();
+        let mut dangles = 0;
         let mut freed: [Vec<usize>; 5] = Default::default();
         for (site, m) in gone {
             if site == MM {
@@ -381,36 +491,72 @@ impl Kept {
                     next += 1;
                 }
             }
-            let renumber = |r: &mut RawRef| {
+            let renumber = |r: &mut RawRef, kept: bool| {
                 if let RawRef::Index(i) = *r {
                     *r = to
                         .get(i)
                         .copied()
                         .flatten()
                         .map_or(RawRef::Dangling, RawRef::Index);
+                    dangles += usize::from(kept && *r == RawRef::Dangling);
                 }
             };
             each_ref(raw, before, site, renumber);
             if site == VMA {
-                for m in raw.mms.iter_mut().chain(&mut before.mms) {
+                for (m, kept) in raw
+                    .mms
+                    .iter_mut()
+                    .map(|m| (m, true))
+                    .chain(before.mms.iter_mut().map(|m| (m, false)))
+                {
                     // (A freed VMA left on a list: no longer kept, so
                     // the check after patching sends for a whole one.)
                     for v in m.vmas.iter_mut() {
                         *v = to.get(*v).copied().flatten().unwrap_or(usize::MAX);
+                        dangles += usize::from(kept && *v == usize::MAX);
                     }
                 }
             }
             let mut made = Vec::new();
             retain_by(&mut self.made[site], &to, &mut made);
+            // (What a record freed now holds dangling needs no mending.)
             match site {
-                VMA => retain_by(&mut raw.vmas, &to, &mut before.vmas),
-                ANON_VMA => retain_by(&mut raw.anon_vmas, &to, &mut before.anon_vmas),
-                AVC => retain_by(&mut raw.avcs, &to, &mut before.avcs),
-                _ => retain_by(&mut raw.pages, &to, &mut Vec::new()),
+                VMA => {
+                    let from = before.vmas.len();
+                    retain_by(&mut raw.vmas, &to, &mut before.vmas);
+                    dangles -= before.vmas[from..]
+                        .iter()
+                        .map(|(_, v)| dangles_of(vma_refs(v)))
+                        .sum::<usize>();
+                }
+                ANON_VMA => {
+                    let from = before.anon_vmas.len();
+                    retain_by(&mut raw.anon_vmas, &to, &mut before.anon_vmas);
+                    dangles -= before.anon_vmas[from..]
+                        .iter()
+                        .map(|(_, a)| dangles_of(anon_vma_refs(a)))
+                        .sum::<usize>();
+                }
+                AVC => {
+                    let from = before.avcs.len();
+                    retain_by(&mut raw.avcs, &to, &mut before.avcs);
+                    dangles -= before.avcs[from..]
+                        .iter()
+                        .map(|(_, a)| dangles_of(avc_refs(a)))
+                        .sum::<usize>();
+                }
+                _ => {
+                    let mut dropped = Vec::new();
+                    retain_by(&mut raw.pages, &to, &mut dropped);
+                    dangles -= dropped
+                        .iter()
+                        .map(|(_, p)| dangles_of([p.anon_vma]))
+                        .sum::<usize>();
+                }
             }
         }
         let [_, vmas, anon_vmas, avcs, pages] = freed;
         changes.freed = [vmas, avcs, anon_vmas, pages];
-        changes
+        (changes, dangles)
     }
 }

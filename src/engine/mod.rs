@@ -17,7 +17,7 @@ pub mod variant;
 use std::any::Any;
 use std::fmt;
 
-use crate::check::snapshot::{LiveCounts, RawAnonVma, RawAvc, RawMm, RawSnapshot, RawVma};
+use crate::check::snapshot::{LiveCounts, RawAnonVma, RawAvc, RawMm, RawPage, RawSnapshot, RawVma};
 use crate::language::op::{FailPlan, Op, Step};
 use crate::language::race::{LateStore, Race, Schedule};
 
@@ -341,6 +341,13 @@ pub trait Engine {
     fn recycle(&mut self, raw: RawSnapshot) {
         drop(raw);
     }
+    /// [`Engine::recycle`] for a report its taker still reads (the state
+    /// before a failed step, for its rollback check): an engine that
+    /// patches its last report into the next copies it, where it is the
+    /// one this engine made last.
+    fn recycle_copy(&mut self, raw: &RawSnapshot) {
+        let _ = raw;
+    }
     /// The processes and their VMA ranges (cheaper than a snapshot where
     /// the engine can do better).
     fn layout(&mut self) -> Layout {
@@ -391,17 +398,53 @@ pub struct Changes {
 /// The records a patched report replaced or dropped, as they were: their
 /// references renumbered into the new report (one to an object freed
 /// since is dangling). Each record with its position in the new report,
-/// or `None` for one freed; pages are not kept (nothing refers to one).
+/// or `None` for one freed; of the pages, those replaced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Before {
     pub vmas: Vec<(Option<usize>, RawVma)>,
     pub avcs: Vec<(Option<usize>, RawAvc)>,
     pub anon_vmas: Vec<(Option<usize>, RawAnonVma)>,
+    pub pages: Vec<(usize, RawPage)>,
     /// The processes' records replaced or gone.
     pub mms: Vec<RawMm>,
     /// Per site (VMAs, AVCs, anon_vmas, pages): the position of the first
     /// object made since the report before (all after it are new too).
     pub made_from: [usize; 4],
+}
+
+impl Changes {
+    /// Whether `raw`, the report these changes made, is the one before
+    /// record for record: nothing freed or made, every record replaced
+    /// as it was (a step that failed and undid all it did). `false` where
+    /// the records replaced were not kept.
+    pub fn undone(&self, raw: &RawSnapshot) -> bool {
+        let Some(b) = &self.before else { return false };
+        self.freed.iter().all(Vec::is_empty)
+            && self.mms_gone.is_empty()
+            && b.made_from
+                == [
+                    raw.vmas.len(),
+                    raw.avcs.len(),
+                    raw.anon_vmas.len(),
+                    raw.pages.len(),
+                ]
+            && b.vmas
+                .iter()
+                .all(|(at, v)| at.is_some_and(|i| raw.vmas[i] == *v))
+            && b.avcs
+                .iter()
+                .all(|(at, a)| at.is_some_and(|i| raw.avcs[i] == *a))
+            && b.anon_vmas
+                .iter()
+                .all(|(at, a)| at.is_some_and(|i| raw.anon_vmas[i] == *a))
+            && b.pages.iter().all(|(i, p)| raw.pages[*i] == *p)
+            && b.mms.len() == self.mms.len()
+            && b.mms.iter().all(|m| {
+                raw.mms
+                    .binary_search_by_key(&m.id, |k| k.id)
+                    .is_ok_and(|i| raw.mms[i] == *m)
+            })
+    }
 }
 
 /// A world as an engine saved it ([`Engine::save`]); only the engine that
