@@ -147,7 +147,11 @@ fn listed_as_before(raw: &RawSnapshot, ch: &Changes, before: &Before) -> Option<
     }
     // A VMA a list dropped, and not freed, is on none now.
     for old in &before.mms {
-        let now = mm(raw, old.id).map_or_else(Vec::new, |m| sorted(&m.vmas));
+        let now = mm(raw, old.id);
+        if now.is_some_and(|m| m.vmas == old.vmas) {
+            continue;
+        }
+        let now = now.map_or_else(Vec::new, |m| sorted(&m.vmas));
         let kept = |v: &usize| *v >= raw.vmas.len() || now.binary_search(v).is_ok();
         if !old.vmas.iter().all(kept) {
             return Some(false);
