@@ -273,8 +273,19 @@ void rf_collect_rmap_hits(struct rf_world *rw, struct folio *folio,
 {
 	const struct anon_vma_core *core = rw->w.core;
 	size_t first = hits->n;
+	bool live;
 
-	if (!rf_tree_reaches_only_live(rw, core->tree(folio->anon_vma))) {
+	/*
+	 * An operation's walk may race with a writer of the tree: the tree is
+	 * looked over under the family's read lock, as the walk reads it (a
+	 * snapshot's world stands still).
+	 */
+	if (folio_locked)
+		anon_vma_lock_read(folio->anon_vma);
+	live = rf_tree_reaches_only_live(rw, core->tree(folio->anon_vma));
+	if (folio_locked)
+		anon_vma_unlock_read(folio->anon_vma);
+	if (!live) {
 		struct rf_hit freed = { .mm = UINT32_MAX };
 
 		vec_push(hits, freed);
@@ -414,6 +425,24 @@ static uint32_t op_madvise(struct mm_struct *mm, const struct rf_op *op)
 	return changed ? RF_STATUS_OK : RF_STATUS_NOOP;
 }
 
+/*
+ * A walk racing with a split meets the page twice: through the new VMA's
+ * cloned AVC and the old one's, before the old VMA shrinks (the kernel's
+ * walk too). What it found from @first on is a set: sorted, each once.
+ */
+static void hits_as_set(struct hit_vec *hits, size_t first)
+{
+	size_t i, n = first + 1;
+
+	if (hits->n <= first)
+		return;
+	rf_sort(hits->v + first, hits->n - first, sizeof(*hits->v), rf_hit_cmp);
+	for (i = first + 1; i < hits->n; i++)
+		if (rf_hit_cmp(&hits->v[i], &hits->v[n - 1]))
+			hits->v[n++] = hits->v[i];
+	hits->n = n;
+}
+
 static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 			const struct rf_op *op)
 {
@@ -440,10 +469,14 @@ static uint32_t op_rmap(struct rf_world *rw, struct mm_struct *mm,
 	 */
 	folio_pin(folio);
 	folio_lock(folio);
-	if (pte_folio(mm, addr) != folio)
+	if (pte_folio(mm, addr) != folio) {
 		status = RF_STATUS_NOOP;
-	else
+	} else {
+		size_t first = hits->n;
+
 		rf_collect_rmap_hits(rw, folio, hits, true);
+		hits_as_set(hits, first);
+	}
 	folio_unlock(folio);
 	folio_unpin(folio);
 	return status;
@@ -496,20 +529,7 @@ uint32_t rf_run_walker(struct rf_world *rw, struct folio *folio,
 	}
 	folio_unlock(folio);
 	folio_unpin(folio);
-	if (hits->n) {
-		size_t i, n = 1;
-
-		rf_sort(hits->v, hits->n, sizeof(*hits->v), rf_hit_cmp);
-		/*
-		 * A walk racing with a split meets the page twice: through the
-		 * new VMA's cloned AVC and the old one's, before the old VMA
-		 * shrinks (the kernel's walk too). What it found is a set.
-		 */
-		for (i = 1; i < hits->n; i++)
-			if (rf_hit_cmp(&hits->v[i], &hits->v[n - 1]))
-				hits->v[n++] = hits->v[i];
-		hits->n = n;
-	}
+	hits_as_set(hits, 0);
 	/*
 	 * Ok once the folio was isolated: whether it was still mapped when
 	 * the walk looked is told by what the walk found.
