@@ -16,24 +16,8 @@
 
 #define vec_reset(vec) ((vec)->n = 0)
 
-#define vec_push(vec, item)						\
-	do {								\
-		if ((vec)->n == (vec)->cap) {				\
-			size_t __cap = (vec)->cap ? (vec)->cap * 2 : 32; \
-			void *__p = realloc((vec)->v,			\
-					    __cap * sizeof(*(vec)->v));	\
-			if (!__p)					\
-				abort();				\
-			(vec)->v = __p;					\
-			(vec)->cap = __cap;				\
-		}							\
-		(vec)->v[(vec)->n++] = (item);				\
-	} while (0)
-
-#define vec_free(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
-
-/* Makes @vec hold @nr items, those past its old length unset. */
-#define vec_resize(vec, nr)						\
+/* Makes room in @vec for @nr items (its length unchanged). */
+#define vec_grow(vec, nr)						\
 	do {								\
 		size_t __nr = (nr);					\
 		if (__nr > (vec)->cap) {				\
@@ -44,7 +28,23 @@
 			(vec)->v = __p;					\
 			(vec)->cap = __nr;				\
 		}							\
-		(vec)->n = __nr;					\
+	} while (0)
+
+#define vec_push(vec, item)						\
+	do {								\
+		if ((vec)->n == (vec)->cap)				\
+			vec_grow(vec, (vec)->cap ? (vec)->cap * 2 : 32); \
+		(vec)->v[(vec)->n++] = (item);				\
+	} while (0)
+
+#define vec_free(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
+
+/* Makes @vec hold @nr items, those past its old length unset. */
+#define vec_resize(vec, nr)						\
+	do {								\
+		size_t __len = (nr);					\
+		vec_grow(vec, __len);					\
+		(vec)->n = __len;					\
 	} while (0)
 
 struct hit_vec {

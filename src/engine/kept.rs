@@ -177,37 +177,47 @@ fn all_live(raw: &RawSnapshot) -> bool {
         && raw.pages.iter().all(|p| live(&p.anon_vma))
 }
 
-/// Keeps the items whose position `to` maps somewhere; the others go
-/// into `dropped`, each with `None` for a position.
-fn retain_by<T>(items: &mut Vec<T>, to: &[Option<usize>], dropped: &mut Vec<(Option<usize>, T)>) {
-    let mut kept = Vec::with_capacity(items.len());
-    for (i, item) in std::mem::take(items).into_iter().enumerate() {
+/// Takes out the items whose position `to` maps nowhere (the objects
+/// freed), keeping the others in place and in order.
+fn drop_freed<T>(items: &mut Vec<T>, to: &[Option<usize>]) -> Vec<T> {
+    let mut kept = 0;
+    for i in 0..items.len() {
         if to.get(i).is_some_and(Option::is_some) {
-            kept.push(item);
-        } else {
-            dropped.push((None, item));
+            items.swap(kept, i);
+            kept += 1;
         }
     }
-    *items = kept;
+    items.split_off(kept)
 }
 
-/// Puts a record at its position: over the one kept there (which goes
-/// into `before`), or at the end for a new object (partial records come
-/// in the order made).
-fn place<T>(
-    records: &mut Vec<T>,
-    at: usize,
-    record: T,
+/// [`drop_freed`] into `before`; returns how many dangling references
+/// the records dropped hold (`dangles` counts a record's).
+fn drop_into<T>(
+    items: &mut Vec<T>,
+    to: &[Option<usize>],
     before: &mut Vec<(Option<usize>, T)>,
-) -> Option<()> {
-    match at.cmp(&records.len()) {
-        std::cmp::Ordering::Less => {
-            before.push((Some(at), std::mem::replace(&mut records[at], record)))
-        }
-        std::cmp::Ordering::Equal => records.push(record),
-        std::cmp::Ordering::Greater => return None,
+    dangles: impl Fn(&T) -> usize,
+) -> usize {
+    let mut dangling = 0;
+    for item in drop_freed(items, to) {
+        dangling += dangles(&item);
+        before.push((None, item));
     }
-    Some(())
+    dangling
+}
+
+/// Puts a record at its position: over the one kept there, which it
+/// returns, or at the end for a new object (partial records come in the
+/// order made).
+fn place<T>(records: &mut Vec<T>, at: usize, record: T) -> Option<Option<T>> {
+    match at.cmp(&records.len()) {
+        std::cmp::Ordering::Less => Some(Some(std::mem::replace(&mut records[at], record))),
+        std::cmp::Ordering::Equal => {
+            records.push(record);
+            Some(None)
+        }
+        std::cmp::Ordering::Greater => None,
+    }
 }
 
 /// A reference by made number, to its position among `made`.
@@ -312,7 +322,10 @@ impl Kept {
             }
             let at = kept[VMA].binary_search(m).ok()?;
             placed_live(vma_live(&v))?;
-            place(&mut raw.vmas, at, v, &mut before.vmas)?;
+            if let Some(old) = place(&mut raw.vmas, at, v)? {
+                mended += dangles_of(vma_refs(&old));
+                before.vmas.push((Some(at), old));
+            }
             changes.records[0].push(at);
         }
         for (a, m) in part.avcs.iter().zip(made[AVC]) {
@@ -321,7 +334,10 @@ impl Kept {
             position(&mut a.anon_vma, &kept[ANON_VMA])?;
             let at = kept[AVC].binary_search(m).ok()?;
             placed_live(avc_live(&a))?;
-            place(&mut raw.avcs, at, a, &mut before.avcs)?;
+            if let Some(old) = place(&mut raw.avcs, at, a)? {
+                mended += dangles_of(avc_refs(&old));
+                before.avcs.push((Some(at), old));
+            }
             changes.records[1].push(at);
         }
         for (a, m) in part.anon_vmas.iter().zip(made[ANON_VMA]) {
@@ -333,7 +349,10 @@ impl Kept {
             }
             let at = kept[ANON_VMA].binary_search(m).ok()?;
             placed_live(anon_vma_live(&a))?;
-            place(&mut raw.anon_vmas, at, a, &mut before.anon_vmas)?;
+            if let Some(old) = place(&mut raw.anon_vmas, at, a)? {
+                mended += dangles_of(anon_vma_refs(&old));
+                before.anon_vmas.push((Some(at), old));
+            }
             changes.records[2].push(at);
         }
         for (p, m) in part.pages.iter().zip(made[PAGE]) {
@@ -341,11 +360,9 @@ impl Kept {
             position(&mut p.anon_vma, &kept[ANON_VMA])?;
             let at = kept[PAGE].binary_search(m).ok()?;
             placed_live(live(&p.anon_vma))?;
-            let mut was = Vec::new();
-            place(&mut raw.pages, at, p, &mut was)?;
-            for (at, p) in was {
-                mended += dangles_of([p.anon_vma]);
-                before.pages.extend(at.map(|at| (at, p)));
+            if let Some(old) = place(&mut raw.pages, at, p)? {
+                mended += dangles_of([old.anon_vma]);
+                before.pages.push((at, old));
             }
             changes.records[3].push(at);
         }
@@ -388,25 +405,6 @@ impl Kept {
         let fits = counts.iter().all(|&(n, live)| n as u64 == live);
         // Every reference left dangling by what was freed is in a record
         // replaced since (the records kept named only live objects).
-        let replaced = |at: &Option<usize>| at.is_some();
-        mended += before
-            .vmas
-            .iter()
-            .filter(|(at, _)| replaced(at))
-            .map(|(_, v)| dangles_of(vma_refs(v)))
-            .sum::<usize>();
-        mended += before
-            .avcs
-            .iter()
-            .filter(|(at, _)| replaced(at))
-            .map(|(_, a)| dangles_of(avc_refs(a)))
-            .sum::<usize>();
-        mended += before
-            .anon_vmas
-            .iter()
-            .filter(|(at, _)| replaced(at))
-            .map(|(_, a)| dangles_of(anon_vma_refs(a)))
-            .sum::<usize>();
         // (A VMA's process is named by id: it must be one kept. Where one
         // is gone, every VMA is asked.)
         let known = |v: &RawVma| {
@@ -517,43 +515,23 @@ impl Kept {
                     }
                 }
             }
-            let mut made = Vec::new();
-            retain_by(&mut self.made[site], &to, &mut made);
+            drop_freed(&mut self.made[site], &to);
             // (What a record freed now holds dangling needs no mending.)
-            match site {
-                VMA => {
-                    let from = before.vmas.len();
-                    retain_by(&mut raw.vmas, &to, &mut before.vmas);
-                    dangles -= before.vmas[from..]
-                        .iter()
-                        .map(|(_, v)| dangles_of(vma_refs(v)))
-                        .sum::<usize>();
-                }
-                ANON_VMA => {
-                    let from = before.anon_vmas.len();
-                    retain_by(&mut raw.anon_vmas, &to, &mut before.anon_vmas);
-                    dangles -= before.anon_vmas[from..]
-                        .iter()
-                        .map(|(_, a)| dangles_of(anon_vma_refs(a)))
-                        .sum::<usize>();
-                }
-                AVC => {
-                    let from = before.avcs.len();
-                    retain_by(&mut raw.avcs, &to, &mut before.avcs);
-                    dangles -= before.avcs[from..]
-                        .iter()
-                        .map(|(_, a)| dangles_of(avc_refs(a)))
-                        .sum::<usize>();
-                }
-                _ => {
-                    let mut dropped = Vec::new();
-                    retain_by(&mut raw.pages, &to, &mut dropped);
-                    dangles -= dropped
-                        .iter()
-                        .map(|(_, p)| dangles_of([p.anon_vma]))
-                        .sum::<usize>();
-                }
-            }
+            dangles -= match site {
+                VMA => drop_into(&mut raw.vmas, &to, &mut before.vmas, |v| {
+                    dangles_of(vma_refs(v))
+                }),
+                ANON_VMA => drop_into(&mut raw.anon_vmas, &to, &mut before.anon_vmas, |a| {
+                    dangles_of(anon_vma_refs(a))
+                }),
+                AVC => drop_into(&mut raw.avcs, &to, &mut before.avcs, |a| {
+                    dangles_of(avc_refs(a))
+                }),
+                _ => drop_freed(&mut raw.pages, &to)
+                    .iter()
+                    .map(|p| dangles_of([p.anon_vma]))
+                    .sum(),
+            };
         }
         let [_, vmas, anon_vmas, avcs, pages] = freed;
         changes.freed = [vmas, avcs, anon_vmas, pages];

@@ -46,8 +46,8 @@ pub fn holds_where_changed(raw: &RawSnapshot, ch: &Changes) -> Option<bool> {
     Some(
         dirty.vmas.iter().all(|&v| vma_holds(raw, v))
             && dirty.avcs.iter().all(|&c| on_its_chain(raw, c))
-            && trees_hold(raw, ch, before)
-            && counters_hold(raw, before, &dirty)?
+            && trees_hold(raw, &dirty.entered)
+            && counters_hold(raw, before, &dirty)
             && dirty
                 .anon_vmas
                 .iter()
@@ -160,58 +160,61 @@ fn listed_as_before(raw: &RawSnapshot, ch: &Changes, before: &Before) -> Option<
     Some(true)
 }
 
-/// The objects whose rules read a changed record, by position.
+/// The objects whose rules read a changed record, by position; and the
+/// tree nodes that entered each changed anon_vma's tree.
 #[derive(Default)]
 struct Dirty {
     vmas: Vec<usize>,
     avcs: Vec<usize>,
     anon_vmas: Vec<usize>,
+    entered: Vec<(usize, Node)>,
+}
+
+/// The live objects a record's references name.
+fn push_refs(list: &mut Vec<usize>, refs: impl IntoIterator<Item = RawRef>) {
+    list.extend(refs.into_iter().filter_map(at));
 }
 
 impl Dirty {
     fn of(raw: &RawSnapshot, ch: &Changes, before: &Before) -> Dirty {
         let mut d = Dirty::default();
-        let refs = |d: &mut Vec<usize>, r: &mut dyn Iterator<Item = RawRef>| {
-            d.extend(r.filter_map(at));
-        };
         d.vmas.extend(&ch.records[0]);
         d.avcs.extend(&ch.records[1]);
         d.anon_vmas.extend(&ch.records[2]);
         for &v in &ch.records[0] {
             let vma = &raw.vmas[v];
-            refs(&mut d.avcs, &mut vma.chain.iter().copied());
-            refs(&mut d.anon_vmas, &mut std::iter::once(vma.anon_vma));
+            push_refs(&mut d.avcs, vma.chain.iter().copied());
+            push_refs(&mut d.anon_vmas, [vma.anon_vma]);
         }
         for (_, old) in &before.vmas {
-            refs(&mut d.avcs, &mut old.chain.iter().copied());
-            refs(&mut d.anon_vmas, &mut std::iter::once(old.anon_vma));
+            push_refs(&mut d.avcs, old.chain.iter().copied());
+            push_refs(&mut d.anon_vmas, [old.anon_vma]);
         }
         for (i, old) in &before.avcs {
             if i.is_none() {
-                refs(&mut d.vmas, &mut std::iter::once(old.vma));
-                refs(&mut d.anon_vmas, &mut std::iter::once(old.anon_vma));
+                push_refs(&mut d.vmas, [old.vma]);
+                push_refs(&mut d.anon_vmas, [old.anon_vma]);
             }
         }
         for (_, old) in &before.anon_vmas {
-            refs(&mut d.anon_vmas, &mut [old.parent, old.root].into_iter());
+            push_refs(&mut d.anon_vmas, [old.parent, old.root]);
         }
+        // The AVCs that entered or left a changed tree (all of a new one's).
+        let olds: FxHashMap<usize, &RawAnonVma> = before
+            .anon_vmas
+            .iter()
+            .filter_map(|(i, old)| i.map(|i| (i, old)))
+            .collect();
         for &a in &ch.records[2] {
             let new = &raw.anon_vmas[a];
-            refs(&mut d.anon_vmas, &mut [new.parent, new.root].into_iter());
-        }
-        // The AVCs that entered or left a tree.
-        for (i, old) in &before.anon_vmas {
-            if let Some(i) = *i {
-                tree_difference(&old.tree, &raw.anon_vmas[i].tree, |n, _| {
-                    refs(&mut d.avcs, &mut std::iter::once(n.avc));
-                });
-            }
-        }
-        for &a in ch.records[2].iter().filter(|&&a| a >= before.made_from[2]) {
-            refs(
-                &mut d.avcs,
-                &mut raw.anon_vmas[a].tree.iter().map(|n| n.avc),
-            );
+            push_refs(&mut d.anon_vmas, [new.parent, new.root]);
+            let old: &[Node] = olds.get(&a).map_or(&[], |o| &o.tree);
+            tree_difference(old, &new.tree, |n, entered| {
+                push_refs(&mut d.avcs, [n.avc]);
+                if entered {
+                    d.entered.push((a, n.clone()));
+                }
+            });
         }
         let live = |list: &mut Vec<usize>, n: usize| {
             list.retain(|&i| i < n);
@@ -220,8 +223,8 @@ impl Dirty {
         };
         live(&mut d.avcs, raw.avcs.len());
         for &c in &d.avcs {
-            refs(&mut d.vmas, &mut std::iter::once(raw.avcs[c].vma));
-            refs(&mut d.anon_vmas, &mut std::iter::once(raw.avcs[c].anon_vma));
+            push_refs(&mut d.vmas, [raw.avcs[c].vma]);
+            push_refs(&mut d.anon_vmas, [raw.avcs[c].anon_vma]);
         }
         live(&mut d.vmas, raw.vmas.len());
         live(&mut d.anon_vmas, raw.anon_vmas.len());
@@ -319,44 +322,33 @@ fn on_its_chain(raw: &RawSnapshot, c: usize) -> bool {
         .is_some_and(|v| v.chain.contains(&RawRef::Index(c)))
 }
 
-/// Each AVC that entered a tree: its own anon_vma's, on its VMA's chain,
-/// filed under that VMA's key, and in no tree twice.
-fn trees_hold(raw: &RawSnapshot, ch: &Changes, before: &Before) -> bool {
-    let olds: FxHashMap<usize, &RawAnonVma> = before
-        .anon_vmas
-        .iter()
-        .filter_map(|(i, old)| i.map(|i| (i, old)))
-        .collect();
-    ch.records[2].iter().all(|&a| {
-        let tree = &raw.anon_vmas[a].tree;
-        let mut entered: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
-        let mut ok = true;
-        let old: &[Node] = olds.get(&a).map_or(&[], |o| &o.tree);
-        tree_difference(old, tree, |n, is_new| {
-            if !is_new || !ok {
-                return;
-            }
+/// Each AVC that entered a tree (`entered`, by anon_vma): its own
+/// anon_vma's, on its VMA's chain, filed under that VMA's key, and in the
+/// tree once.
+fn trees_hold(raw: &RawSnapshot, entered: &[(usize, Node)]) -> bool {
+    entered.chunk_by(|x, y| x.0 == y.0).all(|group| {
+        let a = group[0].0;
+        let mut avcs: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+        for (_, n) in group {
             let Some(c) = at(n.avc).filter(|&c| c < raw.avcs.len()) else {
-                ok = false;
-                return;
+                return false;
             };
             let avc = &raw.avcs[c];
-            ok = avc.anon_vma == RawRef::Index(a)
+            let filed = avc.anon_vma == RawRef::Index(a)
                 && on_its_chain(raw, c)
                 && at(avc.vma).is_some_and(|v| raw.vmas[v].key() == (n.start, n.last));
-            entered.push(c);
-        });
-        if !ok || entered.is_empty() {
-            return ok;
+            if !filed {
+                return false;
+            }
+            avcs.push(c);
         }
-        // Each AVC that entered is in the tree once.
-        entered.sort_unstable();
-        if entered.windows(2).any(|w| w[0] == w[1]) {
+        avcs.sort_unstable();
+        if avcs.windows(2).any(|w| w[0] == w[1]) {
             return false;
         }
-        let mut seen: smallvec::SmallVec<[u32; 4]> = smallvec::smallvec![0; entered.len()];
-        for n in tree {
-            if let Some(k) = at(n.avc).and_then(|c| entered.binary_search(&c).ok()) {
+        let mut seen: smallvec::SmallVec<[u32; 4]> = smallvec::smallvec![0; avcs.len()];
+        for n in &raw.anon_vmas[a].tree {
+            if let Some(k) = at(n.avc).and_then(|c| avcs.binary_search(&c).ok()) {
                 seen[k] += 1;
             }
         }
@@ -383,7 +375,7 @@ fn anon_vma_moves(moves: &mut Moves, a: &RawAnonVma, me: Option<usize>, by: i64)
 
 /// The counters of each anon_vma whose references or record changed
 /// moved by what its references did (the report before held them).
-fn counters_hold(raw: &RawSnapshot, before: &Before, dirty: &Dirty) -> Option<bool> {
+fn counters_hold(raw: &RawSnapshot, before: &Before, dirty: &Dirty) -> bool {
     let mut moves = Moves::default();
     let replaced_vmas = before.vmas.iter().filter_map(|(i, _)| *i);
     for (_, old) in &before.vmas {
@@ -406,7 +398,7 @@ fn counters_hold(raw: &RawSnapshot, before: &Before, dirty: &Dirty) -> Option<bo
     for a in before.made_from[2]..raw.anon_vmas.len() {
         anon_vma_moves(&mut moves, &raw.anon_vmas[a], Some(a), 1);
     }
-    Some(dirty.anon_vmas.iter().all(|&a| {
+    dirty.anon_vmas.iter().all(|&a| {
         let new = &raw.anon_vmas[a];
         let zero = RawAnonVma {
             root: new.root,
@@ -437,7 +429,7 @@ fn counters_hold(raw: &RawSnapshot, before: &Before, dirty: &Dirty) -> Option<bo
             new.refcount == 1
         };
         counted && refcount
-    }))
+    })
 }
 
 /// The rules on one anon_vma's own record: live parent and root, a tree
